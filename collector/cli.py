@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`llmledger` console script: one sub-command per module under `commands/`.
+
+Each command module exposes `register(subparsers)`, which adds its parser and sets `func` to a callable
+taking the parsed arguments and returning the exit code. Commands import their heavy dependencies inside
+`func`, so `llmledger --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+_COMMANDS = ("collector", "clickhouse", "schema", "sql", "report")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmledger", description="LLM cost collection and reports.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in _COMMANDS:
+        try:
+            module = importlib.import_module(f"llmledger.collector.commands.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"llmledger.collector.commands.{name}":
+                raise
+            continue  # command not built yet
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Cost of one call: a pure function of usage and a price, in Decimal so that sums stay exact to the cent.
+
+The same function prices spans in the application and in the collector, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from . import prices
+from .prices import ModelPrice, Rate, Tiered
+from .usage import Usage
+
+_MILLION = Decimal(1_000_000)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """USD by token kind. `input` is uncached input only; the four parts add up to `total`."""
+
+    input: Decimal
+    cache_read: Decimal
+    cache_write: Decimal
+    output: Decimal
+    price: ModelPrice
+
+    @property
+    def total(self) -> Decimal:
+        return self.input + self.cache_read + self.cache_write + self.output
+
+
+def compute(price: ModelPrice, usage: Usage) -> Cost:
+    """Price `usage` with `price`.
+
+    Cache reads and writes are carved out of the inclusive input count and priced at their own rates,
+    falling back to the input rate where a model has none (a provider that does not discount caching).
+    A whole-request tier is chosen by the total input, as providers bill long-context requests.
+    """
+    total_input = usage.input_tokens or 0
+    cache_read = usage.cache_read_tokens or 0
+    cache_write = usage.cache_write_tokens or 0
+    cache_write_1h = min(usage.cache_write_1h_tokens or 0, cache_write)
+    uncached = max(total_input - cache_read - cache_write, 0)
+
+    input_rate = _at(price.input, total_input)
+    write_rate = _at(price.cache_write, total_input, input_rate)
+    return Cost(
+        input=uncached * input_rate / _MILLION,
+        cache_read=cache_read * _at(price.cache_read, total_input, input_rate) / _MILLION,
+        cache_write=(
+            (cache_write - cache_write_1h) * write_rate
+            + cache_write_1h * _at(price.cache_write_1h, total_input, write_rate)
+        )
+        / _MILLION,
+        output=(usage.output_tokens or 0) * _at(price.output, total_input) / _MILLION,
+        price=price,
+    )
+
+
+def price_call(provider: str, model: str | None, usage: Usage, when: datetime | None = None,
+               fallback_model: str | None = None) -> Cost | None:
+    """Cost of a call by the response model, falling back to the request model; None when unpriced."""
+    for candidate in (model, fallback_model):
+        if candidate:
+            price = prices.lookup(provider, candidate, when)
+            if price is not None:
+                return compute(price, usage)
+    return None
+
+
+def _at(rate: Rate | None, input_tokens: int, default: Decimal = _ZERO) -> Decimal:
+    if rate is None:
+        return default
+    if isinstance(rate, Tiered):
+        return rate.at(input_tokens)
+    return rate

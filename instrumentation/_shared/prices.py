@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Where a per-token price comes from: the user's override file first, then the genai-prices snapshot.
+
+Both sources are offline. genai-prices' data module costs a few hundred milliseconds to import, so it is
+loaded on the first lookup (or warmed in a background thread by an instrumentor), never at import time.
+Lookups are cached per (provider, model, day): prices are dated, and a day is their finest grain.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+_log = logging.getLogger(__name__)
+
+PRICES_FILE_ENV = "LLMLEDGER_PRICES_FILE"
+
+
+@dataclass(frozen=True, slots=True)
+class Tiered:
+    """A whole-request tier: once the request's input exceeds `start` tokens, every token pays `price`."""
+
+    base: Decimal
+    tiers: tuple[tuple[int, Decimal], ...]
+
+    def at(self, input_tokens: int) -> Decimal:
+        for start, price in reversed(self.tiers):
+            if input_tokens > start:
+                return price
+        return self.base
+
+
+Rate = Decimal | Tiered
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """USD per million tokens of each kind, with where the numbers came from."""
+
+    provider: str
+    model: str
+    input: Rate
+    output: Rate
+    cache_read: Rate | None = None
+    cache_write: Rate | None = None
+    cache_write_1h: Rate | None = None
+    source: str = "genai-prices"
+    version: str = ""
+    id: str = field(default="", compare=False)
+
+
+class PriceFileError(ValueError):
+    """The override file cannot be used; the message says which entry and why."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Provider names: semconv `gen_ai.provider.name` → genai-prices provider id. Self-hosted endpoints
+# (vLLM, Ollama) have no per-token price unless the user's file gives one.
+_GENAI_PRICES_PROVIDER: Mapping[str, str | None] = {
+    "openai": "openai",
+    "azure.ai.openai": "azure",
+    "anthropic": "anthropic",
+    "aws.bedrock": "aws",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gen_ai": "google",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "together": "together",
+    "together_ai": "together",
+    "openrouter": "openrouter",
+    "mistral_ai": "mistral",
+    "cohere": "cohere",
+    "x_ai": "x-ai",
+    "perplexity": "perplexity",
+    "fireworks": "fireworks",
+    "cerebras": "cerebras",
+    "moonshot_ai": "moonshotai",
+    "vllm": None,
+    "ollama": None,
+}
+
+
+def lookup(provider: str, model: str, when: datetime | None = None) -> ModelPrice | None:
+    """The price of `model` at `provider` on the day of `when`, or None when nobody knows it."""
+    day = (when or datetime.now(UTC)).astimezone(UTC).date()
+    return _lookup(provider, model.lower(), day, _overrides_key())
+
+
+@lru_cache(maxsize=4096)
+def _lookup(provider: str, model: str, day: date, overrides_key: tuple[str, float] | None) -> ModelPrice | None:
+    if overrides_key is not None:
+        for entry in _load_overrides(*overrides_key):
+            if entry.matches(provider, model, day):
+                return entry.price
+    return _from_genai_prices(provider, model, day)
+
+
+def warm() -> None:
+    """Import genai-prices' data now (in a daemon thread), so the first priced call does not pay for it."""
+    threading.Thread(target=_snapshot, name="llmledger-prices-warmup", daemon=True).start()
+
+
+@lru_cache(maxsize=1)
+def _snapshot() -> Any:
+    from genai_prices import data_snapshot
+
+    return data_snapshot.get_snapshot()
+
+
+@lru_cache(maxsize=1)
+def _genai_prices_version() -> str:
+    from importlib.metadata import version
+
+    return f"genai-prices {version('genai-prices')}"
+
+
+def _from_genai_prices(provider: str, model: str, day: date) -> ModelPrice | None:
+    if provider in _GENAI_PRICES_PROVIDER:
+        provider_id = _GENAI_PRICES_PROVIDER[provider]
+        if provider_id is None:
+            return None
+    else:
+        provider_id = None  # an unknown OpenAI-compatible host: match the model across providers
+    snapshot = _snapshot()
+    try:
+        found_provider, info = snapshot.find_provider_model(model, None, provider_id, None)
+    except LookupError:
+        return None
+    when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    prices = info.get_prices(when)
+    input_rate = _rate(getattr(prices, "input_mtok", None))
+    output_rate = _rate(getattr(prices, "output_mtok", None))
+    if input_rate is None and output_rate is None:
+        return None  # priced per request, image or second only: not a token price we can apply honestly
+    cache_write = _rate(getattr(prices, "cache_write_mtok", None))
+    return _with_id(
+        ModelPrice(
+            provider=found_provider.id,
+            model=info.id,
+            input=input_rate if input_rate is not None else Decimal(0),
+            output=output_rate if output_rate is not None else Decimal(0),
+            cache_read=_rate(getattr(prices, "cache_read_mtok", None)),
+            cache_write=cache_write,
+            cache_write_1h=_rate(getattr(prices, "cache_write_1h_mtok", None)),
+            source="genai-prices",
+            version=_genai_prices_version(),
+        )
+    )
+
+
+def _rate(value: Any) -> Rate | None:
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    base = getattr(value, "base", None)
+    tiers = getattr(value, "tiers", None)
+    if isinstance(base, Decimal) and tiers is not None:
+        return Tiered(base, tuple((int(t.start), Decimal(t.price)) for t in tiers))
+    return None
+
+
+def _with_id(price: ModelPrice) -> ModelPrice:
+    digest = hashlib.sha1(repr((price.provider, price.model, price.input, price.output, price.cache_read,
+                                price.cache_write, price.cache_write_1h, price.source, price.version)).encode())
+    return ModelPrice(**{**{f: getattr(price, f) for f in price.__dataclass_fields__}, "id": digest.hexdigest()[:16]})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The user's override file.
+
+
+@dataclass(frozen=True, slots=True)
+class _Override:
+    provider: str | None
+    pattern: re.Pattern[str]
+    valid_from: date
+    price: ModelPrice
+
+    def matches(self, provider: str, model: str, day: date) -> bool:
+        return (
+            (self.provider is None or self.provider == provider)
+            and day >= self.valid_from
+            and self.pattern.fullmatch(model) is not None
+        )
+
+
+def _overrides_key() -> tuple[str, float] | None:
+    path = os.environ.get(PRICES_FILE_ENV)
+    if not path:
+        return None
+    try:
+        return path, os.stat(path).st_mtime
+    except OSError:
+        _log.warning("%s=%s cannot be read; using genai-prices only", PRICES_FILE_ENV, path)
+        return None
+
+
+@lru_cache(maxsize=8)
+def _load_overrides(path: str, _mtime: float) -> tuple[_Override, ...]:
+    try:
+        return load_price_file(Path(path))
+    except PriceFileError as error:
+        _log.error("ignoring price file: %s", error)
+        return ()
+
+
+def load_price_file(path: Path) -> tuple[_Override, ...]:
+    """Parse an override file; entries valid from a later date come first, so the newest price wins.
+
+    Format (YAML or JSON)::
+
+        prices:
+          - provider: openai          # optional: any provider when absent
+            model: "gpt-4o*"          # glob, or "re:<regex>"; matched case-insensitively
+            valid_from: 2025-01-01    # optional
+            input: 2.50               # USD per million tokens
+            output: 10.00
+            cache_read: 1.25          # optional, like cache_write and cache_write_1h
+    """
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise PriceFileError(f"{path}: {error.strerror}") from error
+    try:
+        if path.suffix.lower() == ".json":
+            document = json.loads(text)
+        else:
+            import yaml
+
+            document = yaml.safe_load(text)
+    except (ValueError, ImportError) as error:
+        raise PriceFileError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {error}") from error
+    entries = document.get("prices") if isinstance(document, dict) else document
+    if not isinstance(entries, list):
+        raise PriceFileError(f"{path}: expected a list of prices (or a mapping with a 'prices' list)")
+    version = f"{path.name}:{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+    parsed = [_parse_entry(entry, index, path, version) for index, entry in enumerate(entries)]
+    return tuple(sorted(parsed, key=lambda o: o.valid_from, reverse=True))
+
+
+def _parse_entry(entry: object, index: int, path: Path, version: str) -> _Override:
+    where = f"{path}: entry {index}"
+    if not isinstance(entry, dict):
+        raise PriceFileError(f"{where}: expected a mapping, got {type(entry).__name__}")
+    model = entry.get("model")
+    if not isinstance(model, str) or not model:
+        raise PriceFileError(f"{where}: 'model' must be a non-empty string")
+    pattern = model[3:] if model.startswith("re:") else fnmatch.translate(model)
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as error:
+        raise PriceFileError(f"{where}: bad model pattern {model!r}: {error}") from error
+    valid_from = entry.get("valid_from", date.min)
+    if isinstance(valid_from, datetime):
+        valid_from = valid_from.date()
+    elif isinstance(valid_from, str):
+        try:
+            valid_from = date.fromisoformat(valid_from)
+        except ValueError as error:
+            raise PriceFileError(f"{where}: valid_from {valid_from!r} is not a date (YYYY-MM-DD)") from error
+    if not isinstance(valid_from, date):
+        raise PriceFileError(f"{where}: valid_from must be a date")
+    rates = {key: _decimal(entry.get(key), key, where) for key in _RATE_KEYS}
+    if rates["input"] is None or rates["output"] is None:
+        raise PriceFileError(f"{where}: 'input' and 'output' (USD per million tokens) are required")
+    provider = entry.get("provider")
+    if provider is not None and not isinstance(provider, str):
+        raise PriceFileError(f"{where}: 'provider' must be a string")
+    price = _with_id(
+        ModelPrice(
+            provider=provider or "*",
+            model=model,
+            input=rates["input"],
+            output=rates["output"],
+            cache_read=rates["cache_read"],
+            cache_write=rates["cache_write"],
+            cache_write_1h=rates["cache_write_1h"],
+            source="override",
+            version=version,
+        )
+    )
+    return _Override(provider if provider not in (None, "*") else None, compiled, valid_from, price)
+
+
+_RATE_KEYS: Sequence[str] = ("input", "output", "cache_read", "cache_write", "cache_write_1h")
+
+
+def _decimal(value: object, key: str, where: str) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise PriceFileError(f"{where}: '{key}' must be a number")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as error:
+        raise PriceFileError(f"{where}: '{key}' must be a number, got {value!r}") from error
+    if not number.is_finite() or number < 0:
+        raise PriceFileError(f"{where}: '{key}' must be a finite number ≥ 0")
+    return number
