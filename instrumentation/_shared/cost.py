@@ -7,18 +7,18 @@ The same function prices spans in the application and in the collector, so the t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from . import prices
 from .prices import ModelPrice, Rate, Tiered
 from .usage import Usage
 
-_MILLION = Decimal(1_000_000)
+_PER_TOKEN = Decimal("1E-6")  # prices are per million tokens; scaling by a power of ten is exact
 _ZERO = Decimal(0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cost:
     """USD by token kind. `input` is uncached input only; the four parts add up to `total`."""
 
@@ -47,26 +47,42 @@ def compute(price: ModelPrice, usage: Usage) -> Cost:
     uncached = max(total_input - cache_read - cache_write, 0)
 
     input_rate = _at(price.input, total_input)
-    write_rate = _at(price.cache_write, total_input, input_rate)
+    write_rate = _at(price.cache_write, total_input, input_rate) if cache_write else _ZERO
     return Cost(
-        input=uncached * input_rate / _MILLION,
-        cache_read=cache_read * _at(price.cache_read, total_input, input_rate) / _MILLION,
+        input=uncached * input_rate * _PER_TOKEN,
+        cache_read=cache_read * _at(price.cache_read, total_input, input_rate) * _PER_TOKEN if cache_read else _ZERO,
         cache_write=(
-            (cache_write - cache_write_1h) * write_rate
-            + cache_write_1h * _at(price.cache_write_1h, total_input, write_rate)
-        )
-        / _MILLION,
-        output=(usage.output_tokens or 0) * _at(price.output, total_input) / _MILLION,
+            (
+                (cache_write - cache_write_1h) * write_rate
+                + cache_write_1h * _at(price.cache_write_1h, total_input, write_rate)
+            )
+            * _PER_TOKEN
+            if cache_write
+            else _ZERO
+        ),
+        output=(usage.output_tokens or 0) * _at(price.output, total_input) * _PER_TOKEN,
         price=price,
     )
 
 
-def price_call(provider: str, model: str | None, usage: Usage, when: datetime | None = None,
-               fallback_model: str | None = None) -> Cost | None:
-    """Cost of a call by the response model, falling back to the request model; None when unpriced."""
+def price_call(
+    provider: str,
+    model: str | None,
+    usage: Usage,
+    when: datetime | None = None,
+    fallback_model: str | None = None,
+    *,
+    unix_ns: int | None = None,
+) -> Cost | None:
+    """Cost of a call by the response model, falling back to the request model; None when unpriced.
+
+    Priced at the prices in force on the call's day (`unix_ns`, else `when`, else today).
+    """
+    if unix_ns is None:
+        unix_ns = int((when or datetime.now(UTC)).timestamp() * 1e9)
     for candidate in (model, fallback_model):
         if candidate:
-            price = prices.lookup(provider, candidate, when)
+            price = prices.lookup_ns(provider, candidate, unix_ns)
             if price is not None:
                 return compute(price, usage)
     return None
@@ -75,6 +91,6 @@ def price_call(provider: str, model: str | None, usage: Usage, when: datetime | 
 def _at(rate: Rate | None, input_tokens: int, default: Decimal = _ZERO) -> Decimal:
     if rate is None:
         return default
-    if isinstance(rate, Tiered):
-        return rate.at(input_tokens)
-    return rate
+    if rate.__class__ is Tiered:
+        return rate.at(input_tokens)  # type: ignore[union-attr]
+    return rate  # type: ignore[return-value]

@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -93,14 +94,25 @@ _GENAI_PRICES_PROVIDER: Mapping[str, str | None] = {
 }
 
 
+_NS_PER_DAY = 86_400 * 10**9
+_EPOCH = date(1970, 1, 1)
+
+
 def lookup(provider: str, model: str, when: datetime | None = None) -> ModelPrice | None:
-    """The price of `model` at `provider` on the day of `when`, or None when nobody knows it."""
-    day = (when or datetime.now(UTC)).astimezone(UTC).date()
-    return _lookup(provider, model.lower(), day, _overrides_key())
+    """The price of `model` at `provider` on the day of `when` (default: today), or None when nobody knows it."""
+    unix_ns = int((when or datetime.now(UTC)).timestamp() * 1e9)
+    return lookup_ns(provider, model, unix_ns)
+
+
+def lookup_ns(provider: str, model: str, unix_ns: int) -> ModelPrice | None:
+    """`lookup` for a Unix time in nanoseconds, as spans carry it: the hot path, one cache probe."""
+    return _lookup(provider, model, unix_ns // _NS_PER_DAY, _overrides_key())
 
 
 @lru_cache(maxsize=4096)
-def _lookup(provider: str, model: str, day: date, overrides_key: tuple[str, float] | None) -> ModelPrice | None:
+def _lookup(provider: str, model: str, epoch_day: int, overrides_key: tuple[str, float] | None) -> ModelPrice | None:
+    model = model.lower()
+    day = date.fromordinal(_EPOCH.toordinal() + epoch_day)
     if overrides_key is not None:
         for entry in _load_overrides(*overrides_key):
             if entry.matches(provider, model, day):
@@ -174,8 +186,21 @@ def _rate(value: Any) -> Rate | None:
 
 
 def _with_id(price: ModelPrice) -> ModelPrice:
-    digest = hashlib.sha1(repr((price.provider, price.model, price.input, price.output, price.cache_read,
-                                price.cache_write, price.cache_write_1h, price.source, price.version)).encode())
+    digest = hashlib.sha1(
+        repr(
+            (
+                price.provider,
+                price.model,
+                price.input,
+                price.output,
+                price.cache_read,
+                price.cache_write,
+                price.cache_write_1h,
+                price.source,
+                price.version,
+            )
+        ).encode()
+    )
     return ModelPrice(**{**{f: getattr(price, f) for f in price.__dataclass_fields__}, "id": digest.hexdigest()[:16]})
 
 
@@ -198,15 +223,25 @@ class _Override:
         )
 
 
+_STAT_INTERVAL_NS = 2 * 10**9
+_override_state: list[Any] = [None, 0, None]  # path, monotonic ns of the last stat, key
+
+
 def _overrides_key() -> tuple[str, float] | None:
+    """Which override file is in force, re-read when it changes; stat()ed at most every two seconds."""
     path = os.environ.get(PRICES_FILE_ENV)
     if not path:
         return None
+    now = time.monotonic_ns()
+    if path == _override_state[0] and now - _override_state[1] < _STAT_INTERVAL_NS:
+        return _override_state[2]
     try:
-        return path, os.stat(path).st_mtime
+        key: tuple[str, float] | None = (path, os.stat(path).st_mtime)
     except OSError:
         _log.warning("%s=%s cannot be read; using genai-prices only", PRICES_FILE_ENV, path)
-        return None
+        key = None
+    _override_state[:] = [path, now, key]
+    return key
 
 
 @lru_cache(maxsize=8)

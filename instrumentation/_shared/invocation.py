@@ -1,0 +1,240 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The life of one LLM call as a span: start, record what the response says, price it, end exactly once.
+
+Provider modules only translate their SDK's requests and responses into `Request` and `Response`; every
+attribute, metric and cost is set here, once for all providers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from . import attributes as attr
+from .cost import price_call
+from .telemetry import Telemetry
+from .usage import Usage
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Request:
+    """What the caller asked for, read before the SDK is called."""
+
+    operation: str
+    model: str | None
+    streaming: bool = False
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    # Content is read only when capture is on, so these are thunks: the hot path never serialises prompts.
+    input_messages: Callable[[], Any] | None = None
+
+
+@dataclass(slots=True)
+class Response:
+    """What the provider answered; any field may be unknown."""
+
+    id: str | None = None
+    model: str | None = None
+    finish_reasons: Sequence[str] | None = None
+    usage: Usage = field(default_factory=Usage)
+    reported_cost: Decimal | None = None  # a cost the provider itself put in the response (OpenRouter)
+    attributes: dict[str, AttributeValue] = field(default_factory=dict)
+    output_messages: Callable[[], Any] | None = None
+
+
+class Invocation:
+    """One call in flight. `finish` is idempotent: the first caller ends the span, later ones do nothing."""
+
+    __slots__ = ("_ended", "_first_chunk_ns", "_start_ns", "_start_unix_ns", "provider", "request", "span", "telemetry")
+
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        provider: str,
+        request: Request,
+        server: tuple[str | None, int | None] = (None, None),
+    ) -> None:
+        self.telemetry = telemetry
+        self.provider = provider
+        self.request = request
+        self._ended = False
+        self._first_chunk_ns: int | None = None
+        attributes: dict[str, AttributeValue] = {
+            attr.OPERATION_NAME: request.operation,
+            attr.PROVIDER_NAME: provider,
+        }
+        if request.model:
+            attributes[attr.REQUEST_MODEL] = request.model
+        if request.streaming:
+            attributes[attr.REQUEST_STREAM] = True
+        host, port = server
+        if host:
+            attributes[attr.SERVER_ADDRESS] = host
+            if port:
+                attributes[attr.SERVER_PORT] = port
+        attributes.update(request.attributes)
+        if telemetry.config.capture_content and request.input_messages is not None:
+            attributes[attr.INPUT_MESSAGES] = _json(request.input_messages())
+        name = f"{request.operation} {request.model}" if request.model else request.operation
+        self._start_unix_ns = time.time_ns()
+        self._start_ns = time.perf_counter_ns()
+        self.span: Span = telemetry.tracer.start_span(
+            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=self._start_unix_ns
+        )
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def first_chunk(self) -> None:
+        if self._first_chunk_ns is None:
+            self._first_chunk_ns = time.perf_counter_ns()
+
+    def finish(
+        self,
+        response: Response | None = None,
+        *,
+        error: BaseException | None = None,
+        usage_complete: bool | None = None,
+    ) -> None:
+        """End the span with whatever is known. Never raises: telemetry must not break the app."""
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._record(response, error, usage_complete)
+        except Exception:
+            _log.debug("llmledger: failed to record an LLM call", exc_info=True)
+        finally:
+            self.span.end()
+
+    def _record(self, response: Response | None, error: BaseException | None, usage_complete: bool | None) -> None:
+        span = self.span
+        request = self.request
+        metric_attrs: dict[str, AttributeValue] = {
+            attr.OPERATION_NAME: request.operation,
+            attr.PROVIDER_NAME: self.provider,
+        }
+        if request.model:
+            metric_attrs[attr.REQUEST_MODEL] = request.model
+        usage = Usage()
+        response_model = None
+        if response is not None:
+            usage = response.usage
+            response_model = response.model
+            _set_response(span, response, self.telemetry.config.capture_content)
+            if response_model:
+                metric_attrs[attr.RESPONSE_MODEL] = response_model
+        if usage_complete is not None:
+            span.set_attribute(attr.USAGE_COMPLETE, usage_complete)
+        if error is not None:
+            error_type = type(error).__qualname__
+            span.set_attribute(attr.ERROR_TYPE, error_type)
+            span.set_status(Status(StatusCode.ERROR, str(error) or error_type))
+            metric_attrs[attr.ERROR_TYPE] = error_type
+
+        duration_s = (time.perf_counter_ns() - self._start_ns) / 1e9
+        telemetry = self.telemetry
+        telemetry.duration.record(duration_s, metric_attrs)
+        if self._first_chunk_ns is not None:
+            ttfc = (self._first_chunk_ns - self._start_ns) / 1e9
+            span.set_attribute(attr.RESPONSE_TIME_TO_FIRST_CHUNK, ttfc)
+            telemetry.time_to_first_chunk.record(ttfc, metric_attrs)
+        if usage.input_tokens is not None:
+            telemetry.token_usage.record(usage.input_tokens, {**metric_attrs, attr.TOKEN_TYPE: "input"})
+        if usage.output_tokens is not None:
+            telemetry.token_usage.record(usage.output_tokens, {**metric_attrs, attr.TOKEN_TYPE: "output"})
+
+        total = self._record_cost(span, response, usage, response_model)
+        if total is not None:
+            telemetry.cost.add(total, metric_attrs)
+
+    def _record_cost(self, span: Span, response: Response | None, usage: Usage, model: str | None) -> float | None:
+        if response is not None and response.reported_cost is not None:
+            total = float(response.reported_cost)
+            span.set_attributes(
+                {
+                    attr.USAGE_COST: total,
+                    attr.USAGE_COST_AMOUNT: total,
+                    attr.USAGE_COST_CURRENCY: "USD",
+                    attr.USAGE_COST_SOURCE: attr.COST_SOURCE_PROVIDER,
+                }
+            )
+            return total
+        if usage.is_empty:
+            return None  # nothing to price: no usage arrived (flagged by usage.complete on streams)
+        cost = price_call(self.provider, model, usage, fallback_model=self.request.model, unix_ns=self._start_unix_ns)
+        if cost is None:
+            span.set_attribute(attr.COST_UNPRICED, True)
+            return None
+        total = float(cost.total)
+        price = cost.price
+        span.set_attributes(
+            {
+                attr.USAGE_COST: total,
+                attr.USAGE_COST_AMOUNT: total,
+                attr.USAGE_COST_CURRENCY: "USD",
+                attr.USAGE_COST_SOURCE: attr.COST_SOURCE_LOCAL,
+                attr.COST_INPUT: float(cost.input),
+                attr.COST_CACHE_READ: float(cost.cache_read),
+                attr.COST_CACHE_WRITE: float(cost.cache_write),
+                attr.COST_OUTPUT: float(cost.output),
+                attr.PRICE_SOURCE: price.source,
+                attr.PRICE_VERSION: price.version,
+                attr.PRICED_MODEL: price.model,
+            }
+        )
+        return total
+
+
+def _set_response(span: Span, response: Response, capture_content: bool) -> None:
+    attributes: dict[str, AttributeValue] = {}
+    if response.id:
+        attributes[attr.RESPONSE_ID] = response.id
+    if response.model:
+        attributes[attr.RESPONSE_MODEL] = response.model
+    if response.finish_reasons:
+        attributes[attr.RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
+    usage = response.usage
+    for key, value in (
+        (attr.USAGE_INPUT_TOKENS, usage.input_tokens),
+        (attr.USAGE_OUTPUT_TOKENS, usage.output_tokens),
+        (attr.USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens),
+        (attr.USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_write_tokens),
+        (attr.USAGE_CACHE_CREATION_1H_INPUT_TOKENS, usage.cache_write_1h_tokens),
+        (attr.USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens),
+    ):
+        if value is not None:
+            attributes[key] = value
+    attributes.update(response.attributes)
+    if capture_content and response.output_messages is not None:
+        attributes[attr.OUTPUT_MESSAGES] = _json(response.output_messages())
+    span.set_attributes(attributes)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def clean(params: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, AttributeValue]:
+    """Request parameters as span attributes, skipping SDK sentinels (`omit`, `NOT_GIVEN`) and None."""
+    out: dict[str, AttributeValue] = {}
+    for param, key in names.items():
+        value = params.get(param)
+        if value is None or isinstance(value, bool):
+            continue
+        if isinstance(value, int | float | str):
+            out[key] = value
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+            out[key] = tuple(value)
+    return out

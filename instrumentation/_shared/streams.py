@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Proxies that make an SDK stream record itself, while behaving exactly like the stream.
+
+One sync and one async proxy serve every provider: a provider supplies only a `StreamReader` that reads
+its chunks. Every way a stream can end reaches one idempotent finish: exhaustion, `close()`, leaving a
+`with` block, an exception while iterating, or garbage collection of a stream nobody finished. State lives
+only in `_self_*` attributes, which wrapt keeps on the proxy instead of writing them to the SDK's object.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import wrapt
+
+from .invocation import Invocation, Response
+
+_log = logging.getLogger(__name__)
+
+
+class StreamReader(Protocol):
+    """Accumulates what a provider's chunks or events say about the call."""
+
+    usage_seen: bool
+
+    def feed(self, chunk: Any) -> None: ...
+
+    def response(self) -> Response: ...
+
+
+class _StreamState:
+    """What both proxies share: feeding chunks to the reader and finishing the invocation once."""
+
+    __slots__ = ("invocation", "reader")
+
+    def __init__(self, invocation: Invocation, reader: StreamReader) -> None:
+        self.invocation = invocation
+        self.reader = reader
+
+    def on_chunk(self, chunk: Any) -> None:
+        self.invocation.first_chunk()
+        try:
+            self.reader.feed(chunk)
+        except Exception:
+            _log.debug("llmledger: could not read a stream chunk", exc_info=True)
+
+    def finish(self, error: BaseException | None = None) -> None:
+        invocation = self.invocation
+        if invocation.ended:
+            return
+        try:
+            response = self.reader.response()
+            complete = self.reader.usage_seen
+        except Exception:
+            _log.debug("llmledger: could not summarise a stream", exc_info=True)
+            response, complete = None, False
+        invocation.finish(response, error=error, usage_complete=complete)
+
+
+class SyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
+    def __init__(self, stream: Any, invocation: Invocation, reader: StreamReader) -> None:
+        super().__init__(stream)
+        self._self_state = _StreamState(invocation, reader)
+
+    def __iter__(self) -> SyncStream:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            chunk = next(self.__wrapped__)
+        except StopIteration:
+            self._self_state.finish()
+            raise
+        except BaseException as error:
+            self._self_state.finish(error)
+            raise
+        self._self_state.on_chunk(chunk)
+        return chunk
+
+    def __enter__(self) -> SyncStream:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            self._self_state.finish(exc if isinstance(exc, Exception) else None)
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_state.finish()
+
+    def __del__(self) -> None:
+        # Abandoned unread: record what is known, flagged incomplete, rather than leak an open span.
+        state = getattr(self, "_self_state", None)
+        if state is not None:
+            state.finish()
+
+
+class AsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
+    def __init__(self, stream: Any, invocation: Invocation, reader: StreamReader) -> None:
+        super().__init__(stream)
+        self._self_state = _StreamState(invocation, reader)
+
+    def __aiter__(self) -> AsyncStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_state.finish()
+            raise
+        except BaseException as error:
+            self._self_state.finish(error)
+            raise
+        self._self_state.on_chunk(chunk)
+        return chunk
+
+    async def __aenter__(self) -> AsyncStream:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            self._self_state.finish(exc if isinstance(exc, Exception) else None)
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_state.finish()
+
+    def __del__(self) -> None:
+        state = getattr(self, "_self_state", None)
+        if state is not None:
+            state.finish()

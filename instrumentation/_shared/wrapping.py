@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Wrapper factories: the one place where an SDK method turns into a recorded call.
+
+The order never changes (start, call, on any exception record and re-raise it untouched, read, finish),
+and our own failures are logged and swallowed so that instrumentation can never break the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from wrapt import wrap_function_wrapper
+
+from .invocation import Invocation, Request, Response
+from .streams import AsyncStream, StreamReader, SyncStream
+from .telemetry import Telemetry
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Who serves a client: the provider name and server address, plus what its endpoint accepts."""
+
+    provider: str
+    host: str | None = None
+    port: int | None = None
+    accepts_stream_options: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One SDK method to wrap, and how to read its requests and results. Provider modules are tables of these."""
+
+    module: str
+    method: str  # "Class.method"
+    read_request: Callable[[Mapping[str, Any]], Request]
+    read_response: Callable[[Any], Response]
+    new_reader: Callable[[], StreamReader] | None = None
+    is_async: bool = False
+    # Rewrites the call's kwargs (a copy, never the caller's dict), e.g. to ask for usage on streams.
+    prepare: Callable[[dict[str, Any], Target, Telemetry], dict[str, Any]] | None = None
+
+
+Locate = Callable[[Any], Target]
+# Turns what the SDK returned into what the app receives: finishes the invocation or returns a proxy.
+Adapt = Callable[[Invocation, Any, Endpoint, bool], Any]
+
+
+def instrument(
+    endpoints: tuple[Endpoint, ...], telemetry: Telemetry, locate: Locate, adapt: Adapt | None = None
+) -> None:
+    for endpoint in endpoints:
+        factory = _async_wrapper if endpoint.is_async else _sync_wrapper
+        try:
+            wrap_function_wrapper(
+                endpoint.module, endpoint.method, factory(endpoint, telemetry, locate, adapt or default_adapt)
+            )
+        except (ImportError, AttributeError):
+            _log.debug("llmledger: %s.%s not in this SDK version", endpoint.module, endpoint.method)
+
+
+def uninstrument(endpoints: tuple[Endpoint, ...]) -> None:
+    import importlib
+
+    for endpoint in endpoints:
+        try:
+            owner: Any = importlib.import_module(endpoint.module)
+            class_name, _, method = endpoint.method.rpartition(".")
+            for part in class_name.split(".") if class_name else ():
+                owner = getattr(owner, part)
+            unwrap(owner, method)
+        except (ImportError, AttributeError):
+            continue
+
+
+def default_adapt(invocation: Invocation, result: Any, endpoint: Endpoint, streaming: bool) -> Any:
+    if streaming and endpoint.new_reader is not None:
+        proxy = AsyncStream if endpoint.is_async else SyncStream
+        return proxy(result, invocation, endpoint.new_reader())
+    invocation.finish(endpoint.read_response(result))
+    return result
+
+
+def _start(
+    endpoint: Endpoint, telemetry: Telemetry, locate: Locate, instance: Any, kwargs: dict[str, Any]
+) -> tuple[Invocation, dict[str, Any]] | None:
+    try:
+        target = locate(instance)
+        request = endpoint.read_request(kwargs)
+        call_kwargs = endpoint.prepare(kwargs, target, telemetry) if endpoint.prepare else kwargs
+        return Invocation(telemetry, target.provider, request, (target.host, target.port)), call_kwargs
+    except Exception:
+        _log.debug("llmledger: could not start a span for %s", endpoint.method, exc_info=True)
+        return None
+
+
+def _adapt(adapt: Adapt, invocation: Invocation, result: Any, endpoint: Endpoint) -> Any:
+    try:
+        return adapt(invocation, result, endpoint, invocation.request.streaming)
+    except Exception:
+        _log.debug("llmledger: could not read the result of %s", endpoint.method, exc_info=True)
+        invocation.finish()
+        return result
+
+
+def _sync_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adapt: Adapt) -> Callable[..., Any]:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        started = _start(endpoint, telemetry, locate, instance, kwargs)
+        if started is None:
+            return wrapped(*args, **kwargs)
+        invocation, call_kwargs = started
+        token = otel_context.attach(trace.set_span_in_context(invocation.span))
+        try:
+            result = wrapped(*args, **call_kwargs)
+        except BaseException as error:
+            invocation.finish(error=error)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _adapt(adapt, invocation, result, endpoint)
+
+    return wrapper
+
+
+def _async_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adapt: Adapt) -> Callable[..., Any]:
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not is_instrumentation_enabled():
+            return await wrapped(*args, **kwargs)
+        started = _start(endpoint, telemetry, locate, instance, kwargs)
+        if started is None:
+            return await wrapped(*args, **kwargs)
+        invocation, call_kwargs = started
+        token = otel_context.attach(trace.set_span_in_context(invocation.span))
+        try:
+            result = await wrapped(*args, **call_kwargs)
+        except BaseException as error:
+            invocation.finish(error=error)
+            raise
+        finally:
+            otel_context.detach(token)
+        return _adapt(adapt, invocation, result, endpoint)
+
+    return wrapper

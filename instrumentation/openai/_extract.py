@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Pure readers of OpenAI SDK requests, responses and stream chunks.
+
+They read SDK objects and plain dicts alike (`_get`), and leave unknown values as None: a response with a
+missing or odd `usage` still yields a span, just without the numbers it does not have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from opentelemetry.util.types import AttributeValue
+
+from .._shared import attributes as attr
+from .._shared.invocation import Request, Response, clean
+from .._shared.usage import Usage, as_count
+
+
+def _get(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    value = getattr(obj, name, None)
+    if value is None:
+        extra = getattr(obj, "model_extra", None)  # pydantic keeps unknown fields (OpenRouter's cost) here
+        if extra:
+            value = extra.get(name)
+    return value
+
+
+# --- requests ------------------------------------------------------------------------------------------
+
+_CHAT_PARAMS = {
+    "max_tokens": attr.REQUEST_MAX_TOKENS,
+    "max_completion_tokens": attr.REQUEST_MAX_TOKENS,
+    "temperature": attr.REQUEST_TEMPERATURE,
+    "top_p": attr.REQUEST_TOP_P,
+    "frequency_penalty": attr.REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": attr.REQUEST_PRESENCE_PENALTY,
+    "seed": attr.REQUEST_SEED,
+    "service_tier": attr.OPENAI_REQUEST_SERVICE_TIER,
+}
+_RESPONSES_PARAMS = {
+    "max_output_tokens": attr.REQUEST_MAX_TOKENS,
+    "temperature": attr.REQUEST_TEMPERATURE,
+    "top_p": attr.REQUEST_TOP_P,
+    "service_tier": attr.OPENAI_REQUEST_SERVICE_TIER,
+}
+
+
+def _model(kwargs: Mapping[str, Any]) -> str | None:
+    model = kwargs.get("model")
+    return model if isinstance(model, str) else None
+
+
+def _streaming(kwargs: Mapping[str, Any]) -> bool:
+    return kwargs.get("stream") is True
+
+
+def _common(kwargs: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, AttributeValue]:
+    attributes = clean(kwargs, params)
+    stop = kwargs.get("stop")
+    if isinstance(stop, str):
+        attributes[attr.REQUEST_STOP_SEQUENCES] = (stop,)
+    elif isinstance(stop, list | tuple) and stop and all(isinstance(s, str) for s in stop):
+        attributes[attr.REQUEST_STOP_SEQUENCES] = tuple(stop)
+    n = kwargs.get("n")
+    if isinstance(n, int) and not isinstance(n, bool) and n != 1:
+        attributes[attr.REQUEST_CHOICE_COUNT] = n
+    return attributes
+
+
+def chat_request(kwargs: Mapping[str, Any]) -> Request:
+    attributes = _common(kwargs, _CHAT_PARAMS)
+    response_format = kwargs.get("response_format")
+    format_type = _get(response_format, "type") if response_format is not None else None
+    if isinstance(format_type, str):
+        attributes[attr.OUTPUT_TYPE] = "json" if format_type.startswith("json") else "text"
+    elif isinstance(response_format, type):  # `parse(response_format=SomeModel)`
+        attributes[attr.OUTPUT_TYPE] = "json"
+    return Request("chat", _model(kwargs), _streaming(kwargs), attributes, lambda: _list(kwargs.get("messages")))
+
+
+def completion_request(kwargs: Mapping[str, Any]) -> Request:
+    return Request(
+        "text_completion",
+        _model(kwargs),
+        _streaming(kwargs),
+        _common(kwargs, _CHAT_PARAMS),
+        lambda: kwargs.get("prompt"),
+    )
+
+
+def embeddings_request(kwargs: Mapping[str, Any]) -> Request:
+    attributes: dict[str, AttributeValue] = {}
+    encoding = kwargs.get("encoding_format")
+    if isinstance(encoding, str):
+        attributes[attr.REQUEST_ENCODING_FORMATS] = (encoding,)
+    return Request("embeddings", _model(kwargs), False, attributes)
+
+
+def responses_request(kwargs: Mapping[str, Any]) -> Request:
+    attributes = clean(kwargs, _RESPONSES_PARAMS)
+    conversation = kwargs.get("conversation")
+    if isinstance(conversation, str):
+        attributes[attr.CONVERSATION_ID] = conversation
+    return Request("chat", _model(kwargs), _streaming(kwargs), attributes, lambda: _responses_input(kwargs))
+
+
+def _responses_input(kwargs: Mapping[str, Any]) -> list[Any]:
+    instructions = kwargs.get("instructions")
+    content = kwargs.get("input")
+    messages: list[Any] = [{"role": "system", "content": instructions}] if isinstance(instructions, str) else []
+    if isinstance(content, str):
+        messages.append({"role": "user", "content": content})
+    elif isinstance(content, list):
+        messages.extend(_list(content) or [])
+    return messages
+
+
+def _list(value: Any) -> list[Any] | None:
+    if not isinstance(value, list | tuple):
+        return None
+    return [item.model_dump() if hasattr(item, "model_dump") else item for item in value]
+
+
+# --- usage ---------------------------------------------------------------------------------------------
+
+
+def chat_usage(usage: Any) -> Usage:
+    """Chat and legacy completions: `prompt_tokens` already includes cached tokens (inclusive model)."""
+    if usage is None:
+        return Usage()
+    cached = as_count(_get(_get(usage, "prompt_tokens_details"), "cached_tokens"))
+    if cached is None:
+        cached = as_count(_get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
+    return Usage(
+        input_tokens=as_count(_get(usage, "prompt_tokens")),
+        output_tokens=as_count(_get(usage, "completion_tokens")),
+        cache_read_tokens=cached,
+        reasoning_tokens=as_count(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens")),
+    )
+
+
+def responses_usage(usage: Any) -> Usage:
+    if usage is None:
+        return Usage()
+    return Usage(
+        input_tokens=as_count(_get(usage, "input_tokens")),
+        output_tokens=as_count(_get(usage, "output_tokens")),
+        cache_read_tokens=as_count(_get(_get(usage, "input_tokens_details"), "cached_tokens")),
+        reasoning_tokens=as_count(_get(_get(usage, "output_tokens_details"), "reasoning_tokens")),
+    )
+
+
+def _reported_cost(usage: Any) -> Decimal | None:
+    cost = _get(usage, "cost")
+    if isinstance(cost, int | float | str) and not isinstance(cost, bool):
+        try:
+            value = Decimal(str(cost))
+        except InvalidOperation:
+            return None
+        return value if value.is_finite() and value >= 0 else None
+    return None
+
+
+# --- responses -----------------------------------------------------------------------------------------
+
+
+def _response_attributes(obj: Any) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {}
+    tier = _get(obj, "service_tier")
+    if isinstance(tier, str):
+        attributes[attr.OPENAI_RESPONSE_SERVICE_TIER] = tier
+    fingerprint = _get(obj, "system_fingerprint")
+    if isinstance(fingerprint, str):
+        attributes[attr.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
+    return attributes
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def chat_response(result: Any) -> Response:
+    choices = _get(result, "choices") or ()
+    usage = _get(result, "usage")
+    return Response(
+        id=_str(_get(result, "id")),
+        model=_str(_get(result, "model")),
+        finish_reasons=[r for c in choices if isinstance(r := _get(c, "finish_reason"), str)],
+        usage=chat_usage(usage),
+        reported_cost=_reported_cost(usage),
+        attributes=_response_attributes(result),
+        output_messages=lambda: [_message(c) for c in choices],
+    )
+
+
+def _message(choice: Any) -> Any:
+    message = _get(choice, "message")
+    if message is not None:
+        return message.model_dump(exclude_none=True) if hasattr(message, "model_dump") else message
+    return {"text": _get(choice, "text")}
+
+
+def embeddings_response(result: Any) -> Response:
+    data = _get(result, "data") or ()
+    attributes: dict[str, AttributeValue] = {}
+    if data:
+        vector = _get(data[0], "embedding")
+        if isinstance(vector, list):
+            attributes[attr.EMBEDDINGS_DIMENSION_COUNT] = len(vector)
+    usage = _get(result, "usage")
+    return Response(
+        model=_str(_get(result, "model")),
+        usage=Usage(input_tokens=as_count(_get(usage, "prompt_tokens"))),
+        reported_cost=_reported_cost(usage),
+        attributes=attributes,
+    )
+
+
+def responses_response(result: Any) -> Response:
+    usage = _get(result, "usage")
+    status = _get(result, "status")
+    output = _get(result, "output") or ()
+    return Response(
+        id=_str(_get(result, "id")),
+        model=_str(_get(result, "model")),
+        finish_reasons=[status] if isinstance(status, str) else None,
+        usage=responses_usage(usage),
+        reported_cost=_reported_cost(usage),
+        attributes=_response_attributes(result),
+        output_messages=lambda: [o.model_dump(exclude_none=True) if hasattr(o, "model_dump") else o for o in output],
+    )
+
+
+# --- streams -------------------------------------------------------------------------------------------
+
+
+class ChatStreamReader:
+    """Chat and legacy-completion chunks: id and model from any chunk, usage from the last one."""
+
+    __slots__ = ("_finish", "_id", "_model", "_tier", "_usage", "usage_seen")
+
+    def __init__(self) -> None:
+        self._id: str | None = None
+        self._model: str | None = None
+        self._tier: str | None = None
+        self._usage: Any = None
+        self._finish: dict[int, str] = {}
+        self.usage_seen = False
+
+    def feed(self, chunk: Any) -> None:
+        if self._id is None:
+            self._id = chunk.id
+            self._model = chunk.model
+        usage = chunk.usage
+        if usage is None:
+            x_groq = getattr(chunk, "x_groq", None)  # Groq reports stream usage here
+            usage = _get(x_groq, "usage") if x_groq is not None else None
+        if usage is not None:
+            self._usage = usage
+            self.usage_seen = True
+            self._tier = _str(getattr(chunk, "service_tier", None))
+        for choice in chunk.choices:
+            reason = choice.finish_reason
+            if reason is not None:
+                self._finish[choice.index] = reason
+
+    def response(self) -> Response:
+        attributes: dict[str, AttributeValue] = {}
+        if self._tier:
+            attributes[attr.OPENAI_RESPONSE_SERVICE_TIER] = self._tier
+        return Response(
+            id=self._id,
+            model=self._model,
+            finish_reasons=[self._finish[i] for i in sorted(self._finish)] or None,
+            usage=chat_usage(self._usage),
+            reported_cost=_reported_cost(self._usage),
+            attributes=attributes,
+        )
+
+
+_FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class ResponsesStreamReader:
+    """Responses API events: the final `response.completed` (or incomplete/failed) carries everything."""
+
+    __slots__ = ("_final", "_started", "usage_seen")
+
+    def __init__(self) -> None:
+        self._started: Any = None
+        self._final: Any = None
+        self.usage_seen = False
+
+    def feed(self, event: Any) -> None:
+        kind = event.type
+        if kind in _FINAL_EVENTS:
+            self._final = event.response
+            self.usage_seen = self._final.usage is not None
+        elif kind == "response.created":
+            self._started = event.response
+
+    def response(self) -> Response:
+        if self._final is not None:
+            return responses_response(self._final)
+        if self._started is not None:
+            return Response(id=_str(_get(self._started, "id")), model=_str(_get(self._started, "model")))
+        return Response()
