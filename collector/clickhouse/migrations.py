@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Ordered, idempotent schema migrations: the `.sql` files of `llmledger.schemas/migrations`, applied in order.
+
+Each file is `NNNN_name.sql`: statements ending in `;` at the end of a line, every one `… IF NOT EXISTS`, with
+`{database}` where the database name goes. A file whose header says `-- llmledger: optional = raw_spans` is
+applied only when raw spans are enabled. Applied files are recorded in `<database>.llmledger_migrations`, so
+`apply()` runs each file once; because the statements are idempotent as well, a run interrupted half-way, or
+two collectors applying at the same moment, converge on the same schema without errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from clickhouse_connect.driver.client import Client
+
+from .client import translate_errors
+from .errors import BadQuery
+from .schema_files import schema_folder
+
+MIGRATIONS_TABLE = "llmledger_migrations"
+RAW_SPANS = "raw_spans"
+
+_FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_OPTIONAL = re.compile(r"^--\s*llmledger:\s*optional\s*=\s*(\w+)\s*$", re.MULTILINE)
+_STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str  # file name without .sql, e.g. "0001_llm_calls"
+    template: str
+    optional: str | None  # the feature it belongs to (RAW_SPANS), None when always applied
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.template.encode()).hexdigest()[:16]
+
+    def statements(self, database: str) -> list[str]:
+        """The statements of this migration for `database`, without their trailing `;`."""
+        rendered = self.template.replace("{database}", quote_identifier(database))
+        chunks = (chunk.strip() for chunk in _STATEMENT_END.split(rendered))
+        return [chunk for chunk in chunks if chunk and not _only_comments(chunk)]
+
+
+def migrations(*, raw_spans: bool = False) -> list[Migration]:
+    """All migrations in order; the raw-span ones only when `raw_spans`."""
+    found = []
+    for entry in sorted(schema_folder("migrations").iterdir(), key=lambda e: e.name):
+        if not _FILE_NAME.match(entry.name):
+            continue
+        text = entry.read_text(encoding="utf-8")
+        optional = _OPTIONAL.search(text)
+        found.append(Migration(entry.name.removesuffix(".sql"), text, optional.group(1) if optional else None))
+    return [m for m in found if m.optional is None or (m.optional == RAW_SPANS and raw_spans)]
+
+
+def render(database: str = "default", *, raw_spans: bool = False) -> str:
+    """The whole schema as one SQL script (what `llmledger schema apply --print` shows)."""
+    parts = [f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)};"]
+    for migration in migrations(raw_spans=raw_spans):
+        parts.append(f"\n-- migration {migration.name}")
+        parts += [f"{statement};\n" for statement in migration.statements(database)]
+    return "\n".join(parts)
+
+
+def apply(client: Client, database: str = "default", *, raw_spans: bool = False) -> list[str]:
+    """Create `database` and apply the migrations it lacks; the names of those applied now (empty: up to date)."""
+    quoted = quote_identifier(database)
+    with translate_errors():
+        client.command(f"CREATE DATABASE IF NOT EXISTS {quoted}")
+        client.command(
+            f"CREATE TABLE IF NOT EXISTS {quoted}.{MIGRATIONS_TABLE} "
+            "(Name String, Checksum String, AppliedAt DateTime64(3) DEFAULT now64(3)) "
+            "ENGINE = ReplacingMergeTree(AppliedAt) ORDER BY Name"
+        )
+        done = applied(client, database)
+        newly = []
+        for migration in migrations(raw_spans=raw_spans):
+            if migration.name in done:
+                continue
+            for statement in migration.statements(database):
+                client.command(statement)
+            client.insert(
+                f"{quoted}.{MIGRATIONS_TABLE}",
+                [[migration.name, migration.checksum]],
+                column_names=["Name", "Checksum"],
+            )
+            newly.append(migration.name)
+    return newly
+
+
+def applied(client: Client, database: str = "default") -> set[str]:
+    """Names of the migrations recorded as applied in `database` (empty when it has none)."""
+    quoted = quote_identifier(database)
+    with translate_errors():
+        exists = client.command(
+            "SELECT count() FROM system.tables WHERE database = {db:String} AND name = {table:String}",
+            parameters={"db": database, "table": MIGRATIONS_TABLE},
+        )
+        if not int(exists):  # type: ignore[arg-type]
+            return set()
+        return {row[0] for row in client.query(f"SELECT DISTINCT Name FROM {quoted}.{MIGRATIONS_TABLE}").result_rows}
+
+
+def quote_identifier(name: str) -> str:
+    """`name` back-quoted; only plain identifiers are accepted, so a database name can never inject SQL."""
+    if not _IDENTIFIER.match(name):
+        raise BadQuery(f"database name {name!r} must be letters, digits and underscores, not starting with a digit")
+    return f"`{name}`"
+
+
+def _only_comments(chunk: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in chunk.splitlines())
