@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Writing to ClickHouse: batches of `LlmCall` into `llm_calls`, the prices they used, and raw span rows.
+
+Inserts are columnar, name their columns (so extra columns in the table never break an older writer), and take
+an optional `deduplication_token`: the same batch retried with the same token is dropped by ClickHouse, in
+`llm_calls` and in every rollup fed from it (the tables carry a deduplication window, and the insert asks for
+`deduplicate_blocks_in_dependent_materialized_views`). Use one token per batch, derived from what the batch
+is (e.g. the queue segment and offset), never from the time of the attempt.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+from llmledger.collector.calls import LlmCall
+from llmledger.instrumentation._shared.prices import ModelPrice, Rate, Tiered
+
+from .client import translate_errors
+from .migrations import quote_identifier
+
+LLM_CALLS = "llm_calls"
+MODEL_PRICES = "llm_model_prices"
+OTEL_TRACES = "otel_traces"
+
+_COST_QUANTUM = Decimal("1e-12")  # Decimal(18, 12)
+_COST_LIMIT = Decimal(1_000_000)
+_FIELD_TO_COLUMN = {"timestamp_ns": "Timestamp"}
+
+
+def _column_name(field_name: str) -> str:
+    return _FIELD_TO_COLUMN.get(field_name) or "".join(part.capitalize() for part in field_name.split("_"))
+
+
+# LlmCall field → llm_calls column, in field order: `time_to_first_chunk_ms` → `TimeToFirstChunkMs`.
+LLM_CALL_COLUMNS: Mapping[str, str] = {f.name: _column_name(f.name) for f in fields(LlmCall)}
+_DECIMAL_FIELDS = frozenset(f.name for f in fields(LlmCall) if f.type in ("Decimal", Decimal))
+
+
+def insert_llm_calls(
+    client: Client,
+    calls: Sequence[LlmCall],
+    *,
+    database: str = "default",
+    deduplication_token: str | None = None,
+    prices: Iterable[ModelPrice] = (),
+) -> int:
+    """Insert `calls` into `llm_calls` (first recording `prices`, the prices they were costed with); rows sent.
+
+    Costs are rounded half-even to the column's 12 decimal places; a cost of a million USD or more in one call
+    cannot be stored and raises ValueError naming the span.
+    """
+    record_prices(client, prices, database=database)
+    if not calls:
+        return 0
+    columns: list[list[Any]] = [[] for _ in LLM_CALL_COLUMNS]
+    for call in calls:
+        for index, name in enumerate(LLM_CALL_COLUMNS):
+            value = getattr(call, name)
+            if name in _DECIMAL_FIELDS:
+                value = _cost(value, name, call)
+            columns[index].append(value)
+    with translate_errors():
+        client.insert(
+            f"{quote_identifier(database)}.{LLM_CALLS}",
+            columns,
+            column_names=list(LLM_CALL_COLUMNS.values()),
+            column_oriented=True,
+            settings=_insert_settings(deduplication_token),
+        )
+    return len(calls)
+
+
+def record_prices(client: Client, prices: Iterable[ModelPrice], *, database: str = "default") -> int:
+    """Record each distinct price (by id) in `llm_model_prices`; rows sent. Re-recording a price is harmless."""
+    unique = {price.id: price for price in prices if price.id}
+    if not unique:
+        return 0
+    rows = [_price_row(price) for price in unique.values()]
+    with translate_errors():
+        client.insert(f"{quote_identifier(database)}.{MODEL_PRICES}", rows, column_names=list(_PRICE_COLUMNS))
+    return len(rows)
+
+
+def insert_raw_spans(
+    client: Client,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    database: str = "default",
+    deduplication_token: str | None = None,
+) -> int:
+    """Insert row tuples into `otel_traces`; `columns` names them (exporter names, e.g. `Events.Timestamp`)."""
+    if not rows:
+        return 0
+    with translate_errors():
+        client.insert(
+            f"{quote_identifier(database)}.{OTEL_TRACES}",
+            rows,
+            column_names=list(columns),
+            settings=_insert_settings(deduplication_token),
+        )
+    return len(rows)
+
+
+def _insert_settings(deduplication_token: str | None) -> dict[str, Any]:
+    settings: dict[str, Any] = {"deduplicate_blocks_in_dependent_materialized_views": 1}
+    if deduplication_token:
+        settings["insert_deduplication_token"] = deduplication_token
+    return settings
+
+
+def _cost(value: Decimal, name: str, call: LlmCall) -> Decimal:
+    if not isinstance(value, Decimal):
+        value = Decimal(str(value))
+    if not value.is_finite() or abs(value) >= _COST_LIMIT:
+        raise ValueError(f"{name}={value} of span {call.trace_id}/{call.span_id} does not fit Decimal(18, 12)")
+    return value.quantize(_COST_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+_PRICE_COLUMNS = (
+    "PriceId",
+    "Provider",
+    "Model",
+    "Source",
+    "Version",
+    "InputPerMTok",
+    "OutputPerMTok",
+    "CacheReadPerMTok",
+    "CacheWritePerMTok",
+    "CacheWrite1hPerMTok",
+    "Tiers",
+)
+
+
+def _price_row(price: ModelPrice) -> list[Any]:
+    rates = {
+        "input": price.input,
+        "output": price.output,
+        "cache_read": price.cache_read,
+        "cache_write": price.cache_write,
+        "cache_write_1h": price.cache_write_1h,
+    }
+    tiers = {
+        kind: [[start, str(rate)] for start, rate in value.tiers]
+        for kind, value in rates.items()
+        if isinstance(value, Tiered)
+    }
+    base = {kind: _base(value) for kind, value in rates.items()}
+    return [
+        price.id,
+        price.provider,
+        price.model,
+        price.source,
+        price.version,
+        base["input"] or Decimal(0),
+        base["output"] or Decimal(0),
+        base["cache_read"],
+        base["cache_write"],
+        base["cache_write_1h"],
+        json.dumps(tiers, sort_keys=True) if tiers else "",
+    ]
+
+
+def _base(rate: Rate | None) -> Decimal | None:
+    if rate is None:
+        return None
+    return rate.base if isinstance(rate, Tiered) else rate
