@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: Apache-2.0
+"""How to reach ClickHouse, decided once for every command: an explicit server URL, or the embedded server.
+
+With no URL, the embedded server of the data directory is used: the running one if its state file says one
+is answering (a running `llmledger collector` or `llmledger clickhouse`), otherwise one started just for the
+caller and stopped afterwards. Embedded servers are ours, so their schema is brought up to date on connect.
+
+Environment (flags win): LLMLEDGER_CLICKHOUSE_URL, LLMLEDGER_CLICKHOUSE_USER, LLMLEDGER_CLICKHOUSE_PASSWORD,
+LLMLEDGER_CLICKHOUSE_DATABASE, LLMLEDGER_DATA_DIR; the data directory defaults to
+$XDG_DATA_HOME/llmledger (~/.local/share/llmledger).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clickhouse_connect.driver.client import Client
+
+from . import migrations
+from .client import connect, translate_errors
+from .embedded import EmbeddedClickHouse, running_url
+
+ENV_URL = "LLMLEDGER_CLICKHOUSE_URL"
+ENV_USER = "LLMLEDGER_CLICKHOUSE_USER"
+ENV_PASSWORD = "LLMLEDGER_CLICKHOUSE_PASSWORD"
+ENV_DATABASE = "LLMLEDGER_CLICKHOUSE_DATABASE"
+ENV_DATA_DIR = "LLMLEDGER_DATA_DIR"
+DEFAULT_DATABASE = "llmledger"
+
+
+def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """llmledger's data directory: $LLMLEDGER_DATA_DIR, else $XDG_DATA_HOME/llmledger, else ~/.local/share/…"""
+    if environ.get(ENV_DATA_DIR):
+        return Path(environ[ENV_DATA_DIR]).expanduser()
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser() / "llmledger"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    """Where ClickHouse is; `url=None` means the embedded server of `data_dir`."""
+
+    url: str | None = None
+    user: str = "default"
+    password: str = field(default="", repr=False)
+    database: str = DEFAULT_DATABASE
+    data_dir: Path = field(default_factory=default_data_dir)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> ConnectionSettings:
+        """Settings from the environment, with non-None `overrides` (e.g. command-line flags) on top."""
+        values: dict[str, object] = {
+            "url": environ.get(ENV_URL) or None,
+            "user": environ.get(ENV_USER) or "default",
+            "password": environ.get(ENV_PASSWORD, ""),
+            "database": environ.get(ENV_DATABASE) or DEFAULT_DATABASE,
+            "data_dir": default_data_dir(environ),
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        values["data_dir"] = Path(str(values["data_dir"])).expanduser()
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def embedded(self) -> bool:
+        return self.url is None
+
+
+@contextlib.contextmanager
+def open_client(
+    settings: ConnectionSettings, *, raw_spans: bool = False, apply_schema: bool | None = None
+) -> Iterator[Client]:
+    """A client for `settings`, whose default database is `settings.database` once the schema exists.
+
+    Embedded: connects to the running server of the data directory or starts a temporary one (stopped on exit).
+    `apply_schema` (default: only for the embedded server, which is ours; a server given by URL is
+    `llmledger schema apply`'s business) applies the migrations first, with the raw-span tables if `raw_spans`.
+    """
+    migrations.quote_identifier(settings.database)  # reject a bad name before starting anything
+    with contextlib.ExitStack() as stack:
+        if settings.url is not None:
+            client = connect(settings.url, user=settings.user, password=settings.password)
+        else:
+            url = running_url(settings.data_dir)
+            if url is None:
+                server = stack.enter_context(EmbeddedClickHouse(settings.data_dir))
+                url = server.url
+            client = connect(url)
+        stack.callback(client.close)
+        if settings.embedded if apply_schema is None else apply_schema:
+            migrations.apply(client, settings.database, raw_spans=raw_spans)
+        if database_exists(client, settings.database):
+            client.database = settings.database
+        yield client
+
+
+def database_exists(client: Client, name: str) -> bool:
+    with translate_errors():
+        found = client.command("SELECT count() FROM system.databases WHERE name = {name:String}", {"name": name})
+    return bool(int(found))  # type: ignore[arg-type]

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`llmledger schema apply`: create or upgrade the ClickHouse schema (or print the SQL it would run)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ._options import add_connection_options, connection_settings, reports_errors
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("schema", help="manage the ClickHouse schema", description=__doc__)
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    apply = actions.add_parser(
+        "apply",
+        help="apply the migrations a database lacks (idempotent)",
+        description="Apply the schema migrations the database lacks; running it again changes nothing.",
+    )
+    add_connection_options(apply)
+    apply.add_argument("--print", action="store_true", help="print the SQL instead of running it")
+    apply.add_argument("--raw-spans", action="store_true", help="include the raw span table otel_traces")
+    apply.set_defaults(func=reports_errors(run_apply))
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    from llmledger.collector.clickhouse import migrations
+    from llmledger.collector.clickhouse.settings import open_client
+
+    settings = connection_settings(args)
+    if args.print:
+        print(migrations.render(settings.database, raw_spans=args.raw_spans))
+        return 0
+    with open_client(settings, apply_schema=False) as client:
+        applied = migrations.apply(client, settings.database, raw_spans=args.raw_spans)
+    where = f"embedded server of {settings.data_dir}" if settings.embedded else settings.url
+    if applied:
+        print(f"applied to database {settings.database} ({where}): {', '.join(applied)}")
+    else:
+        print(f"schema of database {settings.database} ({where}) is already up to date")
+    return 0

@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`llmledger sql`: run one SQL query, or a named one, against the cost tables and print the result.
+
+ClickHouse formats the output itself (`PrettyCompactMonoBlock`, `CSVWithNames`, `JSONEachRow`), so Decimal
+costs are printed exactly as stored, never through a float.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ._options import UsageError, add_connection_options, connection_settings, reports_errors
+
+FORMATS = {
+    "table": (
+        "PrettyCompactMonoBlock",
+        {
+            "output_format_pretty_color": 0,
+            "output_format_pretty_row_numbers": 0,
+            "output_format_pretty_max_rows": 1_000_000,
+            "output_format_pretty_single_large_number_tip_threshold": 0,
+            "output_format_pretty_highlight_digit_groups": 0,
+        },
+    ),
+    "csv": ("CSVWithNames", {}),
+    "json": ("JSONEachRow", {"output_format_json_quote_64bit_integers": 0, "output_format_json_quote_decimals": 0}),
+}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sql",
+        help="run a SQL query (or a named one) and print the result",
+        description="Run one SQL query against the llmledger database, or a named query with --query NAME "
+        "(--query list shows them). Unqualified table names refer to the llmledger database.",
+    )
+    parser.add_argument("sql", nargs="?", metavar="SQL", help='the query, e.g. "SELECT sum(TotalCost) FROM llm_calls"')
+    parser.add_argument("--query", "-q", metavar="NAME", help="run the named query NAME; 'list' lists them")
+    parser.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="query parameter, bound as {NAME:Type} (repeatable), e.g. -p days=7",
+    )
+    parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="table", help="output format")
+    parser.add_argument("--show-sql", action="store_true", help="print the named query's SQL instead of running it")
+    add_connection_options(parser)
+    parser.set_defaults(func=reports_errors(run))
+
+
+def run(args: argparse.Namespace) -> int:
+    from llmledger.collector.clickhouse.client import translate_errors
+    from llmledger.collector.clickhouse.queries import named_queries, named_query
+    from llmledger.collector.clickhouse.settings import open_client
+
+    if args.query == "list":
+        _print_list(named_queries())
+        return 0
+    if (args.sql is None) == (args.query is None):
+        raise UsageError("give either a SQL query or --query NAME (--query list shows the names)")
+    values = _parse_params(args.param)
+    if args.query is not None:
+        query = named_query(args.query)
+        if args.show_sql:
+            print(query.sql)
+            return 0
+        sql, parameters = query.sql, query.bind(values)
+    else:
+        sql, parameters = args.sql, dict(values)
+    sql = sql.strip().rstrip(";").rstrip()
+    fmt, settings = FORMATS[args.format]
+    with open_client(connection_settings(args)) as client, translate_errors():
+        output = client.raw_query(sql, parameters=parameters or None, fmt=fmt, settings=settings)
+    sys.stdout.buffer.write(output)
+    sys.stdout.flush()
+    return 0
+
+
+def _parse_params(items: list[str]) -> dict[str, str]:
+    values = {}
+    for item in items:
+        name, separator, value = item.partition("=")
+        if not separator or not name.strip():
+            raise UsageError(f"--param {item!r} is not NAME=VALUE")
+        values[name.strip()] = value
+    return values
+
+
+def _print_list(queries: dict[str, Any]) -> None:
+    width = max(len(name) for name in queries)
+    for query in queries.values():
+        params = ", ".join(
+            f"{p.name}={p.default!r}" if p.default == "" else f"{p.name}={p.default}" for p in query.params
+        )
+        print(f"{query.name:<{width}}  {query.title}" + (f"  [{params}]" if params else ""))

@@ -1,0 +1,16 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- title: Cache savings by model: USD saved and the cached share of input
+-- param: days UInt32 = 30
+-- param: tenant String = ''
+SELECT
+    Provider AS provider,
+    Model AS model,
+    sum(CacheSavings) AS savings_usd,
+    sum(CacheReadInputTokens) AS cache_read_tokens,
+    sum(InputTokens) AS input_tokens,
+    round(if(input_tokens = 0, 0, cache_read_tokens / input_tokens), 4) AS cached_share
+FROM llm_usage_hourly
+WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+  AND Hour >= toStartOfHour(now() - toIntervalDay({days:UInt32}))
+GROUP BY provider, model
+ORDER BY savings_usd DESC, provider, model

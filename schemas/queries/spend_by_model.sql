@@ -1,0 +1,19 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- title: Spend and tokens by model (top N)
+-- param: days UInt32 = 30
+-- param: tenant String = ''
+-- param: limit UInt32 = 20
+SELECT
+    Provider AS provider,
+    Model AS model,
+    sum(TotalCost) AS spend_usd,
+    sum(Calls) AS calls,
+    sum(InputTokens) AS input_tokens,
+    sum(OutputTokens) AS output_tokens,
+    sum(InputTokens) + sum(OutputTokens) AS total_tokens
+FROM llm_usage_hourly
+WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+  AND Hour >= toStartOfHour(now() - toIntervalDay({days:UInt32}))
+GROUP BY provider, model
+ORDER BY spend_usd DESC, provider, model
+LIMIT {limit:UInt32}
