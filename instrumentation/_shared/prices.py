@@ -270,15 +270,14 @@ def load_price_file(path: Path) -> tuple[_Override, ...]:
         text = path.read_text()
     except OSError as error:
         raise PriceFileError(f"{path}: {error.strerror}") from error
-    try:
-        if path.suffix.lower() == ".json":
-            document = json.loads(text)
-        else:
-            import yaml
+    import yaml
 
-            document = yaml.safe_load(text)
-    except (ValueError, ImportError) as error:
-        raise PriceFileError(f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {error}") from error
+    try:
+        document = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise PriceFileError(
+            f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}"
+        ) from error
     entries = document.get("prices") if isinstance(document, dict) else document
     if not isinstance(entries, list):
         raise PriceFileError(f"{path}: expected a list of prices (or a mapping with a 'prices' list)")

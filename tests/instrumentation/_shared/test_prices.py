@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Where prices come from: the bundled snapshot offline, the user's file first, clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from llmledger.instrumentation._shared import prices
+from llmledger.instrumentation._shared.prices import PriceFileError, load_price_file
+
+
+def test_known_models_are_found_by_dated_snapshot_names():
+    price = prices.lookup("openai", "gpt-4o-mini-2024-07-18")
+    assert price is not None
+    assert (price.input, price.output, price.cache_read) == (Decimal("0.15"), Decimal("0.6"), Decimal("0.075"))
+    assert price.source == "genai-prices"
+
+
+def test_self_hosted_and_unknown_models_have_no_price():
+    assert prices.lookup("vllm", "meta-llama/Llama-3.2-1B-Instruct") is None
+    assert prices.lookup("openai", "no-such-model-anywhere") is None
+
+
+def test_the_newest_valid_override_wins(tmp_path, monkeypatch):
+    path = tmp_path / "prices.json"
+    path.write_text(
+        json.dumps(
+            {
+                "prices": [
+                    {"model": "house-model", "valid_from": "2025-01-01", "input": 1, "output": 2},
+                    {"model": "house-model", "valid_from": "2026-01-01", "input": 0.5, "output": 1},
+                ]
+            }
+        )
+    )
+    monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(path))
+
+    old = prices.lookup("vllm", "house-model", datetime(2025, 6, 1, tzinfo=UTC))
+    new = prices.lookup("vllm", "house-model", datetime(2026, 6, 1, tzinfo=UTC))
+    assert (old.input, new.input) == (Decimal(1), Decimal("0.5"))
+    assert prices.lookup("vllm", "house-model", datetime(2024, 6, 1, tzinfo=UTC)) is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("prices: 3", "expected a list"),
+        ("prices:\n  - {input: 1, output: 2}", "'model' must be a non-empty string"),
+        ("prices:\n  - {model: m, input: 1}", "'input' and 'output'"),
+        ("prices:\n  - {model: m, input: cheap, output: 2}", "'input' must be a number"),
+        ("prices:\n  - {model: m, input: -1, output: 2}", "finite number ≥ 0"),
+        ("prices:\n  - {model: m, valid_from: someday, input: 1, output: 2}", "not a date"),
+        ("prices: [", "not valid YAML"),
+    ],
+)
+def test_a_bad_price_file_says_what_is_wrong(tmp_path, content, message):
+    path = tmp_path / "prices.yaml"
+    path.write_text(content)
+    with pytest.raises(PriceFileError, match=message):
+        load_price_file(path)
