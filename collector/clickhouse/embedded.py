@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,7 @@ from typing import Self
 from .errors import ServerStartFailed
 
 STATE_FILE = "clickhouse-server.json"
+_ENGINE_DIR = "clickhouse"
 _LOOPBACK = "127.0.0.1"
 _LOG_TAIL = 4000
 
@@ -60,7 +62,7 @@ class EmbeddedClickHouse:
     # -- where things live -------------------------------------------------------------------------------
     @property
     def clickhouse_path(self) -> Path:
-        return self.data_dir / "clickhouse"
+        return self.data_dir / _ENGINE_DIR
 
     @property
     def run_dir(self) -> Path:
@@ -84,7 +86,7 @@ class EmbeddedClickHouse:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def start(self) -> Self:
-        """Start the server and return once it answers `SELECT 1` over HTTP; raise ServerStartFailed if not."""
+        """Start the server and return once it answers SQL over HTTP; raise ServerStartFailed if it does not."""
         if self.running:
             return self
         other = running_url(self.data_dir)
@@ -165,7 +167,7 @@ class EmbeddedClickHouse:
                 code = self._process.returncode
                 self._process = None
                 raise ServerStartFailed(f"ClickHouse exited during start-up (exit code {code}).\n{self._log_tail()}")
-            if _answers(self.url):
+            if _answers(self.url, self.clickhouse_path):
                 return
             if time.monotonic() > deadline:
                 self.stop()
@@ -197,7 +199,8 @@ class EmbeddedClickHouse:
 
 def running_url(data_dir: str | os.PathLike[str]) -> str | None:
     """URL of the embedded server serving `data_dir`, if one is running and answering; None otherwise."""
-    path = Path(data_dir).expanduser() / STATE_FILE
+    data_dir = Path(data_dir).expanduser()
+    path = data_dir / STATE_FILE
     try:
         state = json.loads(path.read_text())
         pid, url = int(state["pid"]), str(state["url"])
@@ -209,7 +212,7 @@ def running_url(data_dir: str | os.PathLike[str]) -> str | None:
         return None
     except PermissionError:
         pass  # alive, someone else's
-    return url if _answers(url) else None
+    return url if _answers(url, data_dir / _ENGINE_DIR) else None
 
 
 def free_port(exclude: int | None = None) -> int:
@@ -222,9 +225,15 @@ def free_port(exclude: int | None = None) -> int:
             return port
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, clickhouse_path: Path) -> bool:
+    """Whether the server at `url` answers SQL and is the one keeping its data in `clickhouse_path`.
+
+    Checking the path matters: another server on the same port would otherwise pass for ours.
+    """
+    query = urllib.parse.quote("SELECT getServerSetting('path')")
     try:
-        with urllib.request.urlopen(f"{url}/?query=SELECT%201", timeout=2) as response:
-            return bool(response.status == 200 and response.read().strip() == b"1")
-    except (OSError, urllib.error.URLError):
+        with urllib.request.urlopen(f"{url}/?query={query}", timeout=2) as response:
+            served = response.read().decode().strip()
+    except (OSError, urllib.error.URLError, UnicodeDecodeError):
         return False
+    return bool(served) and Path(served).resolve() == clickhouse_path.resolve()

@@ -5,7 +5,8 @@ Inserts are columnar, name their columns (so extra columns in the table never br
 an optional `deduplication_token`: the same batch retried with the same token is dropped by ClickHouse, in
 `llm_calls` and in every rollup fed from it (the tables carry a deduplication window, and the insert asks for
 `deduplicate_blocks_in_dependent_materialized_views`). Use one token per batch, derived from what the batch
-is (e.g. the queue segment and offset), never from the time of the attempt.
+is (e.g. the queue segment and offset), never from the time of the attempt. Tables are in the client's
+default database unless `database` names another.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def insert_llm_calls(
     client: Client,
     calls: Sequence[LlmCall],
     *,
-    database: str = "default",
+    database: str | None = None,
     deduplication_token: str | None = None,
     prices: Iterable[ModelPrice] = (),
 ) -> int:
@@ -66,7 +67,7 @@ def insert_llm_calls(
             columns[index].append(value)
     with translate_errors():
         client.insert(
-            f"{quote_identifier(database)}.{LLM_CALLS}",
+            _table(database, LLM_CALLS),
             columns,
             column_names=list(LLM_CALL_COLUMNS.values()),
             column_oriented=True,
@@ -75,14 +76,14 @@ def insert_llm_calls(
     return len(calls)
 
 
-def record_prices(client: Client, prices: Iterable[ModelPrice], *, database: str = "default") -> int:
+def record_prices(client: Client, prices: Iterable[ModelPrice], *, database: str | None = None) -> int:
     """Record each distinct price (by id) in `llm_model_prices`; rows sent. Re-recording a price is harmless."""
     unique = {price.id: price for price in prices if price.id}
     if not unique:
         return 0
     rows = [_price_row(price) for price in unique.values()]
     with translate_errors():
-        client.insert(f"{quote_identifier(database)}.{MODEL_PRICES}", rows, column_names=list(_PRICE_COLUMNS))
+        client.insert(_table(database, MODEL_PRICES), rows, column_names=list(_PRICE_COLUMNS))
     return len(rows)
 
 
@@ -91,7 +92,7 @@ def insert_raw_spans(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
-    database: str = "default",
+    database: str | None = None,
     deduplication_token: str | None = None,
 ) -> int:
     """Insert row tuples into `otel_traces`; `columns` names them (exporter names, e.g. `Events.Timestamp`)."""
@@ -99,12 +100,16 @@ def insert_raw_spans(
         return 0
     with translate_errors():
         client.insert(
-            f"{quote_identifier(database)}.{OTEL_TRACES}",
+            _table(database, OTEL_TRACES),
             rows,
             column_names=list(columns),
             settings=_insert_settings(deduplication_token),
         )
     return len(rows)
+
+
+def _table(database: str | None, table: str) -> str:
+    return f"{quote_identifier(database)}.{table}" if database else table
 
 
 def _insert_settings(deduplication_token: str | None) -> dict[str, Any]:

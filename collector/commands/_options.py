@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import logging
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -66,6 +67,8 @@ def reports_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argpa
     def run(args: argparse.Namespace) -> int:
         from llmledger.collector.clickhouse.errors import BadQuery, ClickHouseError
 
+        # clickhouse-connect logs failed requests itself; the error we print says it better, once.
+        logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
         try:
             return func(args)
         except (UsageError, BadQuery) as error:

@@ -3,8 +3,10 @@
 -- otel_traces: raw spans, column for column the table of the OpenTelemetry Collector's ClickHouse exporter
 -- (exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql, bloom-filter index variant), so the
 -- upstream Collector, rotel, Grafana's ClickHouse plugin or ClickStack can read and write the same data.
--- Names and types must match the exporter's INSERT; indexes, TTL and engine may differ (they do not, except
--- the TTL: raw spans are kept 7 days here, costs live on in llm_calls). Applied only with raw spans enabled.
+-- Names and types must match the exporter's INSERT; indexes, TTL, engine and settings may differ. Ours differ
+-- only in the TTL (raw spans are kept 7 days; costs live on in llm_calls) and in deduplication windows, so a
+-- batch the collector retries with the same insert_deduplication_token is stored once.
+-- Applied only with raw spans enabled.
 
 CREATE TABLE IF NOT EXISTS {database}.otel_traces
 (
@@ -51,7 +53,7 @@ PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
 ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
 TTL toDateTime(Timestamp) + toIntervalDay(7)
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
 CREATE TABLE IF NOT EXISTS {database}.otel_traces_trace_id_ts
 (
@@ -63,7 +65,7 @@ ENGINE = AggregatingMergeTree
 PARTITION BY toStartOfWeek(Start)
 ORDER BY (TraceId)
 TTL toDateTime(Start) + toIntervalDay(7)
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.otel_traces_trace_id_ts_mv TO {database}.otel_traces_trace_id_ts AS
 SELECT

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Driver errors reach callers as our own exceptions, with messages fit for a terminal."""
+
+from __future__ import annotations
+
+import pytest
+from llmledger.collector.clickhouse.client import connect, translate_errors
+from llmledger.collector.clickhouse.embedded import free_port
+from llmledger.collector.clickhouse.errors import BadQuery, ConnectionFailed, QueryFailed
+
+
+def test_a_wrong_statement_is_a_bad_query_with_the_servers_code(clickhouse):
+    with pytest.raises(BadQuery, match=r"^ClickHouse error 60: .*no_such_table") as caught, translate_errors():
+        clickhouse.client.query("SELECT * FROM no_such_table")
+    assert caught.value.code == 60
+    assert isinstance(caught.value, QueryFailed)
+
+
+def test_an_unreachable_server_is_a_connection_failure_naming_it():
+    port = free_port()
+    with pytest.raises(ConnectionFailed, match=f"cannot reach ClickHouse at http://127.0.0.1:{port}"):
+        connect(f"http://127.0.0.1:{port}", connect_timeout=2)
+
+
+def test_wrong_credentials_are_a_connection_failure(clickhouse):
+    with pytest.raises(ConnectionFailed, match="refused the credentials"):
+        connect(clickhouse.url, user="nobody", password="wrong")
+
+
+def test_a_url_that_is_not_http_is_refused_before_connecting():
+    with pytest.raises(ConnectionFailed, match="not of the form http"):
+        connect("ftp://example.invalid")
+
+
+def test_the_url_may_carry_user_and_database_may_be_chosen(clickhouse, database):
+    client = connect(clickhouse.url.replace("http://", "http://default@"), database=database)
+    assert client.command("SELECT currentDatabase()") == database
+    client.close()

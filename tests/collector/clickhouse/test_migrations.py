@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Migrations apply in order, once, idempotently; otel_traces is exactly the Collector exporter's table."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from llmledger.collector.clickhouse import migrations
+from llmledger.collector.clickhouse.errors import BadQuery
+
+# exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql (see research/jaeger.md §5)
+OTEL_TRACES_COLUMNS = [
+    ("Timestamp", "DateTime64(9)"),
+    ("TraceId", "String"),
+    ("SpanId", "String"),
+    ("ParentSpanId", "String"),
+    ("TraceState", "String"),
+    ("SpanName", "LowCardinality(String)"),
+    ("SpanKind", "LowCardinality(String)"),
+    ("ServiceName", "LowCardinality(String)"),
+    ("ResourceAttributes", "Map(LowCardinality(String), String)"),
+    ("ScopeName", "String"),
+    ("ScopeVersion", "String"),
+    ("SpanAttributes", "Map(LowCardinality(String), String)"),
+    ("Duration", "UInt64"),
+    ("StatusCode", "LowCardinality(String)"),
+    ("StatusMessage", "String"),
+    ("Events.Timestamp", "Array(DateTime64(9))"),
+    ("Events.Name", "Array(LowCardinality(String))"),
+    ("Events.Attributes", "Array(Map(LowCardinality(String), String))"),
+    ("Links.TraceId", "Array(String)"),
+    ("Links.SpanId", "Array(String)"),
+    ("Links.TraceState", "Array(String)"),
+    ("Links.Attributes", "Array(Map(LowCardinality(String), String))"),
+    ("ResourceAttributeItems", "Array(String)"),
+    ("SpanAttributeItems", "Array(String)"),
+]
+OTEL_TRACES_TRACE_ID_TS_COLUMNS = [
+    ("TraceId", "String"),
+    ("Start", "SimpleAggregateFunction(min, DateTime)"),
+    ("End", "SimpleAggregateFunction(max, DateTime)"),
+]
+
+
+def tables(client, database):
+    rows = client.query("SELECT name FROM system.tables WHERE database = {d:String}", parameters={"d": database})
+    return {row[0] for row in rows.result_rows}
+
+
+def columns(client, database, table):
+    return client.query(
+        "SELECT name, type FROM system.columns WHERE database = {d:String} AND table = {t:String} ORDER BY position",
+        parameters={"d": database, "t": table},
+    ).result_rows
+
+
+@pytest.fixture
+def fresh_database(clickhouse):
+    name = f"migrations_{uuid.uuid4().hex[:8]}"
+    yield name
+    clickhouse.client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+def test_migrations_are_numbered_in_order_and_raw_spans_are_optional():
+    names = [m.name for m in migrations.migrations(raw_spans=True)]
+    assert names == sorted(names)
+    assert [m.name for m in migrations.migrations()] == [n for n in names if "otel_traces" not in n]
+
+
+def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse, fresh_database):
+    first = migrations.apply(clickhouse.client, fresh_database)
+    second = migrations.apply(clickhouse.client, fresh_database)
+
+    assert first == [m.name for m in migrations.migrations()]
+    assert second == []
+    assert migrations.applied(clickhouse.client, fresh_database) == set(first)
+    assert tables(clickhouse.client, fresh_database) == {
+        "llmledger_migrations",
+        "llm_calls",
+        "llm_usage_hourly",
+        "llm_usage_hourly_mv",
+        "llm_usage_daily_user",
+        "llm_usage_daily_user_mv",
+        "llm_trace_costs",
+        "llm_trace_costs_mv",
+        "llm_model_prices",
+    }
+
+
+def test_every_statement_is_idempotent_even_when_not_recorded(clickhouse, fresh_database):
+    # A run interrupted after its statements but before recording them must be able to run again.
+    migrations.apply(clickhouse.client, fresh_database, raw_spans=True)
+    for migration in migrations.migrations(raw_spans=True):
+        for statement in migration.statements(fresh_database):
+            clickhouse.client.command(statement)
+
+
+def test_raw_spans_can_be_enabled_later(clickhouse, fresh_database):
+    migrations.apply(clickhouse.client, fresh_database)
+    assert migrations.apply(clickhouse.client, fresh_database, raw_spans=True) == ["0004_otel_traces"]
+    assert {"otel_traces", "otel_traces_trace_id_ts", "otel_traces_trace_id_ts_mv"} <= tables(
+        clickhouse.client, fresh_database
+    )
+
+
+def test_otel_traces_has_exactly_the_exporters_columns(client, database):
+    assert columns(client, database, "otel_traces") == OTEL_TRACES_COLUMNS
+    assert columns(client, database, "otel_traces_trace_id_ts") == OTEL_TRACES_TRACE_ID_TS_COLUMNS
+
+
+def test_llm_calls_types_follow_the_schema_design(client, database):
+    types = dict(columns(client, database, "llm_calls"))
+    assert types["TotalCost"] == "Decimal(18, 12)"
+    assert types["InputTokens"] == "UInt32"
+    assert types["Tenant"] == "LowCardinality(String)"
+    assert types["UserId"] == "String"
+    engine = client.command(
+        "SELECT engine_full FROM system.tables WHERE database = {d:String} AND name = 'llm_calls'",
+        parameters={"d": database},
+    )
+    assert engine.startswith("ReplacingMergeTree(Version) PARTITION BY toYYYYMM(Timestamp)")
+    assert "non_replicated_deduplication_window = 1000" in engine
+
+
+def test_render_prints_the_schema_for_the_named_database():
+    sql = migrations.render("analytics", raw_spans=True)
+    assert sql.startswith("CREATE DATABASE IF NOT EXISTS `analytics`;")
+    assert "CREATE TABLE IF NOT EXISTS `analytics`.llm_calls" in sql
+    assert "CREATE TABLE IF NOT EXISTS `analytics`.otel_traces" in sql
+    assert "{database}" not in sql
+    assert "otel_traces" not in migrations.render("analytics")
+
+
+def test_a_database_name_cannot_carry_sql():
+    with pytest.raises(BadQuery, match="letters, digits and underscores"):
+        migrations.render("x; DROP TABLE y")
