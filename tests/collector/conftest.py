@@ -11,7 +11,7 @@ Fixtures:
 * `database` (module) — the name of a fresh database with every migration applied (raw spans included),
   dropped after the module.
 * `client` (module) — a client whose default database is `database`.
-* `sample_calls` — a varied, deterministic set of `LlmCall`s in the last few days (tenants, models, users,
+* `sample_calls` (session) — a varied, deterministic set of `LlmCall`s in the last few days (tenants, models, users,
   traces, sessions, Decimal costs, cached and unpriced calls, errors).
 """
 
@@ -87,7 +87,7 @@ def client(clickhouse: ClickHouseServer, database: str) -> Client:
 _HOUR_NS = 3600 * 10**9
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sample_calls() -> list[LlmCall]:
     """Thirty calls over the last three days: two tenants, three priced models and one unpriced, five users."""
     now = time_ns()
