@@ -105,7 +105,7 @@ def sample_calls() -> list[LlmCall]:
         cache_read = 400 if index % 3 == 0 else 0
         call = LlmCall(
             timestamp_ns=now - (index * 2 + 1) * _HOUR_NS - index * 1_000_003,
-            trace_id=f"{index // 3:032x}",
+            trace_id=f"{index // 3 + 1:032x}",
             span_id=f"{index + 1:016x}",
             span_name=f"chat {model}",
             duration_ms=200.0 + index,
