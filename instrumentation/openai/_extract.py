@@ -26,7 +26,7 @@ def _get(obj: Any, name: str) -> Any:
     value = getattr(obj, name, None)
     if value is None:
         extra = getattr(obj, "model_extra", None)  # pydantic keeps unknown fields (OpenRouter's cost) here
-        if extra:
+        if isinstance(extra, dict):
             value = extra.get(name)
     return value
 
@@ -76,11 +76,10 @@ def _common(kwargs: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, A
 def chat_request(kwargs: Mapping[str, Any]) -> Request:
     attributes = _common(kwargs, _CHAT_PARAMS)
     response_format = kwargs.get("response_format")
-    format_type = _get(response_format, "type") if response_format is not None else None
-    if isinstance(format_type, str):
-        attributes[attr.OUTPUT_TYPE] = "json" if format_type.startswith("json") else "text"
-    elif isinstance(response_format, type):  # `parse(response_format=SomeModel)`
+    if isinstance(response_format, type):  # `parse(response_format=SomeModel)`
         attributes[attr.OUTPUT_TYPE] = "json"
+    elif isinstance(format_type := _get(response_format, "type"), str):
+        attributes[attr.OUTPUT_TYPE] = "json" if format_type.startswith("json") else "text"
     return Request("chat", _model(kwargs), _streaming(kwargs), attributes, lambda: _list(kwargs.get("messages")))
 
 
@@ -213,6 +212,8 @@ def embeddings_response(result: Any) -> Response:
         vector = _get(data[0], "embedding")
         if isinstance(vector, list):
             attributes[attr.EMBEDDINGS_DIMENSION_COUNT] = len(vector)
+        elif isinstance(vector, str) and vector:  # encoding_format="base64": float32s, counted without decoding
+            attributes[attr.EMBEDDINGS_DIMENSION_COUNT] = (len(vector) * 3 // 4 - vector.count("=", -2)) // 4
     usage = _get(result, "usage")
     return Response(
         model=_str(_get(result, "model")),

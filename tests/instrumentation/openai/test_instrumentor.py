@@ -330,3 +330,53 @@ def test_zero_code_under_opentelemetry_instrument(tmp_path):
     assert '"name": "chat gpt-4o-mini"' in done.stdout
     assert '"gen_ai.usage.cost":' in done.stdout
     assert '"gen_ai.provider.name": "openai"' in done.stdout
+
+
+def test_registered_for_opentelemetry_instrument_under_its_own_name():
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_openai"]
+    assert entry.load() is OpenAIInstrumentor
+    assert OpenAIInstrumentor().instrumentation_dependencies() == ("openai >= 1.40.0, < 4",)
+
+
+def test_parse_records_one_span(instrumented, span_exporter):
+    from pydantic import BaseModel
+
+    class Answer(BaseModel):
+        text: str
+
+    body = recorded_json(*CHAT)
+    body["choices"][0]["message"]["content"] = json.dumps({"text": "This is a test."})
+    parsed = _chat_client(body).chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Answer)
+
+    assert parsed.choices[0].message.parsed == Answer(text="This is a test.")
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["gen_ai.output.type"] == "json"
+    assert span.attributes["gen_ai.usage.output_tokens"] == body["usage"]["completion_tokens"]
+
+
+def test_async_with_raw_response(instrumented, span_exporter):
+    payload = json.dumps(recorded_json(*CHAT)).encode()
+
+    async def run():
+        client = transport.async_client(lambda r: httpx2.Response(200, content=payload))
+        raw = await client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)
+        return raw.parse()
+
+    completion = asyncio.run(run())
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["gen_ai.usage.input_tokens"] == completion.usage.prompt_tokens
+
+
+def test_embeddings_record_their_dimension(instrumented, span_exporter, tmp_path):
+    from tests.cassette_replay import interactions
+    from tests.instrumentation.openai.sdk_calls import call, only_interaction
+
+    file = "openai/openllmetry/openai/traces/test_embeddings/test_embeddings.yaml"
+    with only_interaction(file, 0, tmp_path) as row:
+        result = call(row, interactions(file)[0])
+
+    (span,) = span_exporter.get_finished_spans()
+    assert span.name == "embeddings text-embedding-ada-002"
+    assert span.attributes["gen_ai.embeddings.dimension.count"] == len(result.data[0].embedding)
