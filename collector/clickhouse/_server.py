@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         file.write(_config(args.listen_host, args.http_port, args.tcp_port))
     os.chdir(run_dir)
     # TabSeparated also becomes the HTTP default output format; clickhouse-connect's handshake needs it.
-    result = engine.query(f"SYSTEM START LISTEN HTTP; SYSTEM START LISTEN TCP; {_KEEPALIVE}", "TabSeparated", path=data)
+    result = engine.query(  # type: ignore[attr-defined]  # the untyped extension module
+        f"SYSTEM START LISTEN HTTP; SYSTEM START LISTEN TCP; {_KEEPALIVE}", "TabSeparated", path=data
+    )
     message = result.error_message() or result.bytes()[:500].decode(errors="replace")
     print(f"ClickHouse engine exited: {message}", file=sys.stderr, flush=True)
     return 1

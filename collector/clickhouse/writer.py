@@ -58,13 +58,10 @@ def insert_llm_calls(
     record_prices(client, prices, database=database)
     if not calls:
         return 0
-    columns: list[list[Any]] = [[] for _ in LLM_CALL_COLUMNS]
-    for call in calls:
-        for index, name in enumerate(LLM_CALL_COLUMNS):
-            value = getattr(call, name)
-            if name in _DECIMAL_FIELDS:
-                value = _cost(value, name, call)
-            columns[index].append(value)
+    columns: list[list[Any]] = []
+    for name in LLM_CALL_COLUMNS:
+        values = [getattr(call, name) for call in calls]
+        columns.append(_costs(values, name, calls) if name in _DECIMAL_FIELDS else values)
     with translate_errors():
         client.insert(
             _table(database, LLM_CALLS),
@@ -119,12 +116,21 @@ def _insert_settings(deduplication_token: str | None) -> dict[str, Any]:
     return settings
 
 
-def _cost(value: Decimal, name: str, call: LlmCall) -> Decimal:
-    if not isinstance(value, Decimal):
-        value = Decimal(str(value))
-    if not value.is_finite() or abs(value) >= _COST_LIMIT:
-        raise ValueError(f"{name}={value} of span {call.trace_id}/{call.span_id} does not fit Decimal(18, 12)")
-    return value.quantize(_COST_QUANTUM, rounding=ROUND_HALF_EVEN)
+def _costs(values: list[Any], name: str, calls: Sequence[LlmCall]) -> list[Decimal]:
+    """`values` rounded to Decimal(18, 12); ValueError naming the span of the first that cannot be stored."""
+    try:
+        rounded = [value.quantize(_COST_QUANTUM, rounding=ROUND_HALF_EVEN) for value in values]
+    except (AttributeError, ArithmeticError):  # not a Decimal (a float from some extractor), or infinite
+        rounded = [_decimal(value).quantize(_COST_QUANTUM, rounding=ROUND_HALF_EVEN) for value in values]
+    for value, original, call in zip(rounded, values, calls, strict=True):
+        if not value.is_finite() or abs(value) >= _COST_LIMIT:
+            raise ValueError(f"{name}={original} of span {call.trace_id}/{call.span_id} does not fit Decimal(18, 12)")
+    return rounded
+
+
+def _decimal(value: Any) -> Decimal:
+    number = value if isinstance(value, Decimal) else Decimal(str(value))
+    return number if number.is_finite() and abs(number) < _COST_LIMIT else Decimal("NaN")
 
 
 _PRICE_COLUMNS = (
@@ -174,4 +180,5 @@ def _price_row(price: ModelPrice) -> list[Any]:
 def _base(rate: Rate | None) -> Decimal | None:
     if rate is None:
         return None
-    return rate.base if isinstance(rate, Tiered) else rate
+    base: Decimal = rate.base if isinstance(rate, Tiered) else rate
+    return base

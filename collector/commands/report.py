@@ -51,13 +51,14 @@ def run(args: argparse.Namespace) -> int:
     from llmledger.collector.clickhouse.client import translate_errors
     from llmledger.collector.clickhouse.settings import open_client
 
-    params = {"since": parse_since(args.since), "tenant": args.tenant, "limit": args.traces}
     if args.traces < 0:
         raise UsageError("--traces must not be negative")
+    params = {"since": parse_since(args.since), "tenant": args.tenant, "limit": args.traces}
     with open_client(connection_settings(args)) as client, translate_errors():
 
         def rows(sql: str) -> Sequence[Sequence[Any]]:
-            return client.query(sql, parameters=params).result_rows
+            result: Sequence[Sequence[Any]] = client.query(sql, parameters=params).result_rows
+            return result
 
         print(_build(rows, args))
     return 0

@@ -111,6 +111,14 @@ def test_costs_are_rounded_half_even_to_twelve_places_and_oversized_costs_are_re
 
     with pytest.raises(ValueError, match="total_cost=1000000 of span t/s"):
         insert_llm_calls(client, [replace(call, total_cost=Decimal(1_000_000))])
+    with pytest.raises(ValueError, match="total_cost=inf of span t/s"):
+        insert_llm_calls(client, [replace(call, total_cost=float("inf"))])  # type: ignore[arg-type]
+
+
+def test_float_costs_from_a_careless_extractor_are_stored_by_their_decimal_text(client):
+    call = LlmCall(timestamp_ns=time_ns(), trace_id="t", span_id="f", total_cost=0.1)  # type: ignore[arg-type]
+    insert_llm_calls(client, [call])
+    assert scalar(client, "SELECT TotalCost FROM llm_calls WHERE SpanId = 'f'") == Decimal("0.1")
 
 
 def test_every_rollup_agrees_exactly_with_llm_calls_final(client, sample_calls):
