@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from xml.sax.saxutils import escape
 
@@ -27,6 +28,19 @@ def _config(listen_host: str, http_port: int, tcp_port: int) -> str:
     )
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Have the kernel SIGTERM us when the launching thread dies (Linux), so a killed collector leaves no orphan."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llmledger-clickhouse-server")
     parser.add_argument("--data", required=True)
@@ -34,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen-host", default="127.0.0.1")
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--tcp-port", type=int, required=True)
+    parser.add_argument("--parent-pid", type=int, help="stop when this process (the launcher) dies")
     args = parser.parse_args(argv)
+    if args.parent_pid:
+        _die_with_parent(args.parent_pid)
 
     data = os.path.abspath(args.data)
     run_dir = os.path.abspath(args.run_dir)

@@ -40,7 +40,12 @@ _LOG_TAIL = 4000
 
 
 class EmbeddedClickHouse:
-    """One chdb-core ClickHouse server process bound to one data directory."""
+    """One chdb-core ClickHouse server process bound to one data directory.
+
+    `stop_with_parent` (Linux): the server is SIGTERMed by the kernel when the *thread* that started it ends,
+    so a crashed or killed caller leaves no server behind. Start it from a thread that lives as long as the
+    server should (the main thread), or pass False and call `stop()` yourself.
+    """
 
     def __init__(
         self,
@@ -50,6 +55,7 @@ class EmbeddedClickHouse:
         *,
         start_timeout: float = 60.0,
         stop_timeout: float = 15.0,
+        stop_with_parent: bool = True,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self._requested = (http_port, tcp_port)
@@ -57,6 +63,7 @@ class EmbeddedClickHouse:
         self.tcp_port = tcp_port
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
+        self.stop_with_parent = stop_with_parent
         self._process: subprocess.Popen[bytes] | None = None
 
     # -- where things live -------------------------------------------------------------------------------
@@ -155,6 +162,8 @@ class EmbeddedClickHouse:
             "--tcp-port",
             str(self.tcp_port),
         ]
+        if self.stop_with_parent:
+            command += ["--parent-pid", str(os.getpid())]
         # Output goes to a file, not a pipe: nobody drains a pipe while the server runs, and a full pipe
         # would stall the engine. New session: a Ctrl-C meant for the caller does not reach the engine.
         with open(self.log_path, "wb") as log:

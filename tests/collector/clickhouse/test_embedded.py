@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 import urllib.request
 
 import pytest
@@ -50,3 +54,38 @@ def test_data_survives_a_stop_and_the_state_file_goes_with_the_server(tmp_path):
         client = connect(server.url)
         assert client.command("SELECT x FROM kept") == 7
         client.close()
+
+
+def test_the_server_dies_with_the_process_that_started_it(tmp_path):
+    launcher = (
+        "import sys; from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse; "
+        f"server = EmbeddedClickHouse({str(tmp_path)!r}).start(); print(server.pid, flush=True); "
+        "import time; time.sleep(600)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        parent.kill()  # no chance to clean up
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(child)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert running_url(tmp_path) is None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A dead child of a dead parent may linger as a zombie until init reaps it.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
