@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from clickhouse_connect.driver.client import Client
 from . import migrations
 from .client import connect, translate_errors
 from .embedded import EmbeddedClickHouse, running_url
+from .errors import ServerStartFailed
 
 ENV_URL = "LLMLEDGER_CLICKHOUSE_URL"
 ENV_USER = "LLMLEDGER_CLICKHOUSE_USER"
@@ -30,6 +32,7 @@ ENV_PASSWORD = "LLMLEDGER_CLICKHOUSE_PASSWORD"
 ENV_DATABASE = "LLMLEDGER_CLICKHOUSE_DATABASE"
 ENV_DATA_DIR = "LLMLEDGER_DATA_DIR"
 DEFAULT_DATABASE = "llmledger"
+_RACE_WAIT = 10.0  # seconds to wait for a server another process is starting in the same data directory
 
 
 def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -84,10 +87,7 @@ def open_client(
         if settings.url is not None:
             client = connect(settings.url, user=settings.user, password=settings.password)
         else:
-            url = running_url(settings.data_dir)
-            if url is None:
-                server = stack.enter_context(EmbeddedClickHouse(settings.data_dir))
-                url = server.url
+            url = running_url(settings.data_dir) or _start_or_find(stack, settings.data_dir)
             client = connect(url)
         stack.callback(client.close)
         if settings.embedded if apply_schema is None else apply_schema:
@@ -95,6 +95,20 @@ def open_client(
         if database_exists(client, settings.database):
             client.database = settings.database
         yield client
+
+
+def _start_or_find(stack: contextlib.ExitStack, data_dir: Path) -> str:
+    """Start a temporary server; if another process won the race for the data directory, use its server."""
+    try:
+        return stack.enter_context(EmbeddedClickHouse(data_dir)).url
+    except ServerStartFailed:
+        deadline = time.monotonic() + _RACE_WAIT
+        while time.monotonic() < deadline:
+            url = running_url(data_dir)
+            if url is not None:
+                return url
+            time.sleep(0.1)
+        raise
 
 
 def database_exists(client: Client, name: str) -> bool:

@@ -70,6 +70,9 @@ CREATE TABLE IF NOT EXISTS {database}.llm_calls
     INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_user_id UserId TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_session_id SessionId TYPE bloom_filter(0.01) GRANULARITY 1,
+    -- "which calls were priced with this price" (re-pricing) and "which calls have no price" skip granules.
+    INDEX idx_price_id PriceId TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_cost_source CostSource TYPE set(4) GRANULARITY 1,
     INDEX idx_attr_key mapKeys(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1
 )
