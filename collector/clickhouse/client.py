@@ -73,11 +73,11 @@ def connect(
 
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConnectionFailed(f"ClickHouse URL {url!r} is not of the form http[s]://host[:port]")
+        raise ConnectionFailed(f"ClickHouse URL {url!r} is not of the form http[s]://host[:port]", transient=False)
     try:
         port = parts.port or (8443 if parts.scheme == "https" else 8123)
     except ValueError as error:
-        raise ConnectionFailed(f"ClickHouse URL {url!r}: {error}") from None
+        raise ConnectionFailed(f"ClickHouse URL {url!r}: {error}", transient=False) from None
     with translate_errors():
         return clickhouse_connect.get_client(
             host=parts.hostname,
@@ -115,7 +115,7 @@ def _from_server_message(text: str) -> ClickHouseError:
     code = int(found.group(1))
     message = _URL_SUFFIX.sub("", found.group(2).strip())
     if code == _AUTHENTICATION_FAILED:
-        return ConnectionFailed(f"ClickHouse refused the credentials: {message}")
+        return ConnectionFailed(f"ClickHouse refused the credentials: {message}", transient=False)
     kind = BadQuery if code in _BAD_QUERY_CODES else QueryFailed
     return kind(f"ClickHouse error {code}: {message}", code)
 

@@ -11,8 +11,10 @@ default database unless `database` names another.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import struct
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -22,6 +24,7 @@ from llmledger.collector.calls import LlmCall
 from llmledger.instrumentation._shared.prices import ModelPrice, Rate, Tiered
 
 from .client import translate_errors
+from .errors import QueryFailed
 from .migrations import quote_identifier
 
 LLM_CALLS = "llm_calls"
@@ -62,7 +65,7 @@ def insert_llm_calls(
     for name in LLM_CALL_COLUMNS:
         values = [getattr(call, name) for call in calls]
         columns.append(_costs(values, name, calls) if name in _DECIMAL_FIELDS else values)
-    with translate_errors():
+    with _inserting(LLM_CALLS):
         client.insert(
             _table(database, LLM_CALLS),
             columns,
@@ -79,7 +82,7 @@ def record_prices(client: Client, prices: Iterable[ModelPrice], *, database: str
     if not unique:
         return 0
     rows = [_price_row(price) for price in unique.values()]
-    with translate_errors():
+    with _inserting(MODEL_PRICES):
         client.insert(_table(database, MODEL_PRICES), rows, column_names=list(_PRICE_COLUMNS))
     return len(rows)
 
@@ -95,7 +98,7 @@ def insert_raw_spans(
     """Insert row tuples into `otel_traces`; `columns` names them (exporter names, e.g. `Events.Timestamp`)."""
     if not rows:
         return 0
-    with translate_errors():
+    with _inserting(OTEL_TRACES):
         client.insert(
             _table(database, OTEL_TRACES),
             rows,
@@ -103,6 +106,17 @@ def insert_raw_spans(
             settings=_insert_settings(deduplication_token),
         )
     return len(rows)
+
+
+@contextlib.contextmanager
+def _inserting(table: str) -> Iterator[None]:
+    """Driver errors as ours; a value the driver cannot even encode (a dict value that is not a string, a
+    negative count) is a QueryFailed naming the table too, not a stray AttributeError from the driver."""
+    with translate_errors():
+        try:
+            yield
+        except (AttributeError, TypeError, OverflowError, struct.error) as error:
+            raise QueryFailed(f"a row for {table} holds a value its column cannot take: {error}") from error
 
 
 def _table(database: str | None, table: str) -> str:

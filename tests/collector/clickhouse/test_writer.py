@@ -11,6 +11,7 @@ from time import time_ns
 
 import pytest
 from llmledger.collector.calls import LlmCall
+from llmledger.collector.clickhouse.errors import QueryFailed
 from llmledger.collector.clickhouse.writer import (
     LLM_CALL_COLUMNS,
     insert_llm_calls,
@@ -320,3 +321,14 @@ def test_raw_span_rows_go_into_otel_traces_and_its_trace_time_lookup(client):
         "SELECT count(), min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = {t:String}",
         parameters={"t": "0af7651916cd43dd8448eb211c80319c"},
     ).result_rows == [(1, datetime.fromtimestamp(start // 10**9, UTC).replace(tzinfo=None))]
+
+
+@pytest.mark.parametrize(
+    ("bad", "column"),
+    [({"input_tokens": -1}, "InputTokens"), ({"tenant": None}, "Tenant"), ({"attributes": {"n": 1}}, "llm_calls")],
+)
+def test_a_value_a_column_cannot_take_fails_the_batch_as_a_query_failure(client, bad, column):
+    call = LlmCall(timestamp_ns=time_ns(), trace_id="t", span_id="bad", **bad)
+    with pytest.raises(QueryFailed, match=column) as caught:
+        insert_llm_calls(client, [call])
+    assert not caught.value.transient
