@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from collections import defaultdict
 from decimal import Decimal
 
@@ -151,3 +153,18 @@ def test_an_unreachable_server_exits_1_naming_it(cli):
     assert result.returncode == 1
     assert "cannot reach ClickHouse at http://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_server_can_come_from_the_environment(cli_env, clickhouse, database):
+    cli_env = {**cli_env, "LLMLEDGER_CLICKHOUSE_URL": clickhouse.url, "LLMLEDGER_CLICKHOUSE_DATABASE": database}
+    result = subprocess.run(
+        [sys.executable, "-m", "llmledger.collector.cli", "sql", "SELECT currentDatabase()", "-f", "csv"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1] == f'"{database}"'
