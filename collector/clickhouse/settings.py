@@ -24,7 +24,7 @@ from clickhouse_connect.driver.client import Client
 from . import migrations
 from .client import connect, translate_errors
 from .embedded import EmbeddedClickHouse, running_url
-from .errors import ServerStartFailed
+from .errors import BadQuery, ServerStartFailed
 
 ENV_URL = "LLMLEDGER_CLICKHOUSE_URL"
 ENV_USER = "LLMLEDGER_CLICKHOUSE_USER"
@@ -74,13 +74,18 @@ class ConnectionSettings:
 
 @contextlib.contextmanager
 def open_client(
-    settings: ConnectionSettings, *, raw_spans: bool = False, apply_schema: bool | None = None
+    settings: ConnectionSettings,
+    *,
+    raw_spans: bool = False,
+    apply_schema: bool | None = None,
+    require_database: bool = True,
 ) -> Iterator[Client]:
-    """A client for `settings`, whose default database is `settings.database` once the schema exists.
+    """A client for `settings`, whose default database is `settings.database`.
 
     Embedded: connects to the running server of the data directory or starts a temporary one (stopped on exit).
     `apply_schema` (default: only for the embedded server, which is ours; a server given by URL is
     `llmledger schema apply`'s business) applies the migrations first, with the raw-span tables if `raw_spans`.
+    A missing database is a BadQuery that says how to create it, unless not `require_database`.
     """
     migrations.quote_identifier(settings.database)  # reject a bad name before starting anything
     with contextlib.ExitStack() as stack:
@@ -94,6 +99,11 @@ def open_client(
             migrations.apply(client, settings.database, raw_spans=raw_spans)
         if database_exists(client, settings.database):
             client.database = settings.database
+        elif require_database:
+            raise BadQuery(
+                f"database {settings.database} does not exist at {settings.url}; "
+                "create the schema with `llmledger schema apply` (or choose another with --database)"
+            )
         yield client
 
 
@@ -101,7 +111,9 @@ def _start_or_find(stack: contextlib.ExitStack, data_dir: Path) -> str:
     """Start a temporary server; if another process won the race for the data directory, use its server."""
     try:
         return stack.enter_context(EmbeddedClickHouse(data_dir)).url
-    except ServerStartFailed:
+    except ServerStartFailed as error:
+        if "Cannot lock file" not in str(error) and "already running" not in str(error):
+            raise
         deadline = time.monotonic() + _RACE_WAIT
         while time.monotonic() < deadline:
             url = running_url(data_dir)

@@ -31,7 +31,7 @@ def run_apply(args: argparse.Namespace) -> int:
     if args.print:
         print(migrations.render(settings.database, raw_spans=args.raw_spans))
         return 0
-    with open_client(settings, apply_schema=False) as client:
+    with open_client(settings, apply_schema=False, require_database=False) as client:
         applied = migrations.apply(client, settings.database, raw_spans=args.raw_spans)
     where = f"embedded server of {settings.data_dir}" if settings.embedded else settings.url
     if applied:

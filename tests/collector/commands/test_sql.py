@@ -168,3 +168,11 @@ def test_the_server_can_come_from_the_environment(cli_env, clickhouse, database)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1] == f'"{database}"'
+
+
+def test_a_database_without_the_schema_exits_2_saying_how_to_create_it(cli, clickhouse):
+    result = cli("sql", "SELECT 1", "--clickhouse-url", clickhouse.url, "--database", "nowhere", connect=False)
+
+    assert result.returncode == 2
+    assert "database nowhere does not exist" in result.stderr
+    assert "llmledger schema apply" in result.stderr
