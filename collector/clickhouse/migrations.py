@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 """Ordered, idempotent schema migrations: the `.sql` files of `llmledger.schemas/migrations`, applied in order.
 
-Each file is `NNNN_name.sql`: statements ending in `;` at the end of a line, every one `… IF NOT EXISTS`, with
-`{database}` where the database name goes. A file whose header says `-- llmledger: optional = raw_spans` is
-applied only when raw spans are enabled. Applied files are recorded in `<database>.llmledger_migrations`, so
-`apply()` runs each file once; because the statements are idempotent as well, a run interrupted half-way, or
-two collectors applying at the same moment, converge on the same schema without errors.
+Each file is `NNNN_name.sql`: statements ending in `;` at the end of a line (comments do not count), every
+one `… IF NOT EXISTS`, with `{database}` where the database name goes. A file whose header says
+`-- llmledger: optional = raw_spans` is applied only when raw spans are enabled. Applied files are recorded
+in `<database>.llmledger_migrations`, so `apply()` runs each file once; because the statements are idempotent
+as well, a run interrupted half-way, or two collectors applying at the same moment, converge on the same
+schema without errors.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ RAW_SPANS = "raw_spans"
 
 _FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _OPTIONAL = re.compile(r"^--\s*llmledger:\s*optional\s*=\s*(\w+)\s*$", re.MULTILINE)
-_STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+_STATEMENT_END = re.compile(r";[ \t]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -42,8 +43,13 @@ class Migration:
     def statements(self, database: str) -> list[str]:
         """The statements of this migration for `database`, without their trailing `;`."""
         rendered = self.template.replace("{database}", quote_identifier(database))
-        chunks = (chunk.strip() for chunk in _STATEMENT_END.split(rendered))
-        return [chunk for chunk in chunks if chunk and not _only_comments(chunk)]
+        statements, lines = [], []
+        for line in rendered.splitlines():
+            lines.append(line)
+            if _STATEMENT_END.search(_code(line)):
+                statements.append("\n".join(lines).strip().removesuffix(";").rstrip())
+                lines = []
+        return [statement for statement in statements if not _only_comments(statement)]
 
 
 def migrations(*, raw_spans: bool = False) -> list[Migration]:
@@ -111,6 +117,11 @@ def quote_identifier(name: str) -> str:
     if not _IDENTIFIER.match(name):
         raise BadQuery(f"database name {name!r} must be letters, digits and underscores, not starting with a digit")
     return f"`{name}`"
+
+
+def _code(line: str) -> str:
+    """`line` without a trailing `--` comment (left alone when quotes make it ambiguous)."""
+    return line.split("--", 1)[0] if "'" not in line else line
 
 
 def _only_comments(chunk: str) -> bool:

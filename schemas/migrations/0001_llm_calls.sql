@@ -3,7 +3,7 @@
 --
 -- Columns are `LlmCall` (collector/calls.py) in CamelCase. Token counts follow the GenAI semantic conventions:
 -- InputTokens INCLUDES cache reads and cache writes, OutputTokens INCLUDES reasoning; the cache/reasoning
--- columns are subsets. Costs are USD Decimal(18,12) so that sums are exact (they sum to Decimal(38,12));
+-- columns are subsets. Costs are USD Decimal(18,12) so that sums are exact (they sum to Decimal(38,12)).
 -- InputCost is uncached input only, and Input+CacheRead+CacheWrite+Output+Other = TotalCost.
 -- CostSource says where the cost came from ('reported' by the span, 'computed' by us, 'unpriced': no price
 -- known, costs are 0 and must not be read as free). PriceId points into llm_model_prices.

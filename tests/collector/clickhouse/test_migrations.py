@@ -135,3 +135,12 @@ def test_render_prints_the_schema_for_the_named_database():
 def test_a_database_name_cannot_carry_sql():
     with pytest.raises(BadQuery, match="letters, digits and underscores"):
         migrations.render("x; DROP TABLE y")
+
+
+def test_a_semicolon_in_a_comment_does_not_end_a_statement():
+    migration = migrations.Migration(
+        "9999_x", "-- note: a; b;\nCREATE TABLE IF NOT EXISTS {database}.t -- why;\n(x UInt8) ENGINE = Memory;\n", None
+    )
+    assert migration.statements("db") == [
+        "-- note: a; b;\nCREATE TABLE IF NOT EXISTS `db`.t -- why;\n(x UInt8) ENGINE = Memory"
+    ]
