@@ -9,7 +9,11 @@ so the package list is computed here; everything else lives in pyproject.toml.
 
 from setuptools import find_namespace_packages, setup
 
-_FOLDERS = {"instrumentation": "llmledger.instrumentation", "collector": "llmledger.collector", "schemas": "llmledger.schemas"}
+_FOLDERS = {
+    "instrumentation": "llmledger.instrumentation",
+    "collector": "llmledger.collector",
+    "schemas": "llmledger.schemas",
+}
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}

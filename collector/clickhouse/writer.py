@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from clickhouse_connect.driver.client import Client
+
 from llmledger.collector.calls import LlmCall
 from llmledger.instrumentation._shared.prices import ModelPrice, Rate, Tiered
 

@@ -27,6 +27,7 @@ from time import time_ns
 
 import pytest
 from clickhouse_connect.driver.client import Client
+
 from llmledger.collector.calls import LlmCall
 from llmledger.collector.clickhouse import migrations
 from llmledger.collector.clickhouse.client import connect

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+
 from llmledger.collector.clickhouse.client import connect, translate_errors
 from llmledger.collector.clickhouse.embedded import free_port
 from llmledger.collector.clickhouse.errors import BadQuery, ConnectionFailed, QueryFailed

@@ -12,6 +12,7 @@ import time
 import urllib.request
 
 import pytest
+
 from llmledger.collector.clickhouse.embedded import STATE_FILE, EmbeddedClickHouse, running_url
 from llmledger.collector.clickhouse.errors import ServerStartFailed
 

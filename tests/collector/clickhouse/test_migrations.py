@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+
 from llmledger.collector.clickhouse import migrations
 from llmledger.collector.clickhouse.errors import BadQuery
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from llmledger.collector.clickhouse.errors import BadQuery
 from llmledger.collector.clickhouse.queries import named_queries, named_query
 from llmledger.collector.clickhouse.writer import insert_llm_calls

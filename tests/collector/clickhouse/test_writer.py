@@ -10,6 +10,7 @@ from decimal import Decimal
 from time import time_ns
 
 import pytest
+
 from llmledger.collector.calls import LlmCall
 from llmledger.collector.clickhouse.errors import QueryFailed
 from llmledger.collector.clickhouse.writer import (

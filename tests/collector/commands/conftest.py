@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 
 import pytest
+
 from llmledger.collector.clickhouse.writer import insert_llm_calls
 
 

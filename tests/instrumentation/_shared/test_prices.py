@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+
 from llmledger.instrumentation._shared import prices
 from llmledger.instrumentation._shared.prices import PriceFileError, load_price_file
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx2
 import openai
 import pytest
-from llmledger.instrumentation.openai import OpenAIInstrumentor
 
+from llmledger.instrumentation.openai import OpenAIInstrumentor
 from tests.instrumentation.openai import transport
 from tests.instrumentation.openai.transport import CHAT, CHAT_STREAM, recorded_body, recorded_json, sse
 

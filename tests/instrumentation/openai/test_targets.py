@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import openai
 import pytest
+
 from llmledger.instrumentation._shared.config import Config
 from llmledger.instrumentation.openai._targets import Locator
 
