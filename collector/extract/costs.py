@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Putting USD on an extracted call: the span's own cost when it reports one, else our price, else none.
+
+A reported cost is kept as reported (`cost_source='reported'`): it is what the application saw and may come from
+the provider itself (OpenRouter's `usage.cost`). Its breakdown is taken where the convention gives one (ours,
+OpenInference); a total without a breakdown lands in `other_cost`. Without a reported cost the call is priced
+with `price_call`, the same function the instrumentation uses (`computed`). No price → `unpriced` with zero
+costs, never a silent $0 that reads as "free". Cache savings are what the same usage would have cost without
+the cache, minus what it cost, whenever a price for the model is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+from llmledger.collector.calls import LlmCall
+from llmledger.instrumentation._shared.cost import Cost, compute, price_call
+from llmledger.instrumentation._shared.prices import ModelPrice
+from llmledger.instrumentation._shared.usage import Usage
+
+from . import conventions as names
+from .values import money, text
+
+_ZERO = Decimal(0)
+_TOLERANCE = Decimal("1e-9")  # float round-off between a reported total and its reported parts
+
+
+def apply_cost(
+    call: LlmCall,
+    found: Mapping[str, AnyValue],
+    usage: Usage,
+    prices_used: dict[str, ModelPrice],
+) -> None:
+    """Fill `call`'s cost fields; record any price used in `prices_used` (by id)."""
+    if _apply_reported(call, found):
+        if call.cache_read_input_tokens or call.cache_creation_input_tokens:
+            ours = _price_of(call, usage)
+            if ours is not None:
+                call.cache_savings = _savings(ours.price, usage, ours.total)
+        return
+    if usage.is_empty and call.status_code != "Error":
+        call.usage_complete = False
+        return  # nothing to price: unpriced, flagged incomplete
+    cost = _price_of(call, usage)
+    if cost is None:
+        return
+    price = cost.price
+    call.input_cost = cost.input
+    call.cache_read_cost = cost.cache_read
+    call.cache_write_cost = cost.cache_write
+    call.output_cost = cost.output
+    call.total_cost = cost.total
+    call.priced_model = price.model
+    call.price_id = price.id
+    call.cost_source = "computed"
+    if call.cache_read_input_tokens or call.cache_creation_input_tokens:
+        call.cache_savings = _savings(price, usage, call.total_cost)
+    if price.id:
+        prices_used[price.id] = price
+
+
+def _apply_reported(call: LlmCall, found: Mapping[str, AnyValue]) -> bool:
+    total = money(found, names.COST_TOTAL)
+    parts = [
+        money(found, names.COST_INPUT),
+        money(found, names.COST_CACHE_READ),
+        money(found, names.COST_CACHE_WRITE),
+        money(found, names.COST_OUTPUT),
+    ]
+    if total is None and all(part is None for part in parts):
+        return False
+    if parts[0] is None:  # OpenInference gives all prompt cost; uncached input is the rest of it
+        prompt = money(found, (names.COST_PROMPT,))
+        if prompt is not None:
+            parts[0] = max(prompt - (parts[1] or _ZERO) - (parts[2] or _ZERO), _ZERO)
+    input_cost, cache_read, cache_write, output = (part or _ZERO for part in parts)
+    parts_sum = input_cost + cache_read + cache_write + output
+    if total is None or abs(total - parts_sum) <= _TOLERANCE or total < parts_sum:
+        total = parts_sum if any(part is not None for part in parts) else (total or _ZERO)
+    call.input_cost = input_cost
+    call.cache_read_cost = cache_read
+    call.cache_write_cost = cache_write
+    call.output_cost = output
+    call.other_cost = total - parts_sum
+    call.total_cost = total
+    call.cost_source = "reported"
+    call.currency = text(found, (names.COST_CURRENCY,)) or "USD"
+    call.priced_model = text(found, (names.PRICED_MODEL,))
+    return True
+
+
+def _price_of(call: LlmCall, usage: Usage) -> Cost | None:
+    return price_call(
+        call.provider,
+        call.response_model or None,
+        usage,
+        fallback_model=call.request_model or None,
+        unix_ns=call.timestamp_ns,
+    )
+
+
+def _savings(price: ModelPrice, usage: Usage, actual: Decimal) -> Decimal:
+    uncached = compute(price, Usage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens))
+    return uncached.total - actual

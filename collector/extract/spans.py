@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Deciding which spans are LLM calls and turning each into one `LlmCall`.
+
+Speed is the point of the shape: a span's attributes are first filtered to the keys extraction reads
+(`conventions.READ`, a frozenset probe per key), and a span without any of them is dropped there; only LLM
+spans are read further. Resource attributes are read once per resource, not per span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from llmledger.collector.calls import LlmCall
+from llmledger.instrumentation._shared.prices import ModelPrice
+from llmledger.instrumentation._shared.usage import Usage
+
+from . import conventions as names
+from .costs import apply_cost
+from .values import count, flag, number, text
+
+_READ = names.READ
+_STATUS = ("Unset", "Ok", "Error")
+_OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
+
+
+@dataclass(slots=True)
+class Extraction:
+    """What one request held: its LLM calls, the prices they were computed with (by id), and its span count."""
+
+    calls: list[LlmCall] = field(default_factory=list)
+    prices: dict[str, ModelPrice] = field(default_factory=dict)
+    spans: int = 0
+
+
+def extract_calls(request: ExportTraceServiceRequest, into: Extraction | None = None) -> Extraction:
+    """The LLM calls of every span in `request` (appended to `into` when given)."""
+    result = into if into is not None else Extraction()
+    for resource_spans in request.resource_spans:
+        resource = {kv.key: kv.value for kv in resource_spans.resource.attributes if kv.key in _READ}
+        for scope_spans in resource_spans.scope_spans:
+            spans = scope_spans.spans
+            result.spans += len(spans)
+            for span in spans:
+                call = span_to_call(span, resource, result.prices)
+                if call is not None:
+                    result.calls.append(call)
+    return result
+
+
+def span_to_call(
+    span: Span, resource: Mapping[str, AnyValue], prices_used: dict[str, ModelPrice] | None = None
+) -> LlmCall | None:
+    """One `LlmCall` if `span` is an LLM call, else None. `resource`: the resource's attributes (any subset
+    holding the keys in `conventions.READ`)."""
+    found = {kv.key: kv.value for kv in span.attributes if kv.key in _READ}
+    if not found or not is_llm_call(found):
+        return None
+    return _build(span, found, resource, {} if prices_used is None else prices_used)
+
+
+def is_llm_call(found: Mapping[str, AnyValue]) -> bool:
+    """Whether a span with these (filtered) attributes is one model call.
+
+    Framework spans that wrap calls (agents, tools, workflows) may carry the usage of their children; counting
+    them would double the cost, so an explicit non-call kind or operation wins over any usage attribute.
+    """
+    kind = found.get(names.OPENINFERENCE_KIND)
+    if kind is not None:
+        return kind.string_value.upper() in names.OPENINFERENCE_LLM_KINDS
+    if names.TRACELOOP_KIND in found:
+        return False  # OpenLLMetry's workflow/task/agent/tool spans; its model-call spans have no kind
+    operation = text(found, names.OPERATION)
+    if operation in names.NOT_A_CALL_OPERATIONS:
+        return False
+    if not names.USAGE_KEYS.isdisjoint(found) or not names.COST_KEYS.isdisjoint(found):
+        return True
+    return _OPERATION_ALIASES.get(operation, operation) in names.CALL_OPERATIONS and bool(
+        text(found, names.REQUEST_MODEL) or text(found, names.RESPONSE_MODEL)
+    )
+
+
+def usage_of(found: Mapping[str, AnyValue]) -> Usage:
+    """Token counts in the inclusive model (see `conventions` for how each convention is normalised)."""
+    input_tokens = count(found, names.INPUT_TOKENS)
+    output_tokens = count(found, names.OUTPUT_TOKENS)
+    cache_read = count(found, names.CACHE_READ_TOKENS)
+    cache_write = count(found, names.CACHE_WRITE_TOKENS)
+    reasoning = count(found, names.REASONING_TOKENS)
+    cached = (cache_read or 0) + (cache_write or 0)
+    if input_tokens is not None and input_tokens < cached:
+        input_tokens += cached  # Anthropic-native exclusive input: an inclusive count holds its subsets
+    elif input_tokens is None and cached:
+        input_tokens = cached
+    if output_tokens is None:
+        total = count(found, names.TOTAL_TOKENS)
+        if total is not None and input_tokens is not None and total >= input_tokens:
+            output_tokens = total - input_tokens
+    if reasoning and output_tokens is not None and output_tokens < reasoning:
+        output_tokens += reasoning
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=count(found, names.CACHE_WRITE_1H_TOKENS),
+        reasoning_tokens=reasoning,
+    )
+
+
+def _build(
+    span: Span,
+    found: Mapping[str, AnyValue],
+    resource: Mapping[str, AnyValue],
+    prices_used: dict[str, ModelPrice],
+) -> LlmCall:
+    start = span.start_time_unix_nano
+    end = span.end_time_unix_nano
+    operation = text(found, names.OPERATION)
+    status = span.status.code
+    usage = usage_of(found)
+    ttfc = number(found, names.TIME_TO_FIRST_CHUNK)
+    complete = flag(found, (names.USAGE_COMPLETE,))
+    call = LlmCall(
+        timestamp_ns=start,
+        trace_id=span.trace_id.hex(),
+        span_id=span.span_id.hex(),
+        parent_span_id=span.parent_span_id.hex(),
+        span_name=span.name,
+        duration_ms=(end - start) / 1e6 if end > start else 0.0,
+        time_to_first_chunk_ms=ttfc * 1000 if ttfc else 0.0,
+        tenant=text(found, names.TENANT) or text(resource, names.TENANT),
+        service_name=text(resource, (names.SERVICE,)) or text(found, (names.SERVICE,)),
+        environment=text(resource, names.ENVIRONMENT) or text(found, names.ENVIRONMENT),
+        feature=text(found, names.FEATURE) or text(resource, names.FEATURE),
+        user_id=text(found, names.USER) or text(resource, names.USER),
+        session_id=text(found, names.SESSION) or text(resource, names.SESSION),
+        provider=names.provider_name(text(found, names.PROVIDER)),
+        operation=_OPERATION_ALIASES.get(operation, operation),
+        request_model=text(found, names.REQUEST_MODEL),
+        response_model=text(found, names.RESPONSE_MODEL),
+        status_code=_STATUS[status] if 0 <= status < 3 else "Unset",
+        error_type=text(found, (names.ERROR_TYPE,)),
+        finish_reason=text(found, names.FINISH_REASONS),
+        is_streaming=bool(flag(found, names.STREAMING)),
+        usage_complete=complete is not False,
+        input_tokens=usage.input_tokens or 0,
+        output_tokens=usage.output_tokens or 0,
+        cache_read_input_tokens=usage.cache_read_tokens or 0,
+        cache_creation_input_tokens=usage.cache_write_tokens or 0,
+        reasoning_output_tokens=usage.reasoning_tokens or 0,
+    )
+    if call.error_type and call.status_code == "Unset":
+        call.status_code = "Error"
+    apply_cost(call, found, usage, prices_used)
+    return call
