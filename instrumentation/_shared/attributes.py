@@ -45,6 +45,10 @@ SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
 OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
 OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
 OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
+# The names the Anthropic SDK's own spans use, so that both kinds of span read alike.
+ANTHROPIC_REQUEST_SERVICE_TIER: Final = "anthropic.request.service_tier"
+ANTHROPIC_RESPONSE_SERVICE_TIER: Final = "anthropic.response.service_tier"
+ANTHROPIC_COUNT_TOKENS_INPUT_TOKENS: Final = "anthropic.message.count_tokens.input_tokens"
 
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"

@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """`with_raw_response` and `with_streaming_response`: the call returns an HTTP response object, not a model.
 
+Shared by the SDKs that Stainless generates (OpenAI, Anthropic), whose response classes have the same names
+and `parse()`.
+
 The parsed body (or stream) is what carries usage, so the span finishes when the app parses it; a non-streamed
 legacy raw response already holds its body, and is parsed at once (the SDK caches the result, so the app's own
 `parse()` costs nothing more). A response closed, or dropped, without being parsed ends the span incomplete.
@@ -12,9 +15,9 @@ from typing import Any
 
 import wrapt
 
-from .._shared.invocation import Invocation
-from .._shared.streams import AsyncStream, SyncStream
-from .._shared.wrapping import Endpoint, default_adapt
+from .invocation import Invocation
+from .streams import AsyncStream, SyncStream
+from .wrapping import Endpoint, default_adapt
 
 
 def adapt(invocation: Invocation, result: Any, endpoint: Endpoint, streaming: bool) -> Any:

@@ -23,6 +23,21 @@ from .telemetry import Telemetry
 
 _log = logging.getLogger(__name__)
 
+# Set in the context while the SDK call that an invocation records runs, so that code beneath it (an SDK's own
+# tracing, a nested wrapper) can tell that this call already has its span.
+_RECORDING_KEY = otel_context.create_key("llmledger-recording")
+
+
+def call_context(invocation: Invocation) -> otel_context.Context:
+    """The context to run a recorded SDK call in: its span current, and the call marked as recorded."""
+    return otel_context.set_value(_RECORDING_KEY, invocation, trace.set_span_in_context(invocation.span))
+
+
+def recording() -> Invocation | None:
+    """The invocation recording the SDK call that is running now, if any."""
+    value = otel_context.get_value(_RECORDING_KEY)
+    return value if isinstance(value, Invocation) else None
+
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -88,9 +103,10 @@ def default_adapt(invocation: Invocation, result: Any, endpoint: Endpoint, strea
     return result
 
 
-def _start(
+def start(
     endpoint: Endpoint, telemetry: Telemetry, locate: Locate, instance: Any, kwargs: dict[str, Any]
 ) -> tuple[Invocation, dict[str, Any]] | None:
+    """Start recording a call: its invocation and the kwargs to call the SDK with; None if that failed (logged)."""
     try:
         target = locate(instance)
         request = endpoint.read_request(kwargs)
@@ -114,11 +130,11 @@ def _sync_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adap
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
-        started = _start(endpoint, telemetry, locate, instance, kwargs)
+        started = start(endpoint, telemetry, locate, instance, kwargs)
         if started is None:
             return wrapped(*args, **kwargs)
         invocation, call_kwargs = started
-        token = otel_context.attach(trace.set_span_in_context(invocation.span))
+        token = otel_context.attach(call_context(invocation))
         try:
             result = wrapped(*args, **call_kwargs)
         except BaseException as error:
@@ -135,11 +151,11 @@ def _async_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, ada
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
-        started = _start(endpoint, telemetry, locate, instance, kwargs)
+        started = start(endpoint, telemetry, locate, instance, kwargs)
         if started is None:
             return await wrapped(*args, **kwargs)
         invocation, call_kwargs = started
-        token = otel_context.attach(trace.set_span_in_context(invocation.span))
+        token = otel_context.attach(call_context(invocation))
         try:
             result = await wrapped(*args, **call_kwargs)
         except BaseException as error:

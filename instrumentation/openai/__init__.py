@@ -39,9 +39,9 @@ from wrapt import wrap_function_wrapper
 
 from .._shared import prices, wrapping
 from .._shared.config import Config
+from .._shared.raw_responses import adapt
 from .._shared.telemetry import Telemetry
 from ._endpoints import ENDPOINTS, HELPER_STREAMS
-from ._raw import adapt
 from ._targets import Locator
 from .package import _instruments
 
