@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Anthropic clients whose real httpx2 stack is served in-process from recorded bodies.
+
+For what no recording has (1-hour cache writes, thinking-token counts, a failure mid-stream, Vertex AI), a test
+starts from a recorded body and changes only what it is about.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import anthropic
+import httpx2
+
+from tests.instrumentation.openai.transport import failing_stream, recorded_body, recorded_json, sse
+
+__all__ = ["failing_stream", "recorded_body", "recorded_json", "sse"]
+
+_DIR = "anthropic/openllmetry/anthropic"
+CACHE_WRITE = (f"{_DIR}/test_prompt_caching/test_anthropic_prompt_caching_legacy.yaml", 0)
+THINKING = (f"{_DIR}/test_thinking/test_anthropic_thinking_legacy.yaml", 0)
+OPUS = (f"{_DIR}/test_messages/test_anthropic_message_create_legacy.yaml", 0)
+STREAM = (f"{_DIR}/test_messages/test_anthropic_message_stream_manager_legacy.yaml", 0)  # claude-3-5-haiku
+MESSAGES = [{"role": "user", "content": "Tell me a joke about OpenTelemetry"}]
+
+Handler = Callable[[httpx2.Request], httpx2.Response]
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> Handler:
+    payload = json.dumps(body).encode()
+    return lambda request: httpx2.Response(status, headers={"content-type": "application/json"}, content=payload)
+
+
+def stream_response(recording: tuple[str, int] = STREAM) -> Handler:
+    return lambda request: sse(recorded_body(*recording))
+
+
+def client(handler: Handler, **options: Any) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        api_key="test",
+        max_retries=0,
+        http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(handler)),
+        **options,
+    )
+
+
+def async_client(handler: Handler, **options: Any) -> anthropic.AsyncAnthropic:
+    async def serve(request: httpx2.Request) -> httpx2.Response:
+        return handler(request)
+
+    return anthropic.AsyncAnthropic(
+        api_key="test",
+        max_retries=0,
+        http_client=anthropic.DefaultAsyncHttpxClient(transport=httpx2.MockTransport(serve)),
+        **options,
+    )
+
+
+def vertex_client(handler: Handler) -> anthropic.AnthropicVertex:
+    return anthropic.AnthropicVertex(
+        region="us-east5",
+        project_id="test-project",
+        access_token="test",
+        max_retries=0,
+        http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(handler)),
+    )
