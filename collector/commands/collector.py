@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`llmledger collector`: receive OTLP traces, store LLM calls (and optionally raw spans) in ClickHouse, forward.
+
+Settings come from `--config FILE` (YAML), then `LLMLEDGER_*` environment variables, then these flags.
+Without `--clickhouse-url` it runs the embedded ClickHouse of the data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ._options import EXIT_USAGE, reports_errors
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "collector",
+        help="receive OTLP traces and store LLM costs in ClickHouse",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML file of settings (keys as the flags, with _)")
+    listen = parser.add_argument_group("receivers")
+    listen.add_argument("--host", help="address to listen on [$LLMLEDGER_HOST, default: 127.0.0.1]")
+    listen.add_argument("--grpc-port", type=int, metavar="PORT", help="OTLP/gRPC port (0: any) [default: 4317]")
+    listen.add_argument("--http-port", type=int, metavar="PORT", help="OTLP/HTTP port (0: any) [default: 4318]")
+    storage = parser.add_argument_group("ClickHouse (default: the embedded server of the data directory)")
+    storage.add_argument("--clickhouse-url", metavar="URL", help="http[s]://host:port [$LLMLEDGER_CLICKHOUSE_URL]")
+    storage.add_argument("--clickhouse-user", metavar="USER", help="[$LLMLEDGER_CLICKHOUSE_USER, default: default]")
+    storage.add_argument("--clickhouse-password", metavar="PASSWORD", help="[$LLMLEDGER_CLICKHOUSE_PASSWORD]")
+    storage.add_argument("--database", metavar="NAME", help="[$LLMLEDGER_CLICKHOUSE_DATABASE, default: llmledger]")
+    storage.add_argument("--data-dir", metavar="DIR", help="data directory of the embedded ClickHouse")
+    storage.add_argument(
+        "--store-raw-spans",
+        action="store_const",
+        const=True,
+        help="also store every span in otel_traces, as the OpenTelemetry Collector's ClickHouse exporter does",
+    )
+    storage.add_argument("--batch-size", type=int, metavar="ROWS", help="rows per insert [default: 10000]")
+    storage.add_argument("--flush-interval", type=float, metavar="SECONDS", help="max wait before an insert [1]")
+    parser.add_argument(
+        "--forward", metavar="URL", help="re-send every span unchanged to grpc://host:port or http://host:port"
+    )
+    parser.set_defaults(func=reports_errors(run))
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+    import sys
+
+    from llmledger.collector import service
+    from llmledger.collector.config import ConfigError, load
+
+    logging.basicConfig(level=logging.WARNING, format="llmledger collector: %(levelname)s %(name)s: %(message)s")
+    flags = {
+        name: getattr(args, name)
+        for name in (
+            "host",
+            "grpc_port",
+            "http_port",
+            "clickhouse_url",
+            "clickhouse_user",
+            "clickhouse_password",
+            "database",
+            "data_dir",
+            "store_raw_spans",
+            "forward",
+            "batch_size",
+            "flush_interval",
+        )
+    }
+    try:
+        config = load(args.config, flags)
+        if config.forward:
+            from llmledger.collector.forward import sender_for
+
+            sender_for(config.forward)  # validate the URL before starting anything
+    except (ConfigError, ValueError) as error:
+        print(f"llmledger collector: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return service.run(config)
+    except OSError as error:
+        print(f"llmledger collector: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: Apache-2.0
+"""OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+
+Registered as a generic handler with no deserializer, so the method receives the request's bytes: they are
+parsed once here and forwarded as they came. gzip is handled by grpcio. Bad bytes → INVALID_ARGUMENT;
+a full pipeline → RESOURCE_EXHAUSTED (retryable per the OTLP spec, with a retry delay in the message).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTracePartialSuccess,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from ..pipeline import Backpressure, Pipeline
+
+_log = logging.getLogger(__name__)
+SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_OK = ExportTraceServiceResponse().SerializeToString()
+
+
+class GrpcReceiver:
+    def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 4317, workers: int = 4) -> None:
+        self.pipeline = pipeline
+        self._server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmledger-grpc"),
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        handler = grpc.unary_unary_rpc_method_handler(self._export)  # no (de)serializers: bytes in, bytes out
+        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {"Export": handler}),))
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.port = self._server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot listen for OTLP/gRPC on {address}")
+        self.host = host
+
+    def start(self) -> GrpcReceiver:
+        self._server.start()
+        return self
+
+    def stop(self, grace: float = 2.0) -> None:
+        self._server.stop(grace).wait()
+
+    def _export(self, body: bytes, context: Any) -> bytes:
+        try:
+            request = ExportTraceServiceRequest.FromString(body)
+        except DecodeError as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExportTraceServiceRequest: {error}")
+        try:
+            outcome = self.pipeline.accept(request, body)
+        except Backpressure as error:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        except Exception:
+            _log.exception("could not process an OTLP/gRPC request")
+            context.abort(grpc.StatusCode.INTERNAL, "the collector failed to process the request; see its log")
+        if not outcome.rejected_spans:
+            return _OK
+        partial = ExportTracePartialSuccess(rejected_spans=outcome.rejected_spans, error_message=outcome.message)
+        return ExportTraceServiceResponse(partial_success=partial).SerializeToString()

@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The running collector: ClickHouse (given or embedded), schema, pipeline, forwarder and the two receivers.
+
+`run(config)` blocks until SIGTERM or SIGINT, then stops the receivers, writes what is pending, drains the
+forwarder briefly, stops the embedded ClickHouse and returns 0. Everything is started from the main thread,
+so the embedded server's stop-with-parent guard ties it to the collector's life.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+
+from .config import CollectorConfig
+from .forward import Forwarder
+from .pipeline import Pipeline
+from .receivers.otlp_grpc import GrpcReceiver
+from .receivers.otlp_http import HttpReceiver
+from .store import ClickHouseStore
+
+_log = logging.getLogger(__name__)
+
+
+def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
+    from .clickhouse import migrations
+    from .clickhouse.client import connect
+    from .clickhouse.embedded import EmbeddedClickHouse
+    from .clickhouse.settings import default_data_dir
+
+    stop = stop or threading.Event()
+    _on_signals(stop)
+    with contextlib.ExitStack() as stack:
+        if config.clickhouse_url:
+            url = config.clickhouse_url
+            client = connect(url, user=config.clickhouse_user, password=config.clickhouse_password)
+        else:
+            server = stack.enter_context(EmbeddedClickHouse(config.data_dir or default_data_dir()))
+            url = server.url
+            client = connect(url)
+        stack.callback(client.close)
+        applied = migrations.apply(client, config.database, raw_spans=config.store_raw_spans)
+        client.database = config.database
+
+        forwarder = Forwarder(config.forward).start() if config.forward else None
+        pipeline = Pipeline(
+            ClickHouseStore(client),
+            batch_size=config.batch_size,
+            flush_interval=config.flush_interval,
+            store_raw_spans=config.store_raw_spans,
+            forwarder=forwarder,
+        ).start()
+        grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port).start()
+        http_receiver = HttpReceiver(pipeline, config.host, config.http_port).start()
+        _say(f"llmledger collector: OTLP/gRPC on {_address(config.host, grpc_receiver.port)}")
+        _say(f"llmledger collector: OTLP/HTTP on http://{_address(config.host, http_receiver.port)}/v1/traces")
+        schema = f"migrations applied: {', '.join(applied)}" if applied else "schema up to date"
+        raw = "; raw spans into otel_traces" if config.store_raw_spans else ""
+        _say(f"llmledger collector: storing into {url} database {config.database} ({schema}){raw}")
+        if forwarder is not None:
+            _say(f"llmledger collector: forwarding every span to {config.forward}")
+
+        stop.wait()
+        _say("llmledger collector: stopping")
+        grpc_receiver.stop()
+        http_receiver.stop()
+        pipeline.stop()
+        if forwarder is not None:
+            forwarder.stop()
+        stats = pipeline.stats
+        _say(
+            f"llmledger collector: stopped after {stats.requests} requests, {stats.spans} spans, "
+            f"{stats.calls_written} LLM calls written ({stats.duplicates} duplicates dropped)"
+        )
+    return 0
+
+
+def _on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, handler)
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stdout, flush=True)

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Where batches go: the storage engineer's writer, behind the two calls the pipeline needs.
+
+A `Store` takes a batch with a deduplication token derived from the batch's span ids, so a batch retried after
+a lost acknowledgement is stored once (ClickHouse drops the repeat, rollups included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from clickhouse_connect.driver.client import Client
+
+from llmledger.instrumentation._shared.prices import ModelPrice
+
+from .calls import LlmCall
+from .rawspans import COLUMNS
+
+
+class Store(Protocol):
+    def write_calls(self, calls: Sequence[LlmCall], prices: Iterable[ModelPrice], token: str) -> None: ...
+
+    def write_raw_spans(self, rows: Sequence[Sequence[Any]], token: str) -> None: ...
+
+
+class ClickHouseStore:
+    """Writes with clickhouse-connect into `database` (the client's default database when None)."""
+
+    def __init__(self, client: Client, database: str | None = None) -> None:
+        self.client = client
+        self.database = database
+
+    def write_calls(self, calls: Sequence[LlmCall], prices: Iterable[ModelPrice], token: str) -> None:
+        from .clickhouse.writer import insert_llm_calls
+
+        insert_llm_calls(self.client, calls, database=self.database, deduplication_token=token, prices=prices)
+
+    def write_raw_spans(self, rows: Sequence[Sequence[Any]], token: str) -> None:
+        from .clickhouse.writer import insert_raw_spans
+
+        insert_raw_spans(self.client, COLUMNS, rows, database=self.database, deduplication_token=token)
