@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A streamed Anthropic call ends its span exactly once, whichever way the app stops reading.
+
+Both shapes are covered: `messages.create(stream=True)` (raw events) and the `messages.stream()` helper (a
+manager that sends the request on entering its block, read by iteration, `text_stream` or
+`get_final_message()`). The stream is a recorded one (claude-3-5-haiku, 17 input and 108 output tokens),
+served by an in-process transport to the SDK's real HTTP client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+import anthropic
+import httpx2
+import pytest
+
+from tests.instrumentation.anthropic import transport
+from tests.instrumentation.anthropic.transport import MESSAGES, STREAM, recorded_body
+
+MODEL = "claude-3-5-haiku-20241022"
+ARGS = {"model": MODEL, "max_tokens": 1024, "messages": MESSAGES}
+
+
+def _client():
+    return transport.client(transport.stream_response(STREAM))
+
+
+def _one_span(span_exporter):
+    gc.collect()
+    spans = span_exporter.get_finished_spans()
+    assert len(spans) == 1, [s.name for s in spans]
+    return spans[0]
+
+
+def _assert_complete(span):
+    attrs = span.attributes
+    assert attrs["llmledger.usage.complete"] is True
+    assert attrs["gen_ai.usage.input_tokens"] == 17
+    assert attrs["gen_ai.usage.output_tokens"] == 108
+    assert attrs["gen_ai.response.finish_reasons"] == ("end_turn",)
+    assert attrs["gen_ai.response.time_to_first_chunk"] > 0
+    assert attrs["gen_ai.usage.cost"] == pytest.approx((17 * 0.8 + 108 * 4) / 1e6)
+    assert span.status.is_unset
+
+
+def _assert_incomplete(span):
+    assert span.attributes["llmledger.usage.complete"] is False
+    assert "gen_ai.usage.output_tokens" not in span.attributes
+    assert "gen_ai.usage.cost" not in span.attributes
+
+
+# --- create(stream=True) -------------------------------------------------------------------------------
+
+
+def test_create_stream_read_to_the_end(instrumented, span_exporter):
+    events = list(_client().messages.create(**ARGS, stream=True))
+
+    assert events[0].type == "message_start"
+    _assert_complete(_one_span(span_exporter))
+
+
+def test_create_stream_break_then_dropped(instrumented, span_exporter):
+    stream = _client().messages.create(**ARGS, stream=True)
+    for index, _ in enumerate(stream):
+        if index == 2:
+            break
+    assert span_exporter.get_finished_spans() == ()
+    del stream
+
+    span = _one_span(span_exporter)
+    _assert_incomplete(span)
+    assert span.attributes["gen_ai.response.model"] == MODEL  # from message_start
+
+
+def test_create_stream_with_block_left_early(instrumented, span_exporter):
+    with _client().messages.create(**ARGS, stream=True) as stream:
+        next(iter(stream))
+
+    _assert_incomplete(_one_span(span_exporter))
+
+
+def test_create_stream_connection_lost(instrumented, span_exporter):
+    client = transport.client(lambda request: transport.failing_stream(recorded_body(*STREAM), 3))
+    received = []
+    with pytest.raises(httpx2.ReadError):  # what this SDK raises mid-stream, passed through unchanged
+        for event in client.messages.create(**ARGS, stream=True):
+            received.append(event)
+
+    span = _one_span(span_exporter)
+    assert received[0].type == "message_start"  # the events before the failure reached the app
+    assert span.attributes["error.type"] == "ReadError"
+    assert span.status.status_code.name == "ERROR"
+    _assert_incomplete(span)
+
+
+# --- messages.stream() helper --------------------------------------------------------------------------
+
+
+def test_helper_iterated_to_the_end(instrumented, span_exporter):
+    with _client().messages.stream(**ARGS) as stream:
+        kinds = {event.type for event in stream}
+
+    assert {"message_start", "text", "message_stop"} <= kinds
+    _assert_complete(_one_span(span_exporter))
+
+
+def test_helper_text_stream(instrumented, span_exporter):
+    with _client().messages.stream(**ARGS) as stream:
+        text = "".join(stream.text_stream)
+
+    assert text
+    _assert_complete(_one_span(span_exporter))
+
+
+def test_helper_get_final_message(instrumented, span_exporter):
+    with _client().messages.stream(**ARGS) as stream:
+        message = stream.get_final_message()
+
+    assert message.usage.output_tokens == 108
+    _assert_complete(_one_span(span_exporter))
+
+
+def test_helper_break_inside_the_block(instrumented, span_exporter):
+    with _client().messages.stream(**ARGS) as stream:
+        for event in stream:
+            if event.type == "text":
+                break
+        assert span_exporter.get_finished_spans() == ()
+
+    span = _one_span(span_exporter)
+    _assert_incomplete(span)
+    assert span.status.is_unset
+
+
+def test_helper_left_without_reading(instrumented, span_exporter):
+    with _client().messages.stream(**ARGS):
+        pass
+
+    _assert_incomplete(_one_span(span_exporter))
+
+
+def test_an_error_inside_the_block_reaches_the_app_and_marks_the_span(instrumented, span_exporter):
+    with pytest.raises(KeyError), _client().messages.stream(**ARGS) as stream:
+        next(iter(stream))
+        raise KeyError("the app's own bug")
+
+    span = _one_span(span_exporter)
+    assert span.attributes["error.type"] == "KeyError"
+    _assert_incomplete(span)
+
+
+def test_helper_connection_lost(instrumented, span_exporter):
+    client = transport.client(lambda request: transport.failing_stream(recorded_body(*STREAM), 3))
+    with pytest.raises(httpx2.ReadError), client.messages.stream(**ARGS) as stream:
+        stream.get_final_message()
+
+    span = _one_span(span_exporter)
+    assert span.attributes["error.type"] == "ReadError"
+    _assert_incomplete(span)
+
+
+def test_helper_request_refused(instrumented, span_exporter):
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    client = transport.client(transport.json_response(error, status=529))
+    with pytest.raises(anthropic.APIStatusError) as raised, client.messages.stream(**ARGS):
+        pass
+
+    assert raised.value.status_code == 529
+    span = _one_span(span_exporter)
+    assert span.attributes["error.type"] == type(raised.value).__qualname__
+    assert span.status.status_code.name == "ERROR"
+
+
+def test_a_manager_never_entered_makes_no_span(instrumented, span_exporter):
+    _client().messages.stream(**ARGS)
+    gc.collect()
+    assert span_exporter.get_finished_spans() == ()
+
+
+# --- async -----------------------------------------------------------------------------------------------
+
+
+def _async_client():
+    return transport.async_client(transport.stream_response(STREAM))
+
+
+def test_async_create_stream(instrumented, span_exporter):
+    async def run():
+        return [event async for event in await _async_client().messages.create(**ARGS, stream=True)]
+
+    assert asyncio.run(run())
+    _assert_complete(_one_span(span_exporter))
+
+
+def test_async_create_stream_left_early(instrumented, span_exporter):
+    async def run():
+        async with await _async_client().messages.create(**ARGS, stream=True) as stream:
+            await stream.__anext__()
+
+    asyncio.run(run())
+    _assert_incomplete(_one_span(span_exporter))
+
+
+def test_async_helper_text_stream(instrumented, span_exporter):
+    async def run():
+        async with _async_client().messages.stream(**ARGS) as stream:
+            return "".join([text async for text in stream.text_stream])
+
+    assert asyncio.run(run())
+    _assert_complete(_one_span(span_exporter))
+
+
+def test_async_helper_left_early(instrumented, span_exporter):
+    async def run():
+        async with _async_client().beta.messages.stream(**ARGS) as stream:
+            await stream.__anext__()
+
+    asyncio.run(run())
+    _assert_incomplete(_one_span(span_exporter))
