@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Anthropic instrumentor's promises to the app: same results and errors, the span contract, nothing breaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import anthropic
+import httpx2
+import pytest
+
+from llmledger.instrumentation.anthropic import AnthropicInstrumentor
+from tests.instrumentation.anthropic import transport
+from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, recorded_json
+
+ARGS = {"model": "claude-3-opus-20240229", "max_tokens": 1024, "messages": MESSAGES}
+
+
+def _client(body=None):
+    return transport.client(transport.json_response(body or recorded_json(*OPUS)))
+
+
+def _results():
+    message = _client().messages.create(**ARGS)
+    events = list(
+        transport.client(transport.stream_response(STREAM)).messages.create(
+            **{**ARGS, "model": "claude-3-5-haiku-20241022"}, stream=True
+        )
+    )
+    return message, events
+
+
+def test_the_app_receives_identical_results_with_and_without_instrumentation(tracer_provider, span_exporter):
+    message_before, events_before = _results()
+    instrumentor = AnthropicInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        message_after, events_after = _results()
+        stream = transport.client(transport.stream_response(STREAM)).messages.create(**ARGS, stream=True)
+        assert isinstance(stream, anthropic.Stream)
+        assert stream.response.status_code == 200
+        stream.close()
+    finally:
+        instrumentor.uninstrument()
+
+    assert type(message_after) is type(message_before)
+    assert message_after.model_dump() == message_before.model_dump()
+    assert [e.model_dump() for e in events_after] == [e.model_dump() for e in events_before]
+    assert len(span_exporter.get_finished_spans()) == 3
+
+
+def test_uninstrument_restores_every_original(tracer_provider, span_exporter):
+    from anthropic.resources.beta.messages import messages as beta
+    from anthropic.resources.messages import messages
+
+    originals = (messages.Messages.create, messages.AsyncMessages.stream, beta.Messages.count_tokens)
+    instrumentor = AnthropicInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    assert messages.Messages.create is not originals[0]
+    instrumentor.uninstrument()
+
+    assert (messages.Messages.create, messages.AsyncMessages.stream, beta.Messages.count_tokens) == originals
+    _client().messages.create(**ARGS)
+    assert span_exporter.get_finished_spans() == ()
+
+
+def test_the_span_follows_the_genai_conventions(instrumented, span_exporter):
+    # This SDK has no sampling arguments any more (temperature, top_p, top_k): an older one's are read alike.
+    _client().messages.create(**ARGS, stop_sequences=["END"], service_tier="auto")
+
+    (span,) = span_exporter.get_finished_spans()
+    attrs = span.attributes
+    assert span.name == "chat claude-3-opus-20240229"
+    assert span.kind.name == "CLIENT"
+    assert attrs["gen_ai.operation.name"] == "chat"
+    assert attrs["gen_ai.provider.name"] == "anthropic"
+    assert attrs["gen_ai.request.model"] == "claude-3-opus-20240229"
+    assert attrs["gen_ai.request.max_tokens"] == 1024
+    assert attrs["anthropic.request.service_tier"] == "auto"
+    assert attrs["gen_ai.request.stop_sequences"] == ("END",)
+    assert attrs["server.address"] == "api.anthropic.com"
+    assert attrs["gen_ai.response.id"].startswith("msg_")
+    assert attrs["gen_ai.response.model"] == "claude-3-opus-20240229"
+    assert attrs["gen_ai.response.finish_reasons"] == ("end_turn",)
+    assert isinstance(attrs["gen_ai.usage.input_tokens"], int)
+    assert isinstance(attrs["gen_ai.usage.cost"], float)
+    assert "gen_ai.input.messages" not in attrs  # content is off by default
+    assert "gen_ai.output.messages" not in attrs
+
+
+def test_content_is_captured_only_when_asked(monkeypatch, tracer_provider, span_exporter):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    instrumentor = AnthropicInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        _client().messages.create(**ARGS, system="Be brief.")
+    finally:
+        instrumentor.uninstrument()
+
+    (span,) = span_exporter.get_finished_spans()
+    assert json.loads(span.attributes["gen_ai.input.messages"]) == [
+        {"role": "system", "content": "Be brief."},
+        *MESSAGES,
+    ]
+    assert "OpenTelemetry" in span.attributes["gen_ai.output.messages"]
+
+
+def test_metrics_count_tokens_duration_and_dollars(instrumented, metric_reader):
+    _client().messages.create(**ARGS)
+
+    metrics = {
+        m.name: m
+        for rm in metric_reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"].data.data_points}
+    assert tokens == {"input": 17, "output": 220}
+    assert metrics["gen_ai.client.operation.duration"].data.data_points[0].count == 1
+    (cost,) = metrics["llmledger.client.cost"].data.data_points
+    assert cost.value == pytest.approx(0.016755)  # 17 × $15/M + 220 × $75/M
+
+
+def test_api_errors_reach_the_app_unchanged(instrumented, span_exporter):
+    error = {"type": "error", "error": {"type": "rate_limit_error", "message": "Rate limited"}}
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        transport.client(transport.json_response(error, status=429)).messages.create(**ARGS)
+
+    assert raised.value.status_code == 429
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["error.type"] == "RateLimitError"
+    assert span.status.status_code.name == "ERROR"
+    assert "gen_ai.usage.cost" not in span.attributes
+
+
+def test_timeouts_reach_the_app_unchanged(instrumented, span_exporter):
+    def timeout(request):
+        raise httpx2.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(anthropic.APITimeoutError):
+        transport.client(timeout).messages.create(**ARGS)
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["error.type"] == "APITimeoutError"
+
+
+def test_async_calls_are_recorded(instrumented, span_exporter):
+    async def run():
+        client = transport.async_client(transport.json_response(recorded_json(*OPUS)))
+        return await client.messages.create(**ARGS)
+
+    message = asyncio.run(run())
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["gen_ai.usage.output_tokens"] == message.usage.output_tokens
+
+
+def test_a_response_of_unexpected_shape_still_yields_a_span(instrumented, span_exporter):
+    body = recorded_json(*OPUS)
+    body["usage"] = {"input_tokens": "many", "output_tokens": -3, "cache_creation": "odd"}
+    _client(body).messages.create(**ARGS)
+
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["gen_ai.request.model"] == "claude-3-opus-20240229"
+    assert "gen_ai.usage.input_tokens" not in span.attributes
+
+
+def test_with_raw_response_is_recorded_when_parsed(instrumented, span_exporter):
+    raw = _client().messages.with_raw_response.create(**ARGS)
+
+    assert raw.headers is not None
+    message = raw.parse()
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["gen_ai.usage.output_tokens"] == message.usage.output_tokens
+
+
+def test_beta_messages_are_recorded(instrumented, span_exporter):
+    _client().beta.messages.create(**ARGS, betas=["context-management-2025-06-27"])
+
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(0.016755)
+
+
+def test_a_bug_of_ours_while_starting_lets_the_call_through(instrumented, span_exporter, monkeypatch):
+    from llmledger.instrumentation.anthropic import _targets
+
+    def broken(self, resource):
+        raise RuntimeError("instrumentation bug")
+
+    monkeypatch.setattr(_targets.Locator, "__call__", broken)
+    message = _client().messages.create(**ARGS)
+    with transport.client(transport.stream_response(STREAM)).messages.stream(**ARGS) as stream:
+        final = stream.get_final_message()
+
+    assert message.content and final.content
+    assert span_exporter.get_finished_spans() == ()
+
+
+def test_registered_for_opentelemetry_instrument_under_its_own_name():
+    from importlib.metadata import entry_points
+
+    found = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_anthropic"]
+    if not found:
+        pytest.skip("the llmledger_anthropic entry point is not in pyproject.toml yet")
+    assert found[0].load() is AnthropicInstrumentor
+    assert AnthropicInstrumentor().instrumentation_dependencies() == ("anthropic >= 0.40.0, < 3",)
+
+
+def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, llmledger.instrumentation.anthropic; "
+        "print(sorted(m for m in ('anthropic', 'genai_prices.data') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
