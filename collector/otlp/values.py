@@ -2,9 +2,10 @@
 """Reading OTLP `AnyValue`s: as Python values for extraction, and as strings the way the Collector writes them.
 
 `as_string` follows pdata's `Value.AsString()`, which the OpenTelemetry Collector's ClickHouse exporter uses for
-every attribute value in `otel_traces`: strings as they are, ints in decimal, bools `true`/`false`, doubles in
-Go's shortest 'g'-like form (`strconv.FormatFloat(v, 'f', -1, 64)` for most values), bytes base64, and arrays and
-maps as compact JSON. Matching it keeps our raw rows interchangeable with the exporter's.
+every attribute value in `otel_traces`: strings as they are, ints in decimal, bools `true`/`false`, doubles as
+ES6 numbers (`3`, `0.25`, `1e-7`, `1e+21`), bytes base64, arrays and maps as Go's `json.Marshal` writes them
+(compact, sorted keys, `<>&` escaped). Matching it keeps our raw rows interchangeable with the exporter's.
+rotel's exporter differs for arrays (protobuf JSON) and whole doubles (`3.0`); we follow the upstream one.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def as_string(value: AnyValue) -> str:
         return base64.b64encode(value.bytes_value).decode("ascii")
     if kind is None:
         return ""
-    return json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    return _json(value)
 
 
 def attributes_as_strings(attributes: Any) -> dict[str, str]:
@@ -60,25 +61,40 @@ def format_double(number: float) -> str:
         return f"json: unsupported value: {go}"
     magnitude = abs(number)
     if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
-        mantissa, _, exponent = f"{number:e}".partition("e") if "e" not in repr(number) else repr(number).partition("e")
+        mantissa, _, exponent = repr(number).partition("e")  # repr is in exponent form in these ranges
         sign = "-" if exponent.startswith("-") else "+"
         return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
     text = format(Decimal(repr(number)), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _jsonable(value: AnyValue) -> Any:
+def _json(value: AnyValue) -> str:
+    """Go's `json.Marshal(value.AsRaw())`: compact, map keys sorted, HTML characters escaped, pdata's doubles."""
     kind = value.WhichOneof("value")
-    if kind == "array_value":
-        return [_jsonable(item) for item in value.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: _jsonable(kv.value) for kv in value.kvlist_value.values}
-    if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode("ascii")
+    if kind == "string_value":
+        return _json_string(value.string_value)
+    if kind == "int_value":
+        return str(value.int_value)
+    if kind == "bool_value":
+        return "true" if value.bool_value else "false"
     if kind == "double_value":
         number = value.double_value
-        return number if math.isfinite(number) else None
-    return None if kind is None else getattr(value, kind)
+        return format_double(number) if math.isfinite(number) else "null"
+    if kind == "bytes_value":
+        return _json_string(base64.b64encode(value.bytes_value).decode("ascii"))
+    if kind == "array_value":
+        return "[" + ",".join(_json(item) for item in value.array_value.values) + "]"
+    if kind == "kvlist_value":
+        entries = {kv.key: kv.value for kv in value.kvlist_value.values}
+        return "{" + ",".join(f"{_json_string(key)}:{_json(entries[key])}" for key in sorted(entries)) + "}"
+    return "null"
+
+
+_GO_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False).translate(_GO_ESCAPES)
 
 
 __all__ = ["AnyValue", "KeyValue", "as_python", "as_string", "attributes_as_strings", "format_double"]
