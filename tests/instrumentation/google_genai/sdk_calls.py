@@ -131,7 +131,7 @@ def call(row: dict[str, Any], interaction: dict[str, Any]) -> Any:
     raise AssertionError(endpoint)
 
 
-def _serve(recorded: list[dict[str, Any]], directory: Path) -> Any:
+def serve(recorded: list[dict[str, Any]], directory: Path) -> Any:
     path = directory / "cassette.yaml"
     served = [_as_google_genai_would_receive_it(i) for i in recorded]
     path.write_text(yaml.safe_dump({"version": 1, "interactions": served}))
@@ -142,11 +142,11 @@ def _serve(recorded: list[dict[str, Any]], directory: Path) -> Any:
 def only_interaction(file: str, index: int, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Serve one recorded interaction (and nothing else) to the SDK; yields its expected.jsonl row."""
     row = next(r for r in expected()[file] if r["interaction_index"] == index)
-    with _serve([interactions(file)[index]], tmp_path):
+    with serve([interactions(file)[index]], tmp_path):
         yield row
 
 
 @contextmanager
 def cassette(file: str) -> Iterator[None]:
-    with tempfile.TemporaryDirectory() as directory, _serve(interactions(file), Path(directory)):
+    with tempfile.TemporaryDirectory() as directory, serve(interactions(file), Path(directory)):
         yield
