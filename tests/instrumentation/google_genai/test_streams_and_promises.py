@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A streamed Gemini call ends its span exactly once however the app stops reading; and the app sees the same
+results and errors with and without instrumentation.
+
+The stream is a recorded one (gemini-2.0-flash, 9 input and 527 output tokens), served through the SDK's own
+httpx2 client by an in-process transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+
+import httpx2
+import pytest
+from google import genai
+from google.genai import errors, types
+
+from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
+from tests.instrumentation.openai.transport import failing_stream, recorded_body, sse
+
+G = "google_genai/openinference/google-genai/test_instrumentation"
+STREAM = (f"{G}/test_streaming_text_content.yaml", 0)
+PLAIN = (f"{G}/test_generate_content.yaml", 0)  # gemini-2.0-flash, 45 in, 23 out
+MODEL = "gemini-2.0-flash"
+
+
+def _client(handler) -> genai.Client:
+    async def serve(request):
+        return handler(request)
+
+    return genai.Client(
+        api_key="test",
+        http_options=types.HttpOptions(
+            api_version="v1beta",
+            httpx_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+            httpx_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
+        ),
+    )
+
+
+def _streaming():
+    return _client(lambda request: sse(recorded_body(*STREAM)))
+
+
+def _plain(status=200, body=None):
+    payload = body if body is not None else recorded_body(*PLAIN)
+    return _client(
+        lambda request: httpx2.Response(status, headers={"content-type": "application/json"}, content=payload)
+    )
+
+
+def _one_span(span_exporter):
+    gc.collect()
+    spans = span_exporter.get_finished_spans()
+    assert len(spans) == 1, [s.name for s in spans]
+    return spans[0]
+
+
+def test_stream_read_to_the_end(instrumented, span_exporter):
+    chunks = list(_streaming().models.generate_content_stream(model=MODEL, contents="Tell me a story"))
+
+    span = _one_span(span_exporter)
+    attrs = span.attributes
+    assert len(chunks) > 2
+    assert span.name == "generate_content gemini-2.0-flash"
+    assert attrs["llmledger.usage.complete"] is True
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (9, 527)
+    assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attrs["gen_ai.usage.cost"] == pytest.approx((9 * 0.1 + 527 * 0.4) / 1e6)
+
+
+def test_stream_left_after_one_chunk_ends_incomplete(instrumented, span_exporter):
+    stream = _streaming().models.generate_content_stream(model=MODEL, contents="Tell me a story")
+    next(stream)
+    del stream
+
+    span = _one_span(span_exporter)
+    assert span.attributes["llmledger.usage.complete"] is False
+    assert "gen_ai.usage.cost" not in span.attributes
+
+
+def test_stream_closed_early_ends_incomplete(instrumented, span_exporter):
+    stream = _streaming().models.generate_content_stream(model=MODEL, contents="Tell me a story")
+    for _ in stream:
+        break
+    stream.close()
+
+    assert _one_span(span_exporter).attributes["llmledger.usage.complete"] is False
+
+
+def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(instrumented, span_exporter):
+    body = recorded_body(*STREAM).replace(b"\r\n\r\n", b"\n\n")  # Gemini ends events with CRLF pairs
+    client = _client(lambda request: failing_stream(body, 2))
+    with pytest.raises(Exception) as raised:  # whatever this SDK raises, passed through
+        list(client.models.generate_content_stream(model=MODEL, contents="Tell me a story"))
+
+    span = _one_span(span_exporter)
+    assert span.attributes["error.type"] == type(raised.value).__qualname__
+    assert span.status.status_code.name == "ERROR"
+    assert span.attributes["llmledger.usage.complete"] is False
+
+
+def test_async_stream(instrumented, span_exporter):
+    async def run():
+        client = _streaming().aio
+        return [c async for c in await client.models.generate_content_stream(model=MODEL, contents="Tell me")]
+
+    assert asyncio.run(run())
+    span = _one_span(span_exporter)
+    assert span.attributes["llmledger.usage.complete"] is True
+    assert span.attributes["gen_ai.usage.output_tokens"] == 527
+
+
+def test_the_app_receives_identical_results_with_and_without_instrumentation(tracer_provider, span_exporter):
+    def results():
+        plain = _plain().models.generate_content(model=MODEL, contents="Say this is a test")
+        chunks = list(_streaming().models.generate_content_stream(model=MODEL, contents="Tell me a story"))
+        return plain.model_dump(exclude={"sdk_http_response"}), [c.text for c in chunks]
+
+    before = results()
+    instrumentor = GoogleGenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        after = results()
+    finally:
+        instrumentor.uninstrument()
+    assert after == before
+    assert len(span_exporter.get_finished_spans()) == 2
+    _plain().models.generate_content(model=MODEL, contents="Say this is a test")
+    assert len(span_exporter.get_finished_spans()) == 2  # uninstrumented: no more spans
+
+
+def test_api_errors_reach_the_app_unchanged(instrumented, span_exporter):
+    error = json.dumps({"error": {"code": 429, "message": "Resource exhausted", "status": "RESOURCE_EXHAUSTED"}})
+    with pytest.raises(errors.ClientError) as raised:
+        _plain(429, error.encode()).models.generate_content(model=MODEL, contents="Say this is a test")
+
+    assert raised.value.code == 429
+    span = _one_span(span_exporter)
+    assert span.attributes["error.type"] == "ClientError"
+    assert span.status.status_code.name == "ERROR"
+    assert "gen_ai.usage.cost" not in span.attributes
+
+
+def test_content_is_off_by_default_and_on_when_asked(monkeypatch, tracer_provider, span_exporter):
+    for capture in ("", "true"):
+        monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", capture)
+        instrumentor = GoogleGenAIInstrumentor()
+        instrumentor.instrument(tracer_provider=tracer_provider)
+        try:
+            _plain().models.generate_content(model=MODEL, contents="Say this is a test")
+        finally:
+            instrumentor.uninstrument()
+    off, on = span_exporter.get_finished_spans()
+    assert "gen_ai.input.messages" not in off.attributes
+    assert "Say this is a test" in on.attributes["gen_ai.input.messages"]
+    assert "gen_ai.output.messages" in on.attributes
+
+
+def test_metrics_count_tokens_and_dollars(instrumented, metric_reader):
+    _plain().models.generate_content(model=MODEL, contents="Say this is a test")
+
+    metrics = {
+        m.name: m
+        for rm in metric_reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"].data.data_points}
+    assert tokens == {"input": 45, "output": 23}
+    (cost,) = metrics["llmledger.client.cost"].data.data_points
+    assert cost.value == pytest.approx(0.0000137)  # 45 × $0.10/M + 23 × $0.40/M
+
+
+def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, llmledger.instrumentation.google_genai; "
+        "print(sorted(m for m in ('google.genai', 'genai_prices.data') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_registered_for_opentelemetry_instrument_under_its_own_name():
+    from importlib.metadata import entry_points
+
+    found = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_google_genai"]
+    if not found:
+        pytest.skip("the llmledger_google_genai entry point is not in pyproject.toml yet")
+    assert found[0].load() is GoogleGenAIInstrumentor
