@@ -1,0 +1,271 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Sustained ingest of LLM spans: `llmledger collector` vs rotel, into the same loopback ClickHouse, in one run.
+
+    python benchmarks/collector_ingest.py [--spans N] [--senders K] [--time-limit S]
+
+Workload: OTLP/HTTP protobuf, 512 LLM spans per request (semconv attributes as our instrumentation sets them:
+operation, provider, request/response model, five token counts, finish reasons, server address, user, session;
+a mix of priced models and cache reads), requests serialized before the clock starts and posted over
+keep-alive connections by K sender threads. One ClickHouse (the embedded chdb-core server) serves all runs.
+
+Runs, each timed from the first request to the moment every row is queryable:
+1. `llmledger collector` → llm_calls with its three rollup materialized views (rows counted in llm_calls);
+2. the same with `--forward grpc://rotel` (rotel's ClickHouse exporter writes otel_traces): pass-through, timed
+   until both llm_calls and rotel's otel_traces hold every span;
+3. rotel alone (OTLP/HTTP → its ClickHouse exporter → otel_traces), the same requests.
+
+Loads are bounded in span count and time. The machine's two cores are shared by sender, collector, rotel and
+ClickHouse, so figures are end-to-end system throughput, not per-core collector throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+from llmledger.collector.clickhouse import migrations
+from llmledger.collector.clickhouse.client import connect
+from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse, free_port
+from tests.collector.running import rotel_binary, start_collector
+
+SPANS_PER_REQUEST = 512
+MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4o"), ("anthropic", "claude-3-5-sonnet-20241022")]
+
+
+def _kv(key: str, value: object) -> KeyValue:
+    if isinstance(value, str):
+        return KeyValue(key=key, value=AnyValue(string_value=value))
+    if isinstance(value, tuple):
+        return KeyValue(
+            key=key, value=AnyValue(array_value=ArrayValue(values=[AnyValue(string_value=v) for v in value]))
+        )
+    return KeyValue(key=key, value=AnyValue(int_value=int(value)))  # type: ignore[call-overload]
+
+
+def build_requests(total_spans: int, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    now = time.time_ns()
+    bodies = []
+    for _ in range(total_spans // SPANS_PER_REQUEST):
+        request = ExportTraceServiceRequest()
+        resource_spans = request.resource_spans.add()
+        resource_spans.resource.attributes.extend(
+            [_kv("service.name", "bench-bot"), _kv("deployment.environment.name", "prod")]
+        )
+        scope_spans = resource_spans.scope_spans.add()
+        scope_spans.scope.name = "llmledger.instrumentation.openai"
+        for _ in range(SPANS_PER_REQUEST):
+            provider, model = rng.choice(MODELS)
+            input_tokens = rng.randint(50, 5000)
+            start = now - rng.randint(0, 3600) * 10**9
+            span = Span(
+                trace_id=rng.randbytes(16),
+                span_id=rng.randbytes(8),
+                name=f"chat {model}",
+                kind=Span.SPAN_KIND_CLIENT,
+                start_time_unix_nano=start,
+                end_time_unix_nano=start + rng.randint(100, 5000) * 10**6,
+            )
+            span.attributes.extend(
+                [
+                    _kv("gen_ai.operation.name", "chat"),
+                    _kv("gen_ai.provider.name", provider),
+                    _kv("gen_ai.request.model", model),
+                    _kv("gen_ai.response.model", model),
+                    _kv("gen_ai.response.id", f"resp-{rng.getrandbits(48):x}"),
+                    _kv("gen_ai.response.finish_reasons", ("stop",)),
+                    _kv("gen_ai.usage.input_tokens", input_tokens),
+                    _kv("gen_ai.usage.output_tokens", rng.randint(1, 800)),
+                    _kv("gen_ai.usage.cache_read.input_tokens", input_tokens // 2 if rng.random() < 0.3 else 0),
+                    _kv("gen_ai.usage.cache_creation.input_tokens", 0),
+                    _kv("gen_ai.usage.reasoning.output_tokens", 0),
+                    _kv("server.address", "api.openai.com"),
+                    _kv("server.port", 443),
+                    _kv("llmledger.user_id", f"user-{rng.randint(1, 500)}"),
+                    _kv("llmledger.session_id", f"session-{rng.randint(1, 2000)}"),
+                ]
+            )
+            scope_spans.spans.append(span)
+        bodies.append(request.SerializeToString())
+    return bodies
+
+
+def post_all(port: int, bodies: list[bytes], senders: int, deadline: float) -> None:
+    """Post every body to 127.0.0.1:port/v1/traces from `senders` keep-alive connections; 200s required."""
+    chunks = [bodies[index::senders] for index in range(senders)]
+    errors: list[str] = []
+
+    def send(chunk: list[bytes]) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Content-Type": "application/x-protobuf"}
+        for body in chunk:
+            while time.monotonic() < deadline:
+                connection.request("POST", "/v1/traces", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                if response.status == 200:
+                    break
+                if response.status not in (429, 503):
+                    errors.append(f"HTTP {response.status}")
+                    return
+                time.sleep(float(response.getheader("Retry-After") or 1))
+        connection.close()
+
+    threads = [threading.Thread(target=send, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"senders failed: {errors[:3]}")
+
+
+def wait_rows(client: object, query: str, expected: int, deadline: float) -> int:
+    count = 0
+    while time.monotonic() < deadline:
+        count = int(client.command(query))  # type: ignore[attr-defined]
+        if count >= expected:
+            break
+        time.sleep(0.05)
+    return count
+
+
+def timed(
+    label: str, bodies: list[bytes], port: int, senders: int, probes: list[tuple[object, str]], limit: float
+) -> float:
+    expected = len(bodies) * SPANS_PER_REQUEST
+    started = time.monotonic()
+    deadline = started + limit
+    post_all(port, bodies, senders, deadline)
+    posted = time.monotonic() - started
+    counts = [wait_rows(client, query, expected, deadline) for client, query in probes]
+    elapsed = time.monotonic() - started
+    rate = min(counts) / elapsed
+    print(
+        f"{label:<44} {min(counts):>8} spans  {elapsed:6.2f} s  {rate:>9,.0f} spans/s"
+        f"  (accepted at {expected / posted:,.0f} spans/s)",
+        flush=True,
+    )
+    return rate
+
+
+def start_rotel(clickhouse_url: str, database: str) -> tuple[subprocess.Popen[bytes], int, int]:
+    binary = rotel_binary()
+    if binary is None:
+        raise SystemExit("rotel is not installed: pip install rotel")
+    grpc_port, http_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            str(binary),
+            "start",
+            "--otlp-grpc-endpoint",
+            f"127.0.0.1:{grpc_port}",
+            "--otlp-http-endpoint",
+            f"127.0.0.1:{http_port}",
+            "--exporter",
+            "clickhouse",
+            "--clickhouse-exporter-endpoint",
+            clickhouse_url,
+            "--clickhouse-exporter-database",
+            database,
+            "--clickhouse-exporter-async-insert",
+            "false",
+            "--batch-timeout",
+            "200ms",
+            "--traces-batch-max-size",
+            "8192",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)
+    return process, grpc_port, http_port
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spans", type=int, default=200_000, help="spans per run (multiple of 512)")
+    parser.add_argument("--senders", type=int, default=2, help="concurrent sender connections")
+    parser.add_argument("--time-limit", type=float, default=180, help="seconds per run at most")
+    args = parser.parse_args()
+
+    print(f"building {args.spans // SPANS_PER_REQUEST} requests of {SPANS_PER_REQUEST} LLM spans…", flush=True)
+    bodies = build_requests(args.spans)
+    with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp, EmbeddedClickHouse(Path(tmp)) as server:
+        admin = connect(server.url)
+        for database in ("bench_direct", "bench_forward", "bench_rotel", "bench_rotel_fwd"):
+            migrations.apply(admin, database, raw_spans=database.startswith("bench_rotel"))
+        env = dict(os.environ)
+        base = ["--clickhouse-url", server.url, "--batch-size", "10000", "--flush-interval", "1"]
+        count_calls = "SELECT count() FROM {db}.llm_calls"
+        count_raw = "SELECT count() FROM {db}.otel_traces"
+        print(f"ClickHouse {server.url}; {len(bodies)} requests, {args.senders} senders\n", flush=True)
+
+        collector = start_collector([*base, "--database", "bench_direct"], env=env)
+        try:
+            ours = timed(
+                "llmledger collector → llm_calls (+3 rollups)",
+                bodies,
+                collector.http_port,
+                args.senders,
+                [(admin, count_calls.format(db="bench_direct"))],
+                args.time_limit,
+            )
+        finally:
+            collector.stop()
+
+        rotel_fwd, rotel_fwd_grpc, _ = start_rotel(server.url, "bench_rotel_fwd")
+        collector = start_collector(
+            [*base, "--database", "bench_forward", "--forward", f"grpc://127.0.0.1:{rotel_fwd_grpc}"], env=env
+        )
+        try:
+            forward = timed(
+                "llmledger collector + --forward to rotel",
+                bodies,
+                collector.http_port,
+                args.senders,
+                [(admin, count_calls.format(db="bench_forward")), (admin, count_raw.format(db="bench_rotel_fwd"))],
+                args.time_limit,
+            )
+        finally:
+            collector.stop()
+            rotel_fwd.terminate()
+            rotel_fwd.wait(10)
+
+        rotel, _, rotel_http = start_rotel(server.url, "bench_rotel")
+        try:
+            theirs = timed(
+                "rotel → otel_traces",
+                bodies,
+                rotel_http,
+                args.senders,
+                [(admin, count_raw.format(db="bench_rotel"))],
+                args.time_limit,
+            )
+        finally:
+            rotel.terminate()
+            rotel.wait(10)
+        admin.close()
+
+    print()
+    print(f"llmledger / rotel:            {ours / theirs:.2f}")
+    print(f"llmledger with forwarding / rotel: {forward / theirs:.2f}")
+    print(f"target ≥ 50,000 LLM spans/s: {'met' if ours >= 50_000 else 'not met'} ({ours:,.0f})")
+
+
+if __name__ == "__main__":
+    main()
