@@ -54,7 +54,7 @@ def _hook(helper: Any, invocation: Invocation, endpoint: Endpoint) -> Any:
     return proxy
 
 
-class _Manager(wrapt.ObjectProxy):  # type: ignore[misc]
+class _Manager(wrapt.ObjectProxy[Any]):
     def __init__(self, manager: Any, begin: Start, endpoint: Endpoint) -> None:
         super().__init__(manager)
         self._self_begin = begin
