@@ -215,3 +215,16 @@ def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_with_streaming_response_of_a_stream(instrumented, span_exporter):
+    client = transport.client(transport.stream_response(STREAM))
+    with client.messages.with_streaming_response.create(
+        **{**ARGS, "model": "claude-3-5-haiku-20241022"}, stream=True
+    ) as response:
+        events = list(response.parse())
+
+    (span,) = span_exporter.get_finished_spans()
+    assert events[-1].type == "message_stop"
+    assert span.attributes["gen_ai.usage.output_tokens"] == 108
+    assert span.attributes["llmledger.usage.complete"] is True
