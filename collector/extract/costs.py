@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from typing import Any
 
 from llmledger.collector.calls import LlmCall
-from llmledger.instrumentation._shared.cost import Cost, compute, price_call
+from llmledger.instrumentation._shared import prices
+from llmledger.instrumentation._shared.cost import Cost, compute
 from llmledger.instrumentation._shared.prices import ModelPrice
 from llmledger.instrumentation._shared.usage import Usage
 
@@ -28,23 +28,31 @@ _ZERO = Decimal(0)
 _TOLERANCE = Decimal("1e-9")  # float round-off between a reported total and its reported parts
 
 
+PriceCache = dict[tuple[str, str, str, int], ModelPrice | None]
+_NS_PER_DAY = 86_400 * 10**9
+
+
 def apply_cost(
     call: LlmCall,
-    found: Mapping[str, AnyValue],
+    found: Mapping[str, Any],
     usage: Usage,
     prices_used: dict[str, ModelPrice],
+    cache: PriceCache | None = None,
 ) -> None:
-    """Fill `call`'s cost fields; record any price used in `prices_used` (by id)."""
+    """Fill `call`'s cost fields; record any price used in `prices_used` (by id). `cache`: price lookups of
+    the calls extracted so far (one per request), so a request of 512 calls to one model looks up once."""
+    if cache is None:
+        cache = {}
     if _apply_reported(call, found):
         if call.cache_read_input_tokens or call.cache_creation_input_tokens:
-            ours = _price_of(call, usage)
+            ours = _price_of(call, usage, cache)
             if ours is not None:
                 call.cache_savings = _savings(ours.price, usage, ours.total)
         return
     if usage.is_empty and call.status_code != "Error":
         call.usage_complete = False
         return  # nothing to price: unpriced, flagged incomplete
-    cost = _price_of(call, usage)
+    cost = _price_of(call, usage, cache)
     if cost is None:
         return
     price = cost.price
@@ -62,7 +70,7 @@ def apply_cost(
         prices_used[price.id] = price
 
 
-def _apply_reported(call: LlmCall, found: Mapping[str, AnyValue]) -> bool:
+def _apply_reported(call: LlmCall, found: Mapping[str, Any]) -> bool:
     total = money(found, names.COST_TOTAL)
     parts = [
         money(found, names.COST_INPUT),
@@ -92,14 +100,20 @@ def _apply_reported(call: LlmCall, found: Mapping[str, AnyValue]) -> bool:
     return True
 
 
-def _price_of(call: LlmCall, usage: Usage) -> Cost | None:
-    return price_call(
-        call.provider,
-        call.response_model or None,
-        usage,
-        fallback_model=call.request_model or None,
-        unix_ns=call.timestamp_ns,
-    )
+def _price_of(call: LlmCall, usage: Usage, cache: PriceCache) -> Cost | None:
+    """`price_call`'s rule (response model, else request model; prices of the call's day), lookups cached."""
+    key = (call.provider, call.response_model, call.request_model, call.timestamp_ns // _NS_PER_DAY)
+    try:
+        price = cache[key]
+    except KeyError:
+        price = None
+        for model in (call.response_model, call.request_model):
+            if model:
+                price = prices.lookup_ns(call.provider, model, call.timestamp_ns)
+                if price is not None:
+                    break
+        cache[key] = price
+    return None if price is None else compute(price, usage)
 
 
 def _savings(price: ModelPrice, usage: Usage, actual: Decimal) -> Decimal:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from llmledger.collector.calls import LlmCall
@@ -20,10 +20,9 @@ from llmledger.instrumentation._shared.prices import ModelPrice
 from llmledger.instrumentation._shared.usage import Usage
 
 from . import conventions as names
-from .costs import apply_cost
-from .values import count, flag, number, text
+from .costs import PriceCache, apply_cost
+from .values import count, flag, number, read, text
 
-_READ = names.READ
 _STATUS = ("Unset", "Ok", "Error")
 _OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
 
@@ -35,35 +34,39 @@ class Extraction:
     calls: list[LlmCall] = field(default_factory=list)
     prices: dict[str, ModelPrice] = field(default_factory=dict)
     spans: int = 0
+    price_cache: PriceCache = field(default_factory=dict, repr=False)
 
 
 def extract_calls(request: ExportTraceServiceRequest, into: Extraction | None = None) -> Extraction:
     """The LLM calls of every span in `request` (appended to `into` when given)."""
     result = into if into is not None else Extraction()
     for resource_spans in request.resource_spans:
-        resource = {kv.key: kv.value for kv in resource_spans.resource.attributes if kv.key in _READ}
+        resource = read(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             spans = scope_spans.spans
             result.spans += len(spans)
             for span in spans:
-                call = span_to_call(span, resource, result.prices)
+                call = span_to_call(span, resource, result.prices, result.price_cache)
                 if call is not None:
                     result.calls.append(call)
     return result
 
 
 def span_to_call(
-    span: Span, resource: Mapping[str, AnyValue], prices_used: dict[str, ModelPrice] | None = None
+    span: Span,
+    resource: Mapping[str, Any],
+    prices_used: dict[str, ModelPrice] | None = None,
+    price_cache: PriceCache | None = None,
 ) -> LlmCall | None:
-    """One `LlmCall` if `span` is an LLM call, else None. `resource`: the resource's attributes (any subset
-    holding the keys in `conventions.READ`)."""
-    found = {kv.key: kv.value for kv in span.attributes if kv.key in _READ}
+    """One `LlmCall` if `span` is an LLM call, else None. `resource`: the resource's attributes as `read()`
+    returns them."""
+    found = read(span.attributes)
     if not found or not is_llm_call(found):
         return None
-    return _build(span, found, resource, {} if prices_used is None else prices_used)
+    return _build(span, found, resource, {} if prices_used is None else prices_used, price_cache)
 
 
-def is_llm_call(found: Mapping[str, AnyValue]) -> bool:
+def is_llm_call(found: Mapping[str, Any]) -> bool:
     """Whether a span with these (filtered) attributes is one model call.
 
     Framework spans that wrap calls (agents, tools, workflows) may carry the usage of their children; counting
@@ -71,7 +74,7 @@ def is_llm_call(found: Mapping[str, AnyValue]) -> bool:
     """
     kind = found.get(names.OPENINFERENCE_KIND)
     if kind is not None:
-        return kind.string_value.upper() in names.OPENINFERENCE_LLM_KINDS
+        return str(kind).upper() in names.OPENINFERENCE_LLM_KINDS
     if names.TRACELOOP_KIND in found:
         return False  # OpenLLMetry's workflow/task/agent/tool spans; its model-call spans have no kind
     operation = text(found, names.OPERATION)
@@ -84,7 +87,7 @@ def is_llm_call(found: Mapping[str, AnyValue]) -> bool:
     )
 
 
-def usage_of(found: Mapping[str, AnyValue]) -> Usage:
+def usage_of(found: Mapping[str, Any]) -> Usage:
     """Token counts in the inclusive model (see `conventions` for how each convention is normalised)."""
     input_tokens = count(found, names.INPUT_TOKENS)
     output_tokens = count(found, names.OUTPUT_TOKENS)
@@ -114,9 +117,10 @@ def usage_of(found: Mapping[str, AnyValue]) -> Usage:
 
 def _build(
     span: Span,
-    found: Mapping[str, AnyValue],
-    resource: Mapping[str, AnyValue],
+    found: Mapping[str, Any],
+    resource: Mapping[str, Any],
     prices_used: dict[str, ModelPrice],
+    price_cache: PriceCache | None,
 ) -> LlmCall:
     start = span.start_time_unix_nano
     end = span.end_time_unix_nano
@@ -156,5 +160,5 @@ def _build(
     )
     if call.error_type and call.status_code == "Unset":
         call.status_code = "Error"
-    apply_cost(call, found, usage, prices_used)
+    apply_cost(call, found, usage, prices_used, price_cache)
     return call

@@ -1,31 +1,52 @@
 # SPDX-License-Identifier: Apache-2.0
 """Typed reads of the few attributes extraction keeps, tolerant of how each SDK and OTLP/JSON encode them.
 
-Counts arrive as ints, as integral doubles, or as strings (OTLP/JSON int64s); costs as doubles or strings.
-Anything unusable reads as None, never as 0: "not reported" and "zero" are different facts.
+`read(attributes)` decodes only the keys extraction reads (`conventions.READ`) into plain Python values, once
+per span; the helpers below then work on that small dict. Counts arrive as ints, as integral doubles, or as
+strings (OTLP/JSON int64s); costs as doubles or strings. Anything unusable reads as None, never as 0: "not
+reported" and "zero" are different facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+from .conventions import READ
+
+Found = dict[str, Any]
 
 
-def count(found: Mapping[str, AnyValue], names: Sequence[str]) -> int | None:
+def read(attributes: Iterable[KeyValue], wanted: frozenset[str] = READ) -> Found:
+    """The `wanted` attributes as Python values (arrays as lists of scalars; maps and empty values skipped)."""
+    found: Found = {}
+    for kv in attributes:
+        key = kv.key
+        if key in wanted:
+            value = kv.value
+            kind = value.WhichOneof("value")
+            if kind == "array_value":
+                found[key] = [
+                    getattr(item, item.WhichOneof("value") or "string_value") for item in value.array_value.values
+                ]
+            elif kind is not None and kind != "kvlist_value":
+                found[key] = getattr(value, kind)
+    return found
+
+
+def count(found: Mapping[str, Any], names: Sequence[str]) -> int | None:
     """The first of `names` present as a non-negative whole number."""
     for name in names:
         value = found.get(name)
-        if value is None:
+        if value is None or value.__class__ is bool:
             continue
-        kind = value.WhichOneof("value")
-        if kind == "int_value":
-            number = value.int_value
-        elif kind == "double_value" and value.double_value.is_integer():
-            number = int(value.double_value)
-        elif kind == "string_value" and value.string_value.strip().isdigit():
-            number = int(value.string_value)
+        if value.__class__ is int:
+            number = value
+        elif (value.__class__ is float and value.is_integer()) or (value.__class__ is str and value.strip().isdigit()):
+            number = int(value)
         else:
             continue
         if number >= 0:
@@ -33,20 +54,17 @@ def count(found: Mapping[str, AnyValue], names: Sequence[str]) -> int | None:
     return None
 
 
-def money(found: Mapping[str, AnyValue], names: Sequence[str]) -> Decimal | None:
+def money(found: Mapping[str, Any], names: Sequence[str]) -> Decimal | None:
     """The first of `names` present as a finite, non-negative amount; doubles keep their shortest repr."""
     for name in names:
         value = found.get(name)
-        if value is None:
+        if value is None or value.__class__ is bool:
             continue
-        kind = value.WhichOneof("value")
         try:
-            if kind == "double_value":
-                amount = Decimal(repr(value.double_value))
-            elif kind == "int_value":
-                amount = Decimal(value.int_value)
-            elif kind == "string_value":
-                amount = Decimal(value.string_value.strip())
+            if value.__class__ is float:
+                amount = Decimal(repr(value))
+            elif value.__class__ in (int, str):
+                amount = Decimal(value.strip() if value.__class__ is str else value)
             else:
                 continue
         except InvalidOperation:
@@ -56,47 +74,37 @@ def money(found: Mapping[str, AnyValue], names: Sequence[str]) -> Decimal | None
     return None
 
 
-def text(found: Mapping[str, AnyValue], names: Sequence[str]) -> str:
-    """The first of `names` present as a non-empty string ('' if none); scalars are stringified."""
+def text(found: Mapping[str, Any], names: Sequence[str]) -> str:
+    """The first of `names` present as a non-empty string ('' if none); ints are stringified, lists give their
+    first string."""
     for name in names:
         value = found.get(name)
         if value is None:
             continue
-        kind = value.WhichOneof("value")
-        if kind == "string_value":
-            if value.string_value:
-                return value.string_value
-        elif kind == "int_value":
-            return str(value.int_value)
-        elif kind == "array_value" and value.array_value.values:
-            first = value.array_value.values[0]
-            if first.WhichOneof("value") == "string_value" and first.string_value:
-                return first.string_value
+        if value.__class__ is str:
+            if value:
+                return value
+        elif value.__class__ is int:
+            return str(value)
+        elif value.__class__ is list and value and value[0].__class__ is str and value[0]:
+            return value[0]
     return ""
 
 
-def flag(found: Mapping[str, AnyValue], names: Sequence[str]) -> bool | None:
+def flag(found: Mapping[str, Any], names: Sequence[str]) -> bool | None:
     """The first of `names` present as a bool (or the strings 'true'/'false')."""
     for name in names:
         value = found.get(name)
-        if value is None:
-            continue
-        kind = value.WhichOneof("value")
-        if kind == "bool_value":
-            return value.bool_value
-        if kind == "string_value" and value.string_value.lower() in ("true", "false"):
-            return value.string_value.lower() == "true"
+        if value.__class__ is bool:
+            return value  # type: ignore[no-any-return]
+        if value.__class__ is str and value.lower() in ("true", "false"):
+            return value.lower() == "true"  # type: ignore[no-any-return]
     return None
 
 
-def number(found: Mapping[str, AnyValue], names: Sequence[str]) -> float | None:
+def number(found: Mapping[str, Any], names: Sequence[str]) -> float | None:
     for name in names:
         value = found.get(name)
-        if value is None:
-            continue
-        kind = value.WhichOneof("value")
-        if kind == "double_value":
-            return value.double_value
-        if kind == "int_value":
-            return float(value.int_value)
+        if value.__class__ in (float, int):
+            return float(value)
     return None
