@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Collector settings: YAML file, then LLMLEDGER_* environment, then flags, each overriding the one before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmledger.collector.config import CollectorConfig, ConfigError, load
+
+NO_FLAGS = dict.fromkeys(("host", "grpc_port", "forward", "store_raw_spans", "batch_size"))
+
+
+def test_defaults_listen_on_loopback_on_the_otlp_ports():
+    config = load(None, NO_FLAGS, environ={})
+    assert (config.host, config.grpc_port, config.http_port) == ("127.0.0.1", 4317, 4318)
+    assert (config.clickhouse_url, config.store_raw_spans, config.forward) == (None, False, None)
+
+
+def test_file_then_environment_then_flags(tmp_path: Path):
+    file = tmp_path / "collector.yaml"
+    file.write_text(
+        "grpc_port: 5317\nhttp-port: 5318\nstore_raw_spans: true\nforward: grpc://127.0.0.1:1\nbatch_size: 100\n"
+    )
+    environ = {"LLMLEDGER_GRPC_PORT": "6317", "LLMLEDGER_FORWARD": "http://127.0.0.1:2", "LLMLEDGER_DATA_DIR": "~/d"}
+    config = load(file, {**NO_FLAGS, "grpc_port": 7317, "store_raw_spans": None}, environ=environ)
+    assert config.grpc_port == 7317  # flag over environment over file
+    assert config.http_port == 5318  # file only
+    assert config.forward == "http://127.0.0.1:2"  # environment over file
+    assert config.store_raw_spans is True
+    assert config.batch_size == 100
+    assert config.data_dir == Path("~/d").expanduser()
+    assert isinstance(config, CollectorConfig)
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ("grpc_port: 70000\n", {}, "grpc_port"),
+        ("colour: blue\n", {}, "unknown setting 'colour'"),
+        ("- a list\n", {}, "mapping"),
+        ("", {"LLMLEDGER_STORE_RAW_SPANS": "perhaps"}, "environment: store_raw_spans"),
+        ("batch_size: 0\n", {}, "batch_size must be"),
+        ("grpc_port: [\n", {}, "not valid YAML"),
+    ],
+)
+def test_bad_settings_name_the_setting_and_where_it_came_from(tmp_path: Path, text, environ, message):
+    file = tmp_path / "c.yaml"
+    file.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load(file, NO_FLAGS, environ=environ)
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "absent.yaml", NO_FLAGS, environ={})
