@@ -9,6 +9,8 @@ collector keeps serving, and nothing is stored twice. SIGTERM flushes and exits 
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from decimal import Decimal
@@ -25,6 +27,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from llmledger.collector.clickhouse.client import connect
+from llmledger.collector.clickhouse.embedded import running_url
 from llmledger.collector.clickhouse.writer import LLM_CALL_COLUMNS
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
 from tests.collector.running import start_collector, to_otlp_json, wait_for
@@ -201,3 +205,45 @@ def test_a_span_whose_cost_cannot_be_stored_is_rejected_as_partial_success(colle
     ok_id = f"{memory.get_finished_spans()[0].context.span_id:016x}"
     assert wait_for(lambda: len(_rows(client, [ok_id])), 1) == 1
     assert _rows(client, [ok_id])[ok_id]["TotalCost"] == Decimal("0.00000015")
+
+
+def test_without_a_url_it_runs_the_embedded_clickhouse_from_a_config_file_and_stops_it(tmp_path):
+    data_dir = tmp_path / "data"
+    config = tmp_path / "collector.yaml"
+    config.write_text(f"data_dir: {data_dir}\ndatabase: embedded_e2e\nflush_interval: 0.2\n")
+    running = start_collector(["--config", str(config)])
+    try:
+        url = running_url(data_dir)
+        assert url is not None and url in running.text
+        expected, _ = _send_with(HttpExporter(endpoint=running.http_url))
+        client = connect(url, database="embedded_e2e")
+        try:
+            _assert_rows(client, expected)
+        finally:
+            client.close()
+    finally:
+        assert running.stop() == 0, running.text
+    assert running_url(data_dir) is None  # the embedded server stopped with the collector
+
+
+def test_bad_settings_exit_2_with_a_message(tmp_path):
+    config = tmp_path / "collector.yaml"
+    config.write_text("grpc_port: lots\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "llmledger.collector.cli", "collector", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "grpc_port" in done.stderr and str(config) in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "llmledger.collector.cli", "collector", "--forward", "ftp://x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "grpc://host:port or http://host:port" in done.stderr
