@@ -46,6 +46,8 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         client.database = config.database
 
         forwarder = Forwarder(config.forward).start() if config.forward else None
+        if forwarder is not None:
+            stack.callback(forwarder.stop)
         pipeline = Pipeline(
             ClickHouseStore(client),
             batch_size=config.batch_size,
@@ -53,8 +55,11 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             store_raw_spans=config.store_raw_spans,
             forwarder=forwarder,
         ).start()
+        stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
         grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port).start()
+        stack.callback(grpc_receiver.stop)
         http_receiver = HttpReceiver(pipeline, config.host, config.http_port).start()
+        stack.callback(http_receiver.stop)
         _say(f"llmledger collector: OTLP/gRPC on {_address(config.host, grpc_receiver.port)}")
         _say(f"llmledger collector: OTLP/HTTP on http://{_address(config.host, http_receiver.port)}/v1/traces")
         schema = f"migrations applied: {', '.join(applied)}" if applied else "schema up to date"
@@ -65,11 +70,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
 
         stop.wait()
         _say("llmledger collector: stopping")
-        grpc_receiver.stop()
-        http_receiver.stop()
-        pipeline.stop()
-        if forwarder is not None:
-            forwarder.stop()
+        stack.close()  # receivers, then pending writes, then forwarding, then ClickHouse
         stats = pipeline.stats
         _say(
             f"llmledger collector: stopped after {stats.requests} requests, {stats.spans} spans, "

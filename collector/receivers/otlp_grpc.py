@@ -41,9 +41,12 @@ class GrpcReceiver:
         handler = grpc.unary_unary_rpc_method_handler(self._export)  # no (de)serializers: bytes in, bytes out
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {"Export": handler}),))
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.port = self._server.add_insecure_port(address)
+        try:
+            self.port = self._server.add_insecure_port(address)
+        except RuntimeError:  # newer grpcio raises instead of returning 0
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot listen for OTLP/gRPC on {address}")
+            raise OSError(f"cannot listen for OTLP/gRPC on {address} (in use?)")
         self.host = host
 
     def start(self) -> GrpcReceiver:

@@ -9,6 +9,7 @@ collector keeps serving, and nothing is stored twice. SIGTERM flushes and exits 
 from __future__ import annotations
 
 import gzip
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -247,3 +248,20 @@ def test_bad_settings_exit_2_with_a_message(tmp_path):
     )
     assert done.returncode == 2
     assert "grpc://host:port or http://host:port" in done.stderr
+
+
+def test_a_port_in_use_exits_1_saying_so(clickhouse, database):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "llmledger.collector.cli", "collector", "--grpc-port", "0"]
+        done = subprocess.run(
+            [*command, "--http-port", str(port), "--clickhouse-url", clickhouse.url, "--database", database],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Address already in use" in done.stderr
