@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Forwarding every received request, unchanged, to another OTLP receiver (Jaeger, an OTel Collector, rotel…).
 
-The original `ExportTraceServiceRequest` bytes are sent as they came (no re-encoding), from a background thread
+The original `ExportTraceServiceRequest` bytes are sent as they came (no re-encoding; a gzip body is sent
+decompressed, and only an OTLP/JSON request is encoded, to protobuf, since it has no protobuf bytes), from a
+background thread
 fed by a bounded queue, with jittered exponential backoff on transient failures (gRPC UNAVAILABLE and friends,
 HTTP 429/502/503/504 and connection errors, honouring Retry-After). Forwarding never blocks or fails
 storage: when the queue is full the oldest request is dropped and counted. The queue is the seam for a disk

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Receivers in-process over real sockets: back-pressure answers (429 + Retry-After, RESOURCE_EXHAUSTED),
+partial success over gRPC, and HTTP method/length errors."""
+
+from __future__ import annotations
+
+import http.client
+
+import grpc
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from llmledger.collector.clickhouse.client import connect
+from llmledger.collector.clickhouse.embedded import free_port
+from llmledger.collector.pipeline import Pipeline
+from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
+from llmledger.collector.receivers.otlp_http import HttpReceiver
+from llmledger.collector.store import ClickHouseStore
+
+_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+def _body(cost: float | None = None) -> bytes:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    attributes = {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o", "gen_ai.usage.input_tokens": 5}
+    if cost is not None:
+        attributes["gen_ai.usage.cost"] = cost
+    with provider.get_tracer("t").start_as_current_span("call", attributes=attributes):
+        pass
+    return encode_spans(exporter.get_finished_spans()).SerializeToString()
+
+
+@pytest.fixture
+def receivers(clickhouse, client):
+    """Receivers on a pipeline whose ClickHouse went away after connecting, with room for one call."""
+    dead = connect(clickhouse.url, connect_timeout=1)
+    dead.url = f"http://127.0.0.1:{free_port()}"
+    pipeline = Pipeline(ClickHouseStore(dead), flush_interval=60, max_pending_rows=1, retry_delay=0.05).start()
+    grpc_receiver = GrpcReceiver(pipeline, port=0).start()
+    http_receiver = HttpReceiver(pipeline, port=0).start()
+    yield grpc_receiver, http_receiver
+    http_receiver.stop()
+    grpc_receiver.stop()
+    pipeline.stop(timeout=5)
+
+
+def test_a_full_pipeline_answers_429_with_retry_after_and_resource_exhausted(receivers):
+    grpc_receiver, http_receiver = receivers
+    connection = http.client.HTTPConnection("127.0.0.1", http_receiver.port, timeout=10)
+    headers = {"Content-Type": "application/x-protobuf"}
+    connection.request("POST", "/v1/traces", body=_body(), headers=headers)
+    first = connection.getresponse()
+    first.read()
+    connection.request("POST", "/v1/traces", body=_body(), headers=headers)
+    second = connection.getresponse()
+    assert (first.status, second.status) == (200, 429)
+    assert second.getheader("Retry-After") == "5"
+    assert b"retry after" in second.read()
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_receiver.port}") as channel, pytest.raises(grpc.RpcError) as raised:
+        channel.unary_unary(_EXPORT)(_body(), timeout=10)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_grpc_reports_rejected_spans_as_partial_success(client):
+    pipeline = Pipeline(ClickHouseStore(client), flush_interval=0.1).start()
+    receiver = GrpcReceiver(pipeline, port=0).start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{receiver.port}") as channel:
+            reply = channel.unary_unary(_EXPORT)(_body(cost=2e6), timeout=10)
+        partial = ExportTraceServiceResponse.FromString(reply).partial_success
+        assert partial.rejected_spans == 1
+        assert "million" in partial.error_message
+    finally:
+        receiver.stop()
+        pipeline.stop()
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "status"),
+    [("GET", {}, 405), ("PUT", {}, 405), ("POST", {"Content-Type": "application/x-protobuf"}, 411)],
+)
+def test_http_method_and_length_errors(receivers, method, headers, status):
+    _, http_receiver = receivers
+    connection = http.client.HTTPConnection("127.0.0.1", http_receiver.port, timeout=10)
+    connection.putrequest(method, "/v1/traces")
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == status
+    assert response.read()
