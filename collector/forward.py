@@ -3,11 +3,11 @@
 
 The original `ExportTraceServiceRequest` bytes are sent as they came (no re-encoding; a gzip body is sent
 decompressed, and only an OTLP/JSON request is encoded, to protobuf, since it has no protobuf bytes), from a
-background thread
-fed by a bounded queue, with jittered exponential backoff on transient failures (gRPC UNAVAILABLE and friends,
-HTTP 429/502/503/504 and connection errors, honouring Retry-After). Forwarding never blocks or fails
-storage: when the queue is full the oldest request is dropped and counted. The queue is the seam for a disk
-queue later: anything with `put(bytes)` / `get(timeout)` / `qsize()` can replace `BoundedQueue`.
+background thread fed by a bounded queue, with jittered exponential backoff on transient failures (gRPC
+UNAVAILABLE and friends, HTTP 429/502/503/504 and connection errors, honouring Retry-After). Forwarding never
+blocks or fails storage: when the queue is full the oldest request is dropped and counted. The queue is the
+seam for a disk queue later: anything with `put(bytes)`, `get(timeout)`, `requeue(bytes)` and `qsize()` can
+replace `BoundedQueue`.
 """
 
 from __future__ import annotations
