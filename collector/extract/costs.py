@@ -30,6 +30,16 @@ _TOLERANCE = Decimal("1e-9")  # float round-off between a reported total and its
 
 PriceCache = dict[tuple[str, str, str, int], ModelPrice | None]
 _NS_PER_DAY = 86_400 * 10**9
+_COST_KEYS = frozenset(
+    (
+        *names.COST_TOTAL,
+        *names.COST_INPUT,
+        *names.COST_CACHE_READ,
+        *names.COST_CACHE_WRITE,
+        *names.COST_OUTPUT,
+        names.COST_PROMPT,
+    )
+)
 
 
 def apply_cost(
@@ -71,6 +81,8 @@ def apply_cost(
 
 
 def _apply_reported(call: LlmCall, found: Mapping[str, Any]) -> bool:
+    if _COST_KEYS.isdisjoint(found):
+        return False
     total = money(found, names.COST_TOTAL)
     parts = [
         money(found, names.COST_INPUT),

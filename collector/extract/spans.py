@@ -41,7 +41,7 @@ def extract_calls(request: ExportTraceServiceRequest, into: Extraction | None = 
     """The LLM calls of every span in `request` (appended to `into` when given)."""
     result = into if into is not None else Extraction()
     for resource_spans in request.resource_spans:
-        resource = read(resource_spans.resource.attributes)
+        resource = resource_dimensions(read(resource_spans.resource.attributes))
         for scope_spans in resource_spans.scope_spans:
             spans = scope_spans.spans
             result.spans += len(spans)
@@ -58,12 +58,26 @@ def span_to_call(
     prices_used: dict[str, ModelPrice] | None = None,
     price_cache: PriceCache | None = None,
 ) -> LlmCall | None:
-    """One `LlmCall` if `span` is an LLM call, else None. `resource`: the resource's attributes as `read()`
-    returns them."""
+    """One `LlmCall` if `span` is an LLM call, else None. `resource`: `resource_dimensions()` of its resource."""
     found = read(span.attributes)
     if not found or not is_llm_call(found):
         return None
     return _build(span, found, resource, {} if prices_used is None else prices_used, price_cache)
+
+
+_DIMENSIONS = (
+    ("tenant", names.TENANT),
+    ("service_name", (names.SERVICE,)),
+    ("environment", names.ENVIRONMENT),
+    ("feature", names.FEATURE),
+    ("user_id", names.USER),
+    ("session_id", names.SESSION),
+)
+
+
+def resource_dimensions(attributes: Mapping[str, Any]) -> dict[str, str]:
+    """The ownership dimensions a resource gives every span under it (read once per resource)."""
+    return {field: text(attributes, keys) for field, keys in _DIMENSIONS}
 
 
 def is_llm_call(found: Mapping[str, Any]) -> bool:
@@ -137,12 +151,13 @@ def _build(
         span_name=span.name,
         duration_ms=(end - start) / 1e6 if end > start else 0.0,
         time_to_first_chunk_ms=ttfc * 1000 if ttfc else 0.0,
-        tenant=text(found, names.TENANT) or text(resource, names.TENANT),
-        service_name=text(resource, (names.SERVICE,)) or text(found, (names.SERVICE,)),
-        environment=text(resource, names.ENVIRONMENT) or text(found, names.ENVIRONMENT),
-        feature=text(found, names.FEATURE) or text(resource, names.FEATURE),
-        user_id=text(found, names.USER) or text(resource, names.USER),
-        session_id=text(found, names.SESSION) or text(resource, names.SESSION),
+        # Attribution set on the span (`llmledger.attributes()`) wins; the service is the resource's.
+        tenant=text(found, names.TENANT) or resource.get("tenant", ""),
+        service_name=resource.get("service_name", "") or text(found, (names.SERVICE,)),
+        environment=resource.get("environment", "") or text(found, names.ENVIRONMENT),
+        feature=text(found, names.FEATURE) or resource.get("feature", ""),
+        user_id=text(found, names.USER) or resource.get("user_id", ""),
+        session_id=text(found, names.SESSION) or resource.get("session_id", ""),
         provider=names.provider_name(text(found, names.PROVIDER)),
         operation=_OPERATION_ALIASES.get(operation, operation),
         request_model=text(found, names.REQUEST_MODEL),
