@@ -73,13 +73,18 @@ class _Pending:
 
 
 class SeenSpans:
-    """The last `capacity` (trace id, span id) pairs, oldest forgotten first."""
+    """The last `capacity` span keys (trace id + span id, hex), oldest forgotten first.
 
-    def __init__(self, capacity: int = 1_000_000) -> None:
-        self._seen: dict[tuple[str, str], None] = {}
+    Sized for SDK retries, which come within seconds: 200k keys cost about 30 MB. A re-send after the key was
+    forgotten (or after a restart) still collapses in `llm_calls` under FINAL; only the rollups would count it
+    twice, which the later disk queue's replay bookkeeping addresses.
+    """
+
+    def __init__(self, capacity: int = 200_000) -> None:
+        self._seen: dict[str, None] = {}
         self._capacity = capacity
 
-    def add(self, key: tuple[str, str]) -> bool:
+    def add(self, key: str) -> bool:
         """True if `key` is new (and now remembered)."""
         seen = self._seen
         if key in seen:
@@ -140,13 +145,13 @@ class Pipeline:
             stats.rejected += rejected
             pending = self._pending
             for call in calls:
-                if self._seen_calls.add((call.trace_id, call.span_id)):
+                if self._seen_calls.add(call.trace_id + call.span_id):
                     pending.calls.append(call)
                     stats.calls += 1
                 else:
                     stats.duplicates += 1
             for row in raw:
-                if self._seen_raw.add((row[1], row[2])):
+                if self._seen_raw.add(row[1] + row[2]):
                     pending.raw.append(row)
             pending.prices.update(extraction.prices)
             if len(pending) >= self.batch_size:
