@@ -77,7 +77,7 @@ class SeenSpans:
 
     Sized for SDK retries, which come within seconds: 200k keys cost about 30 MB. A re-send after the key was
     forgotten (or after a restart) still collapses in `llm_calls` under FINAL; only the rollups would count it
-    twice, which the later disk queue's replay bookkeeping addresses.
+    twice, which the periodic rollup reconciliation of research/schemas.md §3.6 is there to correct.
     """
 
     def __init__(self, capacity: int = 200_000) -> None:
