@@ -66,8 +66,15 @@ def main() -> int:
         storage = ["--data-dir", data_dir]
         print(f"1. collector with embedded ClickHouse (data in {data_dir}) …", flush=True)
         collector = subprocess.Popen(
-            [str(BIN / "llmledger"), "collector", *storage, "--http-port", str(http_port),
-             "--grpc-port", str(grpc_port)],
+            [
+                str(BIN / "llmledger"),
+                "collector",
+                *storage,
+                "--http-port",
+                str(http_port),
+                "--grpc-port",
+                str(grpc_port),
+            ],
             text=True,
         )
         try:
@@ -88,9 +95,14 @@ def main() -> int:
                     "OTEL_LOGS_EXPORTER": "none",
                     "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
                     "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{http_port}",
+                    # One span per call even where other OpenAI instrumentors are installed too.
+                    "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai",
                 }
-                subprocess.run([str(BIN / "opentelemetry-instrument"), sys.executable, str(ROOT / "demo" / "app.py")],
-                               env=env, check=True)
+                subprocess.run(
+                    [str(BIN / "opentelemetry-instrument"), sys.executable, str(ROOT / "demo" / "app.py")],
+                    env=env,
+                    check=True,
+                )
             _wait_for_rows(storage, expected=8)
             print("\n4. each call, from ClickHouse (llmledger sql):", flush=True)
             _llmledger("sql", *storage, CALLS_SQL)
@@ -108,8 +120,9 @@ def main() -> int:
 def _wait_for_rows(storage: list[str], expected: int, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        done = _llmledger("sql", *storage, "--format", "csv", "SELECT count() FROM llm_calls FINAL",
-                          capture_output=True)
+        done = _llmledger(
+            "sql", *storage, "--format", "csv", "SELECT count() FROM llm_calls FINAL", capture_output=True
+        )
         if done.returncode == 0 and done.stdout.strip().splitlines()[-1:] == [str(expected)]:
             return
         time.sleep(0.5)
