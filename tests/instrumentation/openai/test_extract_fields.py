@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`_get` reads SDK models as `getattr` would, without raising for absent pydantic fields."""
+
+from __future__ import annotations
+
+from openai.types.chat import ChatCompletionChunk
+from openai.types.completion_usage import CompletionUsage
+
+from llmledger.instrumentation.openai._extract import _attr, _get
+
+
+class _Plain:
+    declared = "field"
+
+    def __init__(self) -> None:
+        self.value = 3
+
+    @property
+    def computed(self) -> str:
+        return "property"
+
+
+def test_pydantic_fields_extras_and_absent_names_read_like_getattr():
+    usage = CompletionUsage.model_validate({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3, "cost": 0.5})
+    assert _get(usage, "prompt_tokens") == 1
+    assert _get(usage, "cost") == 0.5  # an extra field (OpenRouter)
+    assert _get(usage, "prompt_cache_hit_tokens") is None  # absent
+    assert _get(usage, "prompt_tokens_details") is None  # declared, unset
+    assert _get(usage, "model_fields_set") == usage.model_fields_set  # anything else on the class
+
+
+def test_chunk_extras_are_found_and_absent_ones_are_none():
+    base = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m", "choices": []}
+    groq = ChatCompletionChunk.model_validate({**base, "x_groq": {"usage": {"prompt_tokens": 4}}})
+    plain = ChatCompletionChunk.model_validate(base)
+    assert _attr(groq, "x_groq") == {"usage": {"prompt_tokens": 4}}
+    assert _attr(plain, "x_groq") is None
+    assert _attr(plain, "model") == "m"
+
+
+def test_other_objects_keep_getattr_semantics():
+    obj = _Plain()
+    assert (_attr(obj, "value"), _attr(obj, "declared"), _attr(obj, "computed"), _attr(obj, "absent")) == (
+        3,
+        "field",
+        "property",
+        None,
+    )
+    assert _get({"a": 1}, "a") == 1
+    assert _get(None, "a") is None
