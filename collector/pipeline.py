@@ -133,7 +133,7 @@ class Pipeline:
             self.forwarder.submit(body if body is not None else request.SerializeToString())
         extraction = Extraction()
         if body is None or any(marker in body for marker in _MARKERS):
-            extract_calls(request, extraction)
+            extract_calls(body if body is not None else request, extraction)
         else:
             extraction.spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         calls, rejected = _storable(extraction.calls)

@@ -22,6 +22,7 @@ from llmledger.instrumentation._shared.usage import Usage
 from . import conventions as names
 from .costs import PriceCache, apply_cost
 from .values import count, flag, number, read, text
+from .wire import LeanRequest, read_encoded
 
 _STATUS = ("Unset", "Ok", "Error")
 _OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
@@ -37,18 +38,23 @@ class Extraction:
     price_cache: PriceCache = field(default_factory=dict, repr=False)
 
 
-def extract_calls(request: ExportTraceServiceRequest, into: Extraction | None = None) -> Extraction:
-    """The LLM calls of every span in `request` (appended to `into` when given)."""
+def extract_calls(request: ExportTraceServiceRequest | bytes, into: Extraction | None = None) -> Extraction:
+    """The LLM calls of every span in `request`, a request or its serialized bytes (appended to `into` when
+    given). Either way the spans are read from the bytes (`wire`): a request is serialized first."""
     result = into if into is not None else Extraction()
-    for resource_spans in request.resource_spans:
+    body = request if isinstance(request, bytes) else request.SerializeToString()
+    prices_used = result.prices
+    price_cache = result.price_cache
+    calls = result.calls
+    for resource_spans in LeanRequest.FromString(body).resource_spans:
         resource = resource_dimensions(read(resource_spans.resource.attributes))
         for scope_spans in resource_spans.scope_spans:
             spans = scope_spans.spans
             result.spans += len(spans)
             for span in spans:
-                call = span_to_call(span, resource, result.prices, result.price_cache)
-                if call is not None:
-                    result.calls.append(call)
+                found = read_encoded(span.attributes)
+                if found and is_llm_call(found):
+                    calls.append(_build(span, found, resource, prices_used, price_cache))
     return result
 
 
@@ -130,7 +136,7 @@ def usage_of(found: Mapping[str, Any]) -> Usage:
 
 
 def _build(
-    span: Span,
+    span: Any,  # a `Span`, or a `wire.LeanRequest` span: the same fields but attributes
     found: Mapping[str, Any],
     resource: Mapping[str, Any],
     prices_used: dict[str, ModelPrice],

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The bytes-level attribute reader gives exactly what decoding the attributes gives, whatever their layout."""
+
+from __future__ import annotations
+
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+
+from llmledger.collector.extract.values import read
+from llmledger.collector.extract.wire import read_encoded
+
+
+def _kv(key: str, value: AnyValue) -> KeyValue:
+    return KeyValue(key=key, value=value)
+
+
+ATTRIBUTES = [
+    _kv("gen_ai.usage.input_tokens", AnyValue(int_value=1200)),
+    _kv("gen_ai.usage.output_tokens", AnyValue(double_value=30.0)),
+    _kv("gen_ai.request.model", AnyValue(string_value="gpt-4o")),
+    _kv("gen_ai.response.finish_reasons", AnyValue(array_value=ArrayValue(values=[AnyValue(string_value="stop")]))),
+    _kv("gen_ai.request.stream", AnyValue(bool_value=True)),
+    _kv("gen_ai.usage.cost", AnyValue(string_value="0.25")),
+    _kv("llmledger.user_id", AnyValue()),  # empty: skipped
+    _kv("llmledger.session_id", AnyValue(kvlist_value=KeyValueList(values=[_kv("a", AnyValue(int_value=1))]))),
+    _kv("server.address", AnyValue(string_value="x" * 300)),  # unread, long
+    _kv("k" * 200, AnyValue(string_value="unread, long key")),
+    _kv("gen_ai.prompt.0.content", AnyValue(string_value="p" * 5000)),
+    _kv("gen_ai.request.model", AnyValue(string_value="gpt-4o-mini")),  # a later duplicate wins
+    _kv("", AnyValue(string_value="no key")),
+    _kv("gen_ai.operation.name", AnyValue(string_value="c" * 150)),  # a wanted key with a long value
+]
+
+
+def test_read_encoded_is_read_of_the_decoded_attributes():
+    encoded = [kv.SerializeToString() for kv in ATTRIBUTES]
+    for _ in range(2):  # the second pass reads remembered encodings
+        assert read_encoded(encoded) == read(ATTRIBUTES)
+
+
+def test_fields_in_any_order_or_repeated_are_read_as_protobuf_reads_them():
+    key = _kv("gen_ai.request.model", AnyValue()).SerializeToString()
+    value = KeyValue(value=AnyValue(string_value="gpt-4o")).SerializeToString()
+    unread_key = _kv("server.address", AnyValue()).SerializeToString()
+    odd = [
+        value + key,  # value first
+        unread_key + value + key,  # an unread key, then a wanted one: the last key counts
+        key + value + unread_key,  # a wanted key replaced by an unread one
+        unread_key + unread_key,
+    ]
+    decoded = [KeyValue.FromString(encoding) for encoding in odd]
+    for _ in range(2):
+        assert read_encoded(odd) == read(decoded)
+        for encoding, kv in zip(odd, decoded, strict=True):
+            assert read_encoded([encoding]) == read([kv])
