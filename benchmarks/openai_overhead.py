@@ -15,8 +15,14 @@ SDK's own httpx2 client with an in-process MockTransport that replays bytes reco
 
 The instrumentors are instrumented and uninstrumented in turn in this one process, in a shuffled order each
 round, the uninstrumented baseline measured in every round; an overhead is the median over rounds of (that
-round's instrumented time - that round's baseline). Prompt and completion capture is off for all of them
-(OpenLLMetry's default is on: TRACELOOP_TRACE_CONTENT=false turns it off), so all do the same job.
+round's instrumented time - that round's baseline), a round's time being its fastest of three batches.
+OpenLLMetry 0.62.4's uninstrument() leaves its wrappers in place (its `unwrap("openai.resources.chat.completions",
+"Completions.create")` calls find nothing with opentelemetry-instrumentation 0.66b2), so the script puts the SDK's
+methods back itself after it, and says so. Prompt and completion capture is off for all of them (OpenLLMetry's
+default is on: TRACELOOP_TRACE_CONTENT=false turns it off), so all do the same job.
+
+The SDK spends ~250 µs decoding each chunk here, so the per-chunk figure that targets are judged by is measured
+with chunks replayed: see `install_chunk_replay`. The same slope with the SDK decoding is printed beside it.
 
 Peers (the `bench` extra): opentelemetry-instrumentation-genai-openai (official; falls back to the deprecated
 opentelemetry-instrumentation-openai-v2 when absent) and opentelemetry-instrumentation-openai (OpenLLMetry).
@@ -234,7 +240,7 @@ def configurations(tracer_provider: TracerProvider, meter_provider: MeterProvide
 class Workload:
     name: str
     run: Callable[[], Any]
-    batch: int  # operations per timed batch
+    batch: int  # operations per timed batch; each round keeps the fastest of BATCHES batches
     chunks: int = 0
 
 
@@ -262,11 +268,11 @@ def workloads(quick: bool) -> list[Workload]:
 
     scale = 4 if quick else 1
     return [
-        Workload("call", call, 60 // scale),
-        Workload("stream", stream_of(short_body), 30 // scale, count_chunks(short_body)),
-        Workload("stream_long", stream_of(long_body), 8 // scale, count_chunks(long_body)),
-        Workload("replay", stream_of(short_body, replay=True), 40 // scale, count_chunks(short_body)),
-        Workload("replay_long", stream_of(replay_body, replay=True), 30 // scale, count_chunks(replay_body)),
+        Workload("call", call, 20 // scale),
+        Workload("stream", stream_of(short_body), 10 // scale, count_chunks(short_body)),
+        Workload("stream_long", stream_of(long_body), max(3 // scale, 1), count_chunks(long_body)),
+        Workload("replay", stream_of(short_body, replay=True), 14 // scale, count_chunks(short_body)),
+        Workload("replay_long", stream_of(replay_body, replay=True), 10 // scale, count_chunks(replay_body)),
     ]
 
 
@@ -295,12 +301,20 @@ def install_chunk_replay() -> None:
     stream_cls.__stream__ = replaying
 
 
+BATCHES = 3
+
+
 def time_batch(run: Callable[[], Any], batch: int) -> float:
-    gc.collect()
-    start = time.perf_counter()
-    for _ in range(batch):
-        run()
-    return (time.perf_counter() - start) / batch
+    """Seconds per operation: the fastest of BATCHES batches, so that a burst of load from other processes on a
+    shared machine (which only ever adds time) is dropped rather than averaged in."""
+    best = float("inf")
+    for _ in range(BATCHES):
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(batch):
+            run()
+        best = min(best, (time.perf_counter() - start) / batch)
+    return best
 
 
 def _original_create() -> Any:
@@ -457,7 +471,8 @@ def main() -> None:
     for config in configs[1:]:
         print(f"  {config.name:<12} = {config.label}")
     print("  all in one process, instrumented and uninstrumented in turn (shuffled each round)")
-    print(f"  {rounds} rounds; batches of {', '.join(f'{w.batch} {w.name}' for w in loads)}")
+    sizes = ", ".join(f"{w.batch} {w.name}" for w in loads)
+    print(f"  {rounds} rounds; in each, the fastest of {BATCHES} batches of {sizes}")
 
     started = time.perf_counter()
     checks = measure(configs, loads, rounds, processor)
