@@ -463,11 +463,11 @@ def report(configs: list[Config], loads: list[Workload], checks: dict[str, Any])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 24, --quick 8)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 16, --quick 8)")
     parser.add_argument("--import-runs", type=int, default=7, help="fresh interpreters per import timing")
     parser.add_argument("--quick", action="store_true", help="a quarter of the batch sizes, 8 rounds")
     args = parser.parse_args()
-    rounds = args.rounds or (8 if args.quick else 24)
+    rounds = args.rounds or (8 if args.quick else 16)
     install_chunk_replay()
 
     processor = CountingProcessor()
