@@ -13,7 +13,10 @@ import logging
 import signal
 import sys
 import threading
+import time
 from types import FrameType
+
+from llmledger.instrumentation._shared import prices
 
 from .config import CollectorConfig
 from .forward import Forwarder
@@ -44,6 +47,9 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         stack.callback(client.close)
         applied = migrations.apply(client, config.database, raw_spans=config.store_raw_spans)
         client.database = config.database
+
+        # Load the price data now (~0.5 s of import holding the GIL) rather than under the first requests.
+        prices.lookup_ns("openai", "gpt-4o-mini", time.time_ns())
 
         forwarder = Forwarder(config.forward).start() if config.forward else None
         if forwarder is not None:

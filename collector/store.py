@@ -30,6 +30,11 @@ class ClickHouseStore:
     def __init__(self, client: Client, database: str | None = None) -> None:
         self.client = client
         self.database = database
+        # clickhouse-connect imports pandas and numpy (when installed) on its first insert, for ~1 s holding the
+        # GIL, which stalled the receivers in the middle of the first batch; pay it here, at start.
+        from clickhouse_connect.driver import options
+
+        _ = (options.pd, options.np)  # lazy module attributes: reading them imports
 
     def write_calls(self, calls: Sequence[LlmCall], prices: Iterable[ModelPrice], token: str) -> None:
         from .clickhouse.writer import insert_llm_calls
