@@ -283,8 +283,9 @@ class ChatStreamReader:
             self._model = chunk.model
         usage = chunk.usage
         if usage is None:
-            x_groq = _attr(chunk, "x_groq")  # Groq reports stream usage here
-            usage = _get(x_groq, "usage") if x_groq is not None else None
+            extra = getattr(chunk, "__pydantic_extra__", None)
+            if extra:  # Groq reports stream usage under `x_groq`, a field the SDK does not declare
+                usage = _get(extra.get("x_groq"), "usage")
         if usage is not None:
             self._usage = usage
             self.usage_seen = True
