@@ -16,6 +16,8 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from .._shared import attributes as attr
+from .._shared.fields import field as _get
+from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response, clean
 from .._shared.usage import Usage, as_count
 
@@ -36,18 +38,6 @@ _USAGE_FIELDS = (
     "output_tokens_details",
     "service_tier",
 )
-
-
-def _get(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _model(kwargs: Mapping[str, Any]) -> str | None:

@@ -15,6 +15,8 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from .._shared import attributes as attr
+from .._shared.fields import field as _get
+from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response
 from .._shared.usage import Usage, as_count
 
@@ -29,18 +31,6 @@ _CONFIG = {
     "stop_sequences": attr.REQUEST_STOP_SEQUENCES,
     "candidate_count": attr.REQUEST_CHOICE_COUNT,
 }
-
-
-def _get(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def model_name(model: Any) -> str | None:

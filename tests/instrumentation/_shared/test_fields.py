@@ -6,7 +6,8 @@ from __future__ import annotations
 from openai.types.chat import ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 
-from llmledger.instrumentation.openai._extract import _attr, _get
+from llmledger.instrumentation._shared.fields import attr as _attr
+from llmledger.instrumentation._shared.fields import field as _get
 
 
 class _Plain:
