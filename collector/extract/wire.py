@@ -15,7 +15,7 @@ then one value) is decoded in full, so the result never depends on how a sender 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -77,22 +77,20 @@ def _message_classes() -> dict[str, Any]:
 LeanRequest: Any = _message_classes()["LeanRequest"]
 
 _WANTED = frozenset(key.encode() for key in READ)
-_SKIP: tuple[str, Any] = ("", None)
+_SKIP: tuple[str, Any] = ("", None)  # a pair under a key no convention has (asserted below)
+assert "" not in READ
 _CACHE_LIMIT = 50_000
 _CACHE_ITEM_BYTES = 96  # longer encodings (prompts, ids) rarely recur: not remembered
 _cache: dict[bytes, tuple[str, Any]] = {}
 
 
-def read_encoded(attributes: Iterable[bytes]) -> Found:
+def read_encoded(attributes: Sequence[bytes]) -> Found:
     """`values.read` of serialized `KeyValue`s."""
-    found: Found = {}
-    cache = _cache
-    for encoded in attributes:
-        hit = cache.get(encoded)
-        if hit is None:
-            hit = _decode(encoded)
-        if hit is not _SKIP:
-            found[hit[0]] = hit[1]
+    hits = list(map(_cache.get, attributes))
+    if None in hits:
+        hits = [_decode(encoded) if hit is None else hit for hit, encoded in zip(hits, attributes, strict=True)]
+    found = dict(hits)  # later duplicates win, as in `read`
+    found.pop("", None)  # what `_SKIP` put there: no key extraction reads is ''
     return found
 
 
