@@ -19,6 +19,7 @@ from opentelemetry.util.types import AttributeValue
 
 from . import attributes as attr
 from .cost import price_call
+from .fields import field as read_field
 from .telemetry import Telemetry
 from .usage import Usage
 
@@ -226,11 +227,14 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-def clean(params: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, AttributeValue]:
-    """Request parameters as span attributes, skipping SDK sentinels (`omit`, `NOT_GIVEN`) and None."""
+def clean(params: Any, names: Mapping[str, str]) -> dict[str, AttributeValue]:
+    """Request parameters (a mapping or a config object) as span attributes.
+
+    Only attribute-typed values are kept, which skips SDK sentinels (`omit`, `NOT_GIVEN`), None and objects.
+    """
     out: dict[str, AttributeValue] = {}
     for param, key in names.items():
-        value = params.get(param)
+        value = read_field(params, param)
         if value is None or isinstance(value, bool):
             continue
         if isinstance(value, int | float | str):

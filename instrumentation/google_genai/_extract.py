@@ -17,7 +17,7 @@ from opentelemetry.util.types import AttributeValue
 from .._shared import attributes as attr
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
-from .._shared.invocation import Request, Response
+from .._shared.invocation import Request, Response, clean
 from .._shared.usage import Usage, as_count
 
 _CONFIG = {
@@ -40,19 +40,6 @@ def model_name(model: Any) -> str | None:
     return model.rsplit("/", 1)[-1]
 
 
-def _config_attributes(config: Any) -> dict[str, AttributeValue]:
-    attributes: dict[str, AttributeValue] = {}
-    for name, key in _CONFIG.items():
-        value = _get(config, name)
-        if isinstance(value, bool) or value is None:
-            continue
-        if isinstance(value, int | float | str):
-            attributes[key] = value
-        elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
-            attributes[key] = tuple(value)
-    return attributes
-
-
 def _dump(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump(exclude_none=True, mode="json")
@@ -69,7 +56,7 @@ def generate_request(kwargs: Mapping[str, Any]) -> Request:
         "generate_content",
         model_name(kwargs.get("model")),
         False,
-        _config_attributes(kwargs.get("config")),
+        clean(kwargs.get("config"), _CONFIG),
         lambda: _dump(kwargs.get("contents")),
     )
 
@@ -95,7 +82,7 @@ def interaction_request(kwargs: Mapping[str, Any]) -> Request:
         "chat",
         model_name(_get(params, "model")),
         _get(params, "stream") is True,
-        _config_attributes(_get(params, "generation_config")),
+        clean(_get(params, "generation_config"), _CONFIG),
         lambda: _dump(_get(params, "input")),
     )
 
