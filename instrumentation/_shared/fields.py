@@ -30,15 +30,28 @@ def attr(obj: Any, name: str) -> Any:
 
 
 @lru_cache(maxsize=1024)
+def _is_mapping(cls: type) -> bool:
+    return issubclass(cls, Mapping)
+
+
+@lru_cache(maxsize=1024)
 def _class_has(cls: type, name: str) -> bool:
     return hasattr(cls, name)  # ~1 µs on a pydantic model class, whose metaclass raises in Python
 
 
 def field(obj: Any, name: str) -> Any:
+    """`obj[name]` for a mapping, else the attribute (pydantic extras included); None when absent.
+
+    Runs per stream chunk, so a model's own field is read straight from its `__dict__`, and whether a type is a
+    mapping is asked once per type (the ABC check costs more than the read).
+    """
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
+    if _is_mapping(type(obj)):
         return obj.get(name)
+    fields = getattr(obj, "__dict__", None)
+    if fields is not None and name in fields:
+        return fields[name]
     value = attr(obj, name)
     if value is None:
         extra = getattr(obj, "model_extra", None)  # pydantic keeps unknown fields (OpenRouter's cost) here

@@ -202,15 +202,22 @@ class GenerateStreamReader:
         self.usage_seen = False
 
     def feed(self, chunk: Any) -> None:
-        self._id = self._id or _str(_get(chunk, "response_id"))
-        self._model = self._model or model_name(_get(chunk, "model_version"))
-        metadata = _get(chunk, "usage_metadata")
+        # Runs per chunk. Chunks are SDK models whose fields are all declared, so plain attribute reads are safe
+        # and several times cheaper than the generic reader; id and model are read only until found.
+        if self._id is None:
+            self._id = _str(getattr(chunk, "response_id", None))
+        if self._model is None:
+            self._model = model_name(getattr(chunk, "model_version", None))
+        metadata = getattr(chunk, "usage_metadata", None)
         if metadata is not None:
             self._usage = metadata
-        finish = _finish_reasons(_get(chunk, "candidates"))
-        if finish:
-            self._finish = finish
-            self.usage_seen = self._usage is not None
+        candidates = getattr(chunk, "candidates", None)
+        if candidates:
+            for candidate in candidates:
+                if getattr(candidate, "finish_reason", None) is not None:
+                    self._finish = _finish_reasons(candidates)
+                    self.usage_seen = self._usage is not None
+                    break
 
     def response(self) -> Response:
         return Response(
