@@ -16,7 +16,7 @@ then one value) is decoded in full, so the result never depends on how a sender 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -87,9 +87,12 @@ _cache: dict[bytes, tuple[str, Any]] = {}
 def read_encoded(attributes: Sequence[bytes]) -> Found:
     """`values.read` of serialized `KeyValue`s."""
     hits = list(map(_cache.get, attributes))
-    if None in hits:
-        hits = [_decode(encoded) if hit is None else hit for hit, encoded in zip(hits, attributes, strict=True)]
-    found = dict(hits)  # later duplicates win, as in `read`
+    pairs = (
+        [_decode(encoded) if hit is None else hit for hit, encoded in zip(hits, attributes, strict=True)]
+        if None in hits
+        else cast(list[tuple[str, Any]], hits)
+    )
+    found = dict(pairs)  # later duplicates win, as in `read`
     found.pop("", None)  # what `_SKIP` put there: no key extraction reads is ''
     return found
 
