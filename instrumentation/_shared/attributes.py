@@ -71,6 +71,7 @@ COST_UNPRICED: Final = "llmledger.cost.unpriced"
 PRICE_SOURCE: Final = "llmledger.price.source"
 PRICE_VERSION: Final = "llmledger.price.version"
 PRICED_MODEL: Final = "llmledger.price.model"
+PRICE_VARIANT: Final = "llmledger.price.variant"
 USAGE_COMPLETE: Final = "llmledger.usage.complete"
 USAGE_CACHE_CREATION_1H_INPUT_TOKENS: Final = "llmledger.usage.cache_creation_1h.input_tokens"
 

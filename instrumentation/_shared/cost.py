@@ -73,6 +73,7 @@ def price_call(
     fallback_model: str | None = None,
     *,
     unix_ns: int | None = None,
+    variant: prices.Variant = (),
 ) -> Cost | None:
     """Cost of a call by the response model, falling back to the request model; None when unpriced.
 
@@ -82,7 +83,7 @@ def price_call(
         unix_ns = int((when or datetime.now(UTC)).timestamp() * 1e9)
     for candidate in (model, fallback_model):
         if candidate:
-            price = prices.lookup_ns(provider, candidate, unix_ns)
+            price = prices.lookup_ns(provider, candidate, unix_ns, variant)
             if price is not None:
                 return compute(price, usage)
     return None

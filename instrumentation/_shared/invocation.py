@@ -49,6 +49,8 @@ class Response:
     reported_cost: Decimal | None = None  # a cost the provider itself put in the response (OpenRouter)
     attributes: dict[str, AttributeValue] = field(default_factory=dict)
     output_messages: Callable[[], Any] | None = None
+    # How the call was served where that changes its price, e.g. (("service_tier", "flex"),).
+    price_variant: tuple[tuple[str, str], ...] = ()
 
 
 class Invocation:
@@ -172,7 +174,14 @@ class Invocation:
             return total
         if usage.is_empty:
             return None  # nothing to price: no usage arrived (flagged by usage.complete on streams)
-        cost = price_call(self.provider, model, usage, fallback_model=self.request.model, unix_ns=self._start_unix_ns)
+        cost = price_call(
+            self.provider,
+            model,
+            usage,
+            fallback_model=self.request.model,
+            unix_ns=self._start_unix_ns,
+            variant=response.price_variant if response is not None else (),
+        )
         if cost is None:
             span.set_attribute(attr.COST_UNPRICED, True)
             return None
@@ -193,6 +202,8 @@ class Invocation:
                 attr.PRICED_MODEL: price.model,
             }
         )
+        if price.variant:
+            span.set_attribute(attr.PRICE_VARIANT, price.variant)
         return total
 
 

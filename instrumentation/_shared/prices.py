@@ -59,6 +59,7 @@ class ModelPrice:
     cache_write_1h: Rate | None = None
     source: str = "genai-prices"
     version: str = ""
+    variant: str = ""  # the price variant in force, e.g. "service_tier=flex"; "" for standard prices
     id: str = field(default="", compare=False)
 
 
@@ -104,20 +105,29 @@ def lookup(provider: str, model: str, when: datetime | None = None) -> ModelPric
     return lookup_ns(provider, model, unix_ns)
 
 
-def lookup_ns(provider: str, model: str, unix_ns: int) -> ModelPrice | None:
-    """`lookup` for a Unix time in nanoseconds, as spans carry it: the hot path, one cache probe."""
-    return _lookup(provider, model, unix_ns // _NS_PER_DAY, _overrides_key())
+Variant = tuple[tuple[str, str], ...]  # what selects a price variant, e.g. (("service_tier", "flex"),)
+
+
+def lookup_ns(provider: str, model: str, unix_ns: int, variant: Variant = ()) -> ModelPrice | None:
+    """`lookup` for a Unix time in nanoseconds, as spans carry it: the hot path, one cache probe.
+
+    `variant` names what the response said about how it was served (a service tier, batch processing), which
+    genai-prices prices differently where the provider does; the user's override file applies to all variants.
+    """
+    return _lookup(provider, model, unix_ns // _NS_PER_DAY, _overrides_key(), variant)
 
 
 @lru_cache(maxsize=4096)
-def _lookup(provider: str, model: str, epoch_day: int, overrides_key: tuple[str, float] | None) -> ModelPrice | None:
+def _lookup(
+    provider: str, model: str, epoch_day: int, overrides_key: tuple[str, float] | None, variant: Variant = ()
+) -> ModelPrice | None:
     model = model.lower()
     day = date.fromordinal(_EPOCH.toordinal() + epoch_day)
     if overrides_key is not None:
         for entry in _load_overrides(*overrides_key):
             if entry.matches(provider, model, day):
                 return entry.price
-    return _from_genai_prices(provider, model, day)
+    return _from_genai_prices(provider, model, day, variant)
 
 
 def warm() -> None:
@@ -139,7 +149,7 @@ def _genai_prices_version() -> str:
     return f"genai-prices {version('genai-prices')}"
 
 
-def _from_genai_prices(provider: str, model: str, day: date) -> ModelPrice | None:
+def _from_genai_prices(provider: str, model: str, day: date, variant: Variant = ()) -> ModelPrice | None:
     if provider in _GENAI_PRICES_PROVIDER:
         provider_id = _GENAI_PRICES_PROVIDER[provider]
         if provider_id is None:
@@ -152,7 +162,8 @@ def _from_genai_prices(provider: str, model: str, day: date) -> ModelPrice | Non
     except LookupError:
         return None
     when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-    prices = info.get_prices(when)
+    prices = info.get_prices(when, dict(variant) if variant else None)
+    standard = info.get_prices(when) if variant else prices
     input_rate = _rate(getattr(prices, "input_mtok", None))
     output_rate = _rate(getattr(prices, "output_mtok", None))
     if input_rate is None and output_rate is None:
@@ -169,6 +180,7 @@ def _from_genai_prices(provider: str, model: str, day: date) -> ModelPrice | Non
             cache_write_1h=_rate(getattr(prices, "cache_write_1h_mtok", None)),
             source="genai-prices",
             version=_genai_prices_version(),
+            variant=",".join(f"{k}={v}" for k, v in variant) if prices != standard else "",
         )
     )
 
@@ -198,6 +210,7 @@ def _with_id(price: ModelPrice) -> ModelPrice:
                 price.cache_write_1h,
                 price.source,
                 price.version,
+                price.variant,
             )
         ).encode()
     )

@@ -157,6 +157,13 @@ def _reported_cost(usage: Any) -> Decimal | None:
 # --- responses -----------------------------------------------------------------------------------------
 
 
+_PRICED_TIERS = frozenset({"flex", "priority", "fast"})  # OpenAI tiers billed at other than standard prices
+
+
+def _price_variant(tier: Any) -> tuple[tuple[str, str], ...]:
+    return (("service_tier", tier),) if tier in _PRICED_TIERS else ()
+
+
 def _response_attributes(obj: Any) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {}
     tier = _get(obj, "service_tier")
@@ -179,6 +186,7 @@ def chat_response(result: Any) -> Response:
         reported_cost=_reported_cost(usage),
         attributes=_response_attributes(result),
         output_messages=lambda: [_message(c) for c in choices],
+        price_variant=_price_variant(_get(result, "service_tier")),
     )
 
 
@@ -219,6 +227,7 @@ def responses_response(result: Any) -> Response:
         reported_cost=_reported_cost(usage),
         attributes=_response_attributes(result),
         output_messages=lambda: [o.model_dump(exclude_none=True) if hasattr(o, "model_dump") else o for o in output],
+        price_variant=_price_variant(_get(result, "service_tier")),
     )
 
 
@@ -267,6 +276,7 @@ class ChatStreamReader:
             usage=chat_usage(self._usage),
             reported_cost=_reported_cost(self._usage),
             attributes=attributes,
+            price_variant=_price_variant(self._tier),
         )
 
 

@@ -75,3 +75,30 @@ def test_a_model_nobody_prices_is_flagged_unpriced_never_zero(instrumented, span
     assert span.attributes["gen_ai.usage.input_tokens"] == 43
     assert span.attributes["llmledger.cost.unpriced"] is True
     assert not any(key.startswith("gen_ai.usage.cost") for key in span.attributes)
+
+
+@pytest.mark.parametrize(
+    ("tier", "total", "variant"),
+    [
+        # flex is billed at half: 11 × 0.025 + 228 × 0.20 = 45.875 µUSD
+        ("flex", 0.000045875, "service_tier=flex"),
+        # default is the standard price: 11 × 0.05 + 228 × 0.40 = 91.75 µUSD
+        ("default", 0.00009175, None),
+    ],
+)
+def test_the_service_tier_the_response_reports_sets_the_price(tier, total, variant, instrumented, span_exporter):
+    import json
+
+    import httpx2
+
+    from tests.instrumentation.openai import transport
+
+    body = transport.recorded_json(f"{OPENAI}/test_chat/test_chat_reasoning.yaml", 0)
+    body["service_tier"] = tier
+    client = transport.client(lambda request: httpx2.Response(200, content=json.dumps(body).encode()))
+    client.chat.completions.create(model="gpt-5-nano", messages=[{"role": "user", "content": "hi"}], service_tier=tier)
+
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["openai.response.service_tier"] == tier
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(total, rel=1e-12)
+    assert span.attributes.get("llmledger.price.variant") == variant
