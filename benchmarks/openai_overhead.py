@@ -430,9 +430,6 @@ def _slope(config: Config, base: Config, short: Workload, long: Workload) -> lis
 
 def report(configs: list[Config], loads: list[Workload], checks: dict[str, Any]) -> dict[str, dict[str, float]]:
     base = configs[0]
-    by_name = {load.name: load for load in loads}
-    out: dict[str, dict[str, float]] = {}
-
     print("\nBaseline (no instrumentation), median per operation (IQR):")
     for load in loads:
         values = base.results[load.name]
@@ -442,6 +439,16 @@ def report(configs: list[Config], loads: list[Workload], checks: dict[str, Any])
     print("\nOverhead = instrumented - baseline, paired per round, median over rounds (IQR), µs:")
     print(f"  {'':<13}{'per call':>18}{'per stream call':>19}{'per chunk':>17}{'per chunk':>17}  spans/op  span")
     print(f"  {'':<13}{'(non-stream)':>18}{'(8 chunks)':>19}{'(replayed)':>17}{'(SDK decoding)':>17}            attrs")
+    return overhead_rows(configs, loads, checks, indent="  ")
+
+
+def overhead_rows(
+    configs: list[Config], loads: list[Workload], checks: dict[str, Any], indent: str
+) -> dict[str, dict[str, float]]:
+    """Print one row per instrumentor (overheads paired per round against the baseline); return the medians."""
+    base = configs[0]
+    by_name = {load.name: load for load in loads}
+    out: dict[str, dict[str, float]] = {}
     for config in configs[1:]:
         series = {
             "call": [c - b for c, b in zip(config.results["call"], base.results["call"], strict=True)],
@@ -457,7 +464,7 @@ def report(configs: list[Config], loads: list[Workload], checks: dict[str, Any])
         )
         spans = checks[config.name]
         span_note = "/".join(f"{spans[load.name][0]:g}" for load in loads)
-        print(f"  {config.name:<13}{cells}  {span_note:<9} {spans['call'][1]}")
+        print(f"{indent}{config.name:<13}{cells}  {span_note:<9} {spans['call'][1]}")
     return out
 
 

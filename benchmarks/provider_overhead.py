@@ -58,8 +58,8 @@ from openai_overhead import (  # the OpenAI benchmark's helpers; importing it al
     Workload,
     _dist_version,
     _iqr,
-    _slope,
     _us,
+    overhead_rows,
     recorded_body,
     time_batch,
 )
@@ -473,7 +473,6 @@ def _rounds(
 def report(configs: list[Config], loads: list[Workload], checks: dict[str, Any]) -> dict[str, dict[str, float]]:
     base = configs[0]
     by_name = {load.name: load for load in loads}
-    out: dict[str, dict[str, float]] = {}
     print("\n  Baseline (no instrumentation), median per operation (IQR):")
     for load in loads:
         values = base.results[load.name]
@@ -487,23 +486,7 @@ def report(configs: list[Config], loads: list[Workload], checks: dict[str, Any])
     print(f"    {'':<13}{'per call':>18}{'per stream call':>19}{'per chunk':>17}{'per chunk':>17}  spans/op  span")
     head = f"({stream_chunks} chunks)"
     print(f"    {'':<13}{'(non-stream)':>18}{head:>19}{'(replayed)':>17}{'(SDK decoding)':>17}            attrs")
-    for config in configs[1:]:
-        series = {
-            "call": [c - b for c, b in zip(config.results["call"], base.results["call"], strict=True)],
-            "stream": [c - b for c, b in zip(config.results["stream"], base.results["stream"], strict=True)],
-            "chunk": _slope(config, base, by_name["replay"], by_name["replay_long"]),
-            "chunk_sdk": _slope(config, base, by_name["stream"], by_name["stream_long"]),
-        }
-        figures = {name: statistics.median(values) for name, values in series.items()}
-        out[config.name] = figures
-        cells = "".join(
-            f"{figures[n] * 1e6:{w}.{p}f} ({_iqr(series[n]) * 1e6:5.{p}f})"
-            for n, w, p in (("call", 10, 1), ("stream", 11, 1), ("chunk", 9, 2), ("chunk_sdk", 9, 2))
-        )
-        spans = checks[config.name]
-        span_note = "/".join(f"{spans[load.name][0]:g}" for load in loads)
-        print(f"    {config.name:<13}{cells}  {span_note:<9} {spans['call'][1]}")
-    return out
+    return overhead_rows(configs, loads, checks, indent="    ")
 
 
 def _ratio(ours: float, theirs: float) -> str:
