@@ -91,34 +91,45 @@ def interaction_request(kwargs: Mapping[str, Any]) -> Request:
 
 
 def usage_of(metadata: Any) -> Usage:
-    if metadata is None:
-        return Usage()
-    prompt = as_count(_get(metadata, "prompt_token_count"))
-    tool_use = as_count(_get(metadata, "tool_use_prompt_token_count"))
-    candidates = as_count(_get(metadata, "candidates_token_count"))
-    thoughts = as_count(_get(metadata, "thoughts_token_count"))
-    output = None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
-    return Usage(
-        input_tokens=None if prompt is None else prompt + (tool_use or 0),
-        output_tokens=output,
-        cache_read_tokens=as_count(_get(metadata, "cached_content_token_count")),
-        reasoning_tokens=thoughts,
+    """generate_content's `usage_metadata`."""
+    return _usage(
+        metadata,
+        "prompt_token_count",
+        "tool_use_prompt_token_count",
+        "candidates_token_count",
+        "thoughts_token_count",
+        "cached_content_token_count",
     )
 
 
 def interaction_usage(usage: Any) -> Usage:
-    if usage is None:
+    """The interactions API's `usage`: the same counts under other names."""
+    return _usage(
+        usage,
+        "total_input_tokens",
+        "total_tool_use_tokens",
+        "total_output_tokens",
+        "total_thought_tokens",
+        "total_cached_tokens",
+    )
+
+
+def _usage(source: Any, prompt: str, tool_use: str, generated: str, thoughts: str, cached: str) -> Usage:
+    """Gemini counts tool-use prompt tokens outside the prompt and thoughts outside the output: add them in."""
+    if source is None:
         return Usage()
-    prompt = as_count(_get(usage, "total_input_tokens"))
-    tool_use = as_count(_get(usage, "total_tool_use_tokens"))
-    generated = as_count(_get(usage, "total_output_tokens"))
-    thoughts = as_count(_get(usage, "total_thought_tokens"))
-    output = None if generated is None and thoughts is None else (generated or 0) + (thoughts or 0)
+    prompt_count = as_count(_get(source, prompt))
+    tool_use_count = as_count(_get(source, tool_use))
+    generated_count = as_count(_get(source, generated))
+    thoughts_count = as_count(_get(source, thoughts))
+    output = (
+        None if generated_count is None and thoughts_count is None else (generated_count or 0) + (thoughts_count or 0)
+    )
     return Usage(
-        input_tokens=None if prompt is None else prompt + (tool_use or 0),
+        input_tokens=None if prompt_count is None else prompt_count + (tool_use_count or 0),
         output_tokens=output,
-        cache_read_tokens=as_count(_get(usage, "total_cached_tokens")),
-        reasoning_tokens=thoughts,
+        cache_read_tokens=as_count(_get(source, cached)),
+        reasoning_tokens=thoughts_count,
     )
 
 
