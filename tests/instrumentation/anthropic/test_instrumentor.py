@@ -11,6 +11,7 @@ import httpx2
 import pytest
 
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
+from tests.instrumentation import zero_code
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, recorded_json
 
@@ -198,10 +199,8 @@ def test_a_bug_of_ours_while_starting_lets_the_call_through(instrumented, span_e
 def test_registered_for_opentelemetry_instrument_under_its_own_name():
     from importlib.metadata import entry_points
 
-    found = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_anthropic"]
-    if not found:
-        pytest.skip("the llmledger_anthropic entry point is not in pyproject.toml yet")
-    assert found[0].load() is AnthropicInstrumentor
+    (entry,) = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_anthropic"]
+    assert entry.load() is AnthropicInstrumentor
     assert AnthropicInstrumentor().instrumentation_dependencies() == ("anthropic >= 0.40.0, < 3",)
 
 
@@ -228,3 +227,31 @@ def test_with_streaming_response_of_a_stream(instrumented, span_exporter):
     assert events[-1].type == "message_stop"
     assert span.attributes["gen_ai.usage.output_tokens"] == 108
     assert span.attributes["llmledger.usage.complete"] is True
+
+
+def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call(tmp_path):
+    """`opentelemetry-instrument python app.py`: a tracer provider exists, so the SDK would trace itself too; each
+    call (a plain one and a `stream()`) still gives exactly one span, ours, with its cost."""
+    plain, streamed = transport.recorded_body(*OPUS), transport.recorded_body(*STREAM)
+    spans = zero_code.exported_spans(
+        f"""
+        import anthropic, httpx2
+        def serve(request):
+            streaming = b'"stream":true' in request.content.replace(b" ", b"")
+            body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
+            return httpx2.Response(200, headers={{"content-type": kind}}, content=body)
+        client = anthropic.Anthropic(api_key="test", max_retries=0,
+            http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(serve)))
+        question = {MESSAGES!r}
+        client.messages.create(model="claude-3-opus-20240229", max_tokens=1024, messages=question)
+        with client.messages.stream(model="claude-3-5-haiku-20241022", max_tokens=1024, messages=question) as s:
+            s.get_final_message()
+        """,
+        tmp_path,
+    )
+
+    assert [s["name"] for s in spans] == ["chat claude-3-opus-20240229", "chat claude-3-5-haiku-20241022"]
+    for span in spans:
+        assert span["attributes"]["gen_ai.provider.name"] == "anthropic"
+        assert span["attributes"]["llmledger.price.source"] == "genai-prices"
+        assert span["attributes"]["gen_ai.usage.cost"] > 0

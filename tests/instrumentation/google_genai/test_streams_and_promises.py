@@ -18,6 +18,7 @@ from google import genai
 from google.genai import errors, types
 
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
+from tests.instrumentation import zero_code
 from tests.instrumentation.openai.transport import failing_stream, recorded_body, sse
 
 G = "google_genai/openinference/google-genai/test_instrumentation"
@@ -189,7 +190,33 @@ def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
 def test_registered_for_opentelemetry_instrument_under_its_own_name():
     from importlib.metadata import entry_points
 
-    found = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_google_genai"]
-    if not found:
-        pytest.skip("the llmledger_google_genai entry point is not in pyproject.toml yet")
-    assert found[0].load() is GoogleGenAIInstrumentor
+    (entry,) = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_google_genai"]
+    assert entry.load() is GoogleGenAIInstrumentor
+
+
+def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call(tmp_path):
+    """`opentelemetry-instrument python app.py` with no code change: a call and a stream, one span each, costed."""
+    plain, streamed = recorded_body(*PLAIN), recorded_body(*STREAM)
+    spans = zero_code.exported_spans(
+        f"""
+        import httpx2
+        from google import genai
+        from google.genai import types
+        def serve(request):
+            streaming = request.url.path.endswith(":streamGenerateContent")
+            body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
+            return httpx2.Response(200, headers={{"content-type": kind}}, content=body)
+        client = genai.Client(api_key="test", http_options=types.HttpOptions(
+            api_version="v1beta", httpx_client=httpx2.Client(transport=httpx2.MockTransport(serve))))
+        client.models.generate_content(model="{MODEL}", contents="Tell me a joke")
+        for _ in client.models.generate_content_stream(model="{MODEL}", contents="Tell me a story"):
+            pass
+        """,
+        tmp_path,
+    )
+
+    assert [s["name"] for s in spans] == [f"generate_content {MODEL}"] * 2
+    costs = [s["attributes"]["gen_ai.usage.cost"] for s in spans]
+    assert costs == pytest.approx([(45 * 0.1 + 23 * 0.4) / 1e6, (9 * 0.1 + 527 * 0.4) / 1e6])
+    assert {s["attributes"]["gen_ai.provider.name"] for s in spans} == {"gcp.gemini"}
+    assert {s["attributes"]["llmledger.price.source"] for s in spans} == {"genai-prices"}

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import httpx2
 import openai
 import pytest
 
 from llmledger.instrumentation.openai import OpenAIInstrumentor
+from tests.instrumentation import zero_code
 from tests.instrumentation.openai import transport
 from tests.instrumentation.openai.transport import CHAT, CHAT_STREAM, recorded_body, recorded_json, sse
 
@@ -298,40 +295,23 @@ def test_the_price_override_file_wins(monkeypatch, instrumented, span_exporter, 
 
 def test_zero_code_under_opentelemetry_instrument(tmp_path):
     """`opentelemetry-instrument python app.py` with no code change: the span appears, with its cost."""
-    app = tmp_path / "app.py"
     payload = json.dumps(recorded_json(*CHAT))
-    app.write_text(
-        textwrap.dedent(f"""
+    spans = zero_code.exported_spans(
+        f"""
         import httpx2, openai
         body = {payload!r}.encode()
         client = openai.OpenAI(api_key="test", max_retries=0, http_client=openai.DefaultHttpxClient(
             transport=httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))))
-        print(client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "hi"}}]).id)
-    """)
-    )
-    env = {
-        **os.environ,
-        "OTEL_TRACES_EXPORTER": "console",
-        "OTEL_METRICS_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_SERVICE_NAME": "zero-code",
-        # Other OpenAI instrumentors register as `openai`; where installed, they are switched off as users would.
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai",
-    }
-    bin_dir = Path(sys.executable).parent
-    done = subprocess.run(
-        [str(bin_dir / "opentelemetry-instrument"), sys.executable, str(app)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "hi"}}])
+        """,
+        tmp_path,
     )
 
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.count('"name": "chat gpt-4o-mini"') == 1
-    assert '"llmledger.price.source": "genai-prices"' in done.stdout  # ours, not another instrumentor's
-    assert '"gen_ai.usage.cost":' in done.stdout
-    assert '"gen_ai.provider.name": "openai"' in done.stdout
+    (span,) = spans
+    assert span["name"] == "chat gpt-4o-mini"
+    assert span["attributes"]["llmledger.price.source"] == "genai-prices"  # ours, not another instrumentor's
+    assert span["attributes"]["gen_ai.usage.cost"] > 0
+    assert span["attributes"]["gen_ai.provider.name"] == "openai"
 
 
 def test_registered_for_opentelemetry_instrument_under_its_own_name():
