@@ -48,6 +48,11 @@ OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
 # The names the Anthropic SDK's own spans use, so that both kinds of span read alike.
 ANTHROPIC_REQUEST_SERVICE_TIER: Final = "anthropic.request.service_tier"
 ANTHROPIC_RESPONSE_SERVICE_TIER: Final = "anthropic.response.service_tier"
+# How the call was served, which the SDK's spans do not record (fast mode, where inference ran).
+ANTHROPIC_REQUEST_SPEED: Final = "anthropic.request.speed"
+ANTHROPIC_RESPONSE_SPEED: Final = "anthropic.response.speed"
+ANTHROPIC_REQUEST_INFERENCE_GEO: Final = "anthropic.request.inference_geo"
+ANTHROPIC_RESPONSE_INFERENCE_GEO: Final = "anthropic.response.inference_geo"
 ANTHROPIC_COUNT_TOKENS_INPUT_TOKENS: Final = "anthropic.message.count_tokens.input_tokens"
 GCP_GEMINI_CACHED_CONTENT_TOKENS: Final = "gcp.gemini.cached_content.token_count"
 

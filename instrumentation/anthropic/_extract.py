@@ -6,6 +6,11 @@ so the inclusive input of the span contract is `input_tokens + cache_read_input_
 cache_creation_input_tokens`. Cache writes are split by TTL (`cache_creation.ephemeral_1h_input_tokens` is
 priced higher than the five-minute writes), and `output_tokens_details.thinking_tokens`, where the API
 reports it, is the reasoning part of the output. Unknown values stay None.
+
+How the call was served sets its price: `usage.service_tier == "batch"` (a Message Batches result) is priced at
+genai-prices' `processing=batch` variant, `usage.speed == "fast"` at its `speed=fast` variant. The priority tier
+is billed against a capacity commitment, not a per-token list price, and a US-only `inference_geo` uplift is not in
+genai-prices: both are recorded on the span and priced at the standard rate.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ _PARAMS = {
     "top_k": attr.REQUEST_TOP_K,
     "stop_sequences": attr.REQUEST_STOP_SEQUENCES,
     "service_tier": attr.ANTHROPIC_REQUEST_SERVICE_TIER,
+    "speed": attr.ANTHROPIC_REQUEST_SPEED,
+    "inference_geo": attr.ANTHROPIC_REQUEST_INFERENCE_GEO,
 }
 _USAGE_FIELDS = (
     "input_tokens",
@@ -37,6 +44,13 @@ _USAGE_FIELDS = (
     "cache_creation",
     "output_tokens_details",
     "service_tier",
+    "speed",
+    "inference_geo",
+)
+_SERVED = (
+    ("service_tier", attr.ANTHROPIC_RESPONSE_SERVICE_TIER),
+    ("speed", attr.ANTHROPIC_RESPONSE_SPEED),
+    ("inference_geo", attr.ANTHROPIC_RESPONSE_INFERENCE_GEO),
 )
 
 
@@ -109,8 +123,23 @@ def usage_of(usage: Any) -> Usage:
 
 
 def _usage_attributes(usage: Any) -> dict[str, AttributeValue]:
-    tier = _str(_get(usage, "service_tier"))
-    return {attr.ANTHROPIC_RESPONSE_SERVICE_TIER: tier} if tier else {}
+    """How the call was served, as the usage reports it (tier, speed, where inference ran)."""
+    attributes: dict[str, AttributeValue] = {}
+    for field, key in _SERVED:
+        value = _str(_get(usage, field))
+        if value:
+            attributes[key] = value
+    return attributes
+
+
+def price_variant(usage: Any) -> tuple[tuple[str, str], ...]:
+    """The genai-prices variant for how the call was served: batch results and fast mode are priced differently."""
+    variant: list[tuple[str, str]] = []
+    if _get(usage, "service_tier") == "batch":
+        variant.append(("processing", "batch"))
+    if _get(usage, "speed") == "fast":
+        variant.append(("speed", "fast"))
+    return tuple(variant)
 
 
 # --- responses -----------------------------------------------------------------------------------------
@@ -126,6 +155,7 @@ def message_response(result: Any) -> Response:
         finish_reasons=[stop] if stop else None,
         usage=usage_of(usage),
         attributes=_usage_attributes(usage),
+        price_variant=price_variant(usage),
         output_messages=lambda: [
             {"role": "assistant", "content": [b.model_dump() if hasattr(b, "model_dump") else b for b in content]}
         ],
@@ -189,4 +219,5 @@ class MessageStreamReader:
             finish_reasons=[self._stop] if self._stop else None,
             usage=usage_of(usage),
             attributes=_usage_attributes(self._usage),
+            price_variant=price_variant(self._usage),
         )

@@ -16,7 +16,7 @@ import pytest
 from tests.cassette_replay import interactions
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.sdk_calls import call, only_interaction
-from tests.instrumentation.anthropic.transport import CACHE_WRITE, MESSAGES, THINKING, recorded_json
+from tests.instrumentation.anthropic.transport import CACHE_WRITE, MESSAGES, STREAM, THINKING, recorded_json
 
 A = "anthropic/openllmetry/anthropic"
 
@@ -129,3 +129,56 @@ def test_an_unknown_model_is_unpriced_never_zero(instrumented, span_exporter):
     assert span.attributes["gen_ai.usage.input_tokens"] == 52
     assert span.attributes["llmledger.cost.unpriced"] is True
     assert not any(key.startswith("gen_ai.usage.cost") for key in span.attributes)
+
+
+# The recorded cache write (4 uncached, 1,163 written for five minutes, 187 out), served as the model below with
+# the usage fields saying how it was served. Prices (input / 5-minute write / output): claude-haiku-4-5
+# 1 / 1.25 / 5, batch 0.5 / 0.625 / 2.5, no fast mode; claude-opus-4-8 5 / 6.25 / 25, fast 10 / 12.5 / 50.
+SERVED = [
+    # a Message Batches result is half price: 4 × 0.5 + 1,163 × 0.625 + 187 × 2.5 = 1,196.375 µUSD
+    ("claude-haiku-4-5", {"service_tier": "batch"}, 0.001196375, 0.000002, 0.000726875, "processing=batch"),
+    # standard: 4 × 1 + 1,163 × 1.25 + 187 × 5 = 2,392.75 µUSD
+    ("claude-haiku-4-5", {"service_tier": "standard"}, 0.00239275, 0.000004, 0.00145375, None),
+    # priority capacity is billed against a commitment, not a list price: the standard price, and the tier recorded
+    ("claude-haiku-4-5", {"service_tier": "priority"}, 0.00239275, 0.000004, 0.00145375, None),
+    # fast mode doubles every rate: 4 × 10 + 1,163 × 12.5 + 187 × 50 = 23,927.5 µUSD
+    ("claude-opus-4-8", {"speed": "fast"}, 0.0239275, 0.00004, 0.0145375, "speed=fast"),
+    # a model without fast prices keeps its standard price rather than an invented one
+    ("claude-haiku-4-5", {"speed": "fast"}, 0.00239275, 0.000004, 0.00145375, None),
+]
+
+
+@pytest.mark.parametrize(("model", "served", "total", "uncached_input", "cache_write", "variant"), SERVED)
+def test_how_the_call_was_served_sets_its_price(
+    model, served, total, uncached_input, cache_write, variant, instrumented, span_exporter
+):
+    body = copy.deepcopy(recorded_json(*CACHE_WRITE))
+    body["model"] = model
+    body["usage"].update(served)
+    transport.client(transport.json_response(body)).messages.create(model=model, max_tokens=1024, messages=MESSAGES)
+
+    (span,) = span_exporter.get_finished_spans()
+    attrs = span.attributes
+    _assert_cost(attrs, total, uncached_input, 0.0, cache_write)
+    assert attrs.get("llmledger.price.variant") == variant
+    for field, value in served.items():
+        key = "anthropic.response.service_tier" if field == "service_tier" else f"anthropic.response.{field}"
+        assert attrs[key] == value
+
+
+def test_a_fast_stream_is_priced_fast_from_its_message_start(instrumented, span_exporter):
+    """Streams report how they are served in `message_start`; the final `message_delta` does not repeat it."""
+    recorded = transport.recorded_body(*STREAM).decode()
+    start = recorded.index('"usage":{') + len('"usage":{')
+    body = (recorded[:start] + '"speed":"fast","inference_geo":"us",' + recorded[start:]).encode()
+    body = body.replace(b"claude-3-5-haiku-20241022", b"claude-opus-4-8")
+    client = transport.client(lambda request: transport.sse(body))
+    with client.messages.stream(model="claude-opus-4-8", max_tokens=1024, messages=MESSAGES) as stream:
+        stream.get_final_message()
+
+    (span,) = span_exporter.get_finished_spans()
+    attrs = span.attributes
+    assert (attrs["anthropic.response.speed"], attrs["anthropic.response.inference_geo"]) == ("fast", "us")
+    assert attrs["llmledger.price.variant"] == "speed=fast"
+    # 17 in × 10 + 108 out × 50 = 5,570 µUSD (the standard price would be half)
+    _assert_cost(attrs, 0.00557, 0.00017, 0.0, 0.0)
