@@ -122,6 +122,9 @@ class Invocation:
     def _record(self, response: Response | None, error: BaseException | None, usage_complete: bool | None) -> None:
         span = self.span
         request = self.request
+        # Everything the end of a call adds to the span goes in one `set_attributes`: each call takes the span's
+        # lock and walks the attributes again, and this runs once per LLM call.
+        attributes: dict[str, AttributeValue] = {}
         metric_attrs: dict[str, AttributeValue] = {
             attr.OPERATION_NAME: request.operation,
             attr.PROVIDER_NAME: self.provider,
@@ -133,44 +136,55 @@ class Invocation:
         if response is not None:
             usage = response.usage
             response_model = response.model
-            _set_response(span, response, self.telemetry.config.capture_content)
+            _response_attributes(attributes, response, self.telemetry.config.capture_content)
             if response_model:
                 metric_attrs[attr.RESPONSE_MODEL] = response_model
         if usage_complete is not None:
-            span.set_attribute(attr.USAGE_COMPLETE, usage_complete)
+            attributes[attr.USAGE_COMPLETE] = usage_complete
         if error is not None:
             error_type = type(error).__qualname__
-            span.set_attribute(attr.ERROR_TYPE, error_type)
+            attributes[attr.ERROR_TYPE] = error_type
             span.set_status(Status(StatusCode.ERROR, str(error) or error_type))
             metric_attrs[attr.ERROR_TYPE] = error_type
 
+        try:
+            total = self._measure(attributes, metric_attrs, response, usage, response_model)
+        finally:
+            span.set_attributes(attributes)  # what is known, even if pricing or a metric failed
+        if total is not None:
+            self.telemetry.cost.add(total, metric_attrs)
+
+    def _measure(
+        self,
+        attributes: dict[str, AttributeValue],
+        metric_attrs: dict[str, AttributeValue],
+        response: Response | None,
+        usage: Usage,
+        response_model: str | None,
+    ) -> float | None:
         duration_s = (time.perf_counter_ns() - self._start_ns) / 1e9
         telemetry = self.telemetry
         telemetry.duration.record(duration_s, metric_attrs)
         if self._first_chunk_ns is not None:
             ttfc = (self._first_chunk_ns - self._start_ns) / 1e9
-            span.set_attribute(attr.RESPONSE_TIME_TO_FIRST_CHUNK, ttfc)
+            attributes[attr.RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
             telemetry.time_to_first_chunk.record(ttfc, metric_attrs)
         if usage.input_tokens is not None:
             telemetry.token_usage.record(usage.input_tokens, {**metric_attrs, attr.TOKEN_TYPE: "input"})
         if usage.output_tokens is not None:
             telemetry.token_usage.record(usage.output_tokens, {**metric_attrs, attr.TOKEN_TYPE: "output"})
+        return self._cost_attributes(attributes, response, usage, response_model)
 
-        total = self._record_cost(span, response, usage, response_model)
-        if total is not None:
-            telemetry.cost.add(total, metric_attrs)
-
-    def _record_cost(self, span: Span, response: Response | None, usage: Usage, model: str | None) -> float | None:
+    def _cost_attributes(
+        self, attributes: dict[str, AttributeValue], response: Response | None, usage: Usage, model: str | None
+    ) -> float | None:
+        """Adds the cost attributes of the call; its total in USD, None when unknown."""
         if response is not None and response.reported_cost is not None:
             total = float(response.reported_cost)
-            span.set_attributes(
-                {
-                    attr.USAGE_COST: total,
-                    attr.USAGE_COST_AMOUNT: total,
-                    attr.USAGE_COST_CURRENCY: "USD",
-                    attr.USAGE_COST_SOURCE: attr.COST_SOURCE_PROVIDER,
-                }
-            )
+            attributes[attr.USAGE_COST] = total
+            attributes[attr.USAGE_COST_AMOUNT] = total
+            attributes[attr.USAGE_COST_CURRENCY] = "USD"
+            attributes[attr.USAGE_COST_SOURCE] = attr.COST_SOURCE_PROVIDER
             return total
         if usage.is_empty:
             return None  # nothing to price: no usage arrived (flagged by usage.complete on streams)
@@ -183,32 +197,27 @@ class Invocation:
             variant=response.price_variant if response is not None else (),
         )
         if cost is None:
-            span.set_attribute(attr.COST_UNPRICED, True)
+            attributes[attr.COST_UNPRICED] = True
             return None
         total = float(cost.total)
         price = cost.price
-        span.set_attributes(
-            {
-                attr.USAGE_COST: total,
-                attr.USAGE_COST_AMOUNT: total,
-                attr.USAGE_COST_CURRENCY: "USD",
-                attr.USAGE_COST_SOURCE: attr.COST_SOURCE_LOCAL,
-                attr.COST_INPUT: float(cost.input),
-                attr.COST_CACHE_READ: float(cost.cache_read),
-                attr.COST_CACHE_WRITE: float(cost.cache_write),
-                attr.COST_OUTPUT: float(cost.output),
-                attr.PRICE_SOURCE: price.source,
-                attr.PRICE_VERSION: price.version,
-                attr.PRICED_MODEL: price.model,
-            }
-        )
+        attributes[attr.USAGE_COST] = total
+        attributes[attr.USAGE_COST_AMOUNT] = total
+        attributes[attr.USAGE_COST_CURRENCY] = "USD"
+        attributes[attr.USAGE_COST_SOURCE] = attr.COST_SOURCE_LOCAL
+        attributes[attr.COST_INPUT] = float(cost.input)
+        attributes[attr.COST_CACHE_READ] = float(cost.cache_read)
+        attributes[attr.COST_CACHE_WRITE] = float(cost.cache_write)
+        attributes[attr.COST_OUTPUT] = float(cost.output)
+        attributes[attr.PRICE_SOURCE] = price.source
+        attributes[attr.PRICE_VERSION] = price.version
+        attributes[attr.PRICED_MODEL] = price.model
         if price.variant:
-            span.set_attribute(attr.PRICE_VARIANT, price.variant)
+            attributes[attr.PRICE_VARIANT] = price.variant
         return total
 
 
-def _set_response(span: Span, response: Response, capture_content: bool) -> None:
-    attributes: dict[str, AttributeValue] = {}
+def _response_attributes(attributes: dict[str, AttributeValue], response: Response, capture_content: bool) -> None:
     if response.id:
         attributes[attr.RESPONSE_ID] = response.id
     if response.model:
@@ -229,7 +238,6 @@ def _set_response(span: Span, response: Response, capture_content: bool) -> None
     attributes.update(response.attributes)
     if capture_content and response.output_messages is not None:
         attributes[attr.OUTPUT_MESSAGES] = _json(response.output_messages())
-    span.set_attributes(attributes)
 
 
 def _json(value: Any) -> str:
