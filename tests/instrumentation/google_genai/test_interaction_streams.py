@@ -16,8 +16,8 @@ import json
 import httpx2
 import pytest
 from google import genai
-from google.genai import types
 
+from tests.instrumentation.google_genai import transport
 from tests.instrumentation.openai.transport import recorded_json
 
 RECORDED = recorded_json(
@@ -51,17 +51,7 @@ class _Server:
         return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
 
     def client(self) -> genai.Client:
-        async def serve(request: httpx2.Request) -> httpx2.Response:
-            return self(request)
-
-        return genai.Client(
-            api_key="test",
-            http_options=types.HttpOptions(
-                api_version="v1beta",
-                httpx_client=httpx2.Client(transport=httpx2.MockTransport(self)),
-                httpx_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
-            ),
-        )
+        return transport.client(self)
 
 
 def _create(client: genai.Client):

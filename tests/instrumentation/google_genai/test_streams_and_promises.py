@@ -14,11 +14,11 @@ import json
 
 import httpx2
 import pytest
-from google import genai
-from google.genai import errors, types
+from google.genai import errors
 
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
 from tests.instrumentation import zero_code
+from tests.instrumentation.google_genai import transport
 from tests.instrumentation.openai.transport import failing_stream, recorded_body, sse
 
 G = "google_genai/openinference/google-genai/test_instrumentation"
@@ -27,27 +27,13 @@ PLAIN = (f"{G}/test_generate_content.yaml", 0)  # gemini-2.0-flash, 45 in, 23 ou
 MODEL = "gemini-2.0-flash"
 
 
-def _client(handler) -> genai.Client:
-    async def serve(request):
-        return handler(request)
-
-    return genai.Client(
-        api_key="test",
-        http_options=types.HttpOptions(
-            api_version="v1beta",
-            httpx_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
-            httpx_async_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
-        ),
-    )
-
-
 def _streaming():
-    return _client(lambda request: sse(recorded_body(*STREAM)))
+    return transport.client(lambda request: sse(recorded_body(*STREAM)))
 
 
 def _plain(status=200, body=None):
     payload = body if body is not None else recorded_body(*PLAIN)
-    return _client(
+    return transport.client(
         lambda request: httpx2.Response(status, headers={"content-type": "application/json"}, content=payload)
     )
 
@@ -93,7 +79,7 @@ def test_stream_closed_early_ends_incomplete(instrumented, span_exporter):
 
 def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(instrumented, span_exporter):
     body = recorded_body(*STREAM).replace(b"\r\n\r\n", b"\n\n")  # Gemini ends events with CRLF pairs
-    client = _client(lambda request: failing_stream(body, 2))
+    client = transport.client(lambda request: failing_stream(body, 2))
     with pytest.raises(Exception) as raised:  # whatever this SDK raises, passed through
         list(client.models.generate_content_stream(model=MODEL, contents="Tell me a story"))
 
