@@ -229,11 +229,11 @@ def test_with_streaming_response_of_a_stream(instrumented, span_exporter):
     assert span.attributes["llmledger.usage.complete"] is True
 
 
-def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call(tmp_path):
-    """`opentelemetry-instrument python app.py`: a tracer provider exists, so the SDK would trace itself too; each
-    call (a plain one and a `stream()`) still gives exactly one span, ours, with its cost."""
+def _zero_code_spans(tmp_path, native: str, disabled: str = zero_code.PEERS) -> list[dict]:
+    """The spans of an app with no telemetry code, run under `opentelemetry-instrument`: a plain call and a
+    `stream()`, served recorded bodies in-process; the SDK's own tracing on or off."""
     plain, streamed = transport.recorded_body(*OPUS), transport.recorded_body(*STREAM)
-    spans = zero_code.exported_spans(
+    return zero_code.exported_spans(
         f"""
         import anthropic, httpx2
         def serve(request):
@@ -248,10 +248,29 @@ def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call
             s.get_final_message()
         """,
         tmp_path,
+        ANTHROPIC_OPEN_TELEMETRY="" if native == "on" else "false",  # the SDK reads only "false" as off
+        OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=disabled,
     )
+
+
+def test_zero_code_control_without_llmledger_the_sdk_traces_itself(tmp_path):
+    """So that the test below is not vacuous: under `opentelemetry-instrument` the SDK makes its own spans."""
+    spans = _zero_code_spans(tmp_path, "on", disabled=f"{zero_code.PEERS},llmledger_anthropic")
+
+    assert [s["name"] for s in spans] == ["anthropic.messages.create"] * 2
+    assert all("gen_ai.usage.cost" not in s["attributes"] for s in spans)
+
+
+@pytest.mark.parametrize("native", ["on", "off"])
+def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call(native, tmp_path):
+    """`opentelemetry-instrument python app.py`: each call gives exactly one span, ours, with its cost, whether
+    or not the SDK traces itself."""
+    spans = _zero_code_spans(tmp_path, native)
 
     assert [s["name"] for s in spans] == ["chat claude-3-opus-20240229", "chat claude-3-5-haiku-20241022"]
     for span in spans:
         assert span["attributes"]["gen_ai.provider.name"] == "anthropic"
         assert span["attributes"]["llmledger.price.source"] == "genai-prices"
-        assert span["attributes"]["gen_ai.usage.cost"] > 0
+    # 17 × 15 + 220 × 75 = 16,755 µUSD (claude-3-opus); 17 × 0.80 + 108 × 4 = 445.6 µUSD (claude-3-5-haiku)
+    costs = [s["attributes"]["gen_ai.usage.cost"] for s in spans]
+    assert costs == pytest.approx([0.016755, 0.0004456], rel=1e-12)
