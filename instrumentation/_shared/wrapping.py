@@ -119,7 +119,7 @@ def start(
     except Exception:
         _log.debug("llmledger: could not start a span for %s", endpoint.method, exc_info=True)
         return None
-    guard(invocation)
+    guard(invocation, call_kwargs)
     return invocation, call_kwargs
 
 

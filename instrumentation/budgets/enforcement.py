@@ -125,8 +125,8 @@ def status() -> list[PoolStatus]:
     return enforcer.ledger.status() if enforcer is not None else []
 
 
-def guard(invocation: Any) -> None:
-    """Reserve the worst case of the call `invocation` is about to send, or refuse it.
+def guard(invocation: Any, arguments: Mapping[str, Any]) -> None:
+    """Reserve the worst case of the call `invocation` is about to send with `arguments`, or refuse it.
 
     Raises only `BudgetExceeded` (after ending the invocation's span with it); any failure of our own is logged
     and lets the call through.
@@ -137,7 +137,7 @@ def guard(invocation: Any) -> None:
     try:
         request = invocation.request
         dims = dimensions(invocation)
-        estimate = worst_case(invocation.provider, request, time.time_ns(), enforcer.default_output_tokens)
+        estimate = worst_case(invocation.provider, request, arguments, time.time_ns(), enforcer.default_output_tokens)
         if estimate is None:
             _log_unpriced(invocation.provider, request.model)
             estimate = Decimal(0)

@@ -10,15 +10,16 @@ NOT_FOUND = "openai/otel-contrib/openai-v2/test_chat_completion_404.yaml"
 QUESTION = [{"role": "user", "content": "Say this is a test"}]
 
 # Prices that make a recorded call cost real money, so a $1 limit is reached in a handful of calls:
-# 12 input tokens x $10,000/M + 5 output tokens x $20,000/M = $0.22 per call (both recorded models).
+# 12 input tokens x $1,000/M + 5 output tokens x $40,000/M = $0.212 per call (both recorded models). Asked with
+# QUESTION and max_tokens=5, a call reserves $0.252 (52 estimated input tokens, 5 output).
 PRICES = """
 prices:
   - provider: openai
     model: "gpt-4*"
-    input: 10000
-    output: 20000
+    input: 1000
+    output: 40000
 """
-CALL_COST = Decimal("0.22")
+CALL_COST = Decimal("0.212")
 
 
 class Clock:

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Budgets enforced in-process, through the real OpenAI SDK and the loopback replay server.
 
-Every recorded call costs $0.22 at the test prices and reserves $0.27 (17 estimated input tokens, 5 output).
+Every recorded call costs $0.212 at the test prices and reserves $0.252 (see support.py).
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ def test_a_call_that_could_go_over_is_refused_before_any_request_is_sent(replay,
     assert replay.requests == 2
     assert str(refused.value) == (
         "budget 'daily' [scope *; day 2026-03-28T00:00+00:00 .. 2026-03-29T00:00+00:00]: "
-        "spent $0.44 + reserved $0 + this call up to $0.27 > limit $0.5"
+        "spent $0.424 + reserved $0 + this call up to $0.252 > limit $0.5"
     )
-    assert (refused.value.spent, refused.value.reserved, refused.value.limit) == (Decimal("0.44"), 0, Decimal("0.5"))
+    assert (refused.value.spent, refused.value.reserved, refused.value.limit) == (2 * CALL_COST, 0, Decimal("0.5"))
     assert not isinstance(refused.value, openai.OpenAIError)
     refused_span = span_exporter.get_finished_spans()[-1]
     assert refused_span.attributes["error.type"] == "BudgetExceeded"
@@ -230,7 +230,7 @@ def test_a_bad_budget_file_is_logged_and_enforces_nothing(monkeypatch, tmp_path,
 
 
 def test_an_unpriced_model_reserves_nothing_but_a_used_up_budget_refuses_it(monkeypatch, replay_client, caplog):
-    budgets.configure([daily("0.22")])
+    budgets.configure([daily("0.2")])
     replay_client.chat.completions.create(model="my-finetune", messages=QUESTION)  # served the gpt-4o-mini answer
     assert only_pool().spent_usd == CALL_COST  # priced by the model the response names
     assert any("no price for openai model 'my-finetune'" in r.getMessage() for r in caplog.records)

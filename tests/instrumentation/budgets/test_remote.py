@@ -78,11 +78,11 @@ TEAM = Budget("team", Scope(), Window("day"), Decimal(1), "raise")
 
 def test_spend_from_other_processes_makes_a_local_call_refused(status_server, replay, replay_client):
     budgets.configure([TEAM], status_url=status_server.url, poll_seconds=3600, now=Clock())
-    replay_client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION, max_tokens=5)  # $0.22 here
+    replay_client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION, max_tokens=5)  # $0.212 here
 
     status_server.document = {"generated_at": "2026-03-28T12:00:00Z", "budgets": [entry("0.8")]}
     assert budgets.refresh()
-    with pytest.raises(BudgetExceeded, match=r"spent \$1.02"):  # 0.8 shared + 0.22 settled here since 11:59
+    with pytest.raises(BudgetExceeded, match=r"spent \$1.012"):  # 0.8 shared + 0.212 settled here since 11:59
         replay_client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION, max_tokens=5)
     assert replay.requests == 1
 
