@@ -63,11 +63,12 @@ def worst_case(
 
 def input_tokens(arguments: Mapping[str, Any]) -> int:
     try:
-        plain = json.loads(json.dumps(dict(arguments), default=_plain, ensure_ascii=False))
+        encoded = json.dumps(dict(arguments), default=_plain, ensure_ascii=False)
+        plain = json.loads(encoded)  # SDK objects as plain JSON, for the walk below
     except Exception:
         _log.debug("llmledger: could not size a request", exc_info=True)
         return 0
-    size = len(json.dumps(plain, ensure_ascii=False).encode())
+    size = len(encoded.encode())
     images, instructed = _walk(plain)
     return -(-size // BYTES_PER_TOKEN) + CALL_TOKENS + (TOOLS_TOKENS if instructed else 0) + IMAGE_TOKENS * images
 

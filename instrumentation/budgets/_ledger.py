@@ -32,6 +32,7 @@ from .spec import Budget
 
 _log = logging.getLogger(__name__)
 _ZERO = Decimal(0)
+_PRUNE_AT = 10_000  # pools held before idle ones are dropped
 
 Clock = Callable[[], datetime]
 PoolKey = tuple[str, tuple[tuple[str, str], ...]]
@@ -194,11 +195,20 @@ class Ledger:
         key = tuple(budget.key(dims).items())
         pool = self._pools.get((budget.name, key))
         if pool is None or pool.budget is not budget:
+            if len(self._pools) >= _PRUNE_AT:
+                self._prune(now)
             start, end = budget.window.bounds(now)
             pool = self._pools[(budget.name, key)] = _Pool(budget, key, start, end)
         else:
             self._roll(pool, now)
         return pool
+
+    def _prune(self, now: datetime) -> None:
+        """Forget idle pools (no reservation, nothing spent in their current window): one per user adds up."""
+        for key, pool in list(self._pools.items()):
+            self._roll(pool, now)
+            if not pool.reserved and not pool.settled and not pool.events:
+                del self._pools[key]
 
     def _roll(self, pool: _Pool, now: datetime) -> None:
         window = pool.budget.window

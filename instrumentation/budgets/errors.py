@@ -48,6 +48,8 @@ def describe(
     reserved: Decimal,
     requested: Decimal,
 ) -> str:
+    # A used-up budget refuses even a call that reserves nothing, so the total may only reach the limit.
+    over = ">" if spent + reserved + requested > budget.limit_usd else ">="
     scope = budget.scope.describe()
     pool = " ".join(f"{dim}={value or '(none)'}" for dim, value in key.items())
     start, end = (
@@ -56,7 +58,7 @@ def describe(
     return (
         f"budget {budget.name!r} [scope {scope}{'; per ' + pool if pool else ''}; "
         f"{budget.window.describe()} {start} .. {end}]: spent ${usd(spent)} + reserved ${usd(reserved)} "
-        f"+ this call up to ${usd(requested)} > limit ${usd(budget.limit_usd)}"
+        f"+ this call up to ${usd(requested)} {over} limit ${usd(budget.limit_usd)}"
     )
 
 

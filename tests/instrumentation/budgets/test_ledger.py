@@ -137,3 +137,26 @@ def test_a_stale_snapshot_is_combined_with_the_whole_local_window():
     ledger.reserve({}, D("0.2")).close(D("0.2"))
     clock.advance(hours=1)  # the poller has failed for an hour
     assert spent(ledger, "b") == (D("0.5"), 0)
+
+
+def test_idle_pools_are_forgotten_once_there_are_many(monkeypatch):
+    monkeypatch.setattr("llmledger.instrumentation.budgets._ledger._PRUNE_AT", 3)
+    clock = Clock()
+    per_user = Budget("users", Scope(), Window("day"), D(1), "raise", per=("user",))
+    ledger = Ledger([per_user], clock)
+    ledger.reserve({"user": "a"}, D("0.1")).close(D("0.1"))
+    ledger.reserve({"user": "b"}, D("0.1")).close(None)  # idle: nothing spent
+    held = ledger.reserve({"user": "c"}, D("0.1"))
+    ledger.reserve({"user": "d"}, D("0.1"))
+    assert sorted(p.key["user"] for p in ledger.status()) == ["a", "c", "d"]
+    clock.advance(days=1)
+    held.close(None)
+    ledger.reserve({"user": "e"}, D("0.1"))
+    assert sorted(p.key["user"] for p in ledger.status()) == ["d", "e"]  # d still holds its reservation
+
+
+def test_the_message_of_a_used_up_budget_does_not_claim_more_than_the_limit():
+    ledger = Ledger([budget("b", "0.5")], Clock())
+    ledger.reserve({}, D("0.5")).close(D("0.5"))
+    with pytest.raises(BudgetExceeded, match=r"spent \$0.5 \+ reserved \$0 \+ this call up to \$0 >= limit \$0.5$"):
+        ledger.reserve({}, D(0))
