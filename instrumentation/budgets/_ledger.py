@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from .errors import BudgetExceeded, describe
+from .errors import BudgetExceeded
 from .spec import Budget
 
 _log = logging.getLogger(__name__)
@@ -258,4 +258,4 @@ class Ledger:
 
 
 def _message(pool: _Pool, spent: Decimal, amount: Decimal) -> str:
-    return describe(pool.budget, dict(pool.key), (pool.start, pool.end), spent, pool.reserved, amount)
+    return str(BudgetExceeded(pool.budget, dict(pool.key), (pool.start, pool.end), spent, pool.reserved, amount))

@@ -60,6 +60,17 @@ class _Enforcer:
     poller: StatusPoller | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What `configure` was given; None falls back to the environment."""
+
+    status_url: str | None = None
+    poll_seconds: float | None = None
+    export_lag_seconds: float | None = None
+    default_output_tokens: int | None = None
+    now: Clock | None = None
+
+
 class _State:
     """What is in force; `loaded` is False until the environment was read or `configure` ran."""
 
@@ -92,14 +103,14 @@ def configure(
     else:
         chosen = tuple(budgets)
     BudgetFile(chosen)  # the same checks as a file: unique names
-    _install(chosen, status_url, poll_seconds, export_lag_seconds, default_output_tokens, now)
+    _install(chosen, _Options(status_url, poll_seconds, export_lag_seconds, default_output_tokens, now))
 
 
 def add(budget: Budget) -> None:
     """Add one budget to those in force (after reading ``LLMLEDGER_BUDGETS_FILE`` if nothing was configured)."""
     enforcer = _enforcer()
     if enforcer is None:
-        _install((budget,), None, None, None, None, None)
+        _install((budget,), _Options())
     else:
         enforcer.ledger.add(budget)
 
@@ -216,44 +227,30 @@ def _from_env() -> _Enforcer | None:
     except BudgetFileError as error:
         _log.error("llmledger: no budgets enforced: %s", error)
         return None
-    return _build(budgets, None, None, None, None, None)
+    return _build(budgets, _Options())
 
 
-def _install(
-    budgets: tuple[Budget, ...],
-    status_url: str | None,
-    poll_seconds: float | None,
-    export_lag_seconds: float | None,
-    default_output_tokens: int | None,
-    now: Clock | None,
-) -> None:
-    enforcer = _build(budgets, status_url, poll_seconds, export_lag_seconds, default_output_tokens, now)
+def _install(budgets: tuple[Budget, ...], options: _Options) -> None:
+    enforcer = _build(budgets, options)
     with _State.lock:
         _stop(_State.enforcer)
         _State.enforcer = enforcer
         _State.loaded = True
 
 
-def _build(
-    budgets: tuple[Budget, ...],
-    status_url: str | None,
-    poll_seconds: float | None,
-    export_lag_seconds: float | None,
-    default_output_tokens: int | None,
-    now: Clock | None,
-) -> _Enforcer:
-    url = status_url or os.environ.get(URL_ENV) or None
-    interval = poll_seconds if poll_seconds is not None else _number(POLL_ENV, 30.0)
-    lag = export_lag_seconds if export_lag_seconds is not None else _number(LAG_ENV, 60.0)
+def _build(budgets: tuple[Budget, ...], options: _Options) -> _Enforcer:
+    url = options.status_url or os.environ.get(URL_ENV) or None
+    interval = options.poll_seconds if options.poll_seconds is not None else _number(POLL_ENV, 30.0)
+    lag = options.export_lag_seconds if options.export_lag_seconds is not None else _number(LAG_ENV, 60.0)
     poller = StatusPoller(url, interval) if url else None
     ledger = Ledger(
         budgets,
-        now or _utc_now,
+        options.now or _utc_now,
         remote=poller,
         export_lag=timedelta(seconds=lag),
         remote_horizon=timedelta(seconds=max(600.0, lag + 3 * interval)),
     )
-    output = default_output_tokens or int(_number(MAX_TOKENS_ENV, DEFAULT_OUTPUT_TOKENS))
+    output = options.default_output_tokens or int(_number(MAX_TOKENS_ENV, DEFAULT_OUTPUT_TOKENS))
     if poller is not None:
         poller.start()
     return _Enforcer(ledger, output, poller)

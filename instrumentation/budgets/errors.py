@@ -33,32 +33,24 @@ class BudgetExceeded(Exception):
         self.reserved = reserved
         self.requested = requested
         self.limit = budget.limit_usd
-        super().__init__(describe(budget, key, window, spent, reserved, requested))
+        super().__init__(_describe(self))
 
 
 class BudgetWarning(UserWarning):
     """Issued (through `warnings`) when a call goes over a budget whose action is warn; the call proceeds."""
 
 
-def describe(
-    budget: Budget,
-    key: Mapping[str, str],
-    window: tuple[datetime, datetime],
-    spent: Decimal,
-    reserved: Decimal,
-    requested: Decimal,
-) -> str:
+def _describe(refused: BudgetExceeded) -> str:
+    budget = refused.budget
     # A used-up budget refuses even a call that reserves nothing, so the total may only reach the limit.
-    over = ">" if spent + reserved + requested > budget.limit_usd else ">="
-    scope = budget.scope.describe()
-    pool = " ".join(f"{dim}={value or '(none)'}" for dim, value in key.items())
-    start, end = (
-        moment.astimezone(ZoneInfo(budget.window.timezone)).isoformat(timespec="minutes") for moment in window
-    )
+    over = ">" if refused.spent + refused.reserved + refused.requested > budget.limit_usd else ">="
+    pool = " ".join(f"{dim}={value or '(none)'}" for dim, value in refused.key.items())
+    zone = ZoneInfo(budget.window.timezone)
+    start, end = (moment.astimezone(zone).isoformat(timespec="minutes") for moment in refused.window)
     return (
-        f"budget {budget.name!r} [scope {scope}{'; per ' + pool if pool else ''}; "
-        f"{budget.window.describe()} {start} .. {end}]: spent ${usd(spent)} + reserved ${usd(reserved)} "
-        f"+ this call up to ${usd(requested)} {over} limit ${usd(budget.limit_usd)}"
+        f"budget {budget.name!r} [scope {budget.scope.describe()}{'; per ' + pool if pool else ''}; "
+        f"{budget.window.describe()} {start} .. {end}]: spent ${usd(refused.spent)} + reserved "
+        f"${usd(refused.reserved)} + this call up to ${usd(refused.requested)} {over} limit ${usd(budget.limit_usd)}"
     )
 
 
