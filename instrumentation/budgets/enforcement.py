@@ -148,6 +148,8 @@ def guard(invocation: Any, arguments: Mapping[str, Any]) -> None:
     try:
         request = invocation.request
         dims = dimensions(invocation)
+        if not any(budget.scope.matches(dims) for budget in enforcer.ledger.budgets):
+            return  # nothing to reserve against: skip sizing the request
         estimate = worst_case(invocation.provider, request, arguments, time.time_ns(), enforcer.default_output_tokens)
         if estimate is None:
             _log_unpriced(invocation.provider, request.model)
