@@ -14,6 +14,7 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 
+import httpx2
 import openai
 import pytest
 
@@ -167,8 +168,9 @@ def test_a_cancelled_call_releases_its_reservation(monkeypatch, tracer_provider,
 def test_warn_lets_the_call_through_with_a_warning_once_per_window(replay, replay_client, span_exporter, caplog):
     budgets.configure([daily("0.3", action="warn")])
     ask(replay_client)
-    with pytest.warns(BudgetWarning, match="budget 'daily'"):
+    with pytest.warns(BudgetWarning, match="budget 'daily'") as warned:
         ask(replay_client)
+    assert warned[0].filename == __file__  # points at the app's line that made the call
     ask(replay_client)
     assert replay.requests == 3
     assert [r.levelno for r in caplog.records if "over budget" in r.getMessage()] == [logging.WARNING]
@@ -236,3 +238,18 @@ def test_an_unpriced_model_reserves_nothing_but_a_used_up_budget_refuses_it(monk
     assert any("no price for openai model 'my-finetune'" in r.getMessage() for r in caplog.records)
     with pytest.raises(BudgetExceeded):
         replay_client.chat.completions.create(model="my-finetune", messages=QUESTION)
+
+
+def test_a_keyboard_interrupt_while_sending_releases_the_reservation(replay, replay_openai):
+    budgets.configure([daily("1")])
+
+    def interrupt(request: httpx2.Request) -> None:
+        assert only_pool().reserved_usd > 0
+        raise KeyboardInterrupt
+
+    http_client = openai.DefaultHttpxClient(event_hooks={"request": [interrupt]})
+    sdk = openai.OpenAI(api_key="test", base_url=f"{replay.url}/v1", max_retries=0, http_client=http_client)
+    with sdk, pytest.raises(KeyboardInterrupt):
+        ask(sdk)
+    assert (only_pool().spent_usd, only_pool().reserved_usd) == (0, 0)
+    assert replay.requests == 0
