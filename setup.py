@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Maps the repository's top-level folders onto the one `llmledger` namespace.
+"""Maps the repository's top-level folders onto the one `llmledger` package.
 
 The folders `instrumentation/`, `collector/` and `schemas/` are the architecture; installed, they are
 `llmledger.instrumentation`, `llmledger.collector` and `llmledger.schemas`, so no bare `instrumentation`
-package lands in site-packages. pyproject.toml cannot express a prefix-adding mapping of whole trees,
-so the package list is computed here; everything else lives in pyproject.toml.
+package lands in site-packages. The folder `llmledger/` is the package itself: a light public API
+(`llmledger.attributes`, `llmledger.budgets`, `llmledger.BudgetExceeded`) over the three. pyproject.toml
+cannot express a prefix-adding mapping of whole trees, so the package list is computed here; everything else
+lives in pyproject.toml.
 """
 
 from setuptools import find_namespace_packages, setup
@@ -15,8 +17,8 @@ _FOLDERS = {
     "schemas": "llmledger.schemas",
 }
 
-packages: list[str] = []
-package_dir: dict[str, str] = {}
+packages: list[str] = ["llmledger"]
+package_dir: dict[str, str] = {"llmledger": "llmledger"}
 for folder, name in _FOLDERS.items():
     package_dir[name] = folder
     packages.append(name)

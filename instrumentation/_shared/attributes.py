@@ -89,3 +89,13 @@ METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_COST: Final = "llmledger.client.cost"
 TOKEN_TYPE: Final = "gen_ai.token.type"
+
+# --- Attribution (llmledger.attributes, OTel baggage) ---------------------------------------------
+# The collector reads these names (collector/extract/conventions.py) into llm_calls' dimensions.
+USER_ID: Final = "llmledger.user_id"
+SESSION_ID: Final = "llmledger.session_id"
+FEATURE: Final = "llmledger.feature"
+TENANT: Final = "llmledger.tenant"
+CUSTOM_PREFIX: Final = "llmledger.custom."
+# Names of the budgets a call went over without being refused (action log or warn).
+BUDGET_EXCEEDED: Final = "llmledger.budget.exceeded"

@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from .. import attribution
 from . import attributes as attr
 from .cost import price_call
 from .fields import field as read_field
@@ -24,6 +25,12 @@ from .telemetry import Telemetry
 from .usage import Usage
 
 _log = logging.getLogger(__name__)
+
+
+class Hold(Protocol):
+    """A budget reservation (budgets/_ledger.py), kept abstract here so the span lifecycle needs no budgets."""
+
+    def close(self, cost: Decimal | None) -> None: ...
 
 
 @dataclass(slots=True)
@@ -56,7 +63,17 @@ class Response:
 class Invocation:
     """One call in flight. `finish` is idempotent: the first caller ends the span, later ones do nothing."""
 
-    __slots__ = ("_ended", "_first_chunk_ns", "_start_ns", "_start_unix_ns", "provider", "request", "span", "telemetry")
+    __slots__ = (
+        "_ended",
+        "_first_chunk_ns",
+        "_start_ns",
+        "_start_unix_ns",
+        "budget",
+        "provider",
+        "request",
+        "span",
+        "telemetry",
+    )
 
     def __init__(
         self,
@@ -70,6 +87,8 @@ class Invocation:
         self.request = request
         self._ended = False
         self._first_chunk_ns: int | None = None
+        # The budget reservation this call holds, settled to its real cost when it finishes.
+        self.budget: Hold | None = None
         attributes: dict[str, AttributeValue] = {
             attr.OPERATION_NAME: request.operation,
             attr.PROVIDER_NAME: provider,
@@ -84,6 +103,7 @@ class Invocation:
             if port:
                 attributes[attr.SERVER_PORT] = port
         attributes.update(request.attributes)
+        attributes.update(attribution.current())
         if telemetry.config.capture_content and request.input_messages is not None:
             attributes[attr.INPUT_MESSAGES] = _json(request.input_messages())
         name = f"{request.operation} {request.model}" if request.model else request.operation
@@ -112,14 +132,27 @@ class Invocation:
         if self._ended:
             return
         self._ended = True
+        cost = None
         try:
-            self._record(response, error, usage_complete)
+            cost = self._record(response, error, usage_complete)
         except Exception:
             _log.debug("llmledger: failed to record an LLM call", exc_info=True)
         finally:
             self.span.end()
+            if self.budget is not None:
+                self._settle(self.budget, cost)
 
-    def _record(self, response: Response | None, error: BaseException | None, usage_complete: bool | None) -> None:
+    @staticmethod
+    def _settle(budget: Hold, cost: Decimal | None) -> None:
+        try:
+            budget.close(cost)
+        except Exception:
+            _log.debug("llmledger: failed to settle a budget reservation", exc_info=True)
+
+    def _record(
+        self, response: Response | None, error: BaseException | None, usage_complete: bool | None
+    ) -> Decimal | None:
+        """Set everything known on the span; returns the call's cost in USD, None when unknown."""
         span = self.span
         request = self.request
         # Everything the end of a call adds to the span goes in one `set_attributes`: each call takes the span's
@@ -152,7 +185,8 @@ class Invocation:
         finally:
             span.set_attributes(attributes)  # what is known, even if pricing or a metric failed
         if total is not None:
-            self.telemetry.cost.add(total, metric_attrs)
+            self.telemetry.cost.add(float(total), metric_attrs)
+        return total
 
     def _measure(
         self,
@@ -161,7 +195,7 @@ class Invocation:
         response: Response | None,
         usage: Usage,
         response_model: str | None,
-    ) -> float | None:
+    ) -> Decimal | None:
         duration_s = (time.perf_counter_ns() - self._start_ns) / 1e9
         telemetry = self.telemetry
         telemetry.duration.record(duration_s, metric_attrs)
@@ -177,15 +211,15 @@ class Invocation:
 
     def _cost_attributes(
         self, attributes: dict[str, AttributeValue], response: Response | None, usage: Usage, model: str | None
-    ) -> float | None:
+    ) -> Decimal | None:
         """Adds the cost attributes of the call; its total in USD, None when unknown."""
         if response is not None and response.reported_cost is not None:
-            total = float(response.reported_cost)
-            attributes[attr.USAGE_COST] = total
-            attributes[attr.USAGE_COST_AMOUNT] = total
+            reported = float(response.reported_cost)
+            attributes[attr.USAGE_COST] = reported
+            attributes[attr.USAGE_COST_AMOUNT] = reported
             attributes[attr.USAGE_COST_CURRENCY] = "USD"
             attributes[attr.USAGE_COST_SOURCE] = attr.COST_SOURCE_PROVIDER
-            return total
+            return response.reported_cost
         if usage.is_empty:
             return None  # nothing to price: no usage arrived (flagged by usage.complete on streams)
         cost = price_call(
@@ -214,7 +248,7 @@ class Invocation:
         attributes[attr.PRICED_MODEL] = price.model
         if price.variant:
             attributes[attr.PRICE_VARIANT] = price.variant
-        return total
+        return cost.total
 
 
 def _response_attributes(attributes: dict[str, AttributeValue], response: Response, capture_content: bool) -> None:

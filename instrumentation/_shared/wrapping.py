@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from wrapt import wrap_function_wrapper
 
+from ..budgets.enforcement import guard
 from .invocation import Invocation, Request, Response
 from .streams import AsyncStream, StreamReader, SyncStream
 from .telemetry import Telemetry
@@ -106,15 +107,20 @@ def default_adapt(invocation: Invocation, result: Any, endpoint: Endpoint, strea
 def start(
     endpoint: Endpoint, telemetry: Telemetry, locate: Locate, instance: Any, kwargs: dict[str, Any]
 ) -> tuple[Invocation, dict[str, Any]] | None:
-    """Start recording a call: its invocation and the kwargs to call the SDK with; None if that failed (logged)."""
+    """Start recording a call: its invocation and the kwargs to call the SDK with; None if that failed (logged).
+
+    Budgets are checked here, before the SDK sends anything: `BudgetExceeded` is the one exception we raise.
+    """
     try:
         target = locate(instance)
         request = endpoint.read_request(kwargs)
         call_kwargs = endpoint.prepare(kwargs, target, telemetry) if endpoint.prepare else kwargs
-        return Invocation(telemetry, target.provider, request, (target.host, target.port)), call_kwargs
+        invocation = Invocation(telemetry, target.provider, request, (target.host, target.port))
     except Exception:
         _log.debug("llmledger: could not start a span for %s", endpoint.method, exc_info=True)
         return None
+    guard(invocation, call_kwargs)
+    return invocation, call_kwargs
 
 
 def _adapt(adapt: Adapt, invocation: Invocation, result: Any, endpoint: Endpoint) -> Any:

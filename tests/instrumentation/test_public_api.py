@@ -22,3 +22,24 @@ def test_importing_an_instrumentor_loads_neither_the_sdk_nor_prices():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_top_level_package_is_light_and_exports_the_everyday_api():
+    code = (
+        "import sys, llmledger; "
+        "print(sorted(m for m in ('openai', 'anthropic', 'google.genai', 'genai_prices.data', 'yaml') "
+        "if m in sys.modules)); print(llmledger.__all__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded, exported = done.stdout.splitlines()
+    assert loaded == "[]"
+    errors = ["BudgetExceeded", "BudgetFile", "BudgetFileError", "BudgetWarning"]
+    assert exported == str(["Budget", *errors, "Scope", "Window", "__version__", "attributes", "bind", "budgets"])
+
+
+def test_budgets_api_is_reachable_under_its_short_name():
+    import llmledger.budgets
+    import llmledger.instrumentation.budgets
+
+    assert llmledger.budgets.__all__ == llmledger.instrumentation.budgets.__all__
+    assert llmledger.budgets.configure is llmledger.instrumentation.budgets.configure

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What an app sees when a budget trips: `BudgetExceeded` (action raise) or `BudgetWarning` (action warn)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from .spec import Budget
+
+
+class BudgetExceeded(Exception):
+    """A call refused before any request was sent, because it could take a budget over its limit.
+
+    Deliberately not a subclass of any SDK error: retry logic written for provider errors must not retry it.
+    """
+
+    def __init__(
+        self,
+        budget: Budget,
+        key: Mapping[str, str],
+        window: tuple[datetime, datetime],
+        spent: Decimal,
+        reserved: Decimal,
+        requested: Decimal,
+    ) -> None:
+        self.budget = budget
+        self.key = dict(key)
+        self.window = window
+        self.spent = spent
+        self.reserved = reserved
+        self.requested = requested
+        self.limit = budget.limit_usd
+        super().__init__(_describe(self))
+
+
+class BudgetWarning(UserWarning):
+    """Issued (through `warnings`) when a call goes over a budget whose action is warn; the call proceeds."""
+
+
+def _describe(refused: BudgetExceeded) -> str:
+    budget = refused.budget
+    # A used-up budget refuses even a call that reserves nothing, so the total may only reach the limit.
+    over = ">" if refused.spent + refused.reserved + refused.requested > budget.limit_usd else ">="
+    pool = " ".join(f"{dim}={value or '(none)'}" for dim, value in refused.key.items())
+    zone = ZoneInfo(budget.window.timezone)
+    start, end = (moment.astimezone(zone).isoformat(timespec="minutes") for moment in refused.window)
+    return (
+        f"budget {budget.name!r} [scope {budget.scope.describe()}{'; per ' + pool if pool else ''}; "
+        f"{budget.window.describe()} {start} .. {end}]: spent ${usd(refused.spent)} + reserved "
+        f"${usd(refused.reserved)} + this call up to ${usd(refused.requested)} {over} limit ${usd(budget.limit_usd)}"
+    )
+
+
+def usd(amount: Decimal) -> str:
+    """Dollars to the micro-dollar, without trailing zeros: 0.0123, 250."""
+    text = f"{amount.quantize(Decimal('0.000001')):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
