@@ -5,19 +5,14 @@
 * `otlp_body(**attributes)` / `otlp_json(**attributes)` — one such span as protobuf / OTLP/JSON bytes.
 * `post(port, body, headers, path, method, tls)` — one HTTP request on a fresh connection → (status, headers, body).
 * `grpc_export(port, body, metadata, credentials)` — one raw Export call → StatusCode (OK or the refusal).
-* `tls_files` (session) — `TlsFiles` of a server certificate for 127.0.0.1/localhost signed by a CA made in the
-  test; `.ca` is the CA's PEM path, what the exporters are given to trust.
+* `tls_files` (session) — `tests.collector.tls.make_tls()` in a temporary directory.
 """
 
 from __future__ import annotations
 
-import datetime
 import http.client
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
-from ipaddress import ip_address
-from pathlib import Path
 
 import grpc
 import pytest
@@ -26,8 +21,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.receivers._tls import TlsFiles
 from tests.collector.running import to_otlp_json
+from tests.collector.tls import ServerTls, make_tls
 
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -66,7 +61,7 @@ def post(
     tls: ssl.SSLContext | None = None,
 ) -> tuple[int, http.client.HTTPMessage, bytes]:
     if tls is None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection: http.client.HTTPConnection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     else:
         connection = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=tls)
     try:
@@ -94,50 +89,6 @@ def grpc_export(
     return grpc.StatusCode.OK
 
 
-@dataclass(frozen=True)
-class ServerTls:
-    files: TlsFiles
-    ca: Path
-
-    def client_context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca))
-
-
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> ServerTls:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    directory = tmp_path_factory.mktemp("tls")
-    now = datetime.datetime.now(datetime.UTC)
-
-    def certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, signer, ca: bool):
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(issuer)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            names = [x509.DNSName("localhost"), x509.IPAddress(ip_address("127.0.0.1"))]
-            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        return builder.sign(signer, hashes.SHA256())
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "llmledger test CA")])
-    ca_cert = certificate("llmledger test CA", ca_key, ca_name, ca_key, ca=True)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = certificate("127.0.0.1", server_key, ca_name, ca_key, ca=False)
-    pem = serialization.Encoding.PEM
-    (directory / "ca.pem").write_bytes(ca_cert.public_bytes(pem))
-    (directory / "server.pem").write_bytes(server_cert.public_bytes(pem))
-    (directory / "server.key").write_bytes(
-        server_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return ServerTls(TlsFiles(directory / "server.pem", directory / "server.key"), directory / "ca.pem")
+    return make_tls(tmp_path_factory.mktemp("tls"))
