@@ -152,7 +152,15 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         self._refuse(405 if path == TRACES_PATH or path in self.routes else 404, f"use POST {TRACES_PATH}")
 
-    do_DELETE = do_PATCH = do_PUT
+    do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_PUT
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The stdlib answers a method it has no do_* for with 501; that is the client's mistake, not ours.
+        if code == 501:
+            code, message = 405, f"unsupported method; use POST {TRACES_PATH}"
+        if code >= 400:
+            self.rejections.count(_PROTOCOL, reasons.MALFORMED if code != 405 else reasons.UNSUPPORTED)
+        super().send_error(code, message, explain)
 
     def _authorized(self) -> bool:
         return self.token is None or self.token.allows(self.headers.get("Authorization"))

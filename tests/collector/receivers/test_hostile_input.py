@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import socket
 import tracemalloc
 import zlib
 
@@ -183,12 +184,6 @@ def test_absurd_values_in_valid_requests_are_accepted_and_never_fail_a_write(rec
     assert pipeline.stats.write_errors == 0
 
 
-def test_the_collector_is_healthy_after_fuzzing_and_wrote_every_batch(receivers, pipeline, client):
-    assert_healthy(receivers)
-    assert wait_for(lambda: pipeline.stats.calls_written == pipeline.stats.calls, True, timeout=30)
-    assert pipeline.stats.write_errors == 0
-
-
 # -- limits -------------------------------------------------------------------------------------------------
 
 
@@ -356,3 +351,37 @@ def test_a_cost_too_large_to_store_is_a_partial_success_over_http(receivers):
 
     assert status == 200
     assert ExportTraceServiceResponse.FromString(answer).partial_success.rejected_spans == 1
+
+
+@FUZZ
+@given(
+    head=st.one_of(
+        st.binary(max_size=300),
+        st.builds(
+            lambda method, path, version, header: f"{method} {path} {version}\r\n{header}\r\n\r\n".encode(
+                "utf-8", "surrogatepass"
+            ),
+            st.sampled_from(["GET", "POST", "HEAD", "OPTIONS", "FOO", "TRACE", "", "G\x00T"]),
+            st.sampled_from(["/v1/traces", "/metrics", "/readyz", "*", "", "/" + "a" * 70_000, "/%ff"]),
+            st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/0.9", "HTTP/2.0", "HTTP/x", ""]),
+            st.text(max_size=60),
+        ),
+    )
+)
+def test_fuzzed_request_heads_never_get_a_5xx(receivers, head):
+    _, http_receiver, _ = receivers
+    with socket.create_connection(("127.0.0.1", http_receiver.port), timeout=30) as connection:
+        connection.sendall(head)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    if answer.startswith(b"HTTP/"):
+        assert int(answer.split(b" ", 2)[1]) < 500, answer[:200]
+
+
+# last, after everything above was thrown at the receivers
+def test_the_collector_is_healthy_after_fuzzing_and_wrote_every_batch(receivers, pipeline, client):
+    assert_healthy(receivers)
+    assert wait_for(lambda: pipeline.stats.calls_written == pipeline.stats.calls, True, timeout=30)
+    assert pipeline.stats.write_errors == 0
