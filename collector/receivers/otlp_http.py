@@ -60,6 +60,7 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _PROTOCOL = "http"
 _HANDSHAKE_SECONDS = 30.0
+_GUNZIP_STEP = 1 << 20
 
 Route = Callable[[], tuple[int, str, bytes]]
 
@@ -274,18 +275,20 @@ def _length(header: str) -> int | None:
 
 
 def gunzip(raw: bytes, limit: int) -> bytes:
-    """Decompress gzip (one or more members) in steps, refusing (413) as soon as the output would pass `limit`."""
+    """Decompress gzip (one or more members) a step at a time, refusing (413) as soon as the output passes
+    `limit`: a bomb costs at most `limit` + one step of memory, never its inflated size."""
     out = bytearray()
     while raw:
         decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        pending = raw
         try:
-            out += decompressor.decompress(raw, limit + 1 - len(out))
-            while decompressor.unconsumed_tail and len(out) <= limit:
-                out += decompressor.decompress(decompressor.unconsumed_tail, limit + 1 - len(out))
+            while pending and not decompressor.eof:
+                out += decompressor.decompress(pending, _GUNZIP_STEP)
+                if len(out) > limit:
+                    raise _BadRequest(413, f"decompressed body exceeds the limit of {limit} bytes")
+                pending = decompressor.unconsumed_tail
         except zlib.error as error:
             raise _BadRequest(400, f"body is not valid gzip: {error}") from None
-        if len(out) > limit:
-            raise _BadRequest(413, f"decompressed body exceeds the limit of {limit} bytes")
         if not decompressor.eof:
             raise _BadRequest(400, "body is not valid gzip: it ends before the end of the compressed data")
         raw = decompressor.unused_data

@@ -232,7 +232,7 @@ def test_decompression_allocates_no_more_than_the_limit():
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 4 << 20  # the 1 MiB limit and buffers, never the 64 MiB
+    assert peak < 6 << 20  # the 1 MiB limit, a 1 MiB step and buffers; never the 64 MiB
 
 
 def test_concatenated_gzip_members_are_all_read(receivers):
