@@ -3,19 +3,21 @@
 
 ClickHouse refuses an entire insert for a single value outside its column (a token count past UInt32, a NaN
 duration that the rollups convert to an integer), which would drop every other call written with it, and
-silently drops a row timestamped past 2106 (its TTL wraps around into the past). So each extracted call is brought into range here, and the names of the fields
-changed are listed in `attributes['llmledger.truncated']` (comma-separated), so nothing is altered silently.
-Over-long strings (a megabyte "model name") are cut to `MAX_TEXT` characters: they would otherwise bloat the
-LowCardinality dictionaries of every part they land in. Costs too large for Decimal(18, 12) are not clamped
-but refused by the pipeline as a partial success: a wrong bill must not look like a right one.
+silently drops a row timestamped past 2106 (its TTL wraps around into the past). So each extracted call is
+brought into range here, and the names of the fields changed are listed in `attributes['llmledger.truncated']`
+(comma-separated), so nothing is altered silently. Over-long strings (a megabyte "model name", a custom
+attribute) are cut to `MAX_TEXT` characters and custom attributes past `MAX_ATTRIBUTES` are left out: they
+would otherwise bloat the dictionaries and maps of every part they land in. Costs too large for Decimal(18, 12)
+are not clamped but refused by the pipeline as a partial success: a wrong bill must not look like a right one.
 """
 
 from __future__ import annotations
 
+import operator
 from decimal import Decimal
 from typing import Final
 
-from llmledger.collector.calls import LlmCall
+from llmledger.collector.calls import _ZERO, LlmCall
 
 TRUNCATED: Final = "llmledger.truncated"
 MAX_TOKENS: Final = 2**32 - 1  # UInt32
@@ -23,7 +25,8 @@ MAX_TOKENS: Final = 2**32 - 1  # UInt32
 # the row on insert, silently; DateTime64(9) itself would hold up to 2262.
 MAX_TIMESTAMP_NS: Final = 4_102_444_800 * 10**9
 MAX_MS: Final = 9.2e12  # a duration whose ns still fit an Int64 (the rollups convert DurationMs · 10^6)
-MAX_TEXT: Final = 1024  # characters of a text field
+MAX_TEXT: Final = 1024  # characters of a text field or an attribute value
+MAX_ATTRIBUTES: Final = 64  # custom attributes kept per call (the first ones)
 _COST_LIMIT = Decimal(1_000_000)
 _TOKEN_FIELDS = (
     "input_tokens",
@@ -55,8 +58,27 @@ _TEXT_FIELDS = (
 )
 
 
+_TOKENS = operator.attrgetter(*_TOKEN_FIELDS)
+_TEXTS = operator.attrgetter(*_TEXT_FIELDS)
+
+
 def bound(call: LlmCall) -> LlmCall:
     """`call`, with every field in its column's range (changed fields listed under `TRUNCATED`)."""
+    # One cheap test for the common case (~1 µs): every call pays it, only absurd ones pay for the rest.
+    if (
+        0 <= call.timestamp_ns <= MAX_TIMESTAMP_NS
+        and max(_TOKENS(call)) <= MAX_TOKENS
+        and 0 <= call.duration_ms <= MAX_MS
+        and 0 <= call.time_to_first_chunk_ms <= MAX_MS
+        and (call.cache_savings is _ZERO or -_COST_LIMIT < call.cache_savings < _COST_LIMIT)
+        and len("".join(_TEXTS(call))) <= MAX_TEXT  # all of them together: then none is too long
+        and not call.attributes
+    ):
+        return call
+    return _clamp(call)
+
+
+def _clamp(call: LlmCall) -> LlmCall:
     changed = []
     if not 0 <= call.timestamp_ns <= MAX_TIMESTAMP_NS:
         call.timestamp_ns = min(max(call.timestamp_ns, 0), MAX_TIMESTAMP_NS)
@@ -77,9 +99,13 @@ def bound(call: LlmCall) -> LlmCall:
         if len(getattr(call, name)) > MAX_TEXT:
             setattr(call, name, getattr(call, name)[:MAX_TEXT])
             changed.append(name)
+    attributes = call.attributes
+    if attributes and (len(attributes) > MAX_ATTRIBUTES or max(map(len, attributes.values())) > MAX_TEXT):
+        call.attributes = {key: value[:MAX_TEXT] for key, value in list(attributes.items())[:MAX_ATTRIBUTES]}
+        changed.append("attributes")
     if changed:
         call.attributes[TRUNCATED] = ",".join(changed)
     return call
 
 
-__all__ = ["MAX_MS", "MAX_TEXT", "MAX_TIMESTAMP_NS", "MAX_TOKENS", "TRUNCATED", "bound"]
+__all__ = ["MAX_ATTRIBUTES", "MAX_MS", "MAX_TEXT", "MAX_TIMESTAMP_NS", "MAX_TOKENS", "TRUNCATED", "bound"]
