@@ -217,12 +217,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline(3)
 
     def _drain(self) -> None:
-        """Read an unwanted body so the connection can serve the next request, or mark it to be closed."""
+        """Read and discard an unwanted body (a step at a time, up to the size limit), so the client reads our
+        answer rather than a reset and the connection can serve the next request; else mark it to be closed."""
         length = _length(self.headers.get("Content-Length") or "0")
-        if length is not None and length <= min(self.max_body, 1 << 20) and "Transfer-Encoding" not in self.headers:
-            self.rfile.read(length)
-        else:
+        if length is None or length > self.max_body or "Transfer-Encoding" in self.headers:
             self.close_connection = True
+            return
+        while length > 0:
+            step = self.rfile.read(min(length, 1 << 16))
+            if not step:
+                self.close_connection = True
+                return
+            length -= len(step)
 
     # -- answering ---------------------------------------------------------------------------------------
     def _success(self, outcome: Outcome, media_type: str) -> None:

@@ -4,6 +4,8 @@ with it, health probes open), and TLS on both, driven by the real OTLP exporters
 
 from __future__ import annotations
 
+import http.client
+
 import grpc
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
@@ -201,3 +203,21 @@ def test_a_key_that_does_not_match_the_certificate_is_refused_at_start(tls_files
 
     with pytest.raises(ValueError, match="cannot use TLS certificate"):
         wrong.server_context()
+
+
+def test_a_large_body_without_the_token_still_gets_its_401_and_the_connection_serves_on(guarded):
+    _, http_receiver, _ = guarded
+
+    connection = http.client.HTTPConnection("127.0.0.1", http_receiver.port, timeout=30)
+    try:
+        connection.request("POST", "/v1/traces", body=b"\0" * (4 << 20), headers=PROTOBUF)
+        refused = connection.getresponse()
+        refused.read()
+        connection.request(
+            "POST", "/v1/traces", body=otlp_body(), headers=dict(PROTOBUF, Authorization=f"Bearer {TOKEN}")
+        )
+        accepted = connection.getresponse()
+        accepted.read()
+    finally:
+        connection.close()
+    assert (refused.status, accepted.status) == (401, 200)
