@@ -28,6 +28,11 @@ ENVIRONMENT = {
     "forward": "LLMLEDGER_FORWARD",
     "batch_size": "LLMLEDGER_BATCH_SIZE",
     "flush_interval": "LLMLEDGER_FLUSH_INTERVAL",
+    "max_request_bytes": "LLMLEDGER_MAX_REQUEST_BYTES",
+    "auth_token": "LLMLEDGER_AUTH_TOKEN",
+    "auth_token_file": "LLMLEDGER_AUTH_TOKEN_FILE",
+    "tls_cert": "LLMLEDGER_TLS_CERT",
+    "tls_key": "LLMLEDGER_TLS_KEY",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -51,6 +56,11 @@ class CollectorConfig:
     forward: str | None = None
     batch_size: int = 10_000
     flush_interval: float = 1.0
+    max_request_bytes: int = 64 * 1024 * 1024  # per request, compressed and decompressed
+    auth_token: str | None = field(default=None, repr=False)  # bearer token both receivers require
+    auth_token_file: Path | None = None  # or the token in a file (first line)
+    tls_cert: Path | None = None  # PEM chain; with tls_key, both receivers speak TLS only
+    tls_key: Path | None = None
 
     def updated(self, values: Mapping[str, Any], source: str) -> CollectorConfig:
         """A copy with `values` (None values ignored) converted to each field's type."""
@@ -65,6 +75,8 @@ class CollectorConfig:
         config = replace(self, **changes)
         if config.batch_size < 1 or config.flush_interval <= 0:
             raise ConfigError(f"{source}: batch_size must be ≥ 1 and flush_interval > 0")
+        if config.max_request_bytes < 1:
+            raise ConfigError(f"{source}: max_request_bytes must be ≥ 1")
         return config
 
 
@@ -76,7 +88,12 @@ def load(
         config = config.updated(_read_yaml(Path(file)), str(file))
     env = {key: environ[name] for key, name in ENVIRONMENT.items() if environ.get(name) not in (None, "")}
     config = config.updated(env, "environment")
-    return config.updated(flags, "command line")
+    config = config.updated(flags, "command line")
+    if (config.tls_cert is None) != (config.tls_key is None):  # checked once all sources are in
+        raise ConfigError("tls_cert and tls_key go together: give both or neither")
+    if config.auth_token and config.auth_token_file:
+        raise ConfigError("give auth_token or auth_token_file, not both")
+    return config
 
 
 def _read_yaml(path: Path) -> Mapping[str, Any]:
@@ -97,7 +114,7 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
 
 def _convert(key: str, value: Any, source: str) -> Any:
     try:
-        if key in ("grpc_port", "http_port", "batch_size"):
+        if key in ("grpc_port", "http_port", "batch_size", "max_request_bytes"):
             number = int(value)
             if key.endswith("port") and not 0 <= number <= 65535:
                 raise ValueError(f"{number} is not a port")
@@ -111,7 +128,7 @@ def _convert(key: str, value: Any, source: str) -> Any:
             if text in _TRUE | _FALSE:
                 return text in _TRUE
             raise ValueError(f"{value!r} is not true or false")
-        if key == "data_dir":
+        if key in ("data_dir", "auth_token_file", "tls_cert", "tls_key"):
             return Path(str(value)).expanduser()
         return str(value)
     except (TypeError, ValueError) as error:

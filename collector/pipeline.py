@@ -221,6 +221,34 @@ class Pipeline:
                     _log.error("dropping a batch that cannot be stored: %s", error)
                     break
 
+    # health contract: minimal versions from today's PipelineStats; the durable queue's replace them at merge.
+    def counters(self) -> dict[str, float]:
+        stats = self.stats
+        forwarded = self.forwarder.stats if self.forwarder is not None else None
+        return {
+            "received_requests": stats.requests,
+            "received_spans": stats.spans,
+            "stored_calls": stats.calls_written,
+            "forwarded_requests": forwarded.sent if forwarded else 0,
+            "duplicate_spans": stats.duplicates,
+            "write_errors": stats.write_errors,
+            "forward_errors": forwarded.failed if forwarded else 0,
+            "queue_bytes": 0,
+            "queue_max_bytes": 0,
+            "consumer_lag_bytes_store": 0,
+            "consumer_lag_bytes_forward": 0,
+            "dropped_cost_too_large": stats.rejected,
+            "dropped_forward_queue_full": self.forwarder.queue.dropped if self.forwarder is not None else 0,
+        }
+
+    def ready(self) -> tuple[bool, str]:
+        if self._stopping:
+            return False, "the collector is stopping"
+        waiting = len(self._pending) + self._writing
+        if waiting >= self.max_pending_rows:
+            return False, f"{waiting} rows are waiting for ClickHouse (limit {self.max_pending_rows})"
+        return True, "ready"
+
 
 def _storable(calls: list[LlmCall]) -> tuple[list[LlmCall], int]:
     """Calls the table can hold, and how many it cannot (a cost too large for Decimal(18, 12))."""

@@ -3,9 +3,10 @@
 
 Same 22 columns as the exporter's INSERT, same encodings: lower-hex ids ('' when absent), pdata's
 `SpanKind.String()` (`Unspecified|Internal|Server|Client|Producer|Consumer`) and `StatusCode.String()`
-(`Unset|Ok|Error`), every attribute value stringified as pdata `Value.AsString()`, `Timestamp` = span start,
-`Duration` = end − start in ns, `ServiceName` = the resource's `service.name`. Tools reading the exporter's
-table (Grafana's ClickHouse plugin, ClickStack, Jaeger-on-ClickHouse readers) then read ours unchanged.
+(`Unset|Ok|Error`), every attribute value stringified as pdata `Value.AsString()`, `Timestamp` = span start
+(clamped to `bounds.MAX_TIMESTAMP_NS`, so one absurd span cannot fail its batch's insert), `Duration` = end − start
+in ns, `ServiceName` = the resource's `service.name`. Tools reading the exporter's table (Grafana's ClickHouse
+plugin, ClickStack, Jaeger-on-ClickHouse readers) then read ours unchanged.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Final
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from .extract.bounds import MAX_TIMESTAMP_NS
 from .otlp.values import as_string, attributes_as_strings
 
 COLUMNS: Final = (
@@ -62,7 +64,7 @@ def raw_span_rows(request: ExportTraceServiceRequest) -> list[list[Any]]:
                 status = span.status.code
                 rows.append(
                     [
-                        start,
+                        min(start, MAX_TIMESTAMP_NS),
                         span.trace_id.hex(),
                         span.span_id.hex(),
                         span.parent_span_id.hex(),
@@ -77,7 +79,7 @@ def raw_span_rows(request: ExportTraceServiceRequest) -> list[list[Any]]:
                         end - start if end > start else 0,
                         STATUS_CODES[status] if 0 <= status < len(STATUS_CODES) else "",
                         span.status.message,
-                        [event.time_unix_nano for event in events],
+                        [min(event.time_unix_nano, MAX_TIMESTAMP_NS) for event in events],
                         [event.name for event in events],
                         [attributes_as_strings(event.attributes) for event in events],
                         [link.trace_id.hex() for link in links],

@@ -18,9 +18,13 @@ from types import FrameType
 
 from llmledger.instrumentation._shared import prices
 
-from .config import CollectorConfig
+from .config import CollectorConfig, ConfigError
 from .forward import Forwarder
+from .health import health_routes
 from .pipeline import Pipeline
+from .receivers._access import BearerToken, read_token
+from .receivers._rejections import Rejections
+from .receivers._tls import TlsFiles
 from .receivers.otlp_grpc import GrpcReceiver
 from .receivers.otlp_http import HttpReceiver
 from .store import ClickHouseStore
@@ -62,12 +66,19 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             forwarder=forwarder,
         ).start()
         stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
-        grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port).start()
+        token, tls = receiver_access(config)
+        rejections = Rejections()
+        limits = {"max_request_bytes": config.max_request_bytes, "token": token, "tls": tls, "rejections": rejections}
+        grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port, **limits).start()
         stack.callback(grpc_receiver.stop)
-        http_receiver = HttpReceiver(pipeline, config.host, config.http_port).start()
+        routes = health_routes(pipeline, client.ping, rejections)
+        http_receiver = HttpReceiver(pipeline, config.host, config.http_port, routes=routes, **limits).start()
         stack.callback(http_receiver.stop)
-        _say(f"llmledger collector: OTLP/gRPC on {_address(config.host, grpc_receiver.port)}")
-        _say(f"llmledger collector: OTLP/HTTP on http://{_address(config.host, http_receiver.port)}/v1/traces")
+        secured = (" with TLS" if tls else "") + (", bearer token required" if token else "")
+        http_base = f"{http_receiver.scheme}://{_address(config.host, http_receiver.port)}"
+        _say(f"llmledger collector: OTLP/gRPC on {_address(config.host, grpc_receiver.port)}{secured}")
+        _say(f"llmledger collector: OTLP/HTTP on {http_base}/v1/traces{secured}")
+        _say(f"llmledger collector: health on {http_base}/healthz, /readyz and /metrics")
         schema = f"migrations applied: {', '.join(applied)}" if applied else "schema up to date"
         raw = "; raw spans into otel_traces" if config.store_raw_spans else ""
         _say(f"llmledger collector: storing into {url} database {config.database} ({schema}){raw}")
@@ -83,6 +94,18 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             f"{stats.calls_written} LLM calls written ({stats.duplicates} duplicates dropped)"
         )
     return 0
+
+
+def receiver_access(config: CollectorConfig) -> tuple[BearerToken | None, TlsFiles | None]:
+    """The receivers' bearer token and TLS files, read and checked now (ConfigError names what is wrong)."""
+    try:
+        token = read_token(config.auth_token, config.auth_token_file)
+        tls = TlsFiles(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
+        if tls is not None:
+            tls.server_context()
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return token, tls
 
 
 def _on_signals(stop: threading.Event) -> None:

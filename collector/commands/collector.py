@@ -39,6 +39,21 @@ def register(subparsers: Any) -> None:
     )
     storage.add_argument("--batch-size", type=int, metavar="ROWS", help="rows per insert [default: 10000]")
     storage.add_argument("--flush-interval", type=float, metavar="SECONDS", help="max wait before an insert [1]")
+    access = parser.add_argument_group("access and limits")
+    access.add_argument(
+        "--auth-token", metavar="TOKEN", help="bearer token both receivers require [$LLMLEDGER_AUTH_TOKEN]"
+    )
+    access.add_argument(
+        "--auth-token-file", metavar="FILE", help="read the bearer token from FILE [$LLMLEDGER_AUTH_TOKEN_FILE]"
+    )
+    access.add_argument("--tls-cert", metavar="FILE", help="PEM certificate chain: serve TLS [$LLMLEDGER_TLS_CERT]")
+    access.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert [$LLMLEDGER_TLS_KEY]")
+    access.add_argument(
+        "--max-request-bytes",
+        type=int,
+        metavar="BYTES",
+        help="largest request, compressed or decompressed [$LLMLEDGER_MAX_REQUEST_BYTES, default: 67108864]",
+    )
     parser.add_argument(
         "--forward", metavar="URL", help="re-send every span unchanged to grpc://host:port or http://host:port"
     )
@@ -68,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
             "forward",
             "batch_size",
             "flush_interval",
+            "max_request_bytes",
+            "auth_token",
+            "auth_token_file",
+            "tls_cert",
+            "tls_key",
         )
     }
     try:
@@ -76,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             from llmledger.collector.forward import sender_for
 
             sender_for(config.forward)  # validate the URL before starting anything
+        service.receiver_access(config)  # read the token and the certificate before starting anything
     except (ConfigError, ValueError) as error:
         print(f"llmledger collector: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -3,6 +3,10 @@
 
 ClickHouse formats the output itself (`PrettyCompactMonoBlock`, `CSVWithNames`, `JSONEachRow`), so Decimal
 costs are printed exactly as stored, never through a float.
+
+Read-only unless `--allow-writes`: the query runs with ClickHouse's `readonly=2` setting, so the server itself
+refuses anything that writes or changes schema (and refuses a query that tries to lift the setting), whatever
+the SQL looks like; `readonly=2` rather than 1 still lets the query set the output-format settings it needs.
 """
 
 from __future__ import annotations
@@ -48,12 +52,18 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="table", help="output format")
     parser.add_argument("--show-sql", action="store_true", help="print the named query's SQL instead of running it")
+    parser.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="let the query change data or schema (INSERT, ALTER, DROP, …); without it the server refuses them",
+    )
     add_connection_options(parser)
     parser.set_defaults(func=reports_errors(run))
 
 
 def run(args: argparse.Namespace) -> int:
     from llmledger.collector.clickhouse.client import translate_errors
+    from llmledger.collector.clickhouse.errors import QueryFailed
     from llmledger.collector.clickhouse.queries import named_queries, named_query
     from llmledger.collector.clickhouse.settings import open_client
 
@@ -73,11 +83,28 @@ def run(args: argparse.Namespace) -> int:
         sql, parameters = args.sql, dict(values)
     sql = sql.strip().rstrip(";").rstrip()
     fmt, settings = FORMATS[args.format]
-    with open_client(connection_settings(args)) as client, translate_errors():
-        output = client.raw_query(sql, parameters=parameters or None, fmt=fmt, settings=settings)
+    # The format as a setting, not a FORMAT clause appended to the statement: an INSERT … VALUES cannot take one.
+    settings = {**settings, "default_format": fmt}
+    if not args.allow_writes:
+        settings["readonly"] = _READ_ONLY
+    with open_client(connection_settings(args)) as client:
+        try:
+            with translate_errors():
+                output = client.raw_query(sql, parameters=parameters or None, settings=settings)
+        except QueryFailed as error:
+            if error.code in _READONLY_CODES and not args.allow_writes:
+                raise UsageError(
+                    "refused: llmledger sql is read-only, and this query writes or changes settings it may not "
+                    f"({error}); run it with --allow-writes if you mean to change data"
+                ) from None
+            raise
     sys.stdout.buffer.write(output)
     sys.stdout.flush()
     return 0
+
+
+_READ_ONLY = 2  # read queries and SET of settings other than readonly itself
+_READONLY_CODES = frozenset({164})  # READONLY: "Cannot execute query in readonly mode"
 
 
 def _parse_params(items: list[str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from llmledger.instrumentation._shared.prices import ModelPrice
 from llmledger.instrumentation._shared.usage import Usage
 
 from . import conventions as names
+from .bounds import bound
 from .costs import PriceCache, apply_cost
 from .values import count, flag, number, read, text
 from .wire import LeanRequest, read_encoded
@@ -182,4 +183,4 @@ def _build(
     if call.error_type and call.status_code == "Unset":
         call.status_code = "Error"
     apply_cost(call, found, usage, prices_used, price_cache)
-    return call
+    return bound(call)

@@ -9,6 +9,7 @@ reported" and "zero" are different facts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,6 +19,8 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from .conventions import READ
 
 Found = dict[str, Any]
+_DIGITS = re.compile(r"[0-9]{1,30}")  # ASCII digits, short enough for int() (longer ones are not counts)
+_HUGE = Decimal(10**15)
 
 
 def read(attributes: Iterable[KeyValue], wanted: frozenset[str] = READ) -> Found:
@@ -45,7 +48,9 @@ def count(found: Mapping[str, Any], names: Sequence[str]) -> int | None:
             continue
         if value.__class__ is int:
             number = value
-        elif (value.__class__ is float and value.is_integer()) or (value.__class__ is str and value.strip().isdigit()):
+        elif (value.__class__ is float and value.is_integer()) or (
+            value.__class__ is str and _DIGITS.fullmatch(value.strip())
+        ):
             number = int(value)
         else:
             continue
@@ -70,7 +75,7 @@ def money(found: Mapping[str, Any], names: Sequence[str]) -> Decimal | None:
         except InvalidOperation:
             continue
         if amount.is_finite() and amount >= 0:
-            return amount
+            return min(amount, _HUGE)  # beyond any bill, and small enough to add up without overflowing
     return None
 
 

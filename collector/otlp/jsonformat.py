@@ -28,6 +28,8 @@ def parse(body: bytes) -> ExportTraceServiceRequest:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidOtlpJson(f"invalid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidOtlpJson("invalid OTLP/JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise InvalidOtlpJson("invalid OTLP/JSON: the body must be a JSON object with resourceSpans")
     for resource_spans in _items(document, "resourceSpans"):
@@ -41,6 +43,8 @@ def parse(body: bytes) -> ExportTraceServiceRequest:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
     except json_format.ParseError as error:
         raise InvalidOtlpJson(f"invalid OTLP/JSON: {error}") from None
+    except RecursionError:
+        raise InvalidOtlpJson("invalid OTLP/JSON: nested too deeply") from None
     return request
 
 

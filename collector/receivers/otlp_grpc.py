@@ -2,15 +2,19 @@
 """OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
 
 Registered as a generic handler with no deserializer, so the method receives the request's bytes: they are
-parsed once here and forwarded as they came. gzip is handled by grpcio. Bad bytes → INVALID_ARGUMENT;
-a full pipeline → RESOURCE_EXHAUSTED (retryable per the OTLP spec, with a retry delay in the message).
+parsed once here and forwarded as they came. gzip is handled by grpcio, and `max_request_bytes` is grpcio's
+`max_receive_message_length`, which it applies to the decompressed message while decompressing, so a gzip bomb
+is refused (RESOURCE_EXHAUSTED) without being inflated. Bad bytes → INVALID_ARGUMENT; no or a wrong bearer token
+when one is set → UNAUTHENTICATED; a full pipeline → RESOURCE_EXHAUSTED (retryable per the OTLP spec, with a
+retry delay in the message). Every refusal this module makes is counted by reason in `rejections`; the ones
+grpcio makes before the handler runs (size) are not seen here.
 """
 
 from __future__ import annotations
 
 import logging
 from concurrent import futures
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -21,20 +25,38 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ..pipeline import Backpressure, Pipeline
+from . import _rejections as reasons
+from ._access import BearerToken
+from ._rejections import Rejections
+from ._tls import TlsFiles
 
 _log = logging.getLogger(__name__)
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _OK = ExportTraceServiceResponse().SerializeToString()
+_PROTOCOL = "grpc"
 
 
 class GrpcReceiver:
-    def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 4317, workers: int = 4) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        host: str = "127.0.0.1",
+        port: int = 4317,
+        workers: int = 4,
+        *,
+        max_request_bytes: int = MAX_MESSAGE_BYTES,
+        token: BearerToken | None = None,
+        tls: TlsFiles | None = None,
+        rejections: Rejections | None = None,
+    ) -> None:
         self.pipeline = pipeline
+        self.rejections = rejections or Rejections()
+        self._token = token
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmledger-grpc"),
             options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_receive_message_length", max_request_bytes),
                 ("grpc.so_reuseport", 0),
             ],
         )
@@ -42,7 +64,10 @@ class GrpcReceiver:
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {"Export": handler}),))
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
-            self.port = self._server.add_insecure_port(address)
+            if tls is None:
+                self.port = self._server.add_insecure_port(address)
+            else:
+                self.port = self._server.add_secure_port(address, grpc.ssl_server_credentials([tls.pem_pair()]))
         except RuntimeError:  # newer grpcio raises instead of returning 0
             self.port = 0
         if self.port == 0:
@@ -57,18 +82,44 @@ class GrpcReceiver:
         self._server.stop(grace).wait()
 
     def _export(self, body: bytes, context: Any) -> bytes:
+        if self._token is not None and not self._token.allows(_metadata(context, "authorization")):
+            self._refuse(
+                context, grpc.StatusCode.UNAUTHENTICATED, reasons.UNAUTHENTICATED, "a bearer token is required"
+            )
         try:
             request = ExportTraceServiceRequest.FromString(body)
         except DecodeError as error:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed ExportTraceServiceRequest: {error}")
+            self._refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                reasons.MALFORMED,
+                f"malformed ExportTraceServiceRequest: {error}",
+            )
         try:
             outcome = self.pipeline.accept(request, body)
         except Backpressure as error:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+            self._refuse(context, grpc.StatusCode.RESOURCE_EXHAUSTED, reasons.BACKPRESSURE, str(error))
         except Exception:
             _log.exception("could not process an OTLP/gRPC request")
-            context.abort(grpc.StatusCode.INTERNAL, "the collector failed to process the request; see its log")
+            self._refuse(
+                context,
+                grpc.StatusCode.INTERNAL,
+                reasons.INTERNAL,
+                "the collector failed to process the request; see its log",
+            )
         if not outcome.rejected_spans:
             return _OK
         partial = ExportTracePartialSuccess(rejected_spans=outcome.rejected_spans, error_message=outcome.message)
         return ExportTraceServiceResponse(partial_success=partial).SerializeToString()
+
+    def _refuse(self, context: Any, code: grpc.StatusCode, reason: str, message: str) -> NoReturn:
+        self.rejections.count(_PROTOCOL, reason)
+        context.abort(code, message)
+        raise AssertionError("unreachable: abort raises")
+
+
+def _metadata(context: Any, key: str) -> str | None:
+    for name, value in context.invocation_metadata() or ():
+        if name == key:
+            return value if isinstance(value, str) else None
+    return None

@@ -1,19 +1,38 @@
 # SPDX-License-Identifier: Apache-2.0
-"""OTLP/HTTP receiver: `POST /v1/traces`, protobuf or JSON, identity or gzip.
+"""OTLP/HTTP receiver: `POST /v1/traces`, protobuf or JSON, identity or gzip; plus a small registry of GET routes.
 
 The stdlib `ThreadingHTTPServer` with HTTP/1.1 keep-alive: the SDK exporters reuse one connection, the work per
 request is protobuf parsing and extraction (not HTTP), and it needs no dependency. Answers follow the OTLP/HTTP
 spec: the response in the request's encoding (partial success when spans were rejected), 400 with a
-`google.rpc.Status` for bad payloads, 404/405/411/413/415 for the wrong path, method, length, size or type,
-and 429 with Retry-After when the pipeline is full.
+`google.rpc.Status` for bad payloads, 401 (`WWW-Authenticate: Bearer`) without the token when one is set,
+404/405/411/413/415 for the wrong path, method, length, size or type, and 429 with Retry-After when the pipeline
+is full. Every refusal is counted by reason in `rejections`.
+
+Limits against hostile senders: a body over `max_request_bytes` is refused before it is read (413), and so is a
+gzip body that would decompress past it, found while decompressing in bounded steps, so a gzip bomb never
+allocates more than the limit.
+
+GET routes. `routes` maps a path to a handler taking no arguments and returning `(status, content type, body)`:
+
+    def budget_status() -> tuple[int, str, bytes]:
+        return 200, "application/json", b'{"ok": true}'
+
+    HttpReceiver(pipeline, "127.0.0.1", 4318, routes={"/v1/budgets/status": budget_status})
+
+A handler runs on the request's thread for each GET of its path (the query string is ignored); an exception in it
+is logged and answered 500. When a token is set every route needs it, except `OPEN_PATHS` (`/healthz`,
+`/readyz`), which orchestrators probe without credentials.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
+import ssl
 import threading
 import zlib
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,13 +47,35 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from ..otlp.jsonformat import InvalidOtlpJson
 from ..otlp.jsonformat import parse as parse_json
 from ..pipeline import Backpressure, Outcome, Pipeline
+from . import _rejections as reasons
+from ._access import BearerToken
+from ._rejections import Rejections
+from ._tls import TlsFiles
 
 _log = logging.getLogger(__name__)
 TRACES_PATH = "/v1/traces"
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 MAX_BODY_BYTES = 64 * 1024 * 1024
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-_INVALID_ARGUMENT = 3
+_PROTOCOL = "http"
+_HANDSHAKE_SECONDS = 30.0
+_GUNZIP_STEP = 1 << 20
+
+Route = Callable[[], tuple[int, str, bytes]]
+
+# HTTP status → (google.rpc.Code of the Status body, rejection reason)
+_REFUSALS = {
+    400: (3, reasons.MALFORMED),  # INVALID_ARGUMENT
+    401: (16, reasons.UNAUTHENTICATED),
+    404: (5, reasons.UNSUPPORTED),  # NOT_FOUND
+    405: (12, reasons.UNSUPPORTED),  # UNIMPLEMENTED
+    411: (3, reasons.MALFORMED),
+    413: (8, reasons.TOO_LARGE),  # RESOURCE_EXHAUSTED
+    415: (3, reasons.UNSUPPORTED),
+    429: (8, reasons.BACKPRESSURE),
+    500: (13, reasons.INTERNAL),  # INTERNAL
+}
 
 
 class _BadRequest(Exception):
@@ -46,7 +87,12 @@ class _BadRequest(Exception):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "llmledger"
-    pipeline: Pipeline  # set on the subclass made per receiver
+    # set on the subclass made per receiver
+    pipeline: Pipeline
+    max_body: int
+    token: BearerToken | None
+    rejections: Rejections
+    routes: Mapping[str, Route]
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s " + format, self.address_string(), *args)
@@ -55,9 +101,13 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path != TRACES_PATH:
             self._drain()
-            self._plain(404, f"no such path {path}; OTLP/HTTP traces go to POST {TRACES_PATH}")
+            self._refuse(404, f"no such path {path}; OTLP/HTTP traces go to POST {TRACES_PATH}")
             return
         media_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if not self._authorized():
+            self._drain()
+            self._refuse(401, "a bearer token is required (Authorization: Bearer TOKEN)", media_type)
+            return
         try:
             body = self._body()
             if media_type == PROTOBUF:
@@ -67,26 +117,58 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 raise _BadRequest(415, f"unsupported Content-Type {media_type or '(none)'!r}; use {PROTOBUF} or {JSON}")
         except _BadRequest as error:
-            self._error(error.status, str(error), media_type)
+            self._refuse(error.status, str(error), media_type)
             return
         try:
             outcome = self.pipeline.accept(request, body if media_type == PROTOBUF else None)
         except Backpressure as error:
-            self._error(429, str(error), media_type, retry_after=error.retry_after)
+            self._refuse(429, str(error), media_type, retry_after=error.retry_after)
             return
         except Exception:
             _log.exception("could not process an OTLP/HTTP request")
-            self._error(500, "the collector failed to process the request; see its log", media_type)
+            self._refuse(500, "the collector failed to process the request; see its log", media_type)
             return
         self._success(outcome, media_type)
 
     def do_GET(self) -> None:
-        self._plain(405 if self.path.split("?", 1)[0] == TRACES_PATH else 404, f"use POST {TRACES_PATH}")
+        path = self.path.split("?", 1)[0]
+        route = self.routes.get(path)
+        if route is None:
+            self._drain()
+            self._refuse(405 if path == TRACES_PATH else 404, f"use POST {TRACES_PATH}")
+            return
+        if path not in OPEN_PATHS and not self._authorized():
+            self._drain()
+            self._refuse(401, "a bearer token is required (Authorization: Bearer TOKEN)")
+            return
+        try:
+            status, content_type, body = route()
+        except Exception:
+            _log.exception("GET %s failed", path)
+            status, content_type, body = 500, "text/plain; charset=utf-8", b"internal error; see the collector's log\n"
+        self._send(status, content_type, body)
 
-    do_PUT = do_DELETE = do_PATCH = do_GET
+    def do_PUT(self) -> None:
+        self._drain()
+        path = self.path.split("?", 1)[0]
+        self._refuse(405 if path == TRACES_PATH or path in self.routes else 404, f"use POST {TRACES_PATH}")
+
+    do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_PUT
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The stdlib answers a method it has no do_* for with 501; that is the client's mistake, not ours.
+        if code == 501:
+            code, message = 405, f"unsupported method; use POST {TRACES_PATH}"
+        if code >= 400:
+            self.rejections.count(_PROTOCOL, reasons.MALFORMED if code != 405 else reasons.UNSUPPORTED)
+        super().send_error(code, message, explain)
+
+    def _authorized(self) -> bool:
+        return self.token is None or self.token.allows(self.headers.get("Authorization"))
 
     # -- reading -----------------------------------------------------------------------------------------
     def _body(self) -> bytes:
+        limit = self.max_body
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             raw = self._chunked()
         else:
@@ -94,21 +176,17 @@ class _Handler(BaseHTTPRequestHandler):
             if length_header is None:
                 self.close_connection = True
                 raise _BadRequest(411, "Content-Length is required")
-            try:
-                length = int(length_header)
-            except ValueError:
+            length = _length(length_header)
+            if length is None:
                 self.close_connection = True
-                raise _BadRequest(400, f"bad Content-Length {length_header!r}") from None
-            if length > MAX_BODY_BYTES:
+                raise _BadRequest(400, f"bad Content-Length {length_header!r}")
+            if length > limit:
                 self.close_connection = True
-                raise _BadRequest(413, f"body of {length} bytes exceeds the limit of {MAX_BODY_BYTES}")
+                raise _BadRequest(413, f"body of {length} bytes exceeds the limit of {limit}")
             raw = self.rfile.read(length) if length > 0 else b""
         encoding = self.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding == "gzip":
-            try:
-                raw = _gunzip(raw)
-            except (OSError, EOFError, zlib.error) as error:
-                raise _BadRequest(400, f"body is not valid gzip: {error}") from None
+            raw = gunzip(raw, limit)
         elif encoding not in ("identity", ""):
             raise _BadRequest(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
         if not raw:
@@ -123,25 +201,34 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 size = int(line.split(b";", 1)[0].strip(), 16)
             except ValueError:
+                size = -1
+            if size < 0:
                 self.close_connection = True
-                raise _BadRequest(400, "malformed chunked body") from None
+                raise _BadRequest(400, "malformed chunked body")
             if size == 0:
                 while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                     pass
                 return b"".join(parts)
             total += size
-            if total > MAX_BODY_BYTES:
+            if total > self.max_body:
                 self.close_connection = True
-                raise _BadRequest(413, f"body exceeds the limit of {MAX_BODY_BYTES} bytes")
+                raise _BadRequest(413, f"body exceeds the limit of {self.max_body} bytes")
             parts.append(self.rfile.read(size))
             self.rfile.readline(3)
 
     def _drain(self) -> None:
-        length = self.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) <= MAX_BODY_BYTES:
-            self.rfile.read(int(length))
-        else:
+        """Read and discard an unwanted body (a step at a time, up to the size limit), so the client reads our
+        answer rather than a reset and the connection can serve the next request; else mark it to be closed."""
+        length = _length(self.headers.get("Content-Length") or "0")
+        if length is None or length > self.max_body or "Transfer-Encoding" in self.headers:
             self.close_connection = True
+            return
+        while length > 0:
+            step = self.rfile.read(min(length, 1 << 16))
+            if not step:
+                self.close_connection = True
+                return
+            length -= len(step)
 
     # -- answering ---------------------------------------------------------------------------------------
     def _success(self, outcome: Outcome, media_type: str) -> None:
@@ -161,17 +248,19 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(200, PROTOBUF, response.SerializeToString())
 
-    def _error(self, status: int, message: str, media_type: str, retry_after: int | None = None) -> None:
+    def _refuse(self, status: int, message: str, media_type: str = "", retry_after: int | None = None) -> None:
+        """An error answer in the request's encoding, counted by reason."""
+        code, reason = _REFUSALS[status]
+        self.rejections.count(_PROTOCOL, reason)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
         if media_type == JSON:
-            self._send(status, JSON, json.dumps({"code": _INVALID_ARGUMENT, "message": message}).encode(), headers)
+            self._send(status, JSON, json.dumps({"code": code, "message": message}).encode(), headers)
         elif media_type == PROTOBUF:
-            self._send(status, PROTOBUF, Status(code=_INVALID_ARGUMENT, message=message).SerializeToString(), headers)
+            self._send(status, PROTOBUF, Status(code=code, message=message).SerializeToString(), headers)
         else:
-            self._plain(status, message)
-
-    def _plain(self, status: int, message: str) -> None:
-        self._send(status, "text/plain; charset=utf-8", (message + "\n").encode())
+            self._send(status, "text/plain; charset=utf-8", (message + "\n").encode(), headers)
 
     def _send(self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
@@ -185,14 +274,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def _gunzip(raw: bytes) -> bytes:
-    decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    out = decompressor.decompress(raw, MAX_BODY_BYTES + 1)
-    if len(out) > MAX_BODY_BYTES or decompressor.unconsumed_tail:
-        raise _BadRequest(413, f"decompressed body exceeds the limit of {MAX_BODY_BYTES} bytes")
-    if not decompressor.eof:
-        raise EOFError("compressed body ended early")
-    return out
+def _length(header: str) -> int | None:
+    """A Content-Length as a non-negative int, or None (a negative one would read until the client closes)."""
+    text = header.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def gunzip(raw: bytes, limit: int) -> bytes:
+    """Decompress gzip (one or more members) a step at a time, refusing (413) as soon as the output passes
+    `limit`: a bomb costs at most `limit` + one step of memory, never its inflated size."""
+    out = bytearray()
+    while raw:
+        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        pending = raw
+        try:
+            while pending and not decompressor.eof:
+                out += decompressor.decompress(pending, _GUNZIP_STEP)
+                if len(out) > limit:
+                    raise _BadRequest(413, f"decompressed body exceeds the limit of {limit} bytes")
+                pending = decompressor.unconsumed_tail
+        except zlib.error as error:
+            raise _BadRequest(400, f"body is not valid gzip: {error}") from None
+        if not decompressor.eof:
+            raise _BadRequest(400, "body is not valid gzip: it ends before the end of the compressed data")
+        raw = decompressor.unused_data
+    return bytes(out)
 
 
 def _parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
@@ -209,14 +315,60 @@ def _parse_json(body: bytes) -> ExportTraceServiceRequest:
         raise _BadRequest(400, str(error)) from None
 
 
+class _Server(ThreadingHTTPServer):
+    """With TLS, each connection's handshake runs on its own thread: a slow client never stalls `accept`."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+    tls: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.tls is not None:
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(_HANDSHAKE_SECONDS)
+                request.do_handshake()
+                request.settimeout(None)
+            except (OSError, ssl.SSLError) as error:
+                _log.debug("TLS handshake with %s failed: %s", client_address, error)
+                return
+        super().finish_request(request, client_address)
+
+
 class HttpReceiver:
-    def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 4318) -> None:
-        handler = type("OtlpHandler", (_Handler,), {"pipeline": pipeline})
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        host: str = "127.0.0.1",
+        port: int = 4318,
+        *,
+        max_request_bytes: int = MAX_BODY_BYTES,
+        token: BearerToken | None = None,
+        tls: TlsFiles | None = None,
+        rejections: Rejections | None = None,
+        routes: Mapping[str, Route] | None = None,
+    ) -> None:
+        self.rejections = rejections or Rejections()
+        attributes = {
+            "pipeline": pipeline,
+            "max_body": max_request_bytes,
+            "token": token,
+            "rejections": self.rejections,
+            "routes": dict(routes or {}),
+        }
+        handler = type("OtlpHandler", (_Handler,), attributes)
+        server_class = type("OtlpServer", (_Server,), {"tls": tls.server_context() if tls else None})
+        if ":" in host:
+            server_class.address_family = socket.AF_INET6
+        self._server = server_class((host, port), handler)
         self.host = host
         self.port = self._server.server_address[1]
+        self.scheme = "https" if tls else "http"
         self._thread = threading.Thread(target=self._server.serve_forever, name="llmledger-http", daemon=True)
 
     def start(self) -> HttpReceiver:
@@ -228,4 +380,4 @@ class HttpReceiver:
         self._server.server_close()
 
 
-__all__ = ["HttpReceiver"]
+__all__ = ["OPEN_PATHS", "HttpReceiver", "Route", "gunzip"]

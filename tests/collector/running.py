@@ -21,7 +21,7 @@ from typing import Any
 from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-_LISTEN = re.compile(r"OTLP/(gRPC|HTTP) on (?:http://)?([\d.]+):(\d+)")
+_LISTEN = re.compile(r"OTLP/(gRPC|HTTP) on (?:https?://)?([\d.]+):(\d+)")
 
 
 @dataclass

@@ -55,3 +55,34 @@ def test_bad_settings_name_the_setting_and_where_it_came_from(tmp_path: Path, te
 def test_a_missing_file_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "absent.yaml", NO_FLAGS, environ={})
+
+
+def test_access_settings_come_from_the_environment_and_the_token_is_never_shown():
+    environ = {
+        "LLMLEDGER_AUTH_TOKEN": "t0ken",
+        "LLMLEDGER_TLS_CERT": "~/c.pem",
+        "LLMLEDGER_TLS_KEY": "/k.pem",
+        "LLMLEDGER_MAX_REQUEST_BYTES": "1024",
+    }
+    config = load(None, NO_FLAGS, environ=environ)
+    assert (config.auth_token, config.tls_cert, config.tls_key) == (
+        "t0ken",
+        Path("~/c.pem").expanduser(),
+        Path("/k.pem"),
+    )
+    assert config.max_request_bytes == 1024
+    assert "t0ken" not in repr(config)
+    assert load(None, NO_FLAGS, environ={}).max_request_bytes == 64 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"LLMLEDGER_TLS_KEY": "/k.pem"}, "go together"),
+        ({"LLMLEDGER_AUTH_TOKEN": "a", "LLMLEDGER_AUTH_TOKEN_FILE": "/t"}, "not both"),
+        ({"LLMLEDGER_MAX_REQUEST_BYTES": "0"}, "max_request_bytes"),
+    ],
+)
+def test_access_settings_that_cannot_work_are_refused(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        load(None, NO_FLAGS, environ=environ)

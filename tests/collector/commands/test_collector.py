@@ -266,3 +266,79 @@ def test_a_port_in_use_exits_1_saying_so(clickhouse, database):
         )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Address already in use" in done.stderr
+
+
+def test_with_a_token_file_and_tls_exporters_need_both_and_the_probes_stay_open(
+    clickhouse, database, client, tmp_path, monkeypatch
+):
+    from tests.collector.receivers.conftest import post, spans
+    from tests.collector.tls import make_tls
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)  # requests prefers it to certificate_file
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    tls = make_tls(tmp_path)
+    (tmp_path / "token").write_text("e2e-token\n")
+    running = start_collector(
+        [
+            *("--clickhouse-url", clickhouse.url, "--database", database, "--flush-interval", "0.2"),
+            *("--auth-token-file", str(tmp_path / "token")),
+            *("--tls-cert", str(tls.files.cert), "--tls-key", str(tls.files.key)),
+        ]
+    )
+    try:
+        assert "with TLS, bearer token required" in running.text
+        header = {"authorization": "Bearer e2e-token"}
+        url = f"https://127.0.0.1:{running.http_port}/v1/traces"
+        credentials = grpc.ssl_channel_credentials(tls.ca.read_bytes())
+        sent = spans(2, **{"llmledger.tenant": "e2e-secured"})
+        http_span, grpc_span = sent
+        for exporter, span, result in [
+            (HttpExporter(endpoint=url, certificate_file=str(tls.ca), timeout=10), http_span, "FAILURE"),
+            (GrpcExporter(endpoint=running.grpc_endpoint, credentials=credentials, timeout=10), grpc_span, "FAILURE"),
+            (
+                HttpExporter(endpoint=url, certificate_file=str(tls.ca), headers=header, timeout=10),
+                http_span,
+                "SUCCESS",
+            ),
+            (
+                GrpcExporter(endpoint=running.grpc_endpoint, credentials=credentials, headers=header, timeout=10),
+                grpc_span,
+                "SUCCESS",
+            ),
+        ]:
+            assert exporter.export([span]).name == result
+            exporter.shutdown()
+        context = tls.client_context()
+        assert post(running.http_port, path="/readyz", method="GET", tls=context)[0] == 200
+        assert post(running.http_port, path="/metrics", method="GET", tls=context)[0] == 401
+        status, _, body = post(running.http_port, path="/metrics", method="GET", tls=context, headers=header)
+        assert status == 200
+        assert (
+            'llmledger_collector_rejected_requests_total{protocol="grpc",reason="unauthenticated"} 1' in body.decode()
+        )
+        count = "SELECT count() FROM llm_calls FINAL WHERE Tenant = 'e2e-secured'"
+        assert wait_for(lambda: client.command(count), 2) == 2
+    finally:
+        assert running.stop() == 0, running.text
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--tls-cert", "cert.pem"], "tls_cert and tls_key go together"),
+        (["--auth-token", "has space"], "visible ASCII"),
+        (["--auth-token-file", "/nonexistent/token"], "cannot read the auth token file"),
+        (["--tls-cert", "/nonexistent/c.pem", "--tls-key", "/nonexistent/k.pem"], "cannot use TLS certificate"),
+        (["--max-request-bytes", "0"], "max_request_bytes"),
+    ],
+)
+def test_bad_access_settings_exit_2_before_starting_anything(flags, message):
+    done = subprocess.run(
+        [sys.executable, "-m", "llmledger.collector.cli", "collector", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr

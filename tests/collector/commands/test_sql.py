@@ -176,3 +176,38 @@ def test_a_database_without_the_schema_exits_2_saying_how_to_create_it(cli, clic
     assert result.returncode == 2
     assert "database nowhere does not exist" in result.stderr
     assert "llmledger schema apply" in result.stderr
+
+
+def test_a_write_is_refused_by_the_server_with_a_clear_message(cli, client, loaded):
+    before = client.command("SELECT count() FROM llm_calls")
+
+    for statement in (
+        "INSERT INTO llm_calls (TraceId, SpanId) VALUES ('t', 's')",
+        "INSERT INTO llm_calls (TraceId, SpanId) SETTINGS readonly = 0 VALUES ('t', 's')",
+        "SELECT 1 SETTINGS readonly = 0",
+        "CREATE TABLE sneaky (x UInt8) ENGINE = Memory",
+        "TRUNCATE TABLE llm_calls",
+    ):
+        result = cli("sql", statement)
+
+        assert result.returncode == 2, (statement, result.stdout, result.stderr)
+        assert "read-only" in result.stderr and "--allow-writes" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert client.command("SELECT count() FROM llm_calls") == before
+    assert not client.command("EXISTS TABLE sneaky")
+
+
+def test_allow_writes_lets_a_write_through(cli, client):
+    client.command("CREATE TABLE IF NOT EXISTS scratch (x UInt8) ENGINE = Memory")
+
+    result = cli("sql", "INSERT INTO scratch VALUES (7)", "--allow-writes")
+
+    assert result.returncode == 0, result.stderr
+    assert client.command("SELECT sum(x) FROM scratch") == 7
+
+
+def test_reads_still_set_their_output_format_under_read_only(cli, loaded):
+    result = cli("sql", "SELECT toDecimal64(1.5, 3) AS n", "-f", "json")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"n": 1.5}
