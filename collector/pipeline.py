@@ -160,6 +160,34 @@ class Pipeline:
             return Outcome(rejected, f"{rejected} LLM span(s) carry a cost of a million USD or more and were dropped")
         return Outcome()
 
+    # -- self-telemetry ----------------------------------------------------------------------------------
+    def counters(self) -> dict[str, float]:
+        """The collector's own counters, for /metrics (names are the contract; values only grow, except gauges)."""
+        stats = self.stats
+        forward = self.forwarder.stats if self.forwarder is not None else None
+        pending = float(len(self._pending) + self._writing)
+        return {
+            "received_requests": stats.requests,
+            "received_spans": stats.spans,
+            "stored_calls": stats.calls_written,
+            "stored_raw_spans": stats.raw_written,
+            "forwarded_requests": forward.sent if forward else 0,
+            "duplicate_spans": stats.duplicates,
+            "write_errors": stats.write_errors,
+            "forward_errors": forward.failed if forward else 0,
+            "queue_bytes": pending,  # rows until the disk queue lands
+            "queue_max_bytes": float(self.max_pending_rows),
+            "consumer_lag_bytes_store": pending,
+            "consumer_lag_bytes_forward": float(self.forwarder.queue.qsize()) if self.forwarder else 0.0,
+            "dropped_cost_too_large": stats.rejected,
+        }
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether to take more traffic: False, with the reason, when the queue is ≥ 90 % full."""
+        if len(self._pending) + self._writing >= 0.9 * self.max_pending_rows:
+            return False, "the queue is at least 90 % full"
+        return True, "ok"
+
     # -- writing -----------------------------------------------------------------------------------------
     def start(self) -> Pipeline:
         self._writer.start()
