@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: Apache-2.0
+"""ClickHouse stopped mid-load and started again: the collector keeps acknowledging while it is down (the queue
+absorbs the backlog), then catches up; nothing acknowledged is lost or counted twice."""
+
+from __future__ import annotations
+
+from .accounting import assert_exactly_once, wait_stored
+from .load import LoadGenerator
+from .processes import collector
+
+
+def test_requests_are_acknowledged_while_clickhouse_is_down_and_stored_once_it_is_back(server, database, tmp_path):
+    running = collector(server, database, tmp_path / "queue")
+    try:
+        with LoadGenerator(running.http_port) as load:
+            load.wait_acknowledged(30)
+            server.stop()
+            before = load.ledger.snapshot()
+            load.wait_acknowledged(50)  # acknowledged with ClickHouse down: on disk only
+            during = load.ledger.snapshot().keys() - before.keys()
+            server.start()
+            load.wait_acknowledged(30)
+            ledger = load.stop()
+        acknowledged = ledger.snapshot()
+        assert len(during) >= 50 * load.spans_per_request
+        # Catch-up: spans acknowledged while ClickHouse was down can only have been stored after it came back.
+        assert wait_stored(server, database, {span: acknowledged[span] for span in during}) == 0
+        assert wait_stored(server, database, acknowledged) == 0
+    finally:
+        assert running.stop() == 0, running.text
+    assert_exactly_once(server, database, acknowledged)
