@@ -38,13 +38,34 @@ def _attribute(key: str, value: str | int | float) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(double_value=value))
 
 
-def llm_span(number: int) -> tuple[Span, Decimal]:
-    """One chat span of our instrumentation, and its total cost. Costs have at most 8 decimals, so the float on
-    the wire reads back as the exact Decimal."""
+def llm_attributes(number: int) -> tuple[dict[str, str | int | float], Decimal]:
+    """The attributes of our instrumentation's chat span number `number`, and its total cost. Costs have at most
+    8 decimals, so the float on the wire reads back as the exact Decimal."""
     input_tokens, output_tokens = 100 + number % 900, 10 + number % 90
     input_cost = Decimal(input_tokens * 15) / 10**8  # 0.15 USD per million
     output_cost = Decimal(output_tokens * 60) / 10**8  # 0.6 USD per million
     total = input_cost + output_cost
+    attributes: dict[str, str | int | float] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+        "gen_ai.usage.input_tokens": input_tokens,
+        "gen_ai.usage.output_tokens": output_tokens,
+        "gen_ai.usage.cost": float(total),
+        "gen_ai.usage.cost.currency": "USD",
+        "gen_ai.usage.cost.source": "local",
+        "llmledger.cost.input": float(input_cost),
+        "llmledger.cost.output": float(output_cost),
+        "llmledger.tenant": "acme",
+        "llmledger.user_id": _USERS[number % len(_USERS)],
+    }
+    return attributes, total
+
+
+def llm_span(number: int) -> tuple[Span, Decimal]:
+    """Chat span number `number` as OTLP protobuf, and its total cost."""
+    attributes, total = llm_attributes(number)
     now = time.time_ns()
     span = Span(
         trace_id=os.urandom(16),
@@ -54,24 +75,7 @@ def llm_span(number: int) -> tuple[Span, Decimal]:
         start_time_unix_nano=now - 250_000_000,
         end_time_unix_nano=now,
     )
-    span.attributes.extend(
-        _attribute(key, value)
-        for key, value in {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": "openai",
-            "gen_ai.request.model": "gpt-4o-mini",
-            "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
-            "gen_ai.usage.input_tokens": input_tokens,
-            "gen_ai.usage.output_tokens": output_tokens,
-            "gen_ai.usage.cost": float(total),
-            "gen_ai.usage.cost.currency": "USD",
-            "gen_ai.usage.cost.source": "local",
-            "llmledger.cost.input": float(input_cost),
-            "llmledger.cost.output": float(output_cost),
-            "llmledger.tenant": "acme",
-            "llmledger.user_id": _USERS[number % len(_USERS)],
-        }.items()
-    )
+    span.attributes.extend(_attribute(key, value) for key, value in attributes.items())
     return span, total
 
 
