@@ -3,7 +3,9 @@
 
 Registered as a generic handler with no deserializer, so the method receives the request's bytes: they are
 parsed once here and forwarded as they came. gzip is handled by grpcio. Bad bytes → INVALID_ARGUMENT;
-a full pipeline → RESOURCE_EXHAUSTED (retryable per the OTLP spec, with a retry delay in the message).
+a full queue → RESOURCE_EXHAUSTED (retryable per the OTLP spec) with a `google.rpc.RetryInfo` delay, both as
+`google.rpc.retryinfo-bin` (read by the Python OTLP exporter) and inside `grpc-status-details-bin` (the
+standard rich status, read by the Collector's exporters and grpc-go).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class GrpcReceiver:
         try:
             outcome = self.pipeline.accept(request, body)
         except Backpressure as error:
+            context.set_trailing_metadata(_retry_metadata(str(error), error.retry_after))
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         except Exception:
             _log.exception("could not process an OTLP/gRPC request")
@@ -72,3 +75,19 @@ class GrpcReceiver:
             return _OK
         partial = ExportTracePartialSuccess(rejected_spans=outcome.rejected_spans, error_message=outcome.message)
         return ExportTraceServiceResponse(partial_success=partial).SerializeToString()
+
+
+def _retry_metadata(message: str, seconds: int) -> tuple[tuple[str, bytes], ...]:
+    from google.protobuf.any_pb2 import Any as AnyMessage
+    from google.protobuf.duration_pb2 import Duration
+    from google.rpc.error_details_pb2 import RetryInfo
+    from google.rpc.status_pb2 import Status
+
+    retry = RetryInfo(retry_delay=Duration(seconds=seconds))
+    detail = AnyMessage()
+    detail.Pack(retry)
+    status = Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message=message, details=[detail])
+    return (
+        ("google.rpc.retryinfo-bin", retry.SerializeToString()),
+        ("grpc-status-details-bin", status.SerializeToString()),
+    )

@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -65,8 +66,14 @@ class Collector:
 
 
 def start_collector(args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 60) -> Collector:
-    """Start `llmledger collector ARGS --grpc-port 0 --http-port 0` and wait until it says where it listens."""
+    """Start `llmledger collector ARGS --grpc-port 0 --http-port 0` and wait until it says where it listens.
+
+    Unless ARGS name a queue or data directory, the collector gets a fresh queue directory of its own: the default
+    one (in the user's data directory) would be shared by every test, and replayed into the wrong database.
+    """
     command = [sys.executable, "-m", "llmledger.collector.cli", "collector", "--grpc-port", "0", "--http-port", "0"]
+    if not {"--queue-dir", "--data-dir"} & set(args):
+        command += ["--queue-dir", tempfile.mkdtemp(prefix="llmledger-queue-")]
     environment = {key: value for key, value in (env or os.environ).items() if not key.startswith("LLMLEDGER_")}
     process = subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
