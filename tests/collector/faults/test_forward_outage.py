@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The forward target down, then up: storage goes on regardless, and forwarding catches up with every span."""
+
+from __future__ import annotations
+
+from llmledger.collector.clickhouse.embedded import free_port
+from tests.collector.running import wait_for
+
+from .accounting import assert_exactly_once, wait_stored
+from .load import LoadGenerator
+from .processes import collector
+from .receiver import OtlpReceiver
+
+
+def test_storage_is_not_blocked_by_a_down_forward_target_and_forwarding_catches_up(server, database, tmp_path):
+    port = free_port()  # nothing listens there yet: every forward attempt is refused
+    running = collector(server, database, tmp_path / "queue", "--forward", f"http://127.0.0.1:{port}")
+    receiver = None
+    try:
+        with LoadGenerator(running.http_port) as load:
+            load.wait_acknowledged(50)
+            while_down = load.ledger.snapshot()
+            assert wait_stored(server, database, while_down) == 0  # stored while the target is still down
+            receiver = OtlpReceiver(port)
+            load.wait_acknowledged(30)
+            acknowledged = load.stop().snapshot()
+        late = wait_for(lambda: len(acknowledged.keys() - receiver.received()), 0, timeout=90)
+        assert late == 0, f"{late} acknowledged spans were never forwarded"
+        assert wait_stored(server, database, acknowledged) == 0
+    finally:
+        assert running.stop() == 0, running.text
+        if receiver is not None:
+            receiver.close()
+    assert_exactly_once(server, database, acknowledged)
