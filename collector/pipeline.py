@@ -34,11 +34,10 @@ _COST_LIMIT = 1_000_000  # Decimal(18, 12) holds less than a million USD per cal
 
 
 class Backpressure(Exception):
-    """The queue is full; the client should retry after `retry_after` seconds."""
+    """The collector cannot take the request now (queue full, shutting down); retry after `retry_after` s."""
 
-    def __init__(self, retry_after: int = 1, detail: str = "") -> None:
-        reason = f" ({detail})" if detail else ""
-        super().__init__(f"the collector's queue is full{reason}; retry after {retry_after} s")
+    def __init__(self, retry_after: int = 1, reason: str = "the collector's queue is full") -> None:
+        super().__init__(f"{reason}; retry after {retry_after} s")
         self.retry_after = retry_after
 
 
@@ -114,6 +113,7 @@ class Pipeline:
         self._seen_calls = SeenSpans()
         self._seen_raw = SeenSpans()
         self._lock = threading.Lock()
+        self._stopping = False
         self._writer = StoreConsumer(
             store, queue, batch_size=batch_size, flush_interval=flush_interval, retry_delay=retry_delay
         )
@@ -121,8 +121,10 @@ class Pipeline:
     # -- receiving ---------------------------------------------------------------------------------------
     def accept(self, request: ExportTraceServiceRequest, body: bytes | None = None) -> Outcome:
         """Take one request; when this returns it is durable. `body`: its protobuf bytes if the caller has them."""
+        if self._stopping:
+            self._refused("the collector is shutting down")
         if self.queue.size() >= self.queue.max_bytes:
-            self._refused()
+            self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
         extraction = Extraction()
         if body is None or any(marker in body for marker in _MARKERS):
             extract_calls(body if body is not None else request, extraction)
@@ -146,7 +148,7 @@ class Pipeline:
                 with self._lock:
                     self._seen_calls.forget(call.trace_id + call.span_id for call in new_calls)
                     self._seen_raw.forget(row[1] + row[2] for row in new_raw)
-                self._refused(str(error))
+                self._refused(f"the collector's {error}")
         with self._lock:
             stats = self._stats
             stats.requests += 1
@@ -158,10 +160,10 @@ class Pipeline:
             return Outcome(rejected, f"{rejected} LLM span(s) carry a cost of a million USD or more and were dropped")
         return Outcome()
 
-    def _refused(self, detail: str = "") -> NoReturn:
+    def _refused(self, reason: str) -> NoReturn:
         with self._lock:
             self._stats.backpressure += 1
-        raise Backpressure(self._retry_after, detail)
+        raise Backpressure(self._retry_after, reason)
 
     # -- self-telemetry ----------------------------------------------------------------------------------
     def counters(self) -> dict[str, float]:
@@ -213,7 +215,11 @@ class Pipeline:
 
     def stop(self, timeout: float = 30.0, forward_timeout: float = 5.0) -> None:
         """Write what is queued (within `timeout`), forward what can be (within `forward_timeout`), close the
-        queue. Whatever is left stays on disk and is replayed on the next start."""
+        queue. Whatever is left stays on disk and is replayed on the next start.
+
+        From now on `accept()` refuses with a retry delay: receivers may still be finishing requests on open
+        keep-alive connections, and the queue must stop growing for the drain to end."""
+        self._stopping = True
         self._writer.stop(timeout)
         if self.forwarder is not None:
             self.forwarder.stop(forward_timeout)

@@ -99,9 +99,9 @@ class DiskQueue:
         data = b"".join(_framing.frame(payload) for payload in payloads)
         with self._lock:
             if self._closed:
-                raise QueueFull("the queue is closed")
+                raise QueueFull("queue is closed")
             if self._end - self._floor() + len(data) > self.max_bytes and not self._shed(len(data)):
-                raise QueueFull(f"the queue holds {self._end - self._floor()} of its {self.max_bytes} bytes")
+                raise QueueFull(f"queue is full: it holds {self._end - self._floor()} of its {self.max_bytes} bytes")
             if self._end > self._bases[-1] and self._end - self._bases[-1] + len(data) > self._segment_bytes:
                 self._roll()
             view = memoryview(data)
