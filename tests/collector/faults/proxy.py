@@ -2,9 +2,11 @@
 """A TCP proxy in front of ClickHouse's HTTP port that holds back the answers to inserts.
 
 The insert itself goes through at once, so ClickHouse commits it; only its response is delayed, past the
-collector's insert timeout. The collector then sees a failed insert that in fact succeeded — the case
-deduplication tokens exist for. The proxy notes each insert's `insert_deduplication_token` (from the URL
-clickhouse-connect sends settings in), so a test can see the retry carried the same token.
+collector's insert timeout (the proxy notes it was a 200). The collector then sees a failed insert that in fact
+succeeded — the case deduplication tokens exist for. The proxy also notes each insert's
+`insert_deduplication_token` (clickhouse-connect sends settings in the URL), so a test can see that the retry
+carried the same token. Identical retried blocks would be dropped by ClickHouse's block hash alone; the token is
+what keeps a batch re-formed after a restart from counting twice.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import threading
 import urllib.parse
 from collections import Counter
 
+# clickhouse-connect sends an insert's rows in Native format as a binary body; queries are text.
+_INSERT = re.compile(rb"^POST .*\r\ncontent-type: application/octet-stream\r\n", re.IGNORECASE | re.DOTALL)
 _TOKEN = re.compile(rb"[?&]insert_deduplication_token=([^&\s]+)")
 _STATUS = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 _CHUNK = 1 << 16
@@ -28,7 +32,7 @@ class SlowInsertProxy:
     def __init__(self, target_port: int, *, delay: float) -> None:
         self.target_port = target_port
         self.delay = delay
-        self.tokens: Counter[str] = Counter()  # insert_deduplication_token → inserts seen with it
+        self.tokens: Counter[str] = Counter()  # insert_deduplication_token ("" for none) → inserts seen with it
         self.held: list[int] = []  # HTTP status of each response held back: 200 means ClickHouse took the insert
         self._slow_left = 0
         self._lock = threading.Lock()
@@ -78,12 +82,13 @@ class SlowInsertProxy:
             threading.Thread(target=self._responses, args=(upstream, client, hold), daemon=True).start()
 
     def _requests(self, source: socket.socket, target: socket.socket, hold: threading.Event) -> None:
-        """Client → ClickHouse, unchanged; an insert's first chunk (its request line) is inspected."""
+        """Client → ClickHouse, unchanged; a request's first chunk (line and headers) tells an insert."""
         try:
             while data := source.recv(_CHUNK):
-                found = _TOKEN.search(data) if data.startswith(b"POST ") else None
-                if found:
-                    token = urllib.parse.unquote(found.group(1).decode())
+                head = data.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+                if _INSERT.match(head):
+                    found = _TOKEN.search(head.split(b"\r\n", 1)[0])
+                    token = urllib.parse.unquote(found.group(1).decode()) if found else ""
                     with self._lock:
                         self.tokens[token] += 1
                         if self._slow_left:
