@@ -11,6 +11,7 @@ A full queue raises `Backpressure` and receivers answer 429 / RESOURCE_EXHAUSTED
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .store import Store
 from .storing import CONSUMER as STORE_CONSUMER
 from .storing import StoreConsumer
 
+_log = logging.getLogger(__name__)
 _MARKERS = (b"gen_ai.", b"llm.", b"openinference.span.kind")
 _COST_LIMIT = 1_000_000  # Decimal(18, 12) holds less than a million USD per call
 
@@ -144,11 +146,16 @@ class Pipeline:
         if payloads:
             try:
                 self.queue.append(*payloads)
-            except QueueFull as error:
+            except Exception as error:  # not acknowledged: the sender's retry must not be taken for a duplicate
                 with self._lock:
                     self._seen_calls.forget(call.trace_id + call.span_id for call in new_calls)
                     self._seen_raw.forget(row[1] + row[2] for row in new_raw)
-                self._refused(f"the collector's {error}")
+                if isinstance(error, QueueFull):
+                    self._refused(f"the collector's {error}")
+                if isinstance(error, OSError):  # e.g. the disk is full: the sender keeps the request and retries
+                    _log.error("cannot write to the queue: %s", error)
+                    self._refused(f"the collector cannot write its queue ({error.strerror or error})")
+                raise
         with self._lock:
             stats = self._stats
             stats.requests += 1

@@ -105,8 +105,12 @@ class DiskQueue:
             if self._end > self._bases[-1] and self._end - self._bases[-1] + len(data) > self._segment_bytes:
                 self._roll()
             view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:  # disk full, say: take back the part written, or the next record lands after it
+                os.ftruncate(self._fd, self._end - self._bases[-1])
+                raise
             self._end += len(data)
             end = self._end
             if self.fsync == "batch":
