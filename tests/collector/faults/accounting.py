@@ -47,7 +47,7 @@ def assert_exactly_once(server: RestartableClickHouse, database: str, acknowledg
     assert rows == len(stored), f"{rows - len(stored)} calls were inserted twice"
     usd = sum(stored.values(), Decimal(0))
     totals = {table: rollup_usd(server, database, table) for table in ROLLUPS}
-    assert totals == dict.fromkeys(ROLLUPS, usd), f"llm_calls FINAL holds {usd} USD"
+    assert totals == dict.fromkeys(ROLLUPS, usd), f"llm_calls FINAL holds {usd} USD, the rollups {totals}"
     ((calls,),) = server.query(f"SELECT sum(Calls) FROM {database}.llm_usage_hourly")
     assert calls == len(stored)
 
