@@ -7,19 +7,19 @@ from __future__ import annotations
 from .accounting import assert_exactly_once, wait_stored
 from .load import LoadGenerator
 from .processes import collector
-from .proxy import SlowInsertProxy
+from .proxy import InsertProxy
 
 TIMEOUT = 1.0  # --clickhouse-timeout
 SLOW_INSERTS = 3
 
 
 def test_inserts_retried_after_a_timeout_they_outlived_are_not_counted_twice(server, database, tmp_path):
-    with SlowInsertProxy(server.http_port, delay=4 * TIMEOUT) as proxy:
+    with InsertProxy(server.http_port, delay=4 * TIMEOUT) as proxy:
         running = collector(
             server, database, tmp_path / "queue", "--clickhouse-url", proxy.url, "--clickhouse-timeout", str(TIMEOUT)
         )
         try:
-            proxy.arm(SLOW_INSERTS)
+            proxy.hold(SLOW_INSERTS)
             with LoadGenerator(running.http_port, max_requests=60) as load:
                 load.wait_acknowledged(60)
                 acknowledged = load.stop().snapshot()
