@@ -4,9 +4,9 @@ acknowledged.
 
 Spans carry the attributes our instrumentation writes (gen_ai.* usage, gen_ai.usage.cost and the
 llmledger.cost.* breakdown), so the collector stores the cost as reported, and every span's cost is known here to
-the last digit. A span counts as acknowledged only when its request got a 200: that is the set the collector
-promises never to lose. Requests that fail (connection refused or reset, 429, 5xx) are counted, never re-sent:
-their spans may or may not be stored.
+the last digit. A span counts as acknowledged only when its request got a 200 (gRPC: OK): that is the set the
+collector promises never to lose. Requests that fail (refused, reset by a kill, 429, 5xx, a gRPC error) are
+counted, never re-sent: their spans may or may not be stored.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -26,7 +27,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from tests.collector.running import Collector
+
 SERVICE = "fault-load"
+_GRPC_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 _USERS = ("user-1", "user-2", "user-3")
 
 
@@ -122,11 +126,21 @@ class Ledger:
 
 
 class LoadGenerator:
-    """`senders` threads POSTing requests of `spans_per_request` LLM spans back to back to `port`, until stopped
-    or `max_requests` were sent. Each request is sent once; its outcome goes in `ledger`."""
+    """`senders` threads sending requests of `spans_per_request` LLM spans back to back to a collector, over
+    OTLP/HTTP protobuf or OTLP/gRPC, until stopped or `max_requests` were sent. Each request is sent once; its
+    outcome goes in `ledger`."""
 
-    def __init__(self, port: int, *, senders: int = 2, spans_per_request: int = 20, max_requests: int = 5000) -> None:
-        self.port = port
+    def __init__(
+        self,
+        target: Collector,
+        *,
+        transport: str = "http",
+        senders: int = 2,
+        spans_per_request: int = 20,
+        max_requests: int = 5000,
+    ) -> None:
+        self.target = target
+        self.transport = transport
         self.spans_per_request = spans_per_request
         self.ledger = Ledger()
         self._numbers = itertools.count()
@@ -160,36 +174,64 @@ class LoadGenerator:
             time.sleep(0.05)
 
     def _send(self) -> None:
-        connection: http.client.HTTPConnection | None = None
-        while not self._stop.is_set() and next(self._budget) < self._max_requests:
-            first = next(self._numbers) * self.spans_per_request
-            request, costs = llm_request(first, self.spans_per_request)
-            body = request.SerializeToString()
-            try:
-                if connection is None:
-                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                connection.request("POST", "/v1/traces", body, {"Content-Type": "application/x-protobuf"})
-                response = connection.getresponse()
-                payload = response.read()
-            except OSError as error:  # refused while down, reset by a kill, timed out
-                self.ledger.fail(type(error).__name__)
-                if connection is not None:
-                    connection.close()
-                connection = None
-                self._stop.wait(0.05)
-                continue
-            except http.client.HTTPException as error:  # the connection closed mid-response
-                self.ledger.fail(type(error).__name__)
-                connection.close()
-                connection = None
-                continue
-            if response.status == 200 and not _rejected_spans(payload):
-                self.ledger.ack(costs)
-            else:
-                self.ledger.fail(f"HTTP {response.status}")
-                self._stop.wait(0.05)
-        if connection is not None:
-            connection.close()
+        sender = _HttpSender(self.target.http_port) if self.transport == "http" else _GrpcSender(self.target)
+        try:
+            while not self._stop.is_set() and next(self._budget) < self._max_requests:
+                request, costs = llm_request(next(self._numbers) * self.spans_per_request, self.spans_per_request)
+                failure = sender.send(request.SerializeToString())
+                if failure is None:
+                    self.ledger.ack(costs)
+                else:
+                    self.ledger.fail(failure)
+                    self._stop.wait(0.05)
+        finally:
+            sender.close()
+
+
+class _HttpSender:
+    """POST /v1/traces on one keep-alive connection, reopened after a failure."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._connection: http.client.HTTPConnection | None = None
+
+    def send(self, body: bytes) -> str | None:
+        """None if acknowledged, else what happened."""
+        try:
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self._connection.request("POST", "/v1/traces", body, {"Content-Type": "application/x-protobuf"})
+            response = self._connection.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException) as error:  # refused, reset by a kill, closed mid-response
+            self.close()
+            return type(error).__name__
+        if response.status != 200:
+            return f"HTTP {response.status}"
+        return "partial success" if _rejected_spans(payload) else None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+
+
+class _GrpcSender:
+    """TraceService/Export of the serialized request on one channel (which reconnects by itself)."""
+
+    def __init__(self, target: Collector) -> None:
+        self._channel = grpc.insecure_channel(target.grpc_endpoint)
+        self._export = self._channel.unary_unary(_GRPC_EXPORT)
+
+    def send(self, body: bytes) -> str | None:
+        try:
+            payload = self._export(body, timeout=30)
+        except grpc.RpcError as error:
+            return error.code().name
+        return "partial success" if _rejected_spans(payload) else None
+
+    def close(self) -> None:
+        self._channel.close()
 
 
 def _rejected_spans(payload: bytes) -> int:

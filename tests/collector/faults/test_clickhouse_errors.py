@@ -22,7 +22,7 @@ def test_inserts_refused_by_an_overloaded_server_or_gateway_are_retried_until_st
         running = collector(server, database, tmp_path / "queue", "--clickhouse-url", proxy.url)
         try:
             proxy.fail(ERRORS)
-            with LoadGenerator(running.http_port, max_requests=60) as load:
+            with LoadGenerator(running, max_requests=60) as load:
                 load.wait_acknowledged(60)
                 acknowledged = load.stop().snapshot()
             assert wait_stored(server, database, acknowledged) == 0

@@ -12,7 +12,7 @@ from .processes import collector
 def test_requests_are_acknowledged_while_clickhouse_is_down_and_stored_once_it_is_back(server, database, tmp_path):
     running = collector(server, database, tmp_path / "queue")
     try:
-        with LoadGenerator(running.http_port) as load:
+        with LoadGenerator(running) as load:
             load.wait_acknowledged(30)
             server.stop()
             before = load.ledger.snapshot()

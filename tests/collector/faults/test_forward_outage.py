@@ -17,7 +17,7 @@ def test_storage_is_not_blocked_by_a_down_forward_target_and_forwarding_catches_
     running = collector(server, database, tmp_path / "queue", "--forward", f"http://127.0.0.1:{port}")
     receiver = None
     try:
-        with LoadGenerator(running.http_port) as load:
+        with LoadGenerator(running) as load:
             load.wait_acknowledged(50)
             while_down = load.ledger.snapshot()
             assert wait_stored(server, database, while_down) == 0  # stored while the target is still down

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from .accounting import assert_exactly_once, missing, wait_stored
 from .load import LoadGenerator
 from .processes import collector, kill
@@ -14,14 +16,17 @@ from .processes import collector, kill
 KILLS = 3
 
 
-def test_every_span_acknowledged_before_each_kill_9_is_stored_exactly_once_after_restarts(server, database, tmp_path):
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_every_span_acknowledged_before_each_kill_9_is_stored_exactly_once_after_restarts(
+    server, database, tmp_path, transport
+):
     queue = tmp_path / "queue"
     acknowledged: dict[str, Decimal] = {}
     backlogs = []
     for _ in range(KILLS):
         # A 1 s flush interval keeps acknowledged spans waiting in the queue when the kill comes.
         running = collector(server, database, queue, "--flush-interval", "1")
-        with LoadGenerator(running.http_port) as load:
+        with LoadGenerator(running, transport=transport) as load:
             load.wait_acknowledged(60)  # sustained: the writer is busy inserting while requests keep coming
             kill(running)
             acknowledged |= load.stop().snapshot()

@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """SIGTERM under load: the collector stops accepting, writes everything it acknowledged, and exits 0 — while
-the senders keep sending, as exporters on keep-alive connections do."""
+the senders keep sending, as exporters on keep-alive HTTP connections and gRPC channels do."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
+
+import pytest
 
 from .accounting import assert_exactly_once, missing
 from .load import LoadGenerator
@@ -14,10 +16,11 @@ from .processes import collector, kill
 EXIT_TIMEOUT = 30  # seconds a shutdown may take on a slow machine
 
 
-def test_sigterm_under_load_exits_0_with_every_acknowledged_span_stored(server, database, tmp_path):
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_sigterm_under_load_exits_0_with_every_acknowledged_span_stored(server, database, tmp_path, transport):
     # A long flush interval keeps a backlog of acknowledged but unwritten spans: the shutdown must write it.
     running = collector(server, database, tmp_path / "queue", "--flush-interval", "2")
-    with LoadGenerator(running.http_port) as load:
+    with LoadGenerator(running, transport=transport) as load:
         load.wait_acknowledged(100)
         running.process.send_signal(signal.SIGTERM)
         at_signal = load.ledger.acknowledged_requests

@@ -20,7 +20,7 @@ def test_inserts_retried_after_a_timeout_they_outlived_are_not_counted_twice(ser
         )
         try:
             proxy.hold(SLOW_INSERTS)
-            with LoadGenerator(running.http_port, max_requests=60) as load:
+            with LoadGenerator(running, max_requests=60) as load:
                 load.wait_acknowledged(60)
                 acknowledged = load.stop().snapshot()
             assert wait_stored(server, database, acknowledged) == 0

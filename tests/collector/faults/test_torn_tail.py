@@ -27,7 +27,7 @@ def _run_and_kill(server, database: str, queue: Path) -> dict[str, Decimal]:
     """A collector on `queue` under load, killed once 40 requests were acknowledged; what was acknowledged."""
     # A 1 s flush interval keeps acknowledged spans waiting in the queue when the kill comes.
     running = collector(server, database, queue, "--flush-interval", "1")
-    with LoadGenerator(running.http_port) as load:
+    with LoadGenerator(running) as load:
         load.wait_acknowledged(40)
         kill(running)
         return load.stop().snapshot()
