@@ -102,10 +102,10 @@ def llm_request(first: int, spans: int) -> tuple[ExportTraceServiceRequest, dict
 class Ledger:
     """What the senders saw: spans acknowledged (200) with their cost, and every other outcome by kind."""
 
-    acknowledged: dict[str, Decimal] = field(default_factory=dict)
+    acknowledged: dict[str, Decimal] = field(default_factory=dict, repr=False)
     acknowledged_requests: int = 0
     failures: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def ack(self, costs: dict[str, Decimal]) -> None:
         with self._lock:
@@ -169,7 +169,7 @@ class LoadGenerator:
         target = self.ledger.acknowledged_requests + requests
         deadline = time.monotonic() + timeout
         while self.ledger.acknowledged_requests < target:
-            assert time.monotonic() < deadline, f"only {self.ledger.acknowledged_requests} acknowledged: {self.ledger}"
+            assert time.monotonic() < deadline, f"acknowledged {self.ledger.acknowledged_requests} of {target}: {self.ledger}"
             assert not self._stop.is_set() and any(t.is_alive() for t in self._threads), "the senders stopped"
             time.sleep(0.05)
 

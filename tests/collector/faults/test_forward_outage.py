@@ -7,7 +7,7 @@ from llmledger.collector.clickhouse.embedded import free_port
 from tests.collector.running import wait_for
 
 from .accounting import assert_exactly_once, wait_stored
-from .load import LoadGenerator
+from .load import LoadGenerator, llm_request
 from .processes import collector
 from .receiver import OtlpReceiver
 
@@ -26,6 +26,41 @@ def test_storage_is_not_blocked_by_a_down_forward_target_and_forwarding_catches_
             acknowledged = load.stop().snapshot()
         late = wait_for(lambda: len(acknowledged.keys() - receiver.received()), 0, timeout=90)
         assert late == 0, f"{late} acknowledged spans were never forwarded"
+        assert wait_stored(server, database, acknowledged) == 0
+    finally:
+        assert running.stop() == 0, running.text
+        if receiver is not None:
+            receiver.close()
+    assert_exactly_once(server, database, acknowledged)
+
+
+QUEUE_MAX_BYTES = 2 << 20  # two of the queue's smallest segments (1 MiB)
+
+
+def test_a_forwarder_far_behind_is_shed_so_that_storage_goes_on(server, database, tmp_path):
+    """Without shedding, a full queue held by the forwarder would refuse every request from then on; with it,
+    acknowledgement goes on (a 429 now and then, when the writer is the one behind, is fair backpressure)."""
+    port = free_port()
+    running = collector(
+        server,
+        database,
+        tmp_path / "queue",
+        *("--forward", f"http://127.0.0.1:{port}", "--queue-max-bytes", str(QUEUE_MAX_BYTES)),
+    )
+    receiver = None
+    try:
+        with LoadGenerator(running) as load:
+            body = len(llm_request(0, load.spans_per_request)[0].SerializeToString())
+            # Three times the queue's size in request bytes alone: the forwarder's backlog cannot all be kept.
+            load.wait_acknowledged(3 * QUEUE_MAX_BYTES // body, timeout=120)
+            receiver = OtlpReceiver(port)
+            before = load.ledger.snapshot()
+            load.wait_acknowledged(30)
+            ledger = load.stop()
+        acknowledged = ledger.snapshot()
+        later = acknowledged.keys() - before.keys()
+        late = wait_for(lambda: len(later - receiver.received()), 0, timeout=90)
+        assert late == 0, f"{late} spans acknowledged after the target came back were never forwarded"
         assert wait_stored(server, database, acknowledged) == 0
     finally:
         assert running.stop() == 0, running.text
