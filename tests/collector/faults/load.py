@@ -169,7 +169,7 @@ class LoadGenerator:
         target = self.ledger.acknowledged_requests + requests
         deadline = time.monotonic() + timeout
         while self.ledger.acknowledged_requests < target:
-            assert time.monotonic() < deadline, f"acknowledged {self.ledger.acknowledged_requests} of {target}: {self.ledger}"
+            assert time.monotonic() < deadline, f"{target} requests never acknowledged: {self.ledger}"
             assert not self._stop.is_set() and any(t.is_alive() for t in self._threads), "the senders stopped"
             time.sleep(0.05)
 
