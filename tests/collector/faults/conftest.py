@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .processes import RestartableClickHouse
+from .processes import RestartableClickHouse, reap
 
 
 @pytest.fixture(scope="package")
@@ -27,9 +27,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableClic
 
 @pytest.fixture
 def database(server: RestartableClickHouse) -> Iterator[str]:
-    """A name for this test's database; the collector under test creates it (migrations on start)."""
+    """A name for this test's database; the collector under test creates it (migrations on start). Afterwards
+    any collector the test left running (it failed half-way) is killed and the database dropped."""
     server.start()  # a test that failed half-way may have left it stopped
     name = f"faults_{uuid.uuid4().hex[:10]}"
     yield name
+    reap()
     if server.running:
         server.query(f"DROP DATABASE IF EXISTS {name} SYNC")

@@ -44,9 +44,12 @@ class RestartableClickHouse:
             client.close()
 
 
+_started: list[Collector] = []
+
+
 def collector(server: RestartableClickHouse, database: str, queue_dir: Path, *args: str) -> Collector:
     """`llmledger collector` storing into `database` of `server`, its durable queue in `queue_dir`."""
-    return start_collector(
+    running = start_collector(
         [
             *("--clickhouse-url", server.url, "--database", database),
             *("--data-dir", str(queue_dir.parent), "--queue-dir", str(queue_dir)),
@@ -54,9 +57,19 @@ def collector(server: RestartableClickHouse, database: str, queue_dir: Path, *ar
             *args,
         ]
     )
+    _started.append(running)
+    return running
 
 
 def kill(running: Collector) -> None:
     """SIGKILL: no flush, no commit, no goodbye."""
     running.process.kill()
     running.process.wait(30)
+
+
+def reap() -> None:
+    """Kill every collector a test started and left running (it failed before stopping it)."""
+    while _started:
+        running = _started.pop()
+        if running.process.poll() is None:
+            kill(running)
