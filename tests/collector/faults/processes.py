@@ -7,6 +7,8 @@ by URL, so killing either never takes the other down with it.
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 from llmledger.collector.clickhouse.client import connect
@@ -29,6 +31,13 @@ class RestartableClickHouse:
 
     def stop(self) -> None:
         self._server.stop()
+
+    def crash(self) -> None:
+        """SIGKILL the engine: no flush of anything it holds in memory, as in a power cut of the process."""
+        pid = self._server.pid
+        if pid is not None and self._server.running:
+            os.kill(pid, signal.SIGKILL)
+        self._server.stop()  # reaps it and removes its state file
 
     def start(self) -> None:
         if not self._server.running:

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """A TCP proxy in front of ClickHouse's HTTP port that interferes with inserts, and only with inserts.
 
-Two faults, each for the next N inserts:
+Two faults, each for the next N inserts (inserts to hold come first, then inserts to fail):
 
 * `hold(n)`: the insert goes through at once, so ClickHouse commits it; only its response is delayed, past the
   collector's insert timeout (the proxy notes it was a 200). The collector sees a failed insert that in fact
@@ -85,6 +85,12 @@ class InsertProxy:
         with self._lock:
             self._errors.extend(errors)
 
+    def clear(self) -> None:
+        """Interfere no more: inserts still to be held or failed go through."""
+        with self._lock:
+            self._hold_left = 0
+            self._errors.clear()
+
     def close(self) -> None:
         self._closed.set()
         self._listener.close()
@@ -142,12 +148,12 @@ class InsertProxy:
         token = urllib.parse.unquote(found.group(1).decode()) if found else ""
         with self._lock:
             self.tokens[token] += 1
-            if self._errors:
-                self.failed += 1
-                return self._errors.popleft()
             if self._hold_left:
                 self._hold_left -= 1
                 hold.set()
+            elif self._errors:
+                self.failed += 1
+                return self._errors.popleft()
         return None
 
     def _responses(self, source: socket.socket, target: socket.socket, hold: threading.Event) -> None:

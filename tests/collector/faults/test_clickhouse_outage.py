@@ -1,20 +1,26 @@
 # SPDX-License-Identifier: Apache-2.0
-"""ClickHouse stopped mid-load and started again: the collector keeps acknowledging while it is down (the queue
-absorbs the backlog), then catches up; nothing acknowledged is lost or counted twice."""
+"""ClickHouse stopped (SIGTERM) or crashed (SIGKILL) mid-load and started again: the collector keeps
+acknowledging while it is down (the queue absorbs the backlog), then catches up; nothing acknowledged is lost or
+counted twice."""
 
 from __future__ import annotations
+
+import pytest
 
 from .accounting import assert_exactly_once, wait_stored
 from .load import LoadGenerator
 from .processes import collector
 
 
-def test_requests_are_acknowledged_while_clickhouse_is_down_and_stored_once_it_is_back(server, database, tmp_path):
+@pytest.mark.parametrize("fault", ["stop", "crash"])
+def test_requests_are_acknowledged_while_clickhouse_is_down_and_stored_once_it_is_back(
+    server, database, tmp_path, fault
+):
     running = collector(server, database, tmp_path / "queue")
     try:
         with LoadGenerator(running) as load:
             load.wait_acknowledged(30)
-            server.stop()
+            getattr(server, fault)()  # SIGTERM, or SIGKILL in the middle of whatever insert is running
             before = load.ledger.snapshot()
             load.wait_acknowledged(50)  # acknowledged with ClickHouse down: on disk only
             during = load.ledger.snapshot().keys() - before.keys()

@@ -4,10 +4,12 @@ deduplication token and ClickHouse ignores the copies — no dollar counted twic
 
 from __future__ import annotations
 
+from tests.collector.running import wait_for
+
 from .accounting import assert_exactly_once, wait_stored
 from .load import LoadGenerator
 from .processes import collector
-from .proxy import InsertProxy
+from .proxy import Error, InsertProxy
 
 TIMEOUT = 1.0  # --clickhouse-timeout
 SLOW_INSERTS = 3
@@ -30,3 +32,29 @@ def test_inserts_retried_after_a_timeout_they_outlived_are_not_counted_twice(ser
     assert_exactly_once(server, database, acknowledged)
     retried = {token: count for token, count in proxy.tokens.items() if token and count > 1}
     assert retried, f"no insert was retried with its deduplication token: {proxy.tokens}"
+
+
+def test_an_insert_that_landed_just_before_clickhouse_crashed_is_not_counted_twice(server, database, tmp_path):
+    """The insert commits, ClickHouse is SIGKILLed before it answers, and the retry reaches the restarted server:
+    only what ClickHouse persisted of its deduplication log stands between the retry and a double count."""
+    with InsertProxy(server.http_port, delay=30) as proxy:
+        running = collector(
+            server, database, tmp_path / "queue", "--clickhouse-url", proxy.url, "--clickhouse-timeout", str(TIMEOUT)
+        )
+        try:
+            proxy.hold(1)
+            proxy.fail([Error(503, None, "Service Unavailable")] * 1000)  # no retry reaches ClickHouse before it dies
+            with LoadGenerator(running, max_requests=20) as load:
+                load.wait_acknowledged(20)
+                acknowledged = load.stop().snapshot()
+            assert wait_for(lambda: proxy.held, [200]) == [200]  # the insert landed; its answer is held back
+            server.crash()
+            server.start()
+            at_restart = proxy.tokens.copy()
+            proxy.clear()
+            assert wait_stored(server, database, acknowledged) == 0
+        finally:
+            assert running.stop() == 0, running.text
+    assert_exactly_once(server, database, acknowledged)
+    retried = [token for token in at_restart if token and proxy.tokens[token] > at_restart[token]]
+    assert retried, f"no insert from before the crash was retried with its token after it: {proxy.tokens}"
