@@ -125,7 +125,7 @@ class Pipeline:
         """Take one request; when this returns it is durable. `body`: its protobuf bytes if the caller has them."""
         if self._stopping:
             self._refused("the collector is shutting down")
-        if self.queue.size() >= self.queue.max_bytes:
+        if not self.queue.has_room():  # before extracting: a full queue should cost the sender little
             self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
         extraction = Extraction()
         if body is None or any(marker in body for marker in _MARKERS):
@@ -203,9 +203,9 @@ class Pipeline:
         return counters
 
     def ready(self) -> tuple[bool, str]:
-        """Whether to take more traffic: False, with the reason, when the queue is ≥ 90 % full or ClickHouse has
-        failed its last writes."""
-        size, limit = self.queue.size(), self.queue.max_bytes
+        """Whether to take more traffic: False, with the reason, when the queue is ≥ 90 % full of what storage has
+        yet to write, or ClickHouse has failed its last writes."""
+        size, limit = self.queue.held_bytes(), self.queue.max_bytes  # a forwarder's backlog can be shed
         if size >= 0.9 * limit:
             return False, f"the queue is {100 * size / limit:.0f} % full ({size} of {limit} bytes)"
         writer = self._writer.stats

@@ -64,7 +64,8 @@ class DiskQueue:
         self.fsync = fsync
         self.shed_bytes: dict[str, int] = dict.fromkeys(consumers, 0)
         self.corrupt_bytes = 0
-        self._segment_bytes = segment_bytes or min(max(max_bytes // 16, 1 << 20), 64 << 20)
+        # 1/16 of the bound (64 MiB at most): room is freed, or shed, a sixteenth at a time
+        self._segment_bytes = segment_bytes or min(max(max_bytes // 16, 4096), 64 << 20)
         self._sheddable = frozenset(sheddable)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -160,14 +161,26 @@ class DiskQueue:
                     except OSError:
                         _log.exception("queue: fsync failed")
 
+    def has_room(self) -> bool:
+        """Whether an append may fit: below `max_bytes`, or room can be made by shedding."""
+        with self._lock:
+            return self._end - self._floor() < self.max_bytes or bool(self._sheddable_laggards())
+
+    def _sheddable_laggards(self) -> list[str]:
+        """The consumers holding the oldest segment, if all of them may be skipped past it (else none)."""
+        floor = self._floor()
+        laggards = [name for name, cursor in self._cursors.items() if cursor.committed <= floor]
+        if len(self._bases) < 2 or not laggards or any(name not in self._sheddable for name in laggards):
+            return []
+        return laggards
+
     def _shed(self, needed: int) -> bool:
         """Make room by skipping whole segments of sheddable consumers that hold the floor; True if it fits now."""
-        while self._end - self._floor() + needed > self.max_bytes and len(self._bases) > 1:
-            floor = self._floor()
-            oldest_end = self._bases[1]
-            laggards = [name for name, cursor in self._cursors.items() if cursor.committed <= floor]
-            if not laggards or any(name not in self._sheddable for name in laggards):
+        while self._end - self._floor() + needed > self.max_bytes:
+            laggards = self._sheddable_laggards()
+            if not laggards:
                 return False
+            floor, oldest_end = self._floor(), self._bases[1]
             for name in laggards:
                 self.shed_bytes[name] += oldest_end - max(self._cursors[name].committed, self._bases[0])
                 self._cursors[name] = Cursor(oldest_end)  # persisted by the consumer's next commit
@@ -229,6 +242,12 @@ class DiskQueue:
         """Bytes some consumer has yet to commit (what counts against `max_bytes`)."""
         with self._lock:
             return self._end - self._floor()
+
+    def held_bytes(self) -> int:
+        """Bytes a consumer that cannot be shed has yet to commit: what really stands between appends and full."""
+        with self._lock:
+            held = [cursor.committed for name, cursor in self._cursors.items() if name not in self._sheddable]
+            return self._end - max(min(held, default=self._end), self._bases[0])
 
     def lag(self, consumer: str) -> int:
         with self._lock:

@@ -197,6 +197,28 @@ def test_a_dead_forwarding_target_does_not_delay_storage(client, tmp_path):
     pipeline.stop(forward_timeout=0.1)
 
 
+def test_a_full_queue_held_only_by_a_dead_forwarding_target_skips_its_backlog_and_keeps_storing(client, tmp_path):
+    forwarder = Forwarder(f"grpc://127.0.0.1:{free_port()}", initial_backoff=5)
+    queue = DiskQueue(tmp_path / "queue", ("store", "forward"), max_bytes=1 << 16, sheddable=("forward",))
+    pipeline = Pipeline(ClickHouseStore(client), queue, flush_interval=0.05, forwarder=forwarder).start()
+    try:
+        requests = [_request(5) for _ in range(40)]  # several times what the queue holds
+        for request in requests:
+            assert wait_for(lambda: pipeline.ready()[0], True, timeout=10)  # storage keeps up, forwarding never does
+            pipeline.accept(request, request.SerializeToString())
+        assert wait_for(lambda: sum(_count(client, request) for request in requests), 200, timeout=20) == 200
+        assert pipeline.counters()["dropped_forward_queue_full_bytes"] > 0
+    finally:
+        pipeline.stop(forward_timeout=0.1)
+
+
+def test_accept_refuses_with_a_retry_delay_once_the_pipeline_is_stopping(client, tmp_path):
+    pipeline = Pipeline(ClickHouseStore(client), _queue(tmp_path), flush_interval=0.05).start()
+    pipeline.stop()
+    with pytest.raises(Backpressure, match="shutting down; retry after 1 s"):
+        pipeline.accept(_request(1))
+
+
 def test_a_dead_clickhouse_does_not_delay_forwarding(clickhouse, tmp_path):
     received = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _recording(received))
