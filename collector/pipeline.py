@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -25,7 +25,7 @@ from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder, ForwardStats
 from .queue import DiskQueue, QueueFull
 from .rawspans import raw_span_rows
-from .records import forward_record, store_record
+from .records import forward_record, rows, store_record
 from .store import Store
 from .storing import CONSUMER as STORE_CONSUMER
 from .storing import StoreConsumer
@@ -67,13 +67,16 @@ class PipelineStats:
 class SeenSpans:
     """The last `capacity` span keys (trace id + span id, hex), oldest forgotten first.
 
-    Sized for SDK retries, which come within seconds: 200k keys cost about 30 MB. The memory is not persisted:
-    after a restart, a re-send of a span acknowledged before it is stored again. `llm_calls` still collapses it
-    under FINAL (same sort key); only the rollups would count it twice, which the periodic rollup
-    reconciliation of research/schemas.md §3.6 is there to correct.
+    Sized for SDK retries, which come within seconds: 200k keys cost about 30 MB. A restarted pipeline seeds it
+    from the calls still in the queue and from the latest calls in ClickHouse (`Pipeline.remember_stored`), so
+    an exporter re-sending what the collector stored before a crash is still caught. Past the window a re-send
+    collapses in `llm_calls` under FINAL (same sort key) but the rollups count it again, which the periodic
+    rollup reconciliation of research/schemas.md §3.6 is there to correct.
     """
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    CAPACITY = 200_000
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
         self._seen: dict[str, None] = {}
         self._capacity = capacity
 
@@ -86,6 +89,14 @@ class SeenSpans:
         if len(seen) > self._capacity:
             del seen[next(iter(seen))]
         return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._seen)
+
+    def remember(self, keys: Iterable[str]) -> None:
+        """Add `keys`, oldest first (seeding the memory after a restart)."""
+        for key in keys:
+            self.add(key)
 
     def forget(self, keys: Iterable[str]) -> None:
         """Forget `keys` just added: their request was refused, and its retry must not count as a duplicate."""
@@ -119,6 +130,27 @@ class Pipeline:
         self._writer = StoreConsumer(
             store, queue, batch_size=batch_size, flush_interval=flush_interval, retry_delay=retry_delay
         )
+        self._remember_queued()
+
+    def remember_stored(self, call_keys: Iterable[str]) -> None:
+        """Seed the duplicate filter with calls stored by an earlier run (trace id + span id, oldest first), ahead
+        of those still queued."""
+        seen = SeenSpans()
+        seen.remember(call_keys)
+        with self._lock:
+            seen.remember(self._seen_calls)
+            self._seen_calls = seen
+
+    def _remember_queued(self, scan_bytes: int = 64 << 20) -> None:
+        """Seed the duplicate filter with the spans of the last `scan_bytes` of records not yet stored."""
+        position = self.queue.recent_position(scan_bytes, since=self.queue.cursor(STORE_CONSUMER).committed)
+        while records := self.queue.read(position):
+            for record in records:
+                found = rows(record.payload)
+                if found is not None:
+                    self._seen_calls.remember(call.trace_id + call.span_id for call in found.calls)
+                    self._seen_raw.remember(row[1] + row[2] for row in found.raw)
+            position = records[-1].end
 
     # -- receiving ---------------------------------------------------------------------------------------
     def accept(self, request: ExportTraceServiceRequest, body: bytes | None = None) -> Outcome:

@@ -19,10 +19,11 @@ from types import FrameType
 
 from llmledger.instrumentation._shared import prices
 
+from .clickhouse.errors import ClickHouseError
 from .config import CollectorConfig
 from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder
-from .pipeline import Pipeline
+from .pipeline import Pipeline, SeenSpans
 from .queue import DiskQueue
 from .receivers.otlp_grpc import GrpcReceiver
 from .receivers.otlp_http import HttpReceiver
@@ -71,8 +72,9 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         )
         stack.callback(queue.close)  # if the pipeline never started; closing twice is harmless
         backlog = queue.size()
+        store = ClickHouseStore(client)
         pipeline = Pipeline(
-            ClickHouseStore(client),
+            store,
             queue,
             batch_size=config.batch_size,
             flush_interval=config.flush_interval,
@@ -80,6 +82,10 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             forwarder=forwarder,
         ).start()
         stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
+        try:  # an exporter may re-send what an earlier run stored: let the duplicate filter know it
+            pipeline.remember_stored(store.recent_call_keys(SeenSpans.CAPACITY))
+        except ClickHouseError as error:
+            _log.warning("cannot read recently stored calls; re-sent spans may be counted twice: %s", error)
         grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port).start()
         stack.callback(grpc_receiver.stop)
         http_receiver = HttpReceiver(pipeline, config.host, config.http_port).start()

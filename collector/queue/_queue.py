@@ -216,6 +216,14 @@ class DiskQueue:
                 return records
             position = segment_end  # the rest of this segment is a gap, or lost to corruption: step over it
 
+    def recent_position(self, max_bytes: int, since: int = 0) -> int:
+        """A record boundary at or after `since` from which about `max_bytes` at most are left to read."""
+        with self._lock:
+            if self._end - since <= max_bytes:
+                return max(since, self._bases[0])
+            later = [base for base in self._bases if base > since and self._end - base <= max_bytes]
+            return later[0] if later else max(since, self._bases[-1])
+
     def cursor(self, consumer: str) -> Cursor:
         with self._lock:
             return self._cursors[consumer]

@@ -132,6 +132,33 @@ def test_what_clickhouse_could_not_take_is_stored_by_the_next_start(clickhouse, 
     assert up.counters()["queue_bytes"] == 0
 
 
+def test_a_span_re_sent_after_a_restart_is_recognised_whether_it_was_still_queued_or_already_stored(
+    clickhouse, client, tmp_path
+):
+    queued, stored = _request(3), _request(4)
+    first = Pipeline(ClickHouseStore(client), _queue(tmp_path), flush_interval=0.05).start()
+    first.accept(stored)
+    assert wait_for(lambda: first.counters()["consumer_lag_bytes_store"], 0) == 0
+    first.stop()
+    down = Pipeline(ClickHouseStore(_dead(clickhouse)), _queue(tmp_path), flush_interval=0.05, retry_delay=0.05)
+    down.start()
+    down.accept(queued)  # acknowledged, never stored: ClickHouse is away
+    down.stop(timeout=0.2)
+    store = ClickHouseStore(client)
+    restarted = Pipeline(store, _queue(tmp_path), flush_interval=0.05)  # seeds its filter from the queue…
+    restarted.remember_stored(store.recent_call_keys(1000))  # …and from ClickHouse, as the service does
+    restarted.start()
+    restarted.accept(queued)  # the exporters' retries
+    restarted.accept(stored)
+    assert restarted.stats.duplicates == 7
+    assert wait_for(lambda: (_count(client, queued), _count(client, stored)), (3, 4)) == (3, 4)
+    restarted.stop()
+    assert (
+        client.query("SELECT count() FROM llm_calls").result_rows[0][0]
+        == client.query("SELECT count() FROM llm_calls FINAL").result_rows[0][0]
+    )  # no row was inserted twice
+
+
 class _CrashAfterInsert:
     """The real store, and a copy of the queue directory taken right after the first insert of calls: the files
     a kill -9 between the insert and the cursor commit would leave behind."""

@@ -185,3 +185,13 @@ def test_a_corrupt_record_inside_a_full_segment_is_skipped_and_counted(tmp_path)
     assert _drain(reopened, 0) == [b"b" * 60]
     assert reopened.corrupt_bytes == first
     reopened.close()
+
+
+def test_a_recent_position_is_a_record_boundary_leaving_at_most_the_bytes_asked(tmp_path):
+    queue = DiskQueue(tmp_path, segment_bytes=100)
+    ends = [queue.append(b"x" * 60) for _ in range(5)]  # one record per segment
+    assert queue.recent_position(10_000) == 0
+    assert queue.recent_position(150) == ends[2]  # two records left, each starting a segment
+    assert queue.recent_position(150, since=ends[3]) == ends[3]
+    assert [record.start for record in queue.read(queue.recent_position(150))] == [ends[2]]
+    queue.close()
