@@ -12,14 +12,19 @@ cannot stop the collector.
 
 from __future__ import annotations
 
+import functools
 import logging
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+from llmledger.instrumentation._shared.prices import ModelPrice
 
 from .backoff import Backoff
+from .calls import LlmCall
 from .clickhouse.errors import ClickHouseError, ConnectionFailed, QueryFailed
 from .queue import DiskQueue
 from .records import Rows, rows
@@ -149,31 +154,29 @@ class StoreConsumer:
         """Insert `batch` and commit it; False if aborted first (the batch stays in flight for the next start)."""
         self.queue.begin(CONSUMER, batch.start, batch.end, rows_per_insert)
         token = f"llmledger-{self.queue.id}-{batch.start}-{batch.end}"
-        calls, raw, prices = batch.rows.calls, batch.rows.raw, batch.rows.prices.values()
-        for index, first in enumerate(range(0, len(calls), rows_per_insert)):
-            chunk = calls[first : first + rows_per_insert]
-            if not self._insert(
-                lambda chunk=chunk, index=index: self.store.write_calls(chunk, prices, f"{token}-calls-{index}"),
-                "calls",
-                len(chunk),
-            ):
-                return False
-            self.stats.calls_written += len(chunk)
-        for index, first in enumerate(range(0, len(raw), rows_per_insert)):
-            chunk = raw[first : first + rows_per_insert]
-            if not self._insert(
-                lambda chunk=chunk, index=index: self.store.write_raw_spans(chunk, f"{token}-raw-{index}"),
-                "raw spans",
-                len(chunk),
-            ):
-                return False
-            self.stats.raw_written += len(chunk)
+        prices = list(batch.rows.prices.values())
+        tables: tuple[tuple[str, Sequence[Any], Callable[[Any, str], None]], ...] = (
+            ("calls", batch.rows.calls, functools.partial(_write_calls, self.store, prices)),
+            ("raw", batch.rows.raw, self.store.write_raw_spans),
+        )
+        for kind, rows_, write in tables:
+            for index, first in enumerate(range(0, len(rows_), rows_per_insert)):
+                chunk = rows_[first : first + rows_per_insert]
+                written = self._insert(functools.partial(write, chunk, f"{token}-{kind}-{index}"), kind, len(chunk))
+                if written is None:
+                    return False
+                if written and kind == "calls":
+                    self.stats.calls_written += len(chunk)
+                elif written:
+                    self.stats.raw_written += len(chunk)
         self.queue.commit(CONSUMER, batch.end)
         return True
 
-    def _insert(self, insert: Callable[[], None], what: str, count: int) -> bool:
-        """Run `insert` until it succeeds or is refused for good (dropped, counted); False only if aborted."""
+    def _insert(self, insert: Callable[[], None], kind: str, count: int) -> bool | None:
+        """Run `insert` until it succeeds (True) or is refused for good (False: dropped, counted); None if
+        aborted first."""
         stats = self.stats
+        what = "calls" if kind == "calls" else "raw spans"
         while True:
             try:
                 insert()
@@ -188,7 +191,7 @@ class StoreConsumer:
                     reason = f"clickhouse_rejected_{what.replace(' ', '_')}"
                     stats.dropped[reason] = stats.dropped.get(reason, 0) + count
                     _log.error("ClickHouse refused %d %s for good, dropped (counted): %s", count, what, error)
-                    return True
+                    return False
                 _log.warning(
                     "writing %s to ClickHouse failed (%d in a row), retrying: %s",
                     what,
@@ -196,7 +199,11 @@ class StoreConsumer:
                     error,
                 )
                 if not self._backoff.wait():
-                    return False
+                    return None
+
+
+def _write_calls(store: Store, prices: list[ModelPrice], calls: Sequence[LlmCall], token: str) -> None:
+    store.write_calls(calls, prices, token)
 
 
 def _retryable(error: Exception) -> bool:
