@@ -30,7 +30,8 @@ def test_requests_are_acknowledged_while_clickhouse_is_down_and_stored_once_it_i
         acknowledged = ledger.snapshot()
         assert len(during) >= 50 * load.spans_per_request
         # Catch-up: spans acknowledged while ClickHouse was down can only have been stored after it came back.
-        assert wait_stored(server, database, {span: acknowledged[span] for span in during}) == 0
+        caught_up = wait_stored(server, database, {span: acknowledged[span] for span in during})
+        assert caught_up == 0, f"{caught_up} spans of the outage not stored; collector said:\n{running.text[-3000:]}"
         assert wait_stored(server, database, acknowledged) == 0
     finally:
         assert running.stop() == 0, running.text
