@@ -234,6 +234,13 @@ class _GrpcSender:
         self._channel.close()
 
 
+def send(target: Collector, requests: int, transport: str = "http") -> dict[str, Decimal]:
+    """Send `requests` requests and wait until each is answered (bounded); the spans acknowledged."""
+    with LoadGenerator(target, transport=transport, max_requests=requests) as load:
+        load.wait_acknowledged(requests)
+        return load.stop().snapshot()
+
+
 def _rejected_spans(payload: bytes) -> int:
     """Spans a 200 says it rejected (OTLP partial success): those were not acknowledged."""
     response = ExportTraceServiceResponse()

@@ -22,6 +22,7 @@ import socket
 import threading
 import urllib.parse
 from collections import Counter, deque
+from collections.abc import Callable
 from typing import NamedTuple
 
 # clickhouse-connect sends an insert's rows in Native format as a binary body; queries are text.
@@ -125,19 +126,17 @@ class InsertProxy:
     def _requests(self, source: socket.socket, target: socket.socket, hold: threading.Event) -> None:
         """Client → ClickHouse, unchanged, unless an insert is to fail; a request's first chunk (line and
         headers) tells an insert."""
-        try:
-            while data := source.recv(_CHUNK):
-                error = self._inspect(data, hold)
-                if error is not None:
-                    while not data.endswith(_LAST_CHUNK) and (more := source.recv(_CHUNK)):
-                        data = more  # the rest of the body, dropped
-                    source.sendall(error.response())
-                    break
-                target.sendall(data)
-        except OSError:
-            pass
-        _close(source)
-        _close(target)
+
+        def forward(data: bytes) -> bytes | None:
+            error = self._inspect(data, hold)
+            if error is None:
+                return data
+            while not data.endswith(_LAST_CHUNK) and (more := source.recv(_CHUNK)):
+                data = more  # the rest of the body, dropped
+            source.sendall(error.response())
+            return None
+
+        _relay(source, target, forward)
 
     def _inspect(self, data: bytes, hold: threading.Event) -> Error | None:
         """Note an insert's token and decide its fate: the error to answer with, or None (held or not)."""
@@ -159,20 +158,32 @@ class InsertProxy:
     def _responses(self, source: socket.socket, target: socket.socket, hold: threading.Event) -> None:
         """ClickHouse → client; a held response goes out `delay` seconds after ClickHouse sent it (by then the
         client has given up and closed, which is the point)."""
-        try:
-            while data := source.recv(_CHUNK):
-                if hold.is_set():
-                    hold.clear()
-                    status = _STATUS.match(data)
-                    with self._lock:
-                        self.held.append(int(status.group(1)) if status else 0)
-                    if self._closed.wait(self.delay):
-                        break
-                target.sendall(data)
-        except OSError:
-            pass
-        _close(source)
-        _close(target)
+
+        def forward(data: bytes) -> bytes | None:
+            if hold.is_set():
+                hold.clear()
+                status = _STATUS.match(data)
+                with self._lock:
+                    self.held.append(int(status.group(1)) if status else 0)
+                if self._closed.wait(self.delay):
+                    return None
+            return data
+
+        _relay(source, target, forward)
+
+
+def _relay(source: socket.socket, target: socket.socket, forward: Callable[[bytes], bytes | None]) -> None:
+    """Copy `source` to `target` through `forward` (None: stop) until either side closes; then close both."""
+    try:
+        while data := source.recv(_CHUNK):
+            sent = forward(data)
+            if sent is None:
+                break
+            target.sendall(sent)
+    except OSError:
+        pass
+    _close(source)
+    _close(target)
 
 
 def _close(sock: socket.socket) -> None:

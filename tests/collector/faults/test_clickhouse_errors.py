@@ -5,7 +5,7 @@ in front of it failing (502, 503): the collector retries the same batch until it
 from __future__ import annotations
 
 from .accounting import assert_exactly_once, wait_stored
-from .load import LoadGenerator
+from .load import send
 from .processes import collector
 from .proxy import Error, InsertProxy
 
@@ -22,9 +22,7 @@ def test_inserts_refused_by_an_overloaded_server_or_gateway_are_retried_until_st
         running = collector(server, database, tmp_path / "queue", "--clickhouse-url", proxy.url)
         try:
             proxy.fail(ERRORS)
-            with LoadGenerator(running, max_requests=60) as load:
-                load.wait_acknowledged(60)
-                acknowledged = load.stop().snapshot()
+            acknowledged = send(running, 60)
             assert wait_stored(server, database, acknowledged) == 0
         finally:
             assert running.stop() == 0, running.text

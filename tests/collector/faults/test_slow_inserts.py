@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.collector.running import wait_for
 
 from .accounting import assert_exactly_once, wait_stored
-from .load import LoadGenerator
+from .load import send
 from .processes import collector
 from .proxy import Error, InsertProxy
 
@@ -22,9 +22,7 @@ def test_inserts_retried_after_a_timeout_they_outlived_are_not_counted_twice(ser
         )
         try:
             proxy.hold(SLOW_INSERTS)
-            with LoadGenerator(running, max_requests=60) as load:
-                load.wait_acknowledged(60)
-                acknowledged = load.stop().snapshot()
+            acknowledged = send(running, 60)
             assert wait_stored(server, database, acknowledged) == 0
         finally:
             assert running.stop() == 0, running.text
@@ -44,9 +42,7 @@ def test_an_insert_that_landed_just_before_clickhouse_crashed_is_not_counted_twi
         try:
             proxy.hold(1)
             proxy.fail([Error(503, None, "Service Unavailable")] * 1000)  # no retry reaches ClickHouse before it dies
-            with LoadGenerator(running, max_requests=20) as load:
-                load.wait_acknowledged(20)
-                acknowledged = load.stop().snapshot()
+            acknowledged = send(running, 20)
             assert wait_for(lambda: proxy.held, [200]) == [200]  # the insert landed; its answer is held back
             server.crash()
             server.start()
