@@ -145,9 +145,15 @@ def wait_rows(client: object, query: str, expected: int, deadline: float) -> int
 
 
 def timed(
-    label: str, bodies: list[bytes], port: int, senders: int, probes: list[tuple[object, str]], limit: float
+    label: str,
+    bodies: list[bytes],
+    port: int,
+    senders: int,
+    probes: list[tuple[object, str]],
+    limit: float,
+    spans_per_request: int = SPANS_PER_REQUEST,
 ) -> float:
-    expected = len(bodies) * SPANS_PER_REQUEST
+    expected = len(bodies) * spans_per_request
     started = time.monotonic()
     deadline = started + limit
     post_all(port, bodies, senders, deadline)

@@ -33,6 +33,11 @@ ENVIRONMENT = {
     "auth_token_file": "LLMLEDGER_AUTH_TOKEN_FILE",
     "tls_cert": "LLMLEDGER_TLS_CERT",
     "tls_key": "LLMLEDGER_TLS_KEY",
+    "queue_dir": "LLMLEDGER_QUEUE_DIR",
+    "queue_max_bytes": "LLMLEDGER_QUEUE_MAX_BYTES",
+    "queue_fsync": "LLMLEDGER_QUEUE_FSYNC",
+    "queue_fsync_interval": "LLMLEDGER_QUEUE_FSYNC_INTERVAL",
+    "clickhouse_timeout": "LLMLEDGER_CLICKHOUSE_TIMEOUT",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -61,6 +66,11 @@ class CollectorConfig:
     auth_token_file: Path | None = None  # or the token in a file (first line)
     tls_cert: Path | None = None  # PEM chain; with tls_key, both receivers speak TLS only
     tls_key: Path | None = None
+    queue_dir: Path | None = None  # None: `queue` in the data directory
+    queue_max_bytes: int = 1 << 30
+    queue_fsync: str = "batch"  # batch: fsync before acknowledging; interval: every queue_fsync_interval s
+    queue_fsync_interval: float = 1.0
+    clickhouse_timeout: float = 30.0  # send/receive timeout of each insert, seconds
 
     def updated(self, values: Mapping[str, Any], source: str) -> CollectorConfig:
         """A copy with `values` (None values ignored) converted to each field's type."""
@@ -77,6 +87,10 @@ class CollectorConfig:
             raise ConfigError(f"{source}: batch_size must be ≥ 1 and flush_interval > 0")
         if config.max_request_bytes < 1:
             raise ConfigError(f"{source}: max_request_bytes must be ≥ 1")
+        if config.queue_max_bytes < 1 << 16 or config.queue_fsync_interval <= 0 or config.clickhouse_timeout <= 0:
+            raise ConfigError(
+                f"{source}: queue_max_bytes must be ≥ 65536, queue_fsync_interval and clickhouse_timeout > 0"
+            )
         return config
 
 
@@ -114,13 +128,17 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
 
 def _convert(key: str, value: Any, source: str) -> Any:
     try:
-        if key in ("grpc_port", "http_port", "batch_size", "max_request_bytes"):
+        if key in ("grpc_port", "http_port", "batch_size", "max_request_bytes", "queue_max_bytes"):
             number = int(value)
             if key.endswith("port") and not 0 <= number <= 65535:
                 raise ValueError(f"{number} is not a port")
             return number
-        if key == "flush_interval":
+        if key in ("flush_interval", "queue_fsync_interval", "clickhouse_timeout"):
             return float(value)
+        if key == "queue_fsync":
+            if str(value) not in ("batch", "interval"):
+                raise ValueError(f"{value!r}: use batch or interval")
+            return str(value)
         if key == "store_raw_spans":
             if isinstance(value, bool):
                 return value
@@ -128,7 +146,7 @@ def _convert(key: str, value: Any, source: str) -> Any:
             if text in _TRUE | _FALSE:
                 return text in _TRUE
             raise ValueError(f"{value!r} is not true or false")
-        if key in ("data_dir", "auth_token_file", "tls_cert", "tls_key"):
+        if key in ("data_dir", "auth_token_file", "tls_cert", "tls_key", "queue_dir"):
             return Path(str(value)).expanduser()
         return str(value)
     except (TypeError, ValueError) as error:

@@ -3,18 +3,16 @@
 
 The original `ExportTraceServiceRequest` bytes are sent as they came (no re-encoding; a gzip body is sent
 decompressed, and only an OTLP/JSON request is encoded, to protobuf, since it has no protobuf bytes), from a
-background thread fed by a bounded queue, with jittered exponential backoff on transient failures (gRPC
-UNAVAILABLE and friends, HTTP 429/502/503/504 and connection errors, honouring Retry-After). Forwarding never
-blocks or fails storage: when the queue is full the oldest request is dropped and counted. The queue is the
-seam for a disk queue later: anything with `put(bytes)`, `get(timeout)`, `requeue(bytes)` and `qsize()` can
-replace `BoundedQueue`.
+background thread reading the durable queue with its own cursor, with jittered exponential backoff on
+transient failures (gRPC UNAVAILABLE and friends, HTTP 429/502/503/504 and connection errors, honouring
+Retry-After). Delivery is at least once: a crash re-sends at most the last half second of requests. Forwarding
+never blocks or fails storage: when the queue is full and the forwarder is the one behind, its oldest segment is
+skipped and counted (`DiskQueue(sheddable=…)`).
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import random
 import threading
 import time
 import urllib.error
@@ -23,7 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .backoff import Backoff
+from .queue import DiskQueue
+from .records import body
+
 _log = logging.getLogger(__name__)
+CONSUMER = "forward"
+_COMMIT_EVERY = 0.5  # seconds between cursor commits while sending (a crash re-sends at most this much)
 _EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 _RETRYABLE_HTTP = frozenset({408, 429, 502, 503, 504})
 
@@ -33,37 +37,6 @@ class ForwardError(Exception):
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
-
-
-class BoundedQueue:
-    """In-memory FIFO of request bodies; full → the oldest is dropped (and counted), never the caller blocked."""
-
-    def __init__(self, max_items: int = 10_000) -> None:
-        self._items: collections.deque[bytes] = collections.deque()
-        self._max = max_items
-        self._ready = threading.Condition()
-        self.dropped = 0
-
-    def put(self, body: bytes) -> None:
-        with self._ready:
-            if len(self._items) >= self._max:
-                self._items.popleft()
-                self.dropped += 1
-            self._items.append(body)
-            self._ready.notify()
-
-    def get(self, timeout: float) -> bytes | None:
-        with self._ready:
-            if not self._items:
-                self._ready.wait(timeout)
-            return self._items.popleft() if self._items else None
-
-    def requeue(self, body: bytes) -> None:
-        with self._ready:
-            self._items.appendleft(body)
-
-    def qsize(self) -> int:
-        return len(self._items)
 
 
 @dataclass(slots=True)
@@ -142,63 +115,69 @@ class _HttpSender:
 
 
 class Forwarder:
-    """Sends queued requests on one daemon thread; `stop()` drains what it can within `drain_timeout`."""
+    """Sends the queue's forward records, in order, on one daemon thread, committing its own cursor as it goes.
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        queue: BoundedQueue | None = None,
-        max_attempts: int = 8,
-        initial_backoff: float = 0.2,
-        max_backoff: float = 10.0,
-    ) -> None:
+    A retryable failure is retried with jittered exponential backoff (a Retry-After wins) for as long as it
+    takes; a request the target refuses for good is dropped and counted in `stats.failed`.
+    """
+
+    def __init__(self, url: str, *, initial_backoff: float = 0.2, max_backoff: float = 10.0) -> None:
         self.url = url
         self._send = sender_for(url)
-        self.queue = queue or BoundedQueue()
         self.stats = ForwardStats()
-        self._max_attempts = max_attempts
-        self._initial = initial_backoff
-        self._max_backoff = max_backoff
+        self.queue: DiskQueue | None = None
         self._stopping = threading.Event()
+        self._abort = threading.Event()
+        self._backoff = Backoff(initial_backoff, max_backoff, self._abort)
         self._thread = threading.Thread(target=self._run, name="llmledger-forward", daemon=True)
 
-    def start(self) -> Forwarder:
+    def start(self, queue: DiskQueue) -> Forwarder:
+        self.queue = queue
         self._thread.start()
         return self
 
-    def submit(self, body: bytes) -> None:
-        self.queue.put(body)
-
     def stop(self, drain_timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + drain_timeout
-        while self.queue.qsize() and time.monotonic() < deadline and self._thread.is_alive():
-            time.sleep(0.05)
+        """Send what is queued within `drain_timeout`, commit, stop; the rest is sent after the next start."""
         self._stopping.set()
-        self._thread.join(timeout=max(deadline - time.monotonic(), 0.5))
+        if self._thread.is_alive():
+            self._thread.join(drain_timeout)
+            self._abort.set()
+            self._thread.join(5.0)
         getattr(self._send, "close", lambda: None)()
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            body = self.queue.get(timeout=0.2)
-            if body is not None:
-                self._deliver(body)
+        queue = self.queue
+        assert queue is not None
+        position = committed = queue.cursor(CONSUMER).committed
+        last_commit = time.monotonic()
+        while not self._abort.is_set():
+            records = queue.read(position, timeout=0.0 if self._stopping.is_set() else 0.2)
+            for record in records:
+                request = body(record.payload)
+                if request is not None and not self._deliver(request):
+                    break
+                position = record.end
+            if position != committed and (not records or time.monotonic() - last_commit > _COMMIT_EVERY):
+                queue.commit(CONSUMER, position)
+                committed, last_commit = position, time.monotonic()
+            if not records and self._stopping.is_set():
+                break
+        if position != committed:
+            queue.commit(CONSUMER, position)
 
-    def _deliver(self, body: bytes) -> None:
-        backoff = self._initial
-        for attempt in range(1, self._max_attempts + 1):
+    def _deliver(self, request: bytes) -> bool:
+        """Send one request; False if aborted before it went out."""
+        while True:
             try:
-                self._send(body)
+                self._send(request)
                 self.stats.sent += 1
-                return
+                self._backoff.reset()
+                return True
             except ForwardError as error:
-                if not error.retryable or attempt == self._max_attempts:
+                if not error.retryable:
                     self.stats.failed += 1
-                    _log.warning("forwarding to %s failed, request dropped: %s", self.url, error)
-                    return
+                    _log.warning("forwarding to %s refused, request dropped (counted): %s", self.url, error)
+                    return True
                 self.stats.retries += 1
-                delay = error.retry_after if error.retry_after is not None else backoff * random.uniform(0.5, 1.5)
-                backoff = min(backoff * 2, self._max_backoff)
-                if self._stopping.wait(delay):
-                    self.queue.requeue(body)  # shutting down: leave it for whoever drains the queue next
-                    return
+                if not self._backoff.wait(error.retry_after):
+                    return False

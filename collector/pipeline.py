@@ -1,33 +1,34 @@
 # SPDX-License-Identifier: Apache-2.0
-"""From received requests to stored rows: extract, de-duplicate, batch, write; forward the original bytes.
+"""From received requests to stored rows: extract, de-duplicate, queue durably, then write and forward.
 
-Receivers call `accept()` on their own threads; it extracts the request's LLM calls (and raw span rows when
-asked), drops spans already seen (a short-lived (trace id, span id) memory: SDK re-sends would otherwise be
-counted twice by the rollups), appends to the pending batch and returns. One writer thread flushes a batch when
-it reaches `batch_size` rows or `flush_interval` seconds have passed, retrying transient ClickHouse errors with
-the same deduplication token. Pending rows are bounded: past `max_pending_rows` `accept()` raises
-`Backpressure` and receivers answer 429 / RESOURCE_EXHAUSTED, so memory stays bounded while ClickHouse is down.
-Forwarding runs on its own thread and queue; it never delays or fails storage.
+Receivers call `accept()` on their own threads. It extracts the request's LLM calls (and raw span rows when
+asked), drops spans already seen (a (trace id, span id) memory: SDK re-sends would otherwise be counted twice by
+the rollups) and appends what remains to the durable queue, with the request's bytes when forwarding; it returns
+(and the receiver acknowledges) only once that is on disk. Two consumers read the queue, each with its own
+cursor: the ClickHouse writer (`storing.StoreConsumer`) and the forwarder, so neither ever waits for the other.
+A full queue raises `Backpressure` and receivers answer 429 / RESOURCE_EXHAUSTED with a retry delay.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
-import time
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import NoReturn
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from llmledger.instrumentation._shared.prices import ModelPrice
-
 from .calls import LlmCall
 from .extract import Extraction, extract_calls
-from .forward import Forwarder
+from .forward import CONSUMER as FORWARD_CONSUMER
+from .forward import Forwarder, ForwardStats
+from .queue import DiskQueue, QueueFull
 from .rawspans import raw_span_rows
+from .records import forward_record, rows, store_record
 from .store import Store
+from .storing import CONSUMER as STORE_CONSUMER
+from .storing import StoreConsumer
 
 _log = logging.getLogger(__name__)
 _MARKERS = (b"gen_ai.", b"llm.", b"openinference.span.kind")
@@ -35,10 +36,10 @@ _COST_LIMIT = 1_000_000  # Decimal(18, 12) holds less than a million USD per cal
 
 
 class Backpressure(Exception):
-    """Too much is waiting for ClickHouse; the client should retry after `retry_after` seconds."""
+    """The collector cannot take the request now (queue full, shutting down); retry after `retry_after` s."""
 
-    def __init__(self, retry_after: int = 5) -> None:
-        super().__init__(f"the collector is behind on writing to ClickHouse; retry after {retry_after} s")
+    def __init__(self, retry_after: int = 1, reason: str = "the collector's queue is full") -> None:
+        super().__init__(f"{reason}; retry after {retry_after} s")
         self.retry_after = retry_after
 
 
@@ -56,31 +57,26 @@ class PipelineStats:
     spans: int = 0
     calls: int = 0
     duplicates: int = 0
-    rejected: int = 0
+    rejected: int = 0  # LLM spans whose cost Decimal(18, 12) cannot hold
+    backpressure: int = 0  # requests refused with a retry delay (not lost: the sender retries)
     calls_written: int = 0
     raw_written: int = 0
     write_errors: int = 0
 
 
-@dataclass(slots=True)
-class _Pending:
-    calls: list[LlmCall] = field(default_factory=list)
-    prices: dict[str, ModelPrice] = field(default_factory=dict)
-    raw: list[list[Any]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return max(len(self.calls), len(self.raw))
-
-
 class SeenSpans:
     """The last `capacity` span keys (trace id + span id, hex), oldest forgotten first.
 
-    Sized for SDK retries, which come within seconds: 200k keys cost about 30 MB. A re-send after the key was
-    forgotten (or after a restart) still collapses in `llm_calls` under FINAL; only the rollups would count it
-    twice, which the periodic rollup reconciliation of research/schemas.md §3.6 is there to correct.
+    Sized for SDK retries, which come within seconds: 200k keys cost about 30 MB. A restarted pipeline seeds it
+    from the calls still in the queue and from the latest calls in ClickHouse (`Pipeline.remember_stored`), so
+    an exporter re-sending what the collector stored before a crash is still caught. Past the window a re-send
+    collapses in `llm_calls` under FINAL (same sort key) but the rollups count it again, which the periodic
+    rollup reconciliation of research/schemas.md §3.6 is there to correct.
     """
 
-    def __init__(self, capacity: int = 200_000) -> None:
+    CAPACITY = 200_000
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
         self._seen: dict[str, None] = {}
         self._capacity = capacity
 
@@ -94,43 +90,75 @@ class SeenSpans:
             del seen[next(iter(seen))]
         return True
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._seen)
+
+    def remember(self, keys: Iterable[str]) -> None:
+        """Add `keys`, oldest first (seeding the memory after a restart)."""
+        for key in keys:
+            self.add(key)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Forget `keys` just added: their request was refused, and its retry must not count as a duplicate."""
+        for key in keys:
+            self._seen.pop(key, None)
+
 
 class Pipeline:
     def __init__(
         self,
         store: Store,
+        queue: DiskQueue,
         *,
         batch_size: int = 10_000,
         flush_interval: float = 1.0,
         store_raw_spans: bool = False,
         forwarder: Forwarder | None = None,
-        max_pending_rows: int = 500_000,
         retry_delay: float = 0.5,
+        retry_after: int = 1,
     ) -> None:
         self.store = store
-        self.batch_size = batch_size
-        self.flush_interval = flush_interval
+        self.queue = queue
         self.store_raw_spans = store_raw_spans
         self.forwarder = forwarder
-        self.max_pending_rows = max_pending_rows
-        self.stats = PipelineStats()
-        self._retry_delay = retry_delay
-        self._pending = _Pending()
+        self._stats = PipelineStats()
+        self._retry_after = retry_after
         self._seen_calls = SeenSpans()
         self._seen_raw = SeenSpans()
         self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
         self._stopping = False
-        self._writing = 0  # rows in the batch being written (counted against max_pending_rows)
-        self._writer = threading.Thread(target=self._run, name="llmledger-writer", daemon=True)
+        self._writer = StoreConsumer(
+            store, queue, batch_size=batch_size, flush_interval=flush_interval, retry_delay=retry_delay
+        )
+        self._remember_queued()
+
+    def remember_stored(self, call_keys: Iterable[str]) -> None:
+        """Seed the duplicate filter with calls stored by an earlier run (trace id + span id, oldest first), ahead
+        of those still queued."""
+        seen = SeenSpans()
+        seen.remember(call_keys)
+        with self._lock:
+            seen.remember(self._seen_calls)
+            self._seen_calls = seen
+
+    def _remember_queued(self, scan_bytes: int = 64 << 20) -> None:
+        """Seed the duplicate filter with the spans of the last `scan_bytes` of records not yet stored."""
+        position = self.queue.recent_position(scan_bytes, since=self.queue.cursor(STORE_CONSUMER).committed)
+        while records := self.queue.read(position):
+            for record in records:
+                found = rows(record.payload)
+                if found is not None:
+                    self._seen_calls.remember(call.trace_id + call.span_id for call in found.calls)
+                    self._seen_raw.remember(row[1] + row[2] for row in found.raw)
+            position = records[-1].end
 
     # -- receiving ---------------------------------------------------------------------------------------
     def accept(self, request: ExportTraceServiceRequest, body: bytes | None = None) -> Outcome:
-        """Take one request. `body`: its serialized protobuf if the caller has it (forwarded as is)."""
-        if len(self._pending) + self._writing >= self.max_pending_rows:
-            raise Backpressure()
-        if self.forwarder is not None:
-            self.forwarder.submit(body if body is not None else request.SerializeToString())
+        """Take one request; when this returns it is durable. `body`: its protobuf bytes if the caller has them."""
+        if self._stopping:
+            self._refused("the collector is shutting down")
+        if not self.queue.has_room():  # before extracting: a full queue should cost the sender little
+            self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
         extraction = Extraction()
         if body is None or any(marker in body for marker in _MARKERS):
             extract_calls(body if body is not None else request, extraction)
@@ -139,115 +167,112 @@ class Pipeline:
         calls, rejected = _storable(extraction.calls)
         raw = raw_span_rows(request) if self.store_raw_spans else []
         with self._lock:
-            stats = self.stats
+            new_calls = [call for call in calls if self._seen_calls.add(call.trace_id + call.span_id)]
+            new_raw = [row for row in raw if self._seen_raw.add(row[1] + row[2])]
+        payloads = []
+        if self.forwarder is not None:
+            payloads.append(forward_record(body if body is not None else request.SerializeToString()))
+        if new_calls or new_raw:
+            prices = extraction.prices if new_calls else {}
+            payloads.append(store_record(new_calls, prices, new_raw))
+        if payloads:
+            try:
+                self.queue.append(*payloads)
+            except Exception as error:  # not acknowledged: the sender's retry must not be taken for a duplicate
+                with self._lock:
+                    self._seen_calls.forget(call.trace_id + call.span_id for call in new_calls)
+                    self._seen_raw.forget(row[1] + row[2] for row in new_raw)
+                if isinstance(error, QueueFull):
+                    self._refused(f"the collector's {error}")
+                if isinstance(error, OSError):  # e.g. the disk is full: the sender keeps the request and retries
+                    _log.error("cannot write to the queue: %s", error)
+                    self._refused(f"the collector cannot write its queue ({error.strerror or error})")
+                raise
+        with self._lock:
+            stats = self._stats
             stats.requests += 1
             stats.spans += extraction.spans
             stats.rejected += rejected
-            pending = self._pending
-            for call in calls:
-                if self._seen_calls.add(call.trace_id + call.span_id):
-                    pending.calls.append(call)
-                    stats.calls += 1
-                else:
-                    stats.duplicates += 1
-            for row in raw:
-                if self._seen_raw.add(row[1] + row[2]):
-                    pending.raw.append(row)
-            pending.prices.update(extraction.prices)
-            if len(pending) >= self.batch_size:
-                self._wake.notify()
+            stats.calls += len(new_calls)
+            stats.duplicates += len(calls) - len(new_calls)
         if rejected:
             return Outcome(rejected, f"{rejected} LLM span(s) carry a cost of a million USD or more and were dropped")
         return Outcome()
 
-    # -- writing -----------------------------------------------------------------------------------------
-    def start(self) -> Pipeline:
-        self._writer.start()
-        return self
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Write everything pending (within `timeout`), then stop the writer."""
+    def _refused(self, reason: str) -> NoReturn:
         with self._lock:
-            self._stopping = True
-            self._wake.notify()
-        self._writer.join(timeout)
+            self._stats.backpressure += 1
+        raise Backpressure(self._retry_after, reason)
 
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                deadline = time.monotonic() + self.flush_interval
-                while not self._stopping and len(self._pending) < self.batch_size:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    self._wake.wait(remaining)
-                batch, self._pending = self._pending, _Pending()
-                self._writing = len(batch)
-                stopping = self._stopping
-            if len(batch):
-                self._write(batch, give_up=stopping)
-            with self._lock:
-                self._writing = 0
-                if self._stopping and not len(self._pending):
-                    return
-
-    def _write(self, batch: _Pending, *, give_up: bool) -> None:
-        from .clickhouse.errors import ClickHouseError
-
-        for start in range(0, max(len(batch.calls), len(batch.raw)), self.batch_size):
-            calls = batch.calls[start : start + self.batch_size]
-            raw = batch.raw[start : start + self.batch_size]
-            attempt = 0
-            while True:
-                try:
-                    if calls:
-                        self.store.write_calls(calls, batch.prices.values(), _token("calls", calls))
-                        self.stats.calls_written += len(calls)
-                        calls = []
-                    if raw:
-                        self.store.write_raw_spans(raw, _token("raw", raw))
-                        self.stats.raw_written += len(raw)
-                    break
-                except ClickHouseError as error:
-                    self.stats.write_errors += 1
-                    attempt += 1
-                    if not error.transient or (give_up and attempt >= 3):
-                        _log.error("dropping a batch ClickHouse refused: %s", error)
-                        break
-                    _log.warning("writing to ClickHouse failed (attempt %d), retrying: %s", attempt, error)
-                    time.sleep(min(self._retry_delay * 2 ** min(attempt, 6), 30))
-                except ValueError as error:
-                    self.stats.write_errors += 1
-                    _log.error("dropping a batch that cannot be stored: %s", error)
-                    break
-
-    # health contract: minimal versions from today's PipelineStats; the durable queue's replace them at merge.
+    # -- self-telemetry ----------------------------------------------------------------------------------
     def counters(self) -> dict[str, float]:
-        stats = self.stats
-        forwarded = self.forwarder.stats if self.forwarder is not None else None
-        return {
+        """The collector's own counters, for /metrics: totals since start, and gauges (queue_*, *_lag_*)."""
+        stats, queue = self.stats, self.queue
+        forward = self.forwarder.stats if self.forwarder is not None else ForwardStats()
+        counters: dict[str, float] = {
             "received_requests": stats.requests,
             "received_spans": stats.spans,
             "stored_calls": stats.calls_written,
-            "forwarded_requests": forwarded.sent if forwarded else 0,
+            "stored_raw_spans": stats.raw_written,
+            "forwarded_requests": forward.sent,
             "duplicate_spans": stats.duplicates,
             "write_errors": stats.write_errors,
-            "forward_errors": forwarded.failed if forwarded else 0,
-            "queue_bytes": 0,
-            "queue_max_bytes": 0,
-            "consumer_lag_bytes_store": 0,
-            "consumer_lag_bytes_forward": 0,
+            "forward_errors": forward.retries + forward.failed,
+            "rejected_requests_queue_full": stats.backpressure,
+            "queue_bytes": queue.size(),
+            "queue_max_bytes": queue.max_bytes,
+            "consumer_lag_bytes_store": queue.lag(STORE_CONSUMER),
+            "consumer_lag_bytes_forward": queue.lag(FORWARD_CONSUMER) if self.forwarder is not None else 0,
             "dropped_cost_too_large": stats.rejected,
-            "dropped_forward_queue_full": self.forwarder.queue.dropped if self.forwarder is not None else 0,
+            "dropped_forward_rejected": forward.failed,
+            "dropped_forward_queue_full_bytes": queue.shed_bytes.get(FORWARD_CONSUMER, 0),
+            "dropped_corrupt_queue_bytes": queue.corrupt_bytes,
+            "dropped_clickhouse_rejected_calls": 0,
+            "dropped_clickhouse_rejected_raw_spans": 0,
         }
+        for reason, count in self._writer.stats.dropped.items():
+            counters[f"dropped_{reason}"] = count
+        return counters
 
     def ready(self) -> tuple[bool, str]:
+        """Whether to take more traffic: False, with the reason, when the queue is ≥ 90 % full of what storage has
+        yet to write, or ClickHouse has failed its last writes."""
         if self._stopping:
             return False, "the collector is stopping"
-        waiting = len(self._pending) + self._writing
-        if waiting >= self.max_pending_rows:
-            return False, f"{waiting} rows are waiting for ClickHouse (limit {self.max_pending_rows})"
-        return True, "ready"
+        size, limit = self.queue.held_bytes(), self.queue.max_bytes  # a forwarder's backlog can be shed
+        if size >= 0.9 * limit:
+            return False, f"the queue is {100 * size / limit:.0f} % full ({size} of {limit} bytes)"
+        writer = self._writer.stats
+        if writer.consecutive_failures >= 2:
+            return False, f"the last {writer.consecutive_failures} writes to ClickHouse failed: {writer.last_error}"
+        return True, "ok"
+
+    # -- consumers ---------------------------------------------------------------------------------------
+    def start(self) -> Pipeline:
+        self._writer.start()
+        if self.forwarder is not None:
+            self.forwarder.start(self.queue)
+        return self
+
+    def stop(self, timeout: float = 30.0, forward_timeout: float = 5.0) -> None:
+        """Write what is queued (within `timeout`), forward what can be (within `forward_timeout`), close the
+        queue. Whatever is left stays on disk and is replayed on the next start.
+
+        From now on `accept()` refuses with a retry delay: receivers may still be finishing requests on open
+        keep-alive connections, and the queue must stop growing for the drain to end."""
+        self._stopping = True
+        self._writer.stop(timeout)
+        if self.forwarder is not None:
+            self.forwarder.stop(forward_timeout)
+        self.queue.close()
+
+    @property
+    def stats(self) -> PipelineStats:
+        """Totals since start, the writer's included."""
+        writer, stats = self._writer.stats, self._stats
+        stats.calls_written, stats.raw_written = writer.calls_written, writer.raw_written
+        stats.write_errors = writer.write_errors
+        return stats
 
 
 def _storable(calls: list[LlmCall]) -> tuple[list[LlmCall], int]:
@@ -256,17 +281,3 @@ def _storable(calls: list[LlmCall]) -> tuple[list[LlmCall], int]:
         return calls, 0
     kept = [call for call in calls if call.total_cost < _COST_LIMIT]
     return kept, len(calls) - len(kept)
-
-
-def _token(kind: str, rows: list[Any]) -> str:
-    """A deduplication token from what the batch is (its span ids), never from when it is sent."""
-    digest = hashlib.blake2b(digest_size=16)
-    if kind == "calls":
-        for call in rows:
-            digest.update(call.trace_id.encode())
-            digest.update(call.span_id.encode())
-    else:
-        for row in rows:
-            digest.update(row[1].encode())
-            digest.update(row[2].encode())
-    return f"llmledger-{kind}-{len(rows)}-{digest.hexdigest()}"

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """The running collector: ClickHouse (given or embedded), schema, pipeline, forwarder and the two receivers.
 
-`run(config)` blocks until SIGTERM or SIGINT, then stops the receivers, writes what is pending, drains the
-forwarder briefly, stops the embedded ClickHouse and returns 0. Everything is started from the main thread,
-so the embedded server's stop-with-parent guard ties it to the collector's life.
+`run(config)` opens the durable queue (replaying what an earlier run acknowledged but did not finish), then
+blocks until SIGTERM or SIGINT: it stops accepting (receivers first), writes what is queued, forwards briefly,
+commits both cursors, closes the queue, stops the embedded ClickHouse and returns 0. Everything is started from
+the main thread, so the embedded server's stop-with-parent guard ties it to the collector's life.
 """
 
 from __future__ import annotations
@@ -18,16 +19,20 @@ from types import FrameType
 
 from llmledger.instrumentation._shared import prices
 
+from .clickhouse.errors import ClickHouseError
 from .config import CollectorConfig, ConfigError
+from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder
 from .health import health_routes
-from .pipeline import Pipeline
+from .pipeline import Pipeline, SeenSpans
+from .queue import DiskQueue
 from .receivers._access import BearerToken, read_token
 from .receivers._rejections import Rejections
 from .receivers._tls import TlsFiles
 from .receivers.otlp_grpc import GrpcReceiver
 from .receivers.otlp_http import HttpReceiver
 from .store import ClickHouseStore
+from .storing import CONSUMER as STORE_CONSUMER
 
 _log = logging.getLogger(__name__)
 
@@ -41,13 +46,17 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
     stop = stop or threading.Event()
     _on_signals(stop)
     with contextlib.ExitStack() as stack:
+        data_dir = config.data_dir or default_data_dir()
+        timeout = config.clickhouse_timeout
         if config.clickhouse_url:
             url = config.clickhouse_url
-            client = connect(url, user=config.clickhouse_user, password=config.clickhouse_password)
+            client = connect(
+                url, user=config.clickhouse_user, password=config.clickhouse_password, send_receive_timeout=timeout
+            )
         else:
-            server = stack.enter_context(EmbeddedClickHouse(config.data_dir or default_data_dir()))
+            server = stack.enter_context(EmbeddedClickHouse(data_dir))
             url = server.url
-            client = connect(url)
+            client = connect(url, send_receive_timeout=timeout)
         stack.callback(client.close)
         applied = migrations.apply(client, config.database, raw_spans=config.store_raw_spans)
         client.database = config.database
@@ -55,17 +64,32 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         # Load the price data now (~0.5 s of import holding the GIL) rather than under the first requests.
         prices.lookup_ns("openai", "gpt-4o-mini", time.time_ns())
 
-        forwarder = Forwarder(config.forward).start() if config.forward else None
-        if forwarder is not None:
-            stack.callback(forwarder.stop)
+        forwarder = Forwarder(config.forward) if config.forward else None
+        queue_dir = config.queue_dir or data_dir / "queue"
+        queue = DiskQueue(
+            queue_dir,
+            (STORE_CONSUMER, FORWARD_CONSUMER) if forwarder else (STORE_CONSUMER,),
+            max_bytes=config.queue_max_bytes,
+            fsync="interval" if config.queue_fsync == "interval" else "batch",
+            fsync_interval=config.queue_fsync_interval,
+            sheddable=(FORWARD_CONSUMER,),
+        )
+        stack.callback(queue.close)  # if the pipeline never started; closing twice is harmless
+        backlog = queue.size()
+        store = ClickHouseStore(client)
         pipeline = Pipeline(
-            ClickHouseStore(client),
+            store,
+            queue,
             batch_size=config.batch_size,
             flush_interval=config.flush_interval,
             store_raw_spans=config.store_raw_spans,
             forwarder=forwarder,
         ).start()
         stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
+        try:  # an exporter may re-send what an earlier run stored: let the duplicate filter know it
+            pipeline.remember_stored(store.recent_call_keys(SeenSpans.CAPACITY))
+        except ClickHouseError as error:
+            _log.warning("cannot read recently stored calls; re-sent spans may be counted twice: %s", error)
         token, tls = receiver_access(config)
         rejections = Rejections()
         limits = {"max_request_bytes": config.max_request_bytes, "token": token, "tls": tls, "rejections": rejections}
@@ -84,10 +108,12 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         _say(f"llmledger collector: storing into {url} database {config.database} ({schema}){raw}")
         if forwarder is not None:
             _say(f"llmledger collector: forwarding every span to {config.forward}")
+        replay = f", replaying {backlog} bytes left by the last run" if backlog else ""
+        _say(f"llmledger collector: queue in {queue_dir} (fsync per {config.queue_fsync}{replay})")
 
         stop.wait()
         _say("llmledger collector: stopping")
-        stack.close()  # receivers, then pending writes, then forwarding, then ClickHouse
+        stack.close()  # receivers, then queued writes and forwarding, then the queue, then ClickHouse
         stats = pipeline.stats
         _say(
             f"llmledger collector: stopped after {stats.requests} requests, {stats.spans} spans, "

@@ -45,3 +45,18 @@ class ClickHouseStore:
         from .clickhouse.writer import insert_raw_spans
 
         insert_raw_spans(self.client, COLUMNS, rows, database=self.database, deduplication_token=token)
+
+    def recent_call_keys(self, limit: int) -> list[str]:
+        """Trace id + span id of the latest `limit` calls that started in the last day, oldest first: what a
+        restarted collector must still recognise when an exporter re-sends a span it stored before."""
+        from .clickhouse.client import translate_errors
+        from .clickhouse.migrations import quote_identifier
+
+        table = f"{quote_identifier(self.database)}.llm_calls" if self.database else "llm_calls"
+        query = (
+            f"SELECT concat(TraceId, SpanId) AS key, Timestamp FROM {table}"
+            " WHERE Timestamp >= now() - INTERVAL 1 DAY ORDER BY Timestamp DESC LIMIT {limit:UInt32}"
+        )
+        with translate_errors():
+            rows = self.client.query(query, {"limit": limit}).result_rows
+        return [row[0] for row in reversed(rows)]

@@ -2,7 +2,8 @@
 """`llmledger collector`: receive OTLP traces, store LLM calls (and optionally raw spans) in ClickHouse, forward.
 
 Settings come from `--config FILE` (YAML), then `LLMLEDGER_*` environment variables, then these flags.
-Without `--clickhouse-url` it runs the embedded ClickHouse of the data directory.
+Without `--clickhouse-url` it runs the embedded ClickHouse of the data directory. Every request is acknowledged
+only once it is in the durable queue (`--queue-dir`); what was not yet stored or forwarded is replayed on start.
 """
 
 from __future__ import annotations
@@ -54,6 +55,20 @@ def register(subparsers: Any) -> None:
         metavar="BYTES",
         help="largest request, compressed or decompressed [$LLMLEDGER_MAX_REQUEST_BYTES, default: 67108864]",
     )
+    queue = parser.add_argument_group("durable queue (a request is acknowledged once it is on disk here)")
+    queue.add_argument("--queue-dir", metavar="DIR", help="[$LLMLEDGER_QUEUE_DIR, default: <data dir>/queue]")
+    queue.add_argument(
+        "--queue-max-bytes", type=int, metavar="BYTES", help="full: senders get 429 / RESOURCE_EXHAUSTED [1 GiB]"
+    )
+    queue.add_argument(
+        "--queue-fsync",
+        choices=("batch", "interval"),
+        help="batch: fsync before acknowledging (default); interval: fsync every --queue-fsync-interval",
+    )
+    queue.add_argument("--queue-fsync-interval", type=float, metavar="SECONDS", help="[default: 1.0]")
+    storage.add_argument(
+        "--clickhouse-timeout", type=float, metavar="SECONDS", help="send/receive timeout of an insert [30]"
+    )
     parser.add_argument(
         "--forward", metavar="URL", help="re-send every span unchanged to grpc://host:port or http://host:port"
     )
@@ -88,6 +103,11 @@ def run(args: argparse.Namespace) -> int:
             "auth_token_file",
             "tls_cert",
             "tls_key",
+            "queue_dir",
+            "queue_max_bytes",
+            "queue_fsync",
+            "queue_fsync_interval",
+            "clickhouse_timeout",
         )
     }
     try:

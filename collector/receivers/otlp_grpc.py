@@ -8,6 +8,9 @@ is refused (RESOURCE_EXHAUSTED) without being inflated. Bad bytes → INVALID_AR
 when one is set → UNAUTHENTICATED; a full pipeline → RESOURCE_EXHAUSTED (retryable per the OTLP spec, with a
 retry delay in the message). Every refusal this module makes is counted by reason in `rejections`; the ones
 grpcio makes before the handler runs (size) are not seen here.
+The RESOURCE_EXHAUSTED of a full queue carries a `google.rpc.RetryInfo` delay, both as
+`google.rpc.retryinfo-bin` (read by the Python OTLP exporter) and inside `grpc-status-details-bin` (the standard
+rich status, read by the Collector's exporters and grpc-go).
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ class GrpcReceiver:
         try:
             outcome = self.pipeline.accept(request, body)
         except Backpressure as error:
+            context.set_trailing_metadata(_retry_metadata(str(error), error.retry_after))
             self._refuse(context, grpc.StatusCode.RESOURCE_EXHAUSTED, reasons.BACKPRESSURE, str(error))
         except Exception:
             _log.exception("could not process an OTLP/gRPC request")
@@ -123,3 +127,19 @@ def _metadata(context: Any, key: str) -> str | None:
         if name == key:
             return value if isinstance(value, str) else None
     return None
+
+
+def _retry_metadata(message: str, seconds: int) -> tuple[tuple[str, bytes], ...]:
+    from google.protobuf.any_pb2 import Any as AnyMessage
+    from google.protobuf.duration_pb2 import Duration
+    from google.rpc.error_details_pb2 import RetryInfo
+    from google.rpc.status_pb2 import Status
+
+    retry = RetryInfo(retry_delay=Duration(seconds=seconds))
+    detail = AnyMessage()
+    detail.Pack(retry)
+    status = Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message=message, details=[detail])
+    return (
+        ("google.rpc.retryinfo-bin", retry.SerializeToString()),
+        ("grpc-status-details-bin", status.SerializeToString()),
+    )

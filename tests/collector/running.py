@@ -8,9 +8,11 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +32,7 @@ class Collector:
     grpc_port: int = 0
     http_port: int = 0
     output: list[str] = field(default_factory=list)
+    queue_dir: str | None = None  # made for it by start_collector, removed by stop()
 
     @property
     def http_url(self) -> str:
@@ -61,17 +64,27 @@ class Collector:
             self.process.kill()
             self.process.wait()
         time.sleep(0.1)  # let the reader thread take the last lines
+        if self.queue_dir is not None:
+            shutil.rmtree(self.queue_dir, ignore_errors=True)
         return self.process.returncode
 
 
 def start_collector(args: Sequence[str], env: dict[str, str] | None = None, timeout: float = 60) -> Collector:
-    """Start `llmledger collector ARGS --grpc-port 0 --http-port 0` and wait until it says where it listens."""
+    """Start `llmledger collector ARGS --grpc-port 0 --http-port 0` and wait until it says where it listens.
+
+    Unless ARGS name a queue or data directory, the collector gets a fresh queue directory of its own: the default
+    one (in the user's data directory) would be shared by every test, and replayed into the wrong database.
+    """
     command = [sys.executable, "-m", "llmledger.collector.cli", "collector", "--grpc-port", "0", "--http-port", "0"]
+    queue_dir = None
+    if not {"--queue-dir", "--data-dir"} & set(args):
+        queue_dir = tempfile.mkdtemp(prefix="llmledger-queue-")
+        command += ["--queue-dir", queue_dir]
     environment = {key: value for key, value in (env or os.environ).items() if not key.startswith("LLMLEDGER_")}
     process = subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
     )
-    collector = Collector(process)
+    collector = Collector(process, queue_dir=queue_dir)
     threading.Thread(target=collector.read_output, daemon=True).start()
     deadline = time.monotonic() + timeout
     while not (collector.grpc_port and collector.http_port):

@@ -75,6 +75,25 @@ def test_access_settings_come_from_the_environment_and_the_token_is_never_shown(
     assert load(None, NO_FLAGS, environ={}).max_request_bytes == 64 * 1024 * 1024
 
 
+def test_queue_settings_default_to_a_gibibyte_fsynced_per_batch_and_come_from_environment_or_flags():
+    defaults = load(None, NO_FLAGS, environ={})
+    assert (defaults.queue_dir, defaults.queue_max_bytes, defaults.queue_fsync) == (None, 1 << 30, "batch")
+    assert (defaults.queue_fsync_interval, defaults.clickhouse_timeout) == (1.0, 30.0)
+    environ = {
+        "LLMLEDGER_QUEUE_DIR": "~/q",
+        "LLMLEDGER_QUEUE_MAX_BYTES": "1048576",
+        "LLMLEDGER_QUEUE_FSYNC": "interval",
+        "LLMLEDGER_CLICKHOUSE_TIMEOUT": "2.5",
+    }
+    config = load(None, {**NO_FLAGS, "queue_fsync_interval": 0.25}, environ=environ)
+    assert (config.queue_dir, config.queue_max_bytes, config.queue_fsync) == (
+        Path("~/q").expanduser(),
+        1 << 20,
+        "interval",
+    )
+    assert (config.queue_fsync_interval, config.clickhouse_timeout) == (0.25, 2.5)
+
+
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
@@ -84,5 +103,18 @@ def test_access_settings_come_from_the_environment_and_the_token_is_never_shown(
     ],
 )
 def test_access_settings_that_cannot_work_are_refused(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        load(None, NO_FLAGS, environ=environ)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"LLMLEDGER_QUEUE_FSYNC": "always"}, "queue_fsync"),
+        ({"LLMLEDGER_QUEUE_MAX_BYTES": "100"}, "queue_max_bytes"),
+        ({"LLMLEDGER_CLICKHOUSE_TIMEOUT": "0"}, "clickhouse_timeout"),
+    ],
+)
+def test_bad_queue_settings_name_the_setting(environ, message):
     with pytest.raises(ConfigError, match=message):
         load(None, NO_FLAGS, environ=environ)

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Forwarding: every span reaches another OTLP receiver unchanged — rotel (a real non-Python collector) over
-gRPC, and a second llmledger collector over HTTP — and retries ride out a receiver's 503s."""
+gRPC, and a second llmledger collector over HTTP — retries ride out a receiver's 503s, and what a dead target
+did not get stays queued for the next start."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from llmledger.collector.clickhouse import migrations
 from llmledger.collector.clickhouse.embedded import free_port
-from llmledger.collector.forward import BoundedQueue, Forwarder
+from llmledger.collector.forward import CONSUMER as FORWARD
+from llmledger.collector.forward import Forwarder
+from llmledger.collector.queue import DiskQueue
+from llmledger.collector.records import forward_record
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
 from tests.collector.running import rotel_binary, start_collector, wait_for
 
@@ -209,22 +213,43 @@ class _Flaky(BaseHTTPRequestHandler):
         pass
 
 
-def test_retries_with_backoff_deliver_the_exact_bytes_after_503s():
+def _forward_queue(path) -> DiskQueue:
+    return DiskQueue(path / "queue", (FORWARD,))
+
+
+def test_retries_with_backoff_deliver_the_exact_bytes_after_503s(tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    forwarder = Forwarder(f"http://127.0.0.1:{server.server_address[1]}", initial_backoff=0.05).start()
+    queue = _forward_queue(tmp_path)
+    forwarder = Forwarder(f"http://127.0.0.1:{server.server_address[1]}", initial_backoff=0.05).start(queue)
     try:
-        forwarder.submit(b"\x0a\x00original-bytes")
+        queue.append(forward_record(b"\x0a\x00original-bytes"))
         assert wait_for(lambda: list(_Flaky.bodies), [b"\x0a\x00original-bytes"], timeout=10)
         assert (forwarder.stats.sent, forwarder.stats.retries, forwarder.stats.failed) == (1, 2, 0)
     finally:
         forwarder.stop()
+        queue.close()
         server.shutdown()
         server.server_close()
 
 
-def test_a_full_queue_drops_the_oldest_request_never_blocking_the_caller():
-    queue = BoundedQueue(max_items=2)
-    for body in (b"1", b"2", b"3"):
-        queue.put(body)
-    assert (queue.dropped, queue.get(0), queue.get(0), queue.get(0)) == (1, b"2", b"3", None)
+def test_what_a_dead_target_did_not_get_is_sent_after_a_restart(tmp_path):
+    dead = Forwarder(f"http://127.0.0.1:{free_port()}", initial_backoff=0.05).start(_forward_queue(tmp_path))
+    assert dead.queue is not None
+    dead.queue.append(forward_record(b"first"), forward_record(b"second"))
+    assert wait_for(lambda: dead.stats.retries > 0, True, timeout=10)
+    dead.stop(drain_timeout=0.1)
+    dead.queue.close()
+    _Flaky.failures, _Flaky.bodies = 0, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    queue = _forward_queue(tmp_path)
+    alive = Forwarder(f"http://127.0.0.1:{server.server_address[1]}").start(queue)
+    try:
+        assert wait_for(lambda: list(_Flaky.bodies), [b"first", b"second"], timeout=10)
+        alive.stop()
+        assert queue.lag(FORWARD) == 0  # committed: a third start sends nothing again
+    finally:
+        queue.close()
+        server.shutdown()
+        server.server_close()

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Receivers in-process over real sockets: back-pressure answers (429 + Retry-After, RESOURCE_EXHAUSTED),
+"""Receivers in-process over real sockets: back-pressure answers (429 + Retry-After, RESOURCE_EXHAUSTED + RetryInfo),
 partial success over gRPC, and HTTP method/length errors."""
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ import http.client
 
 import grpc
 import pytest
+from google.rpc.error_details_pb2 import RetryInfo
+from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace import TracerProvider
@@ -17,6 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from llmledger.collector.clickhouse.client import connect
 from llmledger.collector.clickhouse.embedded import free_port
 from llmledger.collector.pipeline import Pipeline
+from llmledger.collector.queue import DiskQueue
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
 from llmledger.collector.receivers.otlp_http import HttpReceiver
 from llmledger.collector.store import ClickHouseStore
@@ -37,11 +40,14 @@ def _body(cost: float | None = None) -> bytes:
 
 
 @pytest.fixture
-def receivers(clickhouse, client):
-    """Receivers on a pipeline whose ClickHouse went away after connecting, with room for one call."""
+def receivers(clickhouse, client, tmp_path):
+    """Receivers on a pipeline whose ClickHouse went away after connecting, its queue already full."""
     dead = connect(clickhouse.url, connect_timeout=1)
-    dead.url = f"http://127.0.0.1:{free_port()}"
-    pipeline = Pipeline(ClickHouseStore(dead), flush_interval=60, max_pending_rows=1, retry_delay=0.05).start()
+    dead.url = dead._backend.url = f"http://127.0.0.1:{free_port()}"
+    queue = DiskQueue(tmp_path / "queue", max_bytes=1 << 16)
+    while queue.size() < queue.max_bytes - 100:
+        queue.append(b"." * min(4096, queue.max_bytes - queue.size() - 100))
+    pipeline = Pipeline(ClickHouseStore(dead), queue, flush_interval=60, retry_delay=0.05).start()
     grpc_receiver = GrpcReceiver(pipeline, port=0).start()
     http_receiver = HttpReceiver(pipeline, port=0).start()
     yield grpc_receiver, http_receiver
@@ -55,20 +61,24 @@ def test_a_full_pipeline_answers_429_with_retry_after_and_resource_exhausted(rec
     connection = http.client.HTTPConnection("127.0.0.1", http_receiver.port, timeout=10)
     headers = {"Content-Type": "application/x-protobuf"}
     connection.request("POST", "/v1/traces", body=_body(), headers=headers)
-    first = connection.getresponse()
-    first.read()
-    connection.request("POST", "/v1/traces", body=_body(), headers=headers)
-    second = connection.getresponse()
-    assert (first.status, second.status) == (200, 429)
-    assert second.getheader("Retry-After") == "5"
-    assert b"retry after" in second.read()
+    refused = connection.getresponse()
+    assert refused.status == 429
+    assert refused.getheader("Retry-After") == "1"
+    assert b"retry after" in refused.read()
     with grpc.insecure_channel(f"127.0.0.1:{grpc_receiver.port}") as channel, pytest.raises(grpc.RpcError) as raised:
         channel.unary_unary(_EXPORT)(_body(), timeout=10)
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # the delay, where OTLP exporters look for it: RetryInfo alone (Python SDK) and in the rich status (Collector)
+    trailers = dict(raised.value.trailing_metadata())
+    assert RetryInfo.FromString(trailers["google.rpc.retryinfo-bin"]).retry_delay.seconds == 1
+    status = Status.FromString(trailers["grpc-status-details-bin"])
+    retry = RetryInfo()
+    assert status.code == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0] and status.details[0].Unpack(retry)
+    assert retry.retry_delay.seconds == 1
 
 
-def test_grpc_reports_rejected_spans_as_partial_success(client):
-    pipeline = Pipeline(ClickHouseStore(client), flush_interval=0.1).start()
+def test_grpc_reports_rejected_spans_as_partial_success(client, tmp_path):
+    pipeline = Pipeline(ClickHouseStore(client), DiskQueue(tmp_path / "queue"), flush_interval=0.1).start()
     receiver = GrpcReceiver(pipeline, port=0).start()
     try:
         with grpc.insecure_channel(f"127.0.0.1:{receiver.port}") as channel:
