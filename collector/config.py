@@ -28,6 +28,9 @@ ENVIRONMENT = {
     "forward": "LLMLEDGER_FORWARD",
     "batch_size": "LLMLEDGER_BATCH_SIZE",
     "flush_interval": "LLMLEDGER_FLUSH_INTERVAL",
+    "attributes": "LLMLEDGER_ATTRIBUTES",
+    "budgets_file": "LLMLEDGER_BUDGETS_FILE",
+    "budget_interval": "LLMLEDGER_BUDGET_INTERVAL",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -51,6 +54,9 @@ class CollectorConfig:
     forward: str | None = None
     batch_size: int = 10_000
     flush_interval: float = 1.0
+    attributes: tuple[str, ...] = ()  # span attribute names copied into llm_calls.Attributes
+    budgets_file: Path | None = None  # the budget file (shared with the instrumentation)
+    budget_interval: float = 15.0  # seconds between evaluations of budget alerts
 
     def updated(self, values: Mapping[str, Any], source: str) -> CollectorConfig:
         """A copy with `values` (None values ignored) converted to each field's type."""
@@ -65,6 +71,8 @@ class CollectorConfig:
         config = replace(self, **changes)
         if config.batch_size < 1 or config.flush_interval <= 0:
             raise ConfigError(f"{source}: batch_size must be ≥ 1 and flush_interval > 0")
+        if config.budget_interval <= 0:
+            raise ConfigError(f"{source}: budget_interval must be > 0")
         return config
 
 
@@ -102,8 +110,14 @@ def _convert(key: str, value: Any, source: str) -> Any:
             if key.endswith("port") and not 0 <= number <= 65535:
                 raise ValueError(f"{number} is not a port")
             return number
-        if key == "flush_interval":
+        if key in ("flush_interval", "budget_interval"):
             return float(value)
+        if key == "attributes":
+            # A YAML list or a repeated flag, or comma-separated text (the environment variable).
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+                raise ValueError(f"{value!r} is not a list of attribute names")
+            return tuple(item.strip() for item in items if item.strip())
         if key == "store_raw_spans":
             if isinstance(value, bool):
                 return value
@@ -111,7 +125,7 @@ def _convert(key: str, value: Any, source: str) -> Any:
             if text in _TRUE | _FALSE:
                 return text in _TRUE
             raise ValueError(f"{value!r} is not true or false")
-        if key == "data_dir":
+        if key in ("data_dir", "budgets_file"):
             return Path(str(value)).expanduser()
         return str(value)
     except (TypeError, ValueError) as error:

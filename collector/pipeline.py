@@ -25,6 +25,7 @@ from llmledger.instrumentation._shared.prices import ModelPrice
 
 from .calls import LlmCall
 from .extract import Extraction, extract_calls
+from .extract.attributes import DEFAULT, AttributeSelection
 from .forward import Forwarder
 from .rawspans import raw_span_rows
 from .store import Store
@@ -106,6 +107,7 @@ class Pipeline:
         forwarder: Forwarder | None = None,
         max_pending_rows: int = 500_000,
         retry_delay: float = 0.5,
+        attributes: AttributeSelection = DEFAULT,
     ) -> None:
         self.store = store
         self.batch_size = batch_size
@@ -113,6 +115,7 @@ class Pipeline:
         self.store_raw_spans = store_raw_spans
         self.forwarder = forwarder
         self.max_pending_rows = max_pending_rows
+        self.attributes = attributes  # which custom span attributes go into llm_calls.Attributes
         self.stats = PipelineStats()
         self._retry_delay = retry_delay
         self._pending = _Pending()
@@ -133,7 +136,7 @@ class Pipeline:
             self.forwarder.submit(body if body is not None else request.SerializeToString())
         extraction = Extraction()
         if body is None or any(marker in body for marker in _MARKERS):
-            extract_calls(body if body is not None else request, extraction)
+            extract_calls(body if body is not None else request, extraction, self.attributes)
         else:
             extraction.spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         calls, rejected = _storable(extraction.calls)

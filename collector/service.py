@@ -16,13 +16,17 @@ import threading
 import time
 from types import FrameType
 
+from clickhouse_connect.driver.client import Client
+
 from llmledger.instrumentation._shared import prices
 
+from .budgets import STATUS_PATH, BudgetMonitor, sync
 from .config import CollectorConfig
+from .extract.attributes import AttributeSelection
 from .forward import Forwarder
 from .pipeline import Pipeline
 from .receivers.otlp_grpc import GrpcReceiver
-from .receivers.otlp_http import HttpReceiver
+from .receivers.otlp_http import HttpReceiver, Route
 from .store import ClickHouseStore
 
 _log = logging.getLogger(__name__)
@@ -60,11 +64,17 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             flush_interval=config.flush_interval,
             store_raw_spans=config.store_raw_spans,
             forwarder=forwarder,
+            attributes=AttributeSelection.of(config.attributes),
         ).start()
         stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
         grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port).start()
         stack.callback(grpc_receiver.stop)
-        http_receiver = HttpReceiver(pipeline, config.host, config.http_port).start()
+        routes: dict[str, Route] = {}
+        if config.budgets_file is not None:
+            monitor = _budget_monitor(client, config)
+            stack.callback(monitor.stop)
+            routes[STATUS_PATH] = monitor.handle_status
+        http_receiver = HttpReceiver(pipeline, config.host, config.http_port, routes=routes).start()
         stack.callback(http_receiver.stop)
         _say(f"llmledger collector: OTLP/gRPC on {_address(config.host, grpc_receiver.port)}")
         _say(f"llmledger collector: OTLP/HTTP on http://{_address(config.host, http_receiver.port)}/v1/traces")
@@ -73,6 +83,11 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         _say(f"llmledger collector: storing into {url} database {config.database} ({schema}){raw}")
         if forwarder is not None:
             _say(f"llmledger collector: forwarding every span to {config.forward}")
+        if routes:
+            _say(
+                f"llmledger collector: budgets of {config.budgets_file} at "
+                f"http://{_address(config.host, http_receiver.port)}{STATUS_PATH}"
+            )
 
         stop.wait()
         _say("llmledger collector: stopping")
@@ -83,6 +98,16 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             f"{stats.calls_written} LLM calls written ({stats.duplicates} duplicates dropped)"
         )
     return 0
+
+
+def _budget_monitor(client: Client, config: CollectorConfig) -> BudgetMonitor:
+    """Load and sync the budget file, and start evaluating it (a bad file stops the start: BudgetFileError)."""
+    from llmledger.instrumentation.budgets import load
+
+    assert config.budgets_file is not None
+    budgets = load(config.budgets_file)
+    sync(client, budgets)
+    return BudgetMonitor(client, budgets, interval=config.budget_interval).start()
 
 
 def _on_signals(stop: threading.Event) -> None:

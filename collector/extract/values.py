@@ -15,17 +15,18 @@ from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
-from .conventions import READ
+from .conventions import CUSTOM_PREFIX, READ
 
 Found = dict[str, Any]
 
 
 def read(attributes: Iterable[KeyValue], wanted: frozenset[str] = READ) -> Found:
-    """The `wanted` attributes as Python values (arrays as lists of scalars; maps and empty values skipped)."""
+    """The `wanted` attributes and every `llmledger.custom.*` one as Python values (arrays as lists of scalars;
+    maps and empty values skipped)."""
     found: Found = {}
     for kv in attributes:
         key = kv.key
-        if key in wanted:
+        if key in wanted or key.startswith(CUSTOM_PREFIX):
             value = kv.value
             kind = value.WhichOneof("value")
             if kind == "array_value":

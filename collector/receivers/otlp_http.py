@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import zlib
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -43,10 +44,16 @@ class _BadRequest(Exception):
         self.status = status
 
 
+# A GET route: () -> (HTTP status, content type, body). Minimal registry for GET /v1/budgets/status; the `edges`
+# branch brings the full one with the same signature, which replaces this at merge.
+Route = Callable[[], tuple[int, str, bytes]]
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "llmledger"
     pipeline: Pipeline  # set on the subclass made per receiver
+    routes: Mapping[str, Route] = {}  # GET routes, set on the subclass made per receiver
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s " + format, self.address_string(), *args)
@@ -81,9 +88,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._success(outcome, media_type)
 
     def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        route = self.routes.get(path)
+        if route is None:
+            self._plain(405 if path == TRACES_PATH else 404, f"use POST {TRACES_PATH}")
+            return
+        try:
+            status, content_type, body = route()
+        except Exception:
+            _log.exception("GET %s failed", path)
+            status, content_type, body = 500, "text/plain; charset=utf-8", b"internal error; see the collector log\n"
+        self._send(status, content_type, body, {"Cache-Control": "no-store"})
+
+    def _not_allowed(self) -> None:
         self._plain(405 if self.path.split("?", 1)[0] == TRACES_PATH else 404, f"use POST {TRACES_PATH}")
 
-    do_PUT = do_DELETE = do_PATCH = do_GET
+    do_PUT = do_DELETE = do_PATCH = _not_allowed
 
     # -- reading -----------------------------------------------------------------------------------------
     def _body(self) -> bytes:
@@ -210,8 +230,15 @@ def _parse_json(body: bytes) -> ExportTraceServiceRequest:
 
 
 class HttpReceiver:
-    def __init__(self, pipeline: Pipeline, host: str = "127.0.0.1", port: int = 4318) -> None:
-        handler = type("OtlpHandler", (_Handler,), {"pipeline": pipeline})
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        host: str = "127.0.0.1",
+        port: int = 4318,
+        *,
+        routes: Mapping[str, Route] | None = None,
+    ) -> None:
+        handler = type("OtlpHandler", (_Handler,), {"pipeline": pipeline, "routes": dict(routes or {})})
         ThreadingHTTPServer.allow_reuse_address = True
         self._server = ThreadingHTTPServer((host, port), handler)
         self._server.daemon_threads = True
