@@ -86,6 +86,10 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_trace_costs",
         "llm_trace_costs_mv",
         "llm_model_prices",
+        "llm_budget_usage",
+        "llm_budget_usage_mv",
+        "llm_budgets",
+        "llm_budget_alerts",
     }
 
 
