@@ -67,8 +67,9 @@ class Alert:
 
     def message(self) -> str:
         key = " ".join(f"{dim}={value}" for dim, value in self.key.items())
+        percent = decimal_text(self.threshold * 100)
         return (
-            f"budget {self.budget}{f' ({key})' if key else ''} reached {self.threshold * 100:g}% of its limit: "
+            f"budget {self.budget}{f' ({key})' if key else ''} reached {percent}% of its limit: "
             f"spent ${decimal_text(self.spent_usd)} of ${decimal_text(self.limit_usd)} in the window "
             f"{iso(self.window_start)} to {iso(self.window_end)}"
         )

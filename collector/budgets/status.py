@@ -145,7 +145,7 @@ def _status(row: Mapping[str, Any]) -> BudgetStatus:
         burn_rate_usd_per_hour=float(row["BurnRateUsdPerHour"]),
         projected_usd=Decimal(row["ProjectedUsd"]),
         action=row["Action"],
-        alerts=tuple(Decimal(a) for a in row["Alerts"]),
+        alerts=tuple(Decimal(a).normalize() for a in row["Alerts"]),  # 0.500000 → 0.5
     )
 
 
