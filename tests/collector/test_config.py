@@ -55,3 +55,19 @@ def test_bad_settings_name_the_setting_and_where_it_came_from(tmp_path: Path, te
 def test_a_missing_file_is_a_config_error(tmp_path: Path):
     with pytest.raises(ConfigError, match="cannot read"):
         load(tmp_path / "absent.yaml", NO_FLAGS, environ={})
+
+
+def test_attributes_budgets_file_and_interval_come_from_file_environment_or_flags(tmp_path: Path):
+    file = tmp_path / "collector.yaml"
+    file.write_text("attributes: [app.region, k8s.pod.name]\nbudgets_file: ~/budgets.yaml\nbudget_interval: 5\n")
+    assert load(file, NO_FLAGS, environ={}).attributes == ("app.region", "k8s.pod.name")
+
+    environ = {"LLMLEDGER_ATTRIBUTES": "a.b, c.d,", "LLMLEDGER_BUDGETS_FILE": "/etc/llmledger/budgets.yaml"}
+    config = load(file, NO_FLAGS, environ=environ)
+    assert config.attributes == ("a.b", "c.d")
+    assert config.budgets_file == Path("/etc/llmledger/budgets.yaml")  # the variable the instrumentation reads
+    assert config.budget_interval == 5.0
+
+    assert load(None, {**NO_FLAGS, "attributes": ["x.y"]}, environ=environ).attributes == ("x.y",)
+    with pytest.raises(ConfigError, match="budget_interval"):
+        load(None, {**NO_FLAGS, "budget_interval": 0}, environ={})
