@@ -32,12 +32,20 @@ NOW_PARAMETER = "parseDateTime64BestEffort({now:String}, 3, 'UTC')"
 # Budget dimension → llm_calls / llm_budget_usage column.
 COLUMNS = {"tenant": "Tenant", "service": "ServiceName", "feature": "Feature", "user": "UserId", "model": "Model"}
 _PATTERN_COLUMNS = {dim: f"{dim.capitalize()}Pattern" for dim in DIMENSIONS}
-BUDGET_COLUMNS = (
-    "Name String, Scope Map(String, String), "
-    + ", ".join(f"{column} String" for column in _PATTERN_COLUMNS.values())
-    + ", WindowKind String, WindowHours UInt32, Timezone String, LimitUsd Decimal(38, 12), Action String, "
-    "Per Array(String), Alerts Array(Decimal(18, 6))"
+# The columns of a budget row, in `budget_row` order (`llm_budgets` adds Version and Deleted).
+BUDGET_COLUMN_TYPES = (
+    ("Name", "String"),
+    ("Scope", "Map(String, String)"),
+    *((column, "String") for column in _PATTERN_COLUMNS.values()),
+    ("WindowKind", "String"),
+    ("WindowHours", "UInt32"),
+    ("Timezone", "String"),
+    ("LimitUsd", "Decimal(38, 12)"),
+    ("Action", "String"),
+    ("Per", "Array(String)"),
+    ("Alerts", "Array(Decimal(18, 6))"),
 )
+BUDGET_COLUMNS = ", ".join(f"{name} {kind}" for name, kind in BUDGET_COLUMN_TYPES)
 
 _TEMPLATE = """
 WITH

@@ -32,7 +32,7 @@ from clickhouse_connect.driver.client import Client
 
 from ..clickhouse.client import translate_errors
 from ..clickhouse.migrations import quote_identifier
-from .status import BudgetStatus, decimal_text, iso
+from .status import BudgetStatus, decimal_text, iso, utc
 
 ALERTS_TABLE = "llm_budget_alerts"
 _log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ class AlertEvaluator:
                     f"SELECT Name, Key, Threshold, max(WindowEnd) FROM {self._table} GROUP BY Name, Key, Threshold"
                 ).result_rows
             self._quiet_until = {
-                (name, tuple(sorted(dict(key).items())), Decimal(threshold).normalize()): _utc(end)
+                (name, tuple(sorted(dict(key).items())), Decimal(threshold).normalize()): utc(end)
                 for name, key, threshold, end in rows
             }
         return self._quiet_until
@@ -205,7 +205,3 @@ class AlertEvaluator:
                     "FiredAt",
                 ],
             )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

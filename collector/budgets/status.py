@@ -22,7 +22,16 @@ from llmledger.instrumentation.budgets import Budget, BudgetFile
 
 from ..clickhouse.client import translate_errors
 from ..clickhouse.migrations import quote_identifier
-from ._sql import BUDGETS_TABLE, NOW_PARAMETER, STATUS_VIEW, budget_row, format_now, inline_source, status_sql
+from ._sql import (
+    BUDGET_COLUMN_TYPES,
+    BUDGETS_TABLE,
+    NOW_PARAMETER,
+    STATUS_VIEW,
+    budget_row,
+    format_now,
+    inline_source,
+    status_sql,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +105,7 @@ def sync(client: Client, budgets: BudgetFile, database: str | None = None) -> No
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a `Z`."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc(moment).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def decimal_text(value: Decimal) -> str:
@@ -107,24 +114,7 @@ def decimal_text(value: Decimal) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-_TABLE_COLUMNS = [
-    "Name",
-    "Scope",
-    "TenantPattern",
-    "ServicePattern",
-    "FeaturePattern",
-    "UserPattern",
-    "ModelPattern",
-    "WindowKind",
-    "WindowHours",
-    "Timezone",
-    "LimitUsd",
-    "Action",
-    "Per",
-    "Alerts",
-    "Version",
-    "Deleted",
-]
+_TABLE_COLUMNS = [name for name, _ in BUDGET_COLUMN_TYPES] + ["Version", "Deleted"]
 
 
 def _placeholder(name: str) -> Budget:
@@ -137,8 +127,8 @@ def _status(row: Mapping[str, Any]) -> BudgetStatus:
     return BudgetStatus(
         name=row["Name"],
         key=dict(row["Key"]),
-        window_start=_utc(row["WindowStart"]),
-        window_end=_utc(row["WindowEnd"]),
+        window_start=utc(row["WindowStart"]),
+        window_end=utc(row["WindowEnd"]),
         limit_usd=Decimal(row["LimitUsd"]),
         spent_usd=Decimal(row["SpentUsd"]),
         fraction=float(row["Fraction"]),
@@ -149,5 +139,6 @@ def _status(row: Mapping[str, Any]) -> BudgetStatus:
     )
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive one (as clickhouse-connect returns UTC columns) is taken as UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
