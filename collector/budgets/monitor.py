@@ -37,7 +37,7 @@ class BudgetMonitor:
         *,
         database: str | None = None,
         interval: float = 15.0,
-        cache_seconds: float = 2.0,
+        cache_seconds: float = 5.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         webhook: Webhook | None = None,
     ) -> None:
