@@ -163,6 +163,15 @@ def test_custom_and_allow_listed_attributes_land_in_the_attributes_column(collec
     assert all(row[4] == {"team": "core", "app.region": "eu-west-1"} for row in rows)
 
 
+def test_the_collector_syncs_the_file_into_llm_budgets_and_the_status_view(collector, client):
+    assert client.query("SELECT Name FROM llm_budgets FINAL WHERE Deleted = 0 ORDER BY Name").result_rows == [
+        ("e2e-day",),
+        ("e2e-users",),
+    ]
+    rows = client.query("SELECT Name, Key, SpentUsd FROM llm_budget_status WHERE Name = 'e2e-day'").result_rows
+    assert rows == [("e2e-day", {}, Decimal("0.875"))]
+
+
 def test_other_get_paths_are_still_404(collector):
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(f"http://127.0.0.1:{collector.http_port}/v1/budgets", timeout=10)
