@@ -58,11 +58,11 @@ WITH
         FROM {source}
     ),
     usage AS (
+        -- Unmerged rollup rows need no GROUP BY here: `spent` sums whatever matches.
         SELECT toDateTime64(Bucket, 9, 'UTC') AS At, 1 AS Whole, Tenant, ServiceName, Feature, UserId, Model,
-            sum(TotalCost) AS Cost
+            TotalCost AS Cost
         FROM {database}llm_budget_usage
         WHERE Bucket >= (SELECT toStartOfFifteenMinutes(toDateTime(min(WindowStart))) FROM budgets)
-        GROUP BY At, Tenant, ServiceName, Feature, UserId, Model
         UNION ALL
         SELECT toDateTime64(Timestamp, 9, 'UTC') AS At, 0 AS Whole, Tenant, ServiceName, Feature, UserId, Model,
             toDecimal128(TotalCost, 12) AS Cost
