@@ -190,3 +190,25 @@ def test_glob_patterns_match_what_fnmatch_matches(glob):
     for value in ["", "acme", "a", "b", "x", "]", "support-bot", "support-Bot", "a.b+c", "axb+c", "x[", "us", "é1"]:
         expected = fnmatch.fnmatchcase(value, glob)
         assert (pattern == "" or re.search(pattern, value) is not None) == expected, (glob, value)
+
+
+@pytest.mark.parametrize(
+    ("zone", "now"),
+    [
+        ("Europe/Berlin", datetime(2026, 3, 29, 12, tzinfo=UTC)),  # 23-hour day
+        ("Europe/Berlin", datetime(2026, 10, 25, 12, tzinfo=UTC)),  # 25-hour day
+        ("America/New_York", datetime(2026, 3, 8, 3, 30, tzinfo=UTC)),  # the night before, locally
+        ("Australia/Lord_Howe", datetime(2026, 4, 5, 12, tzinfo=UTC)),  # a 30-minute DST shift
+        ("America/Santiago", datetime(2026, 9, 6, 12, tzinfo=UTC)),  # midnight does not exist that day
+        ("Asia/Kathmandu", datetime(2026, 12, 31, 18, 20, tzinfo=UTC)),  # +05:45, a new month and year locally
+    ],
+)
+def test_calendar_windows_across_dst_changes_match_the_budget_file_model(client, zone, now):
+    budgets = BudgetFile(
+        budgets=(
+            Budget("d", Scope(), Window("day", timezone=zone), Decimal(1)),
+            Budget("m", Scope(), Window("month", timezone=zone), Decimal(1)),
+        )
+    )
+    for status, budget in zip(read_status(client, budgets, now), budgets.budgets, strict=True):
+        assert (status.window_start, status.window_end) == budget.window.bounds(now), budget.name
