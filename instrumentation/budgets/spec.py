@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 Action = Literal["log", "warn", "raise"]
 WindowKind = Literal["day", "month", "rolling"]
 
@@ -188,6 +186,8 @@ def parse(document: Mapping[str, Any], source: str) -> BudgetFile:
 
 def load(path: str | os.PathLike[str]) -> BudgetFile:
     """Read a budget file: JSON when it ends in ``.json``, YAML otherwise."""
+    import yaml  # here, not at import: `import llmledger` stays light
+
     source = os.fspath(path)
     try:
         text = Path(source).read_text(encoding="utf-8")
