@@ -141,7 +141,7 @@ def test_the_status_endpoint_returns_the_contract_json_with_the_stored_spend(col
         "action": "raise",
     }
     (total,) = client.query(
-        "SELECT sum(TotalCost) FROM llm_calls FINAL WHERE Tenant = 'e2e' AND Timestamp >= toStartOfDay(now())"
+        "SELECT sum(TotalCost) FROM llm_calls FINAL WHERE Tenant = 'e2e' AND Timestamp >= toStartOfDay(now(), 'UTC')"
     ).result_rows[0]
     assert Decimal(next(e for e in document["budgets"] if e["name"] == "e2e-day")["spent_usd"]) == total
 
