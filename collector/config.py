@@ -38,6 +38,9 @@ ENVIRONMENT = {
     "queue_fsync": "LLMLEDGER_QUEUE_FSYNC",
     "queue_fsync_interval": "LLMLEDGER_QUEUE_FSYNC_INTERVAL",
     "clickhouse_timeout": "LLMLEDGER_CLICKHOUSE_TIMEOUT",
+    "attributes": "LLMLEDGER_ATTRIBUTES",
+    "budgets_file": "LLMLEDGER_BUDGETS_FILE",
+    "budget_interval": "LLMLEDGER_BUDGET_INTERVAL",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -71,6 +74,9 @@ class CollectorConfig:
     queue_fsync: str = "batch"  # batch: fsync before acknowledging; interval: every queue_fsync_interval s
     queue_fsync_interval: float = 1.0
     clickhouse_timeout: float = 30.0  # send/receive timeout of each insert, seconds
+    attributes: tuple[str, ...] = ()  # span attribute names copied into llm_calls.Attributes
+    budgets_file: Path | None = None  # the budget file (shared with the instrumentation)
+    budget_interval: float = 15.0  # seconds between evaluations of budget alerts
 
     def updated(self, values: Mapping[str, Any], source: str) -> CollectorConfig:
         """A copy with `values` (None values ignored) converted to each field's type."""
@@ -91,6 +97,8 @@ class CollectorConfig:
             raise ConfigError(
                 f"{source}: queue_max_bytes must be ≥ 65536, queue_fsync_interval and clickhouse_timeout > 0"
             )
+        if config.budget_interval <= 0:
+            raise ConfigError(f"{source}: budget_interval must be > 0")
         return config
 
 
@@ -133,12 +141,18 @@ def _convert(key: str, value: Any, source: str) -> Any:
             if key.endswith("port") and not 0 <= number <= 65535:
                 raise ValueError(f"{number} is not a port")
             return number
-        if key in ("flush_interval", "queue_fsync_interval", "clickhouse_timeout"):
+        if key in ("flush_interval", "queue_fsync_interval", "clickhouse_timeout", "budget_interval"):
             return float(value)
         if key == "queue_fsync":
             if str(value) not in ("batch", "interval"):
                 raise ValueError(f"{value!r}: use batch or interval")
             return str(value)
+        if key == "attributes":
+            # A YAML list or a repeated flag, or comma-separated text (the environment variable).
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+                raise ValueError(f"{value!r} is not a list of attribute names")
+            return tuple(item.strip() for item in items if item.strip())
         if key == "store_raw_spans":
             if isinstance(value, bool):
                 return value
@@ -146,7 +160,7 @@ def _convert(key: str, value: Any, source: str) -> Any:
             if text in _TRUE | _FALSE:
                 return text in _TRUE
             raise ValueError(f"{value!r} is not true or false")
-        if key in ("data_dir", "auth_token_file", "tls_cert", "tls_key", "queue_dir"):
+        if key in ("data_dir", "auth_token_file", "tls_cert", "tls_key", "queue_dir", "budgets_file"):
             return Path(str(value)).expanduser()
         return str(value)
     except (TypeError, ValueError) as error:

@@ -21,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from .calls import LlmCall
 from .extract import Extraction, extract_calls
+from .extract.attributes import DEFAULT, AttributeSelection
 from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder, ForwardStats
 from .queue import DiskQueue, QueueFull
@@ -116,6 +117,7 @@ class Pipeline:
         forwarder: Forwarder | None = None,
         retry_delay: float = 0.5,
         retry_after: int = 1,
+        attributes: AttributeSelection = DEFAULT,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -123,6 +125,7 @@ class Pipeline:
         self.forwarder = forwarder
         self._stats = PipelineStats()
         self._retry_after = retry_after
+        self.attributes = attributes  # which custom span attributes go into llm_calls.Attributes
         self._seen_calls = SeenSpans()
         self._seen_raw = SeenSpans()
         self._lock = threading.Lock()
@@ -161,7 +164,7 @@ class Pipeline:
             self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
         extraction = Extraction()
         if body is None or any(marker in body for marker in _MARKERS):
-            extract_calls(body if body is not None else request, extraction)
+            extract_calls(body if body is not None else request, extraction, self.attributes)
         else:
             extraction.spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
         calls, rejected = _storable(extraction.calls)

@@ -17,10 +17,14 @@ import threading
 import time
 from types import FrameType
 
+from clickhouse_connect.driver.client import Client
+
 from llmledger.instrumentation._shared import prices
 
+from .budgets import STATUS_PATH, BudgetMonitor, sync
 from .clickhouse.errors import ClickHouseError
 from .config import CollectorConfig, ConfigError
+from .extract.attributes import AttributeSelection
 from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder
 from .health import health_routes
@@ -30,7 +34,7 @@ from .receivers._access import BearerToken, read_token
 from .receivers._rejections import Rejections
 from .receivers._tls import TlsFiles
 from .receivers.otlp_grpc import GrpcReceiver
-from .receivers.otlp_http import HttpReceiver
+from .receivers.otlp_http import HttpReceiver, Route
 from .store import ClickHouseStore
 from .storing import CONSUMER as STORE_CONSUMER
 
@@ -84,6 +88,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             flush_interval=config.flush_interval,
             store_raw_spans=config.store_raw_spans,
             forwarder=forwarder,
+            attributes=AttributeSelection.of(config.attributes),
         ).start()
         stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
         try:  # an exporter may re-send what an earlier run stored: let the duplicate filter know it
@@ -95,7 +100,11 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         limits = {"max_request_bytes": config.max_request_bytes, "token": token, "tls": tls, "rejections": rejections}
         grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port, **limits).start()
         stack.callback(grpc_receiver.stop)
-        routes = health_routes(pipeline, client.ping, rejections)
+        routes: dict[str, Route] = dict(health_routes(pipeline, client.ping, rejections))
+        if config.budgets_file is not None:
+            monitor = _budget_monitor(client, config)
+            stack.callback(monitor.stop)
+            routes[STATUS_PATH] = monitor.handle_status
         http_receiver = HttpReceiver(pipeline, config.host, config.http_port, routes=routes, **limits).start()
         stack.callback(http_receiver.stop)
         secured = (" with TLS" if tls else "") + (", bearer token required" if token else "")
@@ -110,6 +119,8 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             _say(f"llmledger collector: forwarding every span to {config.forward}")
         replay = f", replaying {backlog} bytes left by the last run" if backlog else ""
         _say(f"llmledger collector: queue in {queue_dir} (fsync per {config.queue_fsync}{replay})")
+        if config.budgets_file is not None:
+            _say(f"llmledger collector: budgets of {config.budgets_file} at {http_base}{STATUS_PATH}")
 
         stop.wait()
         _say("llmledger collector: stopping")
@@ -132,6 +143,16 @@ def receiver_access(config: CollectorConfig) -> tuple[BearerToken | None, TlsFil
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return token, tls
+
+
+def _budget_monitor(client: Client, config: CollectorConfig) -> BudgetMonitor:
+    """Load and sync the budget file, and start evaluating it (a bad file stops the start: BudgetFileError)."""
+    from llmledger.instrumentation.budgets import load
+
+    assert config.budgets_file is not None
+    budgets = load(config.budgets_file)
+    sync(client, budgets)
+    return BudgetMonitor(client, budgets, interval=config.budget_interval).start()
 
 
 def _on_signals(stop: threading.Event) -> None:

@@ -72,6 +72,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--forward", metavar="URL", help="re-send every span unchanged to grpc://host:port or http://host:port"
     )
+    parser.add_argument(
+        "--attribute",
+        dest="attributes",
+        action="append",
+        metavar="NAME",
+        help="also store this span attribute in llm_calls.Attributes (repeatable) [$LLMLEDGER_ATTRIBUTES, "
+        "comma-separated]; llmledger.custom.* attributes are always stored",
+    )
+    budgets = parser.add_argument_group("budgets")
+    budgets.add_argument(
+        "--budgets-file",
+        metavar="FILE",
+        help="budget file (YAML/JSON) to evaluate: GET /v1/budgets/status and alerts [$LLMLEDGER_BUDGETS_FILE]",
+    )
+    budgets.add_argument("--budget-interval", type=float, metavar="SECONDS", help="how often alerts are evaluated [15]")
     parser.set_defaults(func=reports_errors(run))
 
 
@@ -108,6 +123,9 @@ def run(args: argparse.Namespace) -> int:
             "queue_fsync",
             "queue_fsync_interval",
             "clickhouse_timeout",
+            "attributes",
+            "budgets_file",
+            "budget_interval",
         )
     }
     try:
@@ -117,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
 
             sender_for(config.forward)  # validate the URL before starting anything
         service.receiver_access(config)  # read the token and the certificate before starting anything
+        if config.budgets_file is not None:
+            from llmledger.instrumentation.budgets import load as load_budgets
+
+            load_budgets(config.budgets_file)  # BudgetFileError (a ValueError) names the file and the entry
     except (ConfigError, ValueError) as error:
         print(f"llmledger collector: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -93,6 +93,9 @@ USER: Final = ("llmledger.user_id", "user.id", "enduser.id")
 SESSION: Final = ("llmledger.session_id", "session.id", "gen_ai.conversation.id")
 ENVIRONMENT: Final = ("deployment.environment.name", "deployment.environment")
 SERVICE: Final = "service.name"
+# Free-form attribution (`llmledger.attributes(**custom)`, or baggage copied onto spans): stored in Attributes
+# under the key without this prefix. Read by prefix, so not in READ.
+CUSTOM_PREFIX: Final = "llmledger.custom."
 
 # Span kinds that are not a model call even when they carry (aggregated) usage.
 OPENINFERENCE_KIND: Final = "openinference.span.kind"

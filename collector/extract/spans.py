@@ -20,10 +20,11 @@ from llmledger.instrumentation._shared.prices import ModelPrice
 from llmledger.instrumentation._shared.usage import Usage
 
 from . import conventions as names
+from .attributes import DEFAULT, AttributeSelection
 from .bounds import bound
 from .costs import PriceCache, apply_cost
 from .values import count, flag, number, read, text
-from .wire import LeanRequest, read_encoded
+from .wire import LeanRequest
 
 _STATUS = ("Unset", "Ok", "Error")
 _OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
@@ -39,23 +40,30 @@ class Extraction:
     price_cache: PriceCache = field(default_factory=dict, repr=False)
 
 
-def extract_calls(request: ExportTraceServiceRequest | bytes, into: Extraction | None = None) -> Extraction:
+def extract_calls(
+    request: ExportTraceServiceRequest | bytes,
+    into: Extraction | None = None,
+    attributes: AttributeSelection = DEFAULT,
+) -> Extraction:
     """The LLM calls of every span in `request`, a request or its serialized bytes (appended to `into` when
-    given). Either way the spans are read from the bytes (`wire`): a request is serialized first."""
+    given), with the custom and allow-listed `attributes`. Either way the spans are read from the bytes
+    (`wire`): a request is serialized first."""
+    read_encoded = attributes.reader
+    wanted = attributes.wanted
     result = into if into is not None else Extraction()
     body = request if isinstance(request, bytes) else request.SerializeToString()
     prices_used = result.prices
     price_cache = result.price_cache
     calls = result.calls
     for resource_spans in LeanRequest.FromString(body).resource_spans:
-        resource = resource_dimensions(read(resource_spans.resource.attributes))
+        resource = resource_dimensions(read(resource_spans.resource.attributes, wanted), attributes)
         for scope_spans in resource_spans.scope_spans:
             spans = scope_spans.spans
             result.spans += len(spans)
             for span in spans:
                 found = read_encoded(span.attributes)
                 if found and is_llm_call(found):
-                    calls.append(_build(span, found, resource, prices_used, price_cache))
+                    calls.append(_build(span, found, resource, prices_used, price_cache, attributes))
     return result
 
 
@@ -64,12 +72,13 @@ def span_to_call(
     resource: Mapping[str, Any],
     prices_used: dict[str, ModelPrice] | None = None,
     price_cache: PriceCache | None = None,
+    attributes: AttributeSelection = DEFAULT,
 ) -> LlmCall | None:
     """One `LlmCall` if `span` is an LLM call, else None. `resource`: `resource_dimensions()` of its resource."""
-    found = read(span.attributes)
+    found = read(span.attributes, attributes.wanted)
     if not found or not is_llm_call(found):
         return None
-    return _build(span, found, resource, {} if prices_used is None else prices_used, price_cache)
+    return _build(span, found, resource, {} if prices_used is None else prices_used, price_cache, attributes)
 
 
 _DIMENSIONS = (
@@ -82,9 +91,12 @@ _DIMENSIONS = (
 )
 
 
-def resource_dimensions(attributes: Mapping[str, Any]) -> dict[str, str]:
-    """The ownership dimensions a resource gives every span under it (read once per resource)."""
-    return {field: text(attributes, keys) for field, keys in _DIMENSIONS}
+def resource_dimensions(attributes: Mapping[str, Any], selection: AttributeSelection = DEFAULT) -> dict[str, Any]:
+    """The ownership dimensions and custom attributes a resource gives every span under it (read once per
+    resource); the custom ones under the key "attributes"."""
+    dimensions: dict[str, Any] = {field: text(attributes, keys) for field, keys in _DIMENSIONS}
+    dimensions["attributes"] = selection.of_resource(attributes)
+    return dimensions
 
 
 def is_llm_call(found: Mapping[str, Any]) -> bool:
@@ -142,6 +154,7 @@ def _build(
     resource: Mapping[str, Any],
     prices_used: dict[str, ModelPrice],
     price_cache: PriceCache | None,
+    attributes: AttributeSelection,
 ) -> LlmCall:
     start = span.start_time_unix_nano
     end = span.end_time_unix_nano
@@ -179,6 +192,7 @@ def _build(
         cache_read_input_tokens=usage.cache_read_tokens or 0,
         cache_creation_input_tokens=usage.cache_write_tokens or 0,
         reasoning_output_tokens=usage.reasoning_tokens or 0,
+        attributes=attributes.pick(found, resource.get("attributes") or {}),
     )
     if call.error_type and call.status_code == "Unset":
         call.status_code = "Error"

@@ -16,7 +16,7 @@ from typing import Any
 
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
-from .conventions import READ
+from .conventions import CUSTOM_PREFIX, READ
 
 Found = dict[str, Any]
 _DIGITS = re.compile(r"[0-9]{1,30}")  # ASCII digits, short enough for int() (longer ones are not counts)
@@ -24,11 +24,12 @@ _HUGE = Decimal(10**15)
 
 
 def read(attributes: Iterable[KeyValue], wanted: frozenset[str] = READ) -> Found:
-    """The `wanted` attributes as Python values (arrays as lists of scalars; maps and empty values skipped)."""
+    """The `wanted` attributes and every `llmledger.custom.*` one as Python values (arrays as lists of scalars;
+    maps and empty values skipped)."""
     found: Found = {}
     for kv in attributes:
         key = kv.key
-        if key in wanted:
+        if key in wanted or key.startswith(CUSTOM_PREFIX):
             value = kv.value
             kind = value.WhichOneof("value")
             if kind == "array_value":

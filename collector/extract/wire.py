@@ -23,7 +23,7 @@ from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from .conventions import READ
+from .conventions import CUSTOM_PREFIX, READ
 from .values import Found, read
 
 _F = descriptor_pb2.FieldDescriptorProto
@@ -76,39 +76,58 @@ def _message_classes() -> dict[str, Any]:
 
 LeanRequest: Any = _message_classes()["LeanRequest"]
 
-_WANTED = frozenset(key.encode() for key in READ)
 _SKIP: tuple[str, Any] = ("", None)  # a pair under a key no convention has (asserted below)
 assert "" not in READ
+_CUSTOM = CUSTOM_PREFIX.encode()
 _CACHE_LIMIT = 50_000
 _CACHE_ITEM_BYTES = 96  # longer encodings (prompts, ids) rarely recur: not remembered
-_cache: dict[bytes, tuple[str, Any]] = {}
 
 
-def read_encoded(attributes: Sequence[bytes]) -> Found:
-    """`values.read` of serialized `KeyValue`s."""
-    hits = list(map(_cache.get, attributes))
-    pairs = (
-        [_decode(encoded) if hit is None else hit for hit, encoded in zip(hits, attributes, strict=True)]
-        if None in hits
-        else cast(list[tuple[str, Any]], hits)
-    )
-    found = dict(pairs)  # later duplicates win, as in `read`
-    found.pop("", None)  # what `_SKIP` put there: no key extraction reads is ''
-    return found
+class EncodedReader:
+    """`values.read(…, wanted)` of serialized `KeyValue`s, remembering what each encoding decoded to.
+
+    The memory is per reader because whether an encoding is skipped depends on `wanted`.
+    """
+
+    def __init__(self, wanted: frozenset[str] = READ) -> None:
+        self.wanted = wanted
+        self._wanted_bytes = frozenset(key.encode() for key in wanted)
+        self._cache: dict[bytes, tuple[str, Any]] = {}
+
+    def __call__(self, attributes: Sequence[bytes]) -> Found:
+        hits = list(map(self._cache.get, attributes))
+        pairs = (
+            [self._decode(encoded) if hit is None else hit for hit, encoded in zip(hits, attributes, strict=True)]
+            if None in hits
+            else cast(list[tuple[str, Any]], hits)
+        )
+        found = dict(pairs)  # later duplicates win, as in `read`
+        found.pop("", None)  # what `_SKIP` put there: no key extraction reads is ''
+        return found
+
+    def _decode(self, encoded: bytes) -> tuple[str, Any]:
+        size = len(encoded)
+        if size > 1 and encoded[0] == 0x0A and encoded[1] < 0x80:  # field 1 (key) first, length < 128
+            end = 2 + encoded[1]
+            key = encoded[2:end]
+            if key not in self._wanted_bytes and not key.startswith(_CUSTOM) and _only_value_after(encoded, end, size):
+                return self._remember(encoded, _SKIP)
+        # A wanted key, or a layout other than key-then-value: decode it as upb does.
+        found = read((KeyValue.FromString(encoded),), self.wanted)
+        if not found:
+            return self._remember(encoded, _SKIP)
+        ((key, value),) = found.items()
+        return self._remember(encoded, (key, value))
+
+    def _remember(self, encoded: bytes, result: tuple[str, Any]) -> tuple[str, Any]:
+        if len(encoded) <= _CACHE_ITEM_BYTES:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[encoded] = result
+        return result
 
 
-def _decode(encoded: bytes) -> tuple[str, Any]:
-    size = len(encoded)
-    if size > 1 and encoded[0] == 0x0A and encoded[1] < 0x80:  # field 1 (key) first, length < 128
-        end = 2 + encoded[1]
-        if encoded[2:end] not in _WANTED and _only_value_after(encoded, end, size):
-            return _remember(encoded, _SKIP)
-    # A wanted key, or a layout other than key-then-value: decode it as upb does.
-    found = read((KeyValue.FromString(encoded),))
-    if not found:
-        return _remember(encoded, _SKIP)
-    ((key, value),) = found.items()
-    return _remember(encoded, (key, value))
+read_encoded = EncodedReader()  # reads what the conventions name (`READ`) and custom attributes
 
 
 def _only_value_after(encoded: bytes, end: int, size: int) -> bool:
@@ -126,11 +145,3 @@ def _only_value_after(encoded: bytes, end: int, size: int) -> bool:
             return position + length == size
         shift += 7
     return False
-
-
-def _remember(encoded: bytes, result: tuple[str, Any]) -> tuple[str, Any]:
-    if len(encoded) <= _CACHE_ITEM_BYTES:
-        if len(_cache) >= _CACHE_LIMIT:
-            _cache.clear()
-        _cache[encoded] = result
-    return result

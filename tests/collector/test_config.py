@@ -118,3 +118,17 @@ def test_access_settings_that_cannot_work_are_refused(environ, message):
 def test_bad_queue_settings_name_the_setting(environ, message):
     with pytest.raises(ConfigError, match=message):
         load(None, NO_FLAGS, environ=environ)
+def test_attributes_budgets_file_and_interval_come_from_file_environment_or_flags(tmp_path: Path):
+    file = tmp_path / "collector.yaml"
+    file.write_text("attributes: [app.region, k8s.pod.name]\nbudgets_file: ~/budgets.yaml\nbudget_interval: 5\n")
+    assert load(file, NO_FLAGS, environ={}).attributes == ("app.region", "k8s.pod.name")
+
+    environ = {"LLMLEDGER_ATTRIBUTES": "a.b, c.d,", "LLMLEDGER_BUDGETS_FILE": "/etc/llmledger/budgets.yaml"}
+    config = load(file, NO_FLAGS, environ=environ)
+    assert config.attributes == ("a.b", "c.d")
+    assert config.budgets_file == Path("/etc/llmledger/budgets.yaml")  # the variable the instrumentation reads
+    assert config.budget_interval == 5.0
+
+    assert load(None, {**NO_FLAGS, "attributes": ["x.y"]}, environ=environ).attributes == ("x.y",)
+    with pytest.raises(ConfigError, match="budget_interval"):
+        load(None, {**NO_FLAGS, "budget_interval": 0}, environ={})

@@ -86,6 +86,10 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_trace_costs",
         "llm_trace_costs_mv",
         "llm_model_prices",
+        "llm_budget_usage",
+        "llm_budget_usage_mv",
+        "llm_budgets",
+        "llm_budget_alerts",
     }
 
 
@@ -145,3 +149,29 @@ def test_a_semicolon_in_a_comment_does_not_end_a_statement():
     assert migration.statements("db") == [
         "-- note: a; b;\nCREATE TABLE IF NOT EXISTS `db`.t -- why;\n(x UInt8) ENGINE = Memory"
     ]
+
+
+def test_the_budget_rollup_is_filled_from_calls_stored_before_it_existed(clickhouse, fresh_database):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from llmledger.collector.calls import LlmCall
+    from llmledger.collector.clickhouse.writer import insert_llm_calls
+
+    migrations.apply(clickhouse.client, fresh_database)
+    now = int(datetime.now(UTC).timestamp()) * 10**9
+    calls = [LlmCall(now, f"t{i}", f"s{i}", tenant="acme", total_cost=Decimal("0.25")) for i in range(4)]
+    insert_llm_calls(clickhouse.client, calls, database=fresh_database)
+    # As a database migrated before 0005: calls, but no budget rollup rows and no record of 0005.
+    clickhouse.client.command(f"TRUNCATE TABLE {fresh_database}.llm_budget_usage")
+    clickhouse.client.command(f"DELETE FROM {fresh_database}.llmledger_migrations WHERE Name = '0005_llm_budgets'")
+
+    assert migrations.apply(clickhouse.client, fresh_database) == ["0005_llm_budgets"]
+    budgets = next(m for m in migrations.migrations() if m.name == "0005_llm_budgets")
+    for _ in range(2):  # and again, as an interrupted run would: nothing is copied twice
+        for statement in budgets.statements(fresh_database):
+            clickhouse.client.command(statement)
+    (calls_count, spent), *_ = clickhouse.client.query(
+        f"SELECT sum(Calls), sum(TotalCost) FROM {fresh_database}.llm_budget_usage"
+    ).result_rows
+    assert (calls_count, spent) == (4, Decimal(1))

@@ -1,0 +1,207 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Threshold alerts: once per budget, key, threshold and window, to the log and an optional webhook.
+
+A threshold is reached when spent ≥ threshold × limit (compared as decimals). Fired alerts are written to
+`llm_budget_alerts` before they are announced, and read back at start, so a restarted collector does not
+fire again; the cost of that order is that a crash between the write and the webhook loses that webhook.
+
+"Once per window": a fired alert silences its (budget, key, threshold) until the window it fired in ends; for
+a calendar window that is the end of the day or month, and for a rolling window of N hours (which always ends
+now) it is N hours after it fired. Rule: a new alert is suppressed while an earlier one's window end lies
+after the current window's start. Each collector evaluating the same database fires its own alerts: run one
+with a budgets file, or accept a duplicate per collector.
+
+Webhook: a JSON POST of `Alert.document()`; a failure (connection error or non-2xx answer) is retried with
+exponential backoff, then logged and dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from clickhouse_connect.driver.client import Client
+
+from ..clickhouse.client import translate_errors
+from ..clickhouse.migrations import quote_identifier
+from .status import BudgetStatus, decimal_text, iso, utc
+
+ALERTS_TABLE = "llm_budget_alerts"
+_log = logging.getLogger(__name__)
+
+_Identity = tuple[str, tuple[tuple[str, str], ...], Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    budget: str
+    key: dict[str, str]
+    threshold: Decimal
+    spent_usd: Decimal
+    limit_usd: Decimal
+    window_start: datetime
+    window_end: datetime
+    fired_at: datetime
+    action: str = "warn"
+
+    def document(self) -> dict[str, Any]:
+        """The webhook body."""
+        return {
+            "budget": self.budget,
+            "key": dict(self.key),
+            "threshold": float(self.threshold),
+            "spent": decimal_text(self.spent_usd),
+            "limit": decimal_text(self.limit_usd),
+            "window": {"start": iso(self.window_start), "end": iso(self.window_end)},
+            "fired_at": iso(self.fired_at),
+            "action": self.action,
+        }
+
+    def message(self) -> str:
+        key = " ".join(f"{dim}={value}" for dim, value in self.key.items())
+        percent = decimal_text(self.threshold * 100)
+        return (
+            f"budget {self.budget}{f' ({key})' if key else ''} reached {percent}% of its limit: "
+            f"spent ${decimal_text(self.spent_usd)} of ${decimal_text(self.limit_usd)} in the window "
+            f"{iso(self.window_start)} to {iso(self.window_end)}"
+        )
+
+
+class Webhook:
+    """POSTs alerts as JSON to `url`: `attempts` tries, `backoff` seconds doubling between them."""
+
+    def __init__(self, url: str, *, attempts: int = 4, backoff: float = 1.0, timeout: float = 5.0) -> None:
+        self.url = url
+        self.attempts = attempts
+        self.backoff = backoff
+        self.timeout = timeout
+        self._stopping = threading.Event()
+
+    def send(self, alert: Alert) -> bool:
+        """Whether the webhook accepted `alert` (2xx) within the attempts; failures are logged, never raised."""
+        body = json.dumps(alert.document()).encode()
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            request = urllib.request.Request(
+                self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    if 200 <= response.status < 300:
+                        return True
+                    problem = f"HTTP {response.status}"
+            except urllib.error.HTTPError as error:
+                problem = f"HTTP {error.code}"
+            except (urllib.error.URLError, OSError) as error:
+                problem = str(getattr(error, "reason", error))
+            if attempt < self.attempts and not self._stopping.wait(delay):
+                delay *= 2
+                continue
+            _log.error(
+                "budget alert webhook %s failed after %d attempt(s) (%s); alert dropped: %s",
+                self.url,
+                attempt,
+                problem,
+                alert.message(),
+            )
+            return False
+        return False
+
+    def stop(self) -> None:
+        """Cut retries short (the collector is stopping)."""
+        self._stopping.set()
+
+
+class AlertEvaluator:
+    """Decides which thresholds fire for a set of statuses, records them, logs them and sends the webhook."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        webhook: Webhook | None = None,
+        database: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.webhook = webhook
+        self.clock = clock
+        self._table = f"{quote_identifier(database)}.{ALERTS_TABLE}" if database else ALERTS_TABLE
+        self._quiet_until: dict[_Identity, datetime] | None = None  # loaded on first use
+
+    def evaluate(self, statuses: Iterable[BudgetStatus]) -> list[Alert]:
+        """Fire every threshold newly reached in `statuses`; the alerts fired."""
+        quiet = self._load()
+        fired: list[Alert] = []
+        now = self.clock()
+        for status in statuses:
+            for threshold in status.alerts:
+                if status.spent_usd < threshold * status.limit_usd or (status.limit_usd == 0 and not status.spent_usd):
+                    continue
+                identity = (status.name, tuple(sorted(status.key.items())), threshold)
+                until = quiet.get(identity)
+                if until is not None and until > status.window_start:
+                    continue
+                fired.append(
+                    Alert(
+                        budget=status.name,
+                        key=dict(status.key),
+                        threshold=threshold,
+                        spent_usd=status.spent_usd,
+                        limit_usd=status.limit_usd,
+                        window_start=status.window_start,
+                        window_end=status.window_end,
+                        fired_at=now,
+                        action=status.action,
+                    )
+                )
+        if fired:
+            self._record(fired)
+            for alert in fired:
+                quiet[(alert.budget, tuple(sorted(alert.key.items())), alert.threshold)] = alert.window_end
+        for alert in fired:
+            _log.warning("%s", alert.message())
+            if self.webhook is not None:
+                self.webhook.send(alert)
+        return fired
+
+    def _load(self) -> dict[_Identity, datetime]:
+        if self._quiet_until is None:
+            with translate_errors():
+                rows = self.client.query(
+                    f"SELECT Name, Key, Threshold, max(WindowEnd) FROM {self._table} GROUP BY Name, Key, Threshold"
+                ).result_rows
+            self._quiet_until = {
+                (name, tuple(sorted(dict(key).items())), Decimal(threshold).normalize()): utc(end)
+                for name, key, threshold, end in rows
+            }
+        return self._quiet_until
+
+    def _record(self, alerts: Sequence[Alert]) -> None:
+        rows = [
+            [a.budget, a.key, a.window_start, a.window_end, a.threshold, a.spent_usd, a.limit_usd, a.fired_at]
+            for a in alerts
+        ]
+        with translate_errors():
+            self.client.insert(
+                self._table,
+                rows,
+                column_names=[
+                    "Name",
+                    "Key",
+                    "WindowStart",
+                    "WindowEnd",
+                    "Threshold",
+                    "SpentUsd",
+                    "LimitUsd",
+                    "FiredAt",
+                ],
+            )

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Which span attributes besides the known dimensions land in `llm_calls.Attributes`, and how many.
+
+Two sources, span first, then resource: every `llmledger.custom.<key>` (what `llmledger.attributes(**custom)`
+and the matching OTel baggage keys put on spans; stored under `<key>`), and an allow-list of other attribute
+names the operator chose (`--attribute NAME`), stored under their own name. Storage is bounded because these
+come from applications, not from us: at most `max_keys` keys per call (the alphabetically first win), keys up
+to 128 characters, values cut to `max_value_length` characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .conventions import CUSTOM_PREFIX, READ
+from .wire import EncodedReader, read_encoded
+
+MAX_KEY_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeSelection:
+    names: frozenset[str] = frozenset()  # allow-listed attribute names, stored as they are
+    max_keys: int = 32
+    max_value_length: int = 256
+    wanted: frozenset[str] = field(init=False)  # every key extraction reads: the conventions' and `names`
+    reader: EncodedReader = field(init=False, repr=False, compare=False)  # reads `wanted` from the wire
+
+    def __post_init__(self) -> None:
+        names = frozenset(name for name in self.names if name)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "wanted", READ | names)
+        object.__setattr__(self, "reader", read_encoded if not names - READ else EncodedReader(self.wanted))
+
+    @classmethod
+    def of(cls, names: Iterable[str]) -> AttributeSelection:
+        return cls(frozenset(names))
+
+    def pick(self, *sources: Mapping[str, Any]) -> dict[str, str]:
+        """The attributes to store from `sources` (read attributes, most specific first; the first value wins)."""
+        chosen: dict[str, str] = {}
+        for found in sources:
+            for key, value in found.items():
+                if key.startswith(CUSTOM_PREFIX):
+                    name = key[len(CUSTOM_PREFIX) :]
+                elif key in self.names:
+                    name = key
+                else:
+                    continue
+                if name and len(name) <= MAX_KEY_LENGTH and name not in chosen:
+                    chosen[name] = _as_text(value)[: self.max_value_length]
+        if len(chosen) > self.max_keys:
+            chosen = {key: chosen[key] for key in sorted(chosen)[: self.max_keys]}
+        return chosen
+
+    def of_resource(self, found: Mapping[str, Any]) -> dict[str, Any]:
+        """The part of a resource's read attributes `pick` may use (kept per resource, read once)."""
+        return {key: value for key, value in found.items() if key.startswith(CUSTOM_PREFIX) or key in self.names}
+
+
+DEFAULT = AttributeSelection()
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_as_text(item) for item in value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
