@@ -146,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             _log.exception("GET %s failed", path)
             status, content_type, body = 500, "text/plain; charset=utf-8", b"internal error; see the collector's log\n"
-        self._send(status, content_type, body)
+        self._send(status, content_type, body, {"Cache-Control": "no-store"})  # status pages are live answers
 
     def do_PUT(self) -> None:
         self._drain()

@@ -118,6 +118,8 @@ def test_access_settings_that_cannot_work_are_refused(environ, message):
 def test_bad_queue_settings_name_the_setting(environ, message):
     with pytest.raises(ConfigError, match=message):
         load(None, NO_FLAGS, environ=environ)
+
+
 def test_attributes_budgets_file_and_interval_come_from_file_environment_or_flags(tmp_path: Path):
     file = tmp_path / "collector.yaml"
     file.write_text("attributes: [app.region, k8s.pod.name]\nbudgets_file: ~/budgets.yaml\nbudget_interval: 5\n")

@@ -13,6 +13,7 @@ from llmledger.collector.clickhouse.embedded import free_port
 from llmledger.collector.exposition import render
 from llmledger.collector.health import health_routes
 from llmledger.collector.pipeline import Pipeline
+from llmledger.collector.queue import DiskQueue
 from llmledger.collector.receivers._rejections import Rejections
 from llmledger.collector.receivers.otlp_http import HttpReceiver
 from llmledger.collector.store import ClickHouseStore
@@ -27,8 +28,9 @@ def _serve(pipeline, reachable, routes=None):
 
 
 @pytest.fixture(scope="module")
-def live(client):
-    pipeline = Pipeline(ClickHouseStore(client), flush_interval=0.1).start()
+def live(client, tmp_path_factory):
+    queue = DiskQueue(tmp_path_factory.mktemp("queue"))
+    pipeline = Pipeline(ClickHouseStore(client), queue, flush_interval=0.1).start()
     receiver = _serve(pipeline, client.ping)
     yield receiver, pipeline
     receiver.stop()
@@ -36,12 +38,13 @@ def live(client):
 
 
 @pytest.fixture
-def unreachable(clickhouse):
-    """A pipeline whose ClickHouse went away after connecting, with room for one call."""
+def unreachable(clickhouse, tmp_path):
+    """A pipeline whose ClickHouse went away after connecting, with a queue of the smallest size allowed."""
     dead = connect(clickhouse.url, connect_timeout=1)
     dead.url = f"http://127.0.0.1:{free_port()}"
     dead._backend.url = dead.url  # where the driver's ping goes
-    pipeline = Pipeline(ClickHouseStore(dead), flush_interval=60, max_pending_rows=1, retry_delay=0.05).start()
+    queue = DiskQueue(tmp_path / "queue", max_bytes=1 << 16)
+    pipeline = Pipeline(ClickHouseStore(dead), queue, flush_interval=60, retry_delay=0.05).start()
     yield pipeline, dead
     pipeline.stop(timeout=5)
 
@@ -80,12 +83,14 @@ def test_readyz_is_503_with_the_reason_when_the_pipeline_is_full(unreachable, cl
     receiver = _serve(pipeline, client.ping)  # ClickHouse answers pings; the writer's does not
     try:
         assert post(receiver.port, path="/readyz", method="GET")[0] == 200
-        assert post(receiver.port, otlp_body(), PROTOBUF)[0] == 200
+        for _ in range(2000):  # the queue holds 64 KiB: it fills long before this
+            if post(receiver.port, otlp_body(), PROTOBUF)[0] == 429:
+                break
 
         status, _, body = post(receiver.port, path="/readyz", method="GET")
 
         assert status == 503
-        assert b"waiting for ClickHouse" in body
+        assert b"queue is" in body and b"full" in body
     finally:
         receiver.stop()
 

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from llmledger.collector.health import health_routes
 from llmledger.collector.pipeline import Pipeline
+from llmledger.collector.queue import DiskQueue
 from llmledger.collector.receivers._access import BearerToken, read_token
 from llmledger.collector.receivers._rejections import Rejections
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
@@ -27,8 +28,9 @@ TOKEN = "s3cret-token_0123456789"
 
 
 @pytest.fixture(scope="module")
-def pipeline(client):
-    pipeline = Pipeline(ClickHouseStore(client), flush_interval=0.1).start()
+def pipeline(client, tmp_path_factory):
+    queue = DiskQueue(tmp_path_factory.mktemp("queue"))
+    pipeline = Pipeline(ClickHouseStore(client), queue, flush_interval=0.1).start()
     yield pipeline
     pipeline.stop(timeout=10)
 

@@ -30,6 +30,7 @@ from llmledger.collector.extract import conventions
 from llmledger.collector.extract.bounds import MAX_TEXT, MAX_TOKENS, TRUNCATED
 from llmledger.collector.health import health_routes
 from llmledger.collector.pipeline import Pipeline
+from llmledger.collector.queue import DiskQueue
 from llmledger.collector.receivers._rejections import Rejections
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
 from llmledger.collector.receivers.otlp_http import HttpReceiver, gunzip
@@ -53,8 +54,9 @@ _CLIENT_ERRORS = frozenset(
 
 
 @pytest.fixture(scope="module")
-def pipeline(client):
-    pipeline = Pipeline(ClickHouseStore(client), flush_interval=0.1, batch_size=500).start()
+def pipeline(client, tmp_path_factory):
+    queue = DiskQueue(tmp_path_factory.mktemp("queue"))
+    pipeline = Pipeline(ClickHouseStore(client), queue, flush_interval=0.1, batch_size=500).start()
     yield pipeline
     pipeline.stop(timeout=10)
 
