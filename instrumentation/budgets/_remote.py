@@ -26,8 +26,9 @@ Key = tuple[tuple[str, str], ...]
 class StatusPoller:
     """The last budget status the collector served, refreshed in the background."""
 
-    def __init__(self, url: str, interval: float, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, interval: float, timeout: float = 10.0, token: str | None = None) -> None:
         self.url = url
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._interval = interval
         self._timeout = min(timeout, interval)
         self._spend: dict[tuple[str, frozenset[tuple[str, str]]], RemoteSpend] = {}
@@ -51,7 +52,8 @@ class StatusPoller:
         import urllib.request  # here, not at import: it pulls in ssl and http.client
 
         try:
-            with urllib.request.urlopen(self.url, timeout=self._timeout) as response:
+            request = urllib.request.Request(self.url, headers=self._headers)
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 document = json.loads(response.read())
             spend = parse_status(document)
         except Exception as error:

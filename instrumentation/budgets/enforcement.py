@@ -10,6 +10,8 @@ Otherwise, at the first instrumented call (never at import):
     the budget file (YAML or JSON; see ``spec``).
 ``LLMLEDGER_BUDGETS_URL=http://collector:4318/v1/budgets/status``
     the collector's budget status, polled so spend from other processes counts.
+``LLMLEDGER_BUDGETS_TOKEN``
+    the bearer token, when the collector requires one (``--auth-token``).
 ``LLMLEDGER_BUDGETS_POLL_SECONDS=30``
     how often to poll it.
 ``LLMLEDGER_BUDGETS_EXPORT_LAG_SECONDS=60``
@@ -51,6 +53,7 @@ URL_ENV = "LLMLEDGER_BUDGETS_URL"
 POLL_ENV = "LLMLEDGER_BUDGETS_POLL_SECONDS"
 LAG_ENV = "LLMLEDGER_BUDGETS_EXPORT_LAG_SECONDS"
 MAX_TOKENS_ENV = "LLMLEDGER_BUDGETS_DEFAULT_MAX_TOKENS"
+TOKEN_ENV = "LLMLEDGER_BUDGETS_TOKEN"
 
 
 @dataclass(slots=True)
@@ -244,7 +247,7 @@ def _build(budgets: tuple[Budget, ...], options: _Options) -> _Enforcer:
     url = options.status_url or os.environ.get(URL_ENV) or None
     interval = options.poll_seconds if options.poll_seconds is not None else _number(POLL_ENV, 30.0)
     lag = options.export_lag_seconds if options.export_lag_seconds is not None else _number(LAG_ENV, 60.0)
-    poller = StatusPoller(url, interval) if url else None
+    poller = StatusPoller(url, interval, token=os.environ.get(TOKEN_ENV) or None) if url else None
     ledger = Ledger(
         budgets,
         options.now or _utc_now,

@@ -26,11 +26,13 @@ class StatusServer:
     def __init__(self) -> None:
         self.document: object = {"generated_at": "2026-03-28T12:00:00Z", "budgets": []}
         self.served = 0
+        self.authorization: str | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.served += 1
+                server.authorization = self.headers.get("Authorization")
                 body = json.dumps(server.document).encode() if server.document is not None else b"{not json"
                 self.send_response(200 if self.path == "/v1/budgets/status" else 404)
                 self.send_header("Content-Type", "application/json")
@@ -125,6 +127,14 @@ def test_poll_failures_are_logged_never_raised_and_calls_go_on(status_server, re
     failures = [r for r in caplog.records if "cannot read budget status" in r.getMessage()]
     levels = [r.levelno for r in failures]  # the background poll and the two refreshes
     assert len(levels) >= 2 and levels[0] == logging.WARNING and set(levels[1:]) == {logging.DEBUG}
+
+
+def test_the_poller_sends_the_collectors_bearer_token_when_one_is_set(status_server, monkeypatch):
+    monkeypatch.setenv("LLMLEDGER_BUDGETS_TOKEN", "s3cret")
+    budgets.configure([TEAM], status_url=status_server.url, poll_seconds=3600)
+
+    assert budgets.refresh()
+    assert status_server.authorization == "Bearer s3cret"
 
 
 def test_an_unreachable_collector_is_logged(caplog):
