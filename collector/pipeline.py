@@ -24,7 +24,7 @@ from .extract import Extraction, extract_calls
 from .extract.attributes import DEFAULT, AttributeSelection
 from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder, ForwardStats
-from .queue import DiskQueue, QueueFull
+from .queue import DiskQueue, QueueFull, RecordTooLarge
 from .rawspans import raw_span_rows
 from .records import forward_record, rows, store_record
 from .store import Store
@@ -42,6 +42,10 @@ class Backpressure(Exception):
     def __init__(self, retry_after: int = 1, reason: str = "the collector's queue is full") -> None:
         super().__init__(f"{reason}; retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+class RequestTooLarge(ValueError):
+    """A request larger than the whole queue: refused for good (413 / INVALID_ARGUMENT), never retried forever."""
 
 
 @dataclass(slots=True)
@@ -187,6 +191,8 @@ class Pipeline:
                     self._seen_raw.forget(row[1] + row[2] for row in new_raw)
                 if isinstance(error, QueueFull):
                     self._refused(f"the collector's {error}")
+                if isinstance(error, RecordTooLarge):
+                    raise RequestTooLarge(f"the request cannot be queued: {error}; raise --queue-max-bytes") from None
                 if isinstance(error, OSError):  # e.g. the disk is full: the sender keeps the request and retries
                     _log.error("cannot write to the queue: %s", error)
                     self._refused(f"the collector cannot write its queue ({error.strerror or error})")

@@ -13,7 +13,7 @@ segments of records (length, CRC-32, payload), `<consumer>.cursor` JSON files re
 """
 
 from ._cursors import Cursor
-from ._queue import DiskQueue, FsyncPolicy, QueueFull
+from ._queue import DiskQueue, FsyncPolicy, QueueFull, RecordTooLarge
 from ._segments import Record
 
-__all__ = ["Cursor", "DiskQueue", "FsyncPolicy", "QueueFull", "Record"]
+__all__ = ["Cursor", "DiskQueue", "FsyncPolicy", "QueueFull", "Record", "RecordTooLarge"]

@@ -35,6 +35,10 @@ class QueueFull(Exception):
     """The queue holds `max_bytes` already; the sender should retry later."""
 
 
+class RecordTooLarge(ValueError):
+    """What was to be appended is larger than the whole queue: no retry can ever fit it."""
+
+
 class DiskQueue:
     """A bounded, durable FIFO of byte records with one committed cursor per consumer.
 
@@ -98,6 +102,8 @@ class DiskQueue:
         Returns the position after the last one. Raises QueueFull when they do not fit in `max_bytes`.
         """
         data = b"".join(_framing.frame(payload) for payload in payloads)
+        if len(data) > self.max_bytes:
+            raise RecordTooLarge(f"{len(data)} bytes to queue, more than the whole queue holds ({self.max_bytes})")
         with self._lock:
             if self._closed:
                 raise QueueFull("queue is closed")

@@ -27,7 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from ..pipeline import Backpressure, Pipeline
+from ..pipeline import Backpressure, Pipeline, RequestTooLarge
 from . import _rejections as reasons
 from ._access import BearerToken
 from ._rejections import Rejections
@@ -103,6 +103,8 @@ class GrpcReceiver:
         except Backpressure as error:
             context.set_trailing_metadata(_retry_metadata(str(error), error.retry_after))
             self._refuse(context, grpc.StatusCode.RESOURCE_EXHAUSTED, reasons.BACKPRESSURE, str(error))
+        except RequestTooLarge as error:  # not RESOURCE_EXHAUSTED: exporters would retry what can never fit
+            self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, reasons.TOO_LARGE, str(error))
         except Exception:
             _log.exception("could not process an OTLP/gRPC request")
             self._refuse(

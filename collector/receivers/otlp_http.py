@@ -46,7 +46,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from ..otlp.jsonformat import InvalidOtlpJson
 from ..otlp.jsonformat import parse as parse_json
-from ..pipeline import Backpressure, Outcome, Pipeline
+from ..pipeline import Backpressure, Outcome, Pipeline, RequestTooLarge
 from . import _rejections as reasons
 from ._access import BearerToken
 from ._rejections import Rejections
@@ -123,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
             outcome = self.pipeline.accept(request, body if media_type == PROTOBUF else None)
         except Backpressure as error:
             self._refuse(429, str(error), media_type, retry_after=error.retry_after)
+            return
+        except RequestTooLarge as error:
+            self._refuse(413, str(error), media_type)
             return
         except Exception:
             _log.exception("could not process an OTLP/HTTP request")

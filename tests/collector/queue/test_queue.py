@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from llmledger.collector.queue import Cursor, DiskQueue, QueueFull, _framing, _segments
+from llmledger.collector.queue import Cursor, DiskQueue, QueueFull, RecordTooLarge, _framing, _segments
 
 
 def _drain(queue: DiskQueue, position: int) -> list[bytes]:
@@ -194,4 +194,16 @@ def test_a_recent_position_is_a_record_boundary_leaving_at_most_the_bytes_asked(
     assert queue.recent_position(150) == ends[2]  # two records left, each starting a segment
     assert queue.recent_position(150, since=ends[3]) == ends[3]
     assert [record.start for record in queue.read(queue.recent_position(150))] == [ends[2]]
+    queue.close()
+
+
+def test_a_record_larger_than_the_whole_queue_is_refused_before_anything_is_written(tmp_path):
+    queue = DiskQueue(tmp_path, max_bytes=1 << 16)
+
+    with pytest.raises(RecordTooLarge, match="more than the whole queue holds"):
+        queue.append(b"x" * (1 << 16))
+
+    assert queue.size() == 0
+    queue.append(b"fits")
+    assert queue.size() > 0
     queue.close()

@@ -24,6 +24,8 @@ from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
 from llmledger.collector.receivers.otlp_http import HttpReceiver
 from llmledger.collector.store import ClickHouseStore
 
+from .conftest import PROTOBUF, otlp_body, post, spans
+
 _EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 
@@ -105,3 +107,26 @@ def test_http_method_and_length_errors(receivers, method, headers, status):
     response = connection.getresponse()
     assert response.status == status
     assert response.read()
+
+
+def test_a_request_larger_than_the_whole_queue_is_refused_for_good_not_retried(client, tmp_path):
+    """413 / INVALID_ARGUMENT (which exporters do not retry) rather than 429 / RESOURCE_EXHAUSTED forever."""
+    queue = DiskQueue(tmp_path / "queue", max_bytes=1 << 16)
+    pipeline = Pipeline(ClickHouseStore(client), queue, flush_interval=60).start()
+    grpc_receiver = GrpcReceiver(pipeline, port=0).start()
+    http_receiver = HttpReceiver(pipeline, port=0).start()
+    huge = encode_spans(spans(2000)).SerializeToString()  # its calls take more than 64 KiB as queue records
+    try:
+        status, _, body = post(http_receiver.port, huge, PROTOBUF)
+        assert status == 413
+        assert b"more than the whole queue holds" in body
+        channel = grpc.insecure_channel(f"127.0.0.1:{grpc_receiver.port}")
+        with channel, pytest.raises(grpc.RpcError) as raised:
+            channel.unary_unary(_EXPORT)(huge, timeout=10)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert post(http_receiver.port, otlp_body(), PROTOBUF)[0] == 200  # a request that fits still does
+        assert queue.size() > 0
+    finally:
+        http_receiver.stop()
+        grpc_receiver.stop()
+        pipeline.stop(timeout=5)
