@@ -13,18 +13,54 @@ The instrumentors live in ``llmledger.instrumentation.<provider>``, the collecto
 Importing this package loads no LLM SDK and no price data.
 """
 
-from llmledger import budgets
-from llmledger.instrumentation.attribution import attributes, bind
-from llmledger.instrumentation.budgets import (
-    Budget,
-    BudgetExceeded,
-    BudgetFile,
-    BudgetFileError,
-    BudgetWarning,
-    Scope,
-    Window,
-)
+from __future__ import annotations
+
+import importlib
+
 from llmledger.instrumentation.version import __version__
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing alone costs 5 ms here
+if TYPE_CHECKING:
+    from llmledger import budgets
+    from llmledger.instrumentation.attribution import attributes, bind
+    from llmledger.instrumentation.budgets import (
+        Budget,
+        BudgetExceeded,
+        BudgetFile,
+        BudgetFileError,
+        BudgetWarning,
+        Scope,
+        Window,
+    )
+
+
+# Loaded on first use (PEP 562): `import llmledger.instrumentation.openai` under `opentelemetry-instrument` imports
+# this package first, and must not pay for the budgets machinery an app may never touch.
+_LAZY = {
+    "budgets": ("llmledger.budgets", None),
+    "attributes": ("llmledger.instrumentation.attribution", "attributes"),
+    "bind": ("llmledger.instrumentation.attribution", "bind"),
+    **{
+        name: ("llmledger.instrumentation.budgets", name)
+        for name in ("Budget", "BudgetExceeded", "BudgetFile", "BudgetFileError", "BudgetWarning", "Scope", "Window")
+    },
+}
+
+
+def __getattr__(name: str) -> object:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'llmledger' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Budget",

@@ -7,12 +7,16 @@ instrumentors (or two tests) with different providers never share state.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import Counter, Histogram
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.trace import Tracer
+from opentelemetry.util.types import AttributeValue
 
 from ..version import __version__
 from . import attributes as attr
@@ -30,7 +34,7 @@ class Telemetry:
     token_usage: Histogram
     duration: Histogram
     time_to_first_chunk: Histogram
-    cost: Counter
+    cost: CostTotals
     config: Config
 
     @classmethod
@@ -59,10 +63,58 @@ class Telemetry:
                 description="Time to the first chunk of a streamed response.",
                 explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
             ),
-            cost=meter.create_counter(
-                attr.METRIC_COST,
-                unit="[USD]",
-                description="Cost of GenAI operations in US dollars.",
-            ),
+            cost=CostTotals.of(meter),
             config=config or Config.from_env(),
         )
+
+
+class CostTotals:
+    """The USD cost counter's running totals per attribute set, reported by an observable counter.
+
+    A synchronous `Counter.add` makes the SDK build a measurement, clean and hash its attributes and update an
+    aggregation under a lock on every LLM call, about a tenth of our per-call cost. A monotonic counter exports
+    exactly these running sums, so they are kept here (one dict probe under a lock per call) and handed to the
+    SDK only when a reader collects. The one thing lost is exemplars (trace links) on this metric; the span
+    itself carries the cost.
+
+    One instance per meter: the SDK hands back the instrument registered first when the same name is created
+    again on a meter (re-instrumenting), with the first callbacks, so the totals must outlive the instrumentor.
+    """
+
+    __slots__ = ("_lock", "_totals")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._totals: dict[frozenset[tuple[str, AttributeValue]], list[Any]] = {}
+
+    @classmethod
+    def of(cls, meter: Meter) -> CostTotals:
+        with _REGISTRY_LOCK:
+            totals = _COST_TOTALS.get(meter)
+            if totals is None:
+                totals = _COST_TOTALS[meter] = cls()
+                meter.create_observable_counter(
+                    attr.METRIC_COST,
+                    callbacks=[totals.observe],
+                    unit="[USD]",
+                    description="Cost of GenAI operations in US dollars.",
+                )
+            return totals
+
+    def add(self, amount: float, attributes: Mapping[str, AttributeValue]) -> None:
+        key = frozenset(attributes.items())
+        with self._lock:
+            entry = self._totals.get(key)
+            if entry is None:
+                self._totals[key] = [amount, dict(attributes)]
+            else:
+                entry[0] += amount
+
+    def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            current = [(total, attributes) for total, attributes in self._totals.values()]
+        return [Observation(total, attributes) for total, attributes in current]
+
+
+_COST_TOTALS: weakref.WeakKeyDictionary[Meter, CostTotals] = weakref.WeakKeyDictionary()
+_REGISTRY_LOCK = threading.Lock()

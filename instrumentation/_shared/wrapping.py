@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from wrapt import wrap_function_wrapper
 
-from ..budgets.enforcement import guard
+from . import budget_gate
 from .invocation import Invocation, Request, Response
 from .streams import AsyncStream, StreamReader, SyncStream
 from .telemetry import Telemetry
@@ -119,7 +119,7 @@ def start(
     except Exception:
         _log.debug("llmledger: could not start a span for %s", endpoint.method, exc_info=True)
         return None
-    guard(invocation, call_kwargs)
+    budget_gate.check(invocation, call_kwargs)
     return invocation, call_kwargs
 
 

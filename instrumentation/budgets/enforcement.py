@@ -38,6 +38,7 @@ from typing import Any
 
 from .. import attribution
 from .._shared import attributes as attr
+from .._shared import budget_gate
 from ._estimate import DEFAULT_OUTPUT_TOKENS, worst_case
 from ._ledger import Clock, Ledger, PoolStatus
 from ._remote import StatusPoller
@@ -48,7 +49,7 @@ __all__ = ["add", "clear", "configure", "refresh", "status"]
 
 _log = logging.getLogger("llmledger.budgets")
 
-FILE_ENV = "LLMLEDGER_BUDGETS_FILE"
+FILE_ENV = budget_gate.FILE_ENV
 URL_ENV = "LLMLEDGER_BUDGETS_URL"
 POLL_ENV = "LLMLEDGER_BUDGETS_POLL_SECONDS"
 LAG_ENV = "LLMLEDGER_BUDGETS_EXPORT_LAG_SECONDS"
@@ -202,8 +203,8 @@ def _report(invocation: Any, overruns: list[Any]) -> None:
             _log.debug("llmledger: over budget: %s", overrun.message)
         elif overrun.budget.action == "warn":
             _log.warning("llmledger: over budget: %s", overrun.message)
-            # stacklevel 5: _report, guard, start, the wrapper, then the app's line that made the call.
-            warnings.warn(overrun.message, BudgetWarning, stacklevel=5)
+            # stacklevel 6: _report, guard, budget_gate.check, start, the wrapper, then the app's line that made the call.
+            warnings.warn(overrun.message, BudgetWarning, stacklevel=6)
         else:
             _log.info("llmledger: over budget: %s", overrun.message)
 
@@ -282,3 +283,6 @@ def _number(name: str, default: float) -> float:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+budget_gate.install(guard)

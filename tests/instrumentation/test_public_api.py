@@ -15,10 +15,11 @@ def test_exported_members():
     assert llmledger.instrumentation.openai.__all__ == ["OpenAIInstrumentor"]
 
 
-def test_importing_an_instrumentor_loads_neither_the_sdk_nor_prices():
+def test_importing_an_instrumentor_loads_neither_the_sdk_nor_prices_nor_budgets():
     code = (
         "import sys, llmledger.instrumentation.openai; "
-        "print(sorted(m for m in ('openai', 'genai_prices.data') if m in sys.modules))"
+        "print(sorted(m for m in ('openai', 'genai_prices.data', 'llmledger.instrumentation.budgets') "
+        "if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
