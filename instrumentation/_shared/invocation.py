@@ -286,8 +286,15 @@ def clean(params: Any, names: Mapping[str, str]) -> dict[str, AttributeValue]:
     Only attribute-typed values are kept, which skips SDK sentinels (`omit`, `NOT_GIVEN`), None and objects.
     """
     out: dict[str, AttributeValue] = {}
-    for param, key in names.items():
-        value = read_field(params, param)
+    if params is None:
+        return out
+    # SDK kwargs are a plain dict with few of the names set: walk what is set rather than every name.
+    pairs = (
+        ((names[param], value) for param, value in params.items() if param in names)
+        if type(params) is dict
+        else ((key, read_field(params, param)) for param, key in names.items())
+    )
+    for key, value in pairs:
         if value is None or isinstance(value, bool):
             continue
         if isinstance(value, int | float | str):

@@ -203,7 +203,7 @@ def _report(invocation: Any, overruns: list[Any]) -> None:
             _log.debug("llmledger: over budget: %s", overrun.message)
         elif overrun.budget.action == "warn":
             _log.warning("llmledger: over budget: %s", overrun.message)
-            # stacklevel 6: _report, guard, budget_gate.check, start, the wrapper, then the app's line that made the call.
+            # stacklevel 6: _report, guard, budget_gate.check, start, the wrapper, then the app's calling line.
             warnings.warn(overrun.message, BudgetWarning, stacklevel=6)
         else:
             _log.info("llmledger: over budget: %s", overrun.message)

@@ -114,6 +114,9 @@ def _list(value: Any) -> list[Any] | None:
     return [item.model_dump() if hasattr(item, "model_dump") else item for item in value]
 
 
+_NOT_A_MODEL = object()
+
+
 # --- usage ---------------------------------------------------------------------------------------------
 
 
@@ -144,7 +147,18 @@ def responses_usage(usage: Any) -> Usage:
 
 
 def _reported_cost(usage: Any) -> Decimal | None:
-    cost = _get(usage, "cost")
+    """OpenRouter's `usage.cost`: a field the SDK does not declare, so on its models it sits in the extras.
+
+    Looked up directly (fields, then extras) because it is absent from nearly every response, and the generic
+    reader's search for an absent name is its slowest path.
+    """
+    extra = getattr(usage, "__pydantic_extra__", _NOT_A_MODEL)
+    if extra is _NOT_A_MODEL:
+        cost = _get(usage, "cost")
+    else:
+        cost = usage.__dict__.get("cost")
+        if cost is None and extra:
+            cost = extra.get("cost")
     if isinstance(cost, int | float | str) and not isinstance(cost, bool):
         try:
             value = Decimal(str(cost))

@@ -50,7 +50,12 @@ class Locator:
         self._cache: dict[tuple[str, int | None], Target] = {}
 
     def __call__(self, resource: Any) -> Target:
-        url = resource._client.base_url
+        client = resource._client
+        # The stored URL, not the `base_url` property: in OpenAI SDK 3.x the property runs an import statement and
+        # a function on every call, for the same value.
+        url = getattr(client, "_base_url", None)
+        if url is None:
+            url = client.base_url
         key = (url.host, url.port)
         target = self._cache.get(key)
         if target is None:
