@@ -25,7 +25,7 @@ The non-streaming call is also timed with the SDK's own work taken out ("isolate
 whatever wraps `Completions.create` (each instrumentor's wrapt wrapper, or nothing) answers with the recorded
 response, parsed once by the real SDK beforehand. The wrapper, its span, metrics and reading of the response run
 as in a real call; the ~1.5 ms of request building and parsing around them, whose jitter on a shared machine is
-larger than the overheads being compared, is gone. `isolate_create` says how.
+larger than the overheads being compared, is gone. `isolate` says how.
 
 The SDK spends ~250 µs decoding each chunk here, so the per-chunk figure that targets are judged by is measured
 with chunks replayed: see `install_chunk_replay`. The same slope with the SDK decoding is printed beside it.
@@ -256,22 +256,21 @@ class Workload:
     around: Callable[[], Callable[[], None]] | None = None
 
 
-def isolate_create(response: Any) -> Callable[[], None]:
-    """Answer `Completions.create` with `response`, under whatever wraps it now; returns what puts it back.
+def isolate(owner: type, method: str, response: Any) -> Callable[[], None]:
+    """Answer `owner.method` with `response`, under whatever wraps it now; returns what puts it back.
 
-    Every instrumentor measured wraps the method with wrapt (`wrap_function_wrapper`), so the wrapper stays and
+    Every instrumentor measured wraps SDK methods with wrapt (`wrap_function_wrapper`), so the wrapper stays and
     only what it wraps changes: a `FunctionWrapper` with the same wrapper around a function returning the
-    pre-parsed response. Uninstrumented, the function itself is the method.
+    pre-parsed response. Uninstrumented, that function itself is the method.
     """
-    owner = openai.resources.chat.completions.Completions
-    current = owner.__dict__["create"]
+    current = owner.__dict__[method]
 
     def answer(self: Any, *args: Any, **kwargs: Any) -> Any:
         return response
 
     wrapper = getattr(current, "_self_wrapper", None)
-    owner.create = answer if wrapper is None else wrapt.FunctionWrapper(answer, wrapper)
-    return lambda: setattr(owner, "create", current)
+    setattr(owner, method, answer if wrapper is None else wrapt.FunctionWrapper(answer, wrapper))
+    return lambda: setattr(owner, method, current)
 
 
 def workloads(quick: bool) -> list[Workload]:
@@ -300,7 +299,12 @@ def workloads(quick: bool) -> list[Workload]:
     scale = 4 if quick else 1
     return [
         Workload("call", call, 20 // scale),
-        Workload("call_isolated", call, 400 // scale, around=lambda: isolate_create(parsed)),
+        Workload(
+            "call_isolated",
+            call,
+            400 // scale,
+            around=lambda: isolate(openai.resources.chat.completions.Completions, "create", parsed),
+        ),
         Workload("stream", stream_of(short_body), 10 // scale, count_chunks(short_body)),
         Workload("stream_long", stream_of(long_body), max(3 // scale, 1), count_chunks(long_body)),
         Workload("replay", stream_of(short_body, replay=True), 14 // scale, count_chunks(short_body)),
@@ -349,6 +353,20 @@ def time_batch(run: Callable[[], Any], batch: int) -> float:
     return best
 
 
+def run_load(load: Workload, processor: CountingProcessor) -> tuple[tuple[float, int], float]:
+    """Two warm-up runs (counting their spans, and the last span's attributes), then the timed batches."""
+    undo = load.around() if load.around else None
+    try:
+        before = processor.ended
+        load.run()
+        load.run()
+        spans = ((processor.ended - before) / 2, processor.last_attributes)
+        return spans, time_batch(load.run, load.batch)
+    finally:
+        if undo:
+            undo()
+
+
 def _original_create() -> Any:
     return openai.resources.chat.completions.Completions.__dict__["create"]
 
@@ -365,18 +383,10 @@ def measure(configs: list[Config], loads: list[Workload], rounds: int, processor
             config.instrument()
             try:
                 for load in loads:
-                    undo = load.around() if load.around else None
-                    try:
-                        before = processor.ended
-                        load.run()  # warm-up, and the span check
-                        load.run()
-                        spans = (processor.ended - before) / 2
-                        if round_no == 0:
-                            checks.setdefault(config.name, {})[load.name] = (spans, processor.last_attributes)
-                        config.results.setdefault(load.name, []).append(time_batch(load.run, load.batch))
-                    finally:
-                        if undo:
-                            undo()
+                    spans, seconds = run_load(load, processor)
+                    if round_no == 0:
+                        checks.setdefault(config.name, {})[load.name] = spans
+                    config.results.setdefault(load.name, []).append(seconds)
             finally:
                 config.uninstrument()
             if _original_create() is not original:
