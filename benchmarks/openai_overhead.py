@@ -521,6 +521,24 @@ def overhead_rows(
     return out
 
 
+def call_verdicts(ours: dict[str, float], peers: dict[str, dict[str, float]], indent: str) -> list[bool]:
+    """The per-call target, judged on the whole call and on the isolated one, each against its lighter peer."""
+    verdicts = []
+    for key, how in (("call", "in a whole call"), ("call_isolated", "isolated")):
+        if not peers:
+            break
+        lighter = min(peers, key=lambda n: peers[n][key])
+        limit = CALL_RATIO_TARGET * peers[lighter][key]
+        ok = ours[key] <= limit
+        verdicts.append(ok)
+        print(
+            f"{indent}[{'PASS' if ok else 'MISS'}] per-call overhead ({how}) {ours[key] * 1e6:.1f} µs"
+            f" ≤ {CALL_RATIO_TARGET}× lighter peer's ({lighter}: {peers[lighter][key] * 1e6:.1f} µs)"
+            f" = {limit * 1e6:.1f} µs"
+        )
+    return verdicts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 16, --quick 8)")
@@ -576,19 +594,7 @@ def main() -> None:
         )
 
     print("\nTargets:")
-    verdicts = []
-    for key, how in (("call", "in a whole call"), ("call_isolated", "isolated")):
-        if not peers:
-            break
-        lighter = min(peers, key=lambda n: peers[n][key])
-        limit = CALL_RATIO_TARGET * peers[lighter][key]
-        ok = ours[key] <= limit
-        verdicts.append(ok)
-        print(
-            f"  [{'PASS' if ok else 'MISS'}] per-call overhead ({how}) {ours[key] * 1e6:.1f} µs"
-            f" ≤ {CALL_RATIO_TARGET}× lighter peer's ({lighter}: {peers[lighter][key] * 1e6:.1f} µs)"
-            f" = {limit * 1e6:.1f} µs"
-        )
+    verdicts = call_verdicts(ours, peers, indent="  ")
     ok = ours["chunk"] * 1e6 <= CHUNK_TARGET_US
     verdicts.append(ok)
     print(f"  [{'PASS' if ok else 'MISS'}] per-chunk overhead {ours['chunk'] * 1e6:.2f} µs ≤ {CHUNK_TARGET_US} µs")

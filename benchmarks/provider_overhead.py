@@ -68,6 +68,7 @@ from openai_overhead import (  # the OpenAI benchmark's helpers; importing it al
     _dist_version,
     _iqr,
     _us,
+    call_verdicts,
     isolate,
     overhead_rows,
     recorded_body,
@@ -558,18 +559,7 @@ def run_provider(name: str, rounds: int, scale: int, native: bool) -> bool:
     ok = ours_spans == {1.0}
     verdicts.append(ok)
     print(f"    [{'PASS' if ok else 'MISS'}] llmledger spans per call: {sorted(ours_spans)} (must be exactly 1)")
-    for key, how in (("call", "in a whole call"), ("call_isolated", "isolated")):
-        if not peers:
-            break
-        lighter = min(peers, key=lambda n: peers[n][key])
-        limit = CALL_RATIO_TARGET * peers[lighter][key]
-        ok = ours[key] <= limit
-        verdicts.append(ok)
-        print(
-            f"    [{'PASS' if ok else 'MISS'}] per-call overhead ({how}) {ours[key] * 1e6:.1f} µs"
-            f" ≤ {CALL_RATIO_TARGET}× lighter peer's ({lighter}: {peers[lighter][key] * 1e6:.1f} µs)"
-            f" = {limit * 1e6:.1f} µs"
-        )
+    verdicts += call_verdicts(ours, peers, indent="    ")
     ok = ours["chunk"] * 1e6 <= CHUNK_TARGET_US
     verdicts.append(ok)
     print(f"    [{'PASS' if ok else 'MISS'}] per-chunk overhead {ours['chunk'] * 1e6:.2f} µs ≤ {CHUNK_TARGET_US} µs")

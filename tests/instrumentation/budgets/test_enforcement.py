@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import socket
 import threading
@@ -23,7 +22,7 @@ from llmledger import Budget, BudgetExceeded, BudgetWarning, Scope, Window, attr
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.budgets.support import CALL_COST, NOT_FOUND, QUESTION, Clock
-from tests.instrumentation.openai.transport import CHAT, recorded_json
+from tests.instrumentation.openai.transport import CHAT, zero_code_client
 
 pytestmark = pytest.mark.usefixtures("expensive")
 
@@ -230,17 +229,14 @@ def test_a_budget_file_in_the_environment_alone_is_enforced_under_opentelemetry_
     """No llmledger import in the app: the instrumentor loads budgets at the first call because the file is named."""
     budget_file = tmp_path / "budgets.yaml"
     budget_file.write_text("budgets:\n  - {name: tiny, window: day, limit_usd: 0.000001, action: raise}\n")
-    payload = json.dumps(recorded_json(*CHAT))
     spans = zero_code.exported_spans(
-        f"""
-        import sys, httpx2, openai
-        body = {payload!r}.encode()
-        client = openai.OpenAI(api_key="test", max_retries=0, http_client=openai.DefaultHttpxClient(
-            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))))
+        zero_code_client(*CHAT)
+        + """
+        import sys
         if "llmledger.instrumentation.budgets" in sys.modules:
             sys.exit(5)  # loaded before any call: every app would pay for it
         try:
-            client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "hi"}}])
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
         except Exception as error:
             print("refused:", type(error).__name__, file=sys.stderr)
             sys.exit(0 if type(error).__name__ == "BudgetExceeded" else 3)

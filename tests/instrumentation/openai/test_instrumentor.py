@@ -295,14 +295,10 @@ def test_the_price_override_file_wins(monkeypatch, instrumented, span_exporter, 
 
 def test_zero_code_under_opentelemetry_instrument(tmp_path):
     """`opentelemetry-instrument python app.py` with no code change: the span appears, with its cost."""
-    payload = json.dumps(recorded_json(*CHAT))
     spans = zero_code.exported_spans(
-        f"""
-        import httpx2, openai
-        body = {payload!r}.encode()
-        client = openai.OpenAI(api_key="test", max_retries=0, http_client=openai.DefaultHttpxClient(
-            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))))
-        client.chat.completions.create(model="gpt-4o-mini", messages=[{{"role": "user", "content": "hi"}}])
+        transport.zero_code_client(*CHAT)
+        + """
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
         """,
         tmp_path,
     )

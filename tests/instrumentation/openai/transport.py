@@ -90,3 +90,14 @@ def async_client(handler: Handler, base_url: str = "https://api.openai.com/v1") 
         max_retries=0,
         http_client=openai.DefaultAsyncHttpxClient(transport=httpx2.MockTransport(serve)),
     )
+
+
+def zero_code_client(file: str, index: int) -> str:
+    """Source for an app run under `opentelemetry-instrument`: `client`, an OpenAI SDK client serving the recording."""
+    payload = json.dumps(recorded_json(file, index))
+    return f"""
+        import httpx2, openai
+        body = {payload!r}.encode()
+        client = openai.OpenAI(api_key="test", max_retries=0, http_client=openai.DefaultHttpxClient(
+            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))))
+        """
