@@ -26,14 +26,13 @@ from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder, ForwardStats
 from .queue import DiskQueue, QueueFull, RecordTooLarge
 from .rawspans import raw_span_rows
-from .records import forward_record, rows, store_record
+from .records import CallColumns, fits, forward_record, rows, store_record
 from .store import Store
 from .storing import CONSUMER as STORE_CONSUMER
 from .storing import StoreConsumer
 
 _log = logging.getLogger(__name__)
 _MARKERS = (b"gen_ai.", b"llm.", b"openinference.span.kind")
-_COST_LIMIT = 1_000_000  # Decimal(18, 12) holds less than a million USD per call
 
 
 class Backpressure(Exception):
@@ -155,7 +154,7 @@ class Pipeline:
             for record in records:
                 found = rows(record.payload)
                 if found is not None:
-                    self._seen_calls.remember(call.trace_id + call.span_id for call in found.calls)
+                    self._seen_calls.remember(found.calls.keys())
                     self._seen_raw.remember(row[1] + row[2] for row in found.raw)
             position = records[-1].end
 
@@ -171,23 +170,25 @@ class Pipeline:
             extract_calls(body if body is not None else request, extraction, self.attributes)
         else:
             extraction.spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-        calls, rejected = _storable(extraction.calls)
+        columns, rejected = _storable(extraction.calls)
         raw = raw_span_rows(request) if self.store_raw_spans else []
         with self._lock:
-            new_calls = [call for call in calls if self._seen_calls.add(call.trace_id + call.span_id)]
+            seen = self._seen_calls
+            new = [index for index, key in enumerate(columns.keys()) if seen.add(key)]
             new_raw = [row for row in raw if self._seen_raw.add(row[1] + row[2])]
+        new_calls = columns if len(new) == len(columns) else columns.take(new)
         payloads = []
         if self.forwarder is not None:
             payloads.append(forward_record(body if body is not None else request.SerializeToString()))
-        if new_calls or new_raw:
-            prices = extraction.prices if new_calls else {}
+        if len(new_calls) or new_raw:
+            prices = extraction.prices if len(new_calls) else {}
             payloads.append(store_record(new_calls, prices, new_raw))
         if payloads:
             try:
                 self.queue.append(*payloads)
             except Exception as error:  # not acknowledged: the sender's retry must not be taken for a duplicate
                 with self._lock:
-                    self._seen_calls.forget(call.trace_id + call.span_id for call in new_calls)
+                    self._seen_calls.forget(new_calls.keys())
                     self._seen_raw.forget(row[1] + row[2] for row in new_raw)
                 if isinstance(error, QueueFull):
                     self._refused(f"the collector's {error}")
@@ -203,9 +204,12 @@ class Pipeline:
             stats.spans += extraction.spans
             stats.rejected += rejected
             stats.calls += len(new_calls)
-            stats.duplicates += len(calls) - len(new_calls)
+            stats.duplicates += len(columns) - len(new_calls)
         if rejected:
-            return Outcome(rejected, f"{rejected} LLM span(s) carry a cost of a million USD or more and were dropped")
+            return Outcome(
+                rejected,
+                f"{rejected} LLM span(s) carry a cost of a million USD or more (or not a number) and were dropped",
+            )
         return Outcome()
 
     def _refused(self, reason: str) -> NoReturn:
@@ -284,9 +288,11 @@ class Pipeline:
         return stats
 
 
-def _storable(calls: list[LlmCall]) -> tuple[list[LlmCall], int]:
-    """Calls the table can hold, and how many it cannot (a cost too large for Decimal(18, 12))."""
-    if all(call.total_cost < _COST_LIMIT for call in calls):
-        return calls, 0
-    kept = [call for call in calls if call.total_cost < _COST_LIMIT]
-    return kept, len(calls) - len(kept)
+def _storable(calls: list[LlmCall]) -> tuple[CallColumns, int]:
+    """The columns of the calls the table can hold, and how many it cannot (a cost Decimal(18, 12) cannot hold:
+    a million USD or more, or not a number)."""
+    try:
+        return CallColumns.of(calls), 0
+    except ValueError:
+        kept = [call for call in calls if fits(call)]
+        return CallColumns.of(kept), len(calls) - len(kept)
