@@ -134,6 +134,16 @@ def fits(call: LlmCall) -> bool:
     return True
 
 
+def storable(calls: Sequence[LlmCall]) -> tuple[CallColumns, int]:
+    """The columns of the calls `llm_calls` can hold, and how many it cannot (a cost Decimal(18, 12) cannot hold:
+    a million USD or more, or not a number): those are refused as a partial success, never clamped."""
+    try:
+        return CallColumns.of(calls), 0
+    except ValueError:
+        kept = [call for call in calls if fits(call)]
+        return CallColumns.of(kept), len(calls) - len(kept)
+
+
 def _decimal(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
