@@ -221,7 +221,7 @@ def main() -> None:
         for database in ("bench_direct", "bench_forward", "bench_rotel", "bench_rotel_fwd"):
             migrations.apply(admin, database, raw_spans=database.startswith("bench_rotel"))
         env = dict(os.environ)
-        base = ["--clickhouse-url", server.url, "--batch-size", "10000", "--flush-interval", "1", *workers]
+        base = ["--clickhouse-url", server.url, "--batch-size", "50000", "--flush-interval", "1", *workers]
         count_calls = "SELECT count() FROM {db}.llm_calls"
         count_raw = "SELECT count() FROM {db}.otel_traces"
         print(f"ClickHouse {server.url}; {len(bodies)} requests, {args.senders} senders\n", flush=True)

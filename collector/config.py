@@ -63,7 +63,7 @@ class CollectorConfig:
     data_dir: Path | None = None  # None: llmledger's default data directory
     store_raw_spans: bool = False
     forward: str | None = None
-    batch_size: int = 10_000
+    batch_size: int = 50_000  # rows per insert at most (fewer, larger parts: less merging per row)
     flush_interval: float = 1.0
     max_request_bytes: int = 64 * 1024 * 1024  # per request, compressed and decompressed
     auth_token: str | None = field(default=None, repr=False)  # bearer token both receivers require

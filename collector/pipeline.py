@@ -114,7 +114,7 @@ class Pipeline:
         store: Store,
         queue: DiskQueue,
         *,
-        batch_size: int = 10_000,
+        batch_size: int = 50_000,
         flush_interval: float = 1.0,
         store_raw_spans: bool = False,
         forwarder: Forwarder | None = None,

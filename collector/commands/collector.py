@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         const=True,
         help="also store every span in otel_traces, as the OpenTelemetry Collector's ClickHouse exporter does",
     )
-    storage.add_argument("--batch-size", type=int, metavar="ROWS", help="rows per insert [default: 10000]")
+    storage.add_argument("--batch-size", type=int, metavar="ROWS", help="rows per insert [default: 50000]")
     storage.add_argument("--flush-interval", type=float, metavar="SECONDS", help="max wait before an insert [1]")
     parser.add_argument(
         "--extract-workers",
