@@ -97,7 +97,9 @@ def insert_llm_calls(
         client.raw_insert(
             _table(database, LLM_CALLS),
             list(LLM_CALL_COLUMNS.values()),
-            insert_block=data,
+            # Streamed (chunked), as the driver's own inserts are: a body the driver never replays by itself, and
+            # what proxies in front of ClickHouse already see from us.
+            insert_block=(part for part in (data,)),
             settings=_insert_settings(deduplication_token),
             fmt="Native",
         )
