@@ -25,7 +25,7 @@ from typing import Any
 
 from llmledger.instrumentation._shared.prices import ModelPrice
 
-from .calls import _ZERO, LlmCall
+from .calls import LlmCall
 
 _log = logging.getLogger(__name__)
 _FIELD_NAMES = tuple(f.name for f in fields(LlmCall))
@@ -103,8 +103,9 @@ def scaled_costs(values: Sequence[Any], name: str, calls: Sequence[LlmCall]) -> 
     Decimal(18, 12) cannot hold (a million USD or more, not a number)."""
     try:
         # round() of a Decimal is half-even to an int: the same as quantize(1e-12) then scaling, one step less.
-        scaled = [0 if value is _ZERO else round(value.scaleb(COST_SCALE)) for value in values]
-    except (AttributeError, ArithmeticError, ValueError, OverflowError):  # not a Decimal, or not finite
+        # Most costs are zero (no cache write, nothing "other"): a falsy value is 0 without a Decimal operation.
+        scaled = [round(value.scaleb(COST_SCALE)) if value else int(value) for value in values]
+    except (AttributeError, ArithmeticError, ValueError, OverflowError, TypeError):  # not a Decimal, or not finite
         scaled = []
     if not scaled or min(scaled) <= -_SCALED_LIMIT or max(scaled) >= _SCALED_LIMIT:
         return _checked(values, name, calls)
