@@ -229,7 +229,7 @@ def main() -> None:
         collector = start_collector([*base, "--database", "bench_direct"], env=env)
         try:
             ours = timed(
-                "llmledger collector → llm_calls (+3 rollups)",
+                "llmledger collector → llm_calls (+4 rollups)",
                 bodies,
                 collector.http_port,
                 args.senders,

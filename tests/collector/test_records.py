@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from llmledger.collector.calls import LlmCall
-from llmledger.collector.records import CallColumns, body, fits, forward_record, rows, store_record
+from llmledger.collector.records import CallColumns, body, fits, forward_record, rows, storable, store_record
 
 
 def test_a_store_record_gives_back_the_calls_prices_and_raw_rows_it_was_made_of(sample_calls):
@@ -79,3 +79,10 @@ def _rounded(call: LlmCall) -> LlmCall:
         )
     }
     return replace(call, **costs)
+
+
+def test_storable_keeps_the_calls_that_fit_and_counts_the_others():
+    fine = LlmCall(1, "t", "a", total_cost=Decimal("0.5"))
+    negative = LlmCall(1, "t", "b", other_cost=Decimal("-1e6"))  # not the total: refused all the same
+    columns, refused = storable([fine, negative, replace(fine, span_id="c")])
+    assert (list(columns.keys()), refused) == (["ta", "tc"], 1)
