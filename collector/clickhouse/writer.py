@@ -100,7 +100,7 @@ def insert_llm_calls(
             # Streamed (chunked), as the driver's own inserts are: a body the driver never replays by itself, and
             # what proxies in front of ClickHouse already see from us.
             insert_block=(part for part in (data,)),
-            settings=_insert_settings(deduplication_token),
+            settings={**_insert_settings(deduplication_token), **_NO_MERGE_ON_INSERT},
             fmt="Native",
         )
     return len(columns)
@@ -151,6 +151,13 @@ def _inserting(table: str) -> Iterator[None]:
 
 def _table(database: str | None, table: str) -> str:
     return f"{quote_identifier(database)}.{table}" if database else table
+
+
+# No replacing/summing/aggregating merge of each inserted block: every rollup view already GROUPs BY its key, so
+# its blocks have nothing left to collapse, and a re-sent span in one llm_calls block is kept from the batch by
+# the collector's duplicate filter (and collapses under FINAL anyway). Skipping it took ClickHouse's CPU per
+# inserted row from ~22 to ~14 µs (the four rollups on, 20k-row inserts).
+_NO_MERGE_ON_INSERT = {"optimize_on_insert": 0}
 
 
 def _insert_settings(deduplication_token: str | None) -> dict[str, Any]:
