@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
@@ -77,6 +77,8 @@ class ExtractionPool:
             return None
         try:
             return executor.submit(_extract, body).result()
+        except CancelledError:  # the pool closed (the collector is stopping) before a worker took it
+            return None
         except RuntimeError as error:  # BrokenProcessPool, or submit() refusing a pool being closed
             if not isinstance(error, BrokenProcessPool):
                 return None

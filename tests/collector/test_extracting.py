@@ -49,12 +49,14 @@ def test_a_worker_extracts_the_same_calls_prices_and_attributes_as_the_collector
     assert set(extracted.prices) == set(inline.prices) != set()
 
 
-def test_small_requests_stay_in_the_collector_process():
+def test_small_requests_and_requests_after_closing_stay_in_the_collector_process():
     pool = ExtractionPool(1)
     try:
         assert pool.extract(_body(1)) is None  # below min_bytes: the round trip would cost more than extracting
     finally:
         pool.close()
+    pool.min_bytes = 0
+    assert pool.extract(_body(1)) is None  # closed: the caller extracts, and the queue decides what to answer
 
 
 def test_a_killed_worker_loses_no_request_and_re_sends_are_still_filtered(client, tmp_path):
