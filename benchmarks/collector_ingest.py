@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Sustained ingest of LLM spans: `llmledger collector` vs rotel, into the same loopback ClickHouse, in one run.
 
-    python benchmarks/collector_ingest.py [--spans N] [--senders K] [--time-limit S]
+    python benchmarks/collector_ingest.py [--spans N] [--senders K] [--time-limit S] [--extract-workers W]
 
 Workload: OTLP/HTTP protobuf, 512 LLM spans per request (semconv attributes as our instrumentation sets them:
 operation, provider, request/response model, five token counts, finish reasons, server address, user, session;
@@ -9,7 +9,8 @@ a mix of priced models and cache reads), requests serialized before the clock st
 keep-alive connections by K sender threads. One ClickHouse (the embedded chdb-core server) serves all runs.
 
 Runs, each timed from the first request to the moment every row is queryable:
-1. `llmledger collector` → llm_calls with its three rollup materialized views (rows counted in llm_calls);
+1. `llmledger collector --extract-workers W` (2 by default) → llm_calls with its rollup materialized views
+   (rows counted in llm_calls);
 2. the same with `--forward grpc://rotel` (rotel's ClickHouse exporter writes otel_traces): pass-through, timed
    until both llm_calls and rotel's otel_traces hold every span;
 3. rotel alone (OTLP/HTTP → its ClickHouse exporter → otel_traces), the same requests.
@@ -207,7 +208,11 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=200_000, help="spans per run (multiple of 512)")
     parser.add_argument("--senders", type=int, default=2, help="concurrent sender connections")
     parser.add_argument("--time-limit", type=float, default=180, help="seconds per run at most")
+    parser.add_argument(
+        "--extract-workers", type=int, default=2, help="the collector's --extract-workers (0: extract in-process)"
+    )
     args = parser.parse_args()
+    workers = ["--extract-workers", str(args.extract_workers)]
 
     print(f"building {args.spans // SPANS_PER_REQUEST} requests of {SPANS_PER_REQUEST} LLM spans…", flush=True)
     bodies = build_requests(args.spans)
@@ -216,7 +221,7 @@ def main() -> None:
         for database in ("bench_direct", "bench_forward", "bench_rotel", "bench_rotel_fwd"):
             migrations.apply(admin, database, raw_spans=database.startswith("bench_rotel"))
         env = dict(os.environ)
-        base = ["--clickhouse-url", server.url, "--batch-size", "10000", "--flush-interval", "1"]
+        base = ["--clickhouse-url", server.url, "--batch-size", "50000", "--flush-interval", "1", *workers]
         count_calls = "SELECT count() FROM {db}.llm_calls"
         count_raw = "SELECT count() FROM {db}.otel_traces"
         print(f"ClickHouse {server.url}; {len(bodies)} requests, {args.senders} senders\n", flush=True)
@@ -224,7 +229,7 @@ def main() -> None:
         collector = start_collector([*base, "--database", "bench_direct"], env=env)
         try:
             ours = timed(
-                "llmledger collector → llm_calls (+3 rollups)",
+                "llmledger collector → llm_calls (+4 rollups)",
                 bodies,
                 collector.http_port,
                 args.senders,

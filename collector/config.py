@@ -41,6 +41,7 @@ ENVIRONMENT = {
     "attributes": "LLMLEDGER_ATTRIBUTES",
     "budgets_file": "LLMLEDGER_BUDGETS_FILE",
     "budget_interval": "LLMLEDGER_BUDGET_INTERVAL",
+    "extract_workers": "LLMLEDGER_EXTRACT_WORKERS",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -62,7 +63,7 @@ class CollectorConfig:
     data_dir: Path | None = None  # None: llmledger's default data directory
     store_raw_spans: bool = False
     forward: str | None = None
-    batch_size: int = 10_000
+    batch_size: int = 50_000  # rows per insert at most (fewer, larger parts: less merging per row)
     flush_interval: float = 1.0
     max_request_bytes: int = 64 * 1024 * 1024  # per request, compressed and decompressed
     auth_token: str | None = field(default=None, repr=False)  # bearer token both receivers require
@@ -77,6 +78,7 @@ class CollectorConfig:
     attributes: tuple[str, ...] = ()  # span attribute names copied into llm_calls.Attributes
     budgets_file: Path | None = None  # the budget file (shared with the instrumentation)
     budget_interval: float = 15.0  # seconds between evaluations of budget alerts
+    extract_workers: int = 0  # worker processes extracting LLM calls (0: on the receiving threads)
 
     def updated(self, values: Mapping[str, Any], source: str) -> CollectorConfig:
         """A copy with `values` (None values ignored) converted to each field's type."""
@@ -97,6 +99,8 @@ class CollectorConfig:
             raise ConfigError(
                 f"{source}: queue_max_bytes must be ≥ 65536, queue_fsync_interval and clickhouse_timeout > 0"
             )
+        if not 0 <= config.extract_workers <= 64:
+            raise ConfigError(f"{source}: extract_workers must be between 0 and 64")
         if config.budget_interval <= 0:
             raise ConfigError(f"{source}: budget_interval must be > 0")
         return config
@@ -136,7 +140,7 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
 
 def _convert(key: str, value: Any, source: str) -> Any:
     try:
-        if key in ("grpc_port", "http_port", "batch_size", "max_request_bytes", "queue_max_bytes"):
+        if key in ("grpc_port", "http_port", "batch_size", "max_request_bytes", "queue_max_bytes", "extract_workers"):
             number = int(value)
             if key.endswith("port") and not 0 <= number <= 65535:
                 raise ValueError(f"{number} is not a port")

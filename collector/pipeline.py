@@ -19,21 +19,20 @@ from typing import NoReturn
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from .calls import LlmCall
 from .extract import Extraction, extract_calls
 from .extract.attributes import DEFAULT, AttributeSelection
+from .extracting import Extracted, ExtractionPool
 from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder, ForwardStats
 from .queue import DiskQueue, QueueFull, RecordTooLarge
 from .rawspans import raw_span_rows
-from .records import forward_record, rows, store_record
+from .records import CallColumns, forward_record, rows, storable, store_record
 from .store import Store
 from .storing import CONSUMER as STORE_CONSUMER
 from .storing import StoreConsumer
 
 _log = logging.getLogger(__name__)
 _MARKERS = (b"gen_ai.", b"llm.", b"openinference.span.kind")
-_COST_LIMIT = 1_000_000  # Decimal(18, 12) holds less than a million USD per call
 
 
 class Backpressure(Exception):
@@ -115,13 +114,14 @@ class Pipeline:
         store: Store,
         queue: DiskQueue,
         *,
-        batch_size: int = 10_000,
+        batch_size: int = 50_000,
         flush_interval: float = 1.0,
         store_raw_spans: bool = False,
         forwarder: Forwarder | None = None,
         retry_delay: float = 0.5,
         retry_after: int = 1,
         attributes: AttributeSelection = DEFAULT,
+        extract_workers: int = 0,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -138,6 +138,8 @@ class Pipeline:
             store, queue, batch_size=batch_size, flush_interval=flush_interval, retry_delay=retry_delay
         )
         self._remember_queued()
+        # Extraction off the receiving threads' GIL: worth it from two cores up (see `extracting`).
+        self._pool = ExtractionPool(extract_workers, attributes) if extract_workers > 0 else None
 
     def remember_stored(self, call_keys: Iterable[str]) -> None:
         """Seed the duplicate filter with calls stored by an earlier run (trace id + span id, oldest first), ahead
@@ -155,7 +157,7 @@ class Pipeline:
             for record in records:
                 found = rows(record.payload)
                 if found is not None:
-                    self._seen_calls.remember(call.trace_id + call.span_id for call in found.calls)
+                    self._seen_calls.remember(found.calls.keys())
                     self._seen_raw.remember(row[1] + row[2] for row in found.raw)
             position = records[-1].end
 
@@ -166,28 +168,31 @@ class Pipeline:
             self._refused("the collector is shutting down")
         if not self.queue.has_room():  # before extracting: a full queue should cost the sender little
             self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
-        extraction = Extraction()
-        if body is None or any(marker in body for marker in _MARKERS):
-            extract_calls(body if body is not None else request, extraction, self.attributes)
-        else:
-            extraction.spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-        calls, rejected = _storable(extraction.calls)
+        extracted, columns = self._extract(request, body)
         raw = raw_span_rows(request) if self.store_raw_spans else []
+        keys = extracted.keys
         with self._lock:
-            new_calls = [call for call in calls if self._seen_calls.add(call.trace_id + call.span_id)]
+            seen = self._seen_calls
+            new = [index for index, key in enumerate(keys) if seen.add(key)]
             new_raw = [row for row in raw if self._seen_raw.add(row[1] + row[2])]
+        new_keys = keys if len(new) == len(keys) else [keys[index] for index in new]
         payloads = []
         if self.forwarder is not None:
             payloads.append(forward_record(body if body is not None else request.SerializeToString()))
-        if new_calls or new_raw:
-            prices = extraction.prices if new_calls else {}
-            payloads.append(store_record(new_calls, prices, new_raw))
+        if len(new) == len(keys) and not new_raw and extracted.record is not None:
+            payloads.append(extracted.record)  # as the worker pickled it
+        elif new or new_raw:
+            if columns is None:  # a worker's record, of which some calls are re-sends (or raw rows join it)
+                found = rows(extracted.record) if extracted.record is not None else None
+                columns = found.calls if found is not None else CallColumns()
+            new_calls = columns if len(new) == len(keys) else columns.take(new)
+            payloads.append(store_record(new_calls, extracted.prices if new else {}, new_raw))
         if payloads:
             try:
                 self.queue.append(*payloads)
             except Exception as error:  # not acknowledged: the sender's retry must not be taken for a duplicate
                 with self._lock:
-                    self._seen_calls.forget(call.trace_id + call.span_id for call in new_calls)
+                    self._seen_calls.forget(new_keys)
                     self._seen_raw.forget(row[1] + row[2] for row in new_raw)
                 if isinstance(error, QueueFull):
                     self._refused(f"the collector's {error}")
@@ -200,13 +205,31 @@ class Pipeline:
         with self._lock:
             stats = self._stats
             stats.requests += 1
-            stats.spans += extraction.spans
-            stats.rejected += rejected
-            stats.calls += len(new_calls)
-            stats.duplicates += len(calls) - len(new_calls)
+            stats.spans += extracted.spans
+            stats.rejected += extracted.rejected
+            stats.calls += len(new)
+            stats.duplicates += len(keys) - len(new)
+        rejected = extracted.rejected
         if rejected:
-            return Outcome(rejected, f"{rejected} LLM span(s) carry a cost of a million USD or more and were dropped")
+            return Outcome(
+                rejected,
+                f"{rejected} LLM span(s) carry a cost of a million USD or more (or not a number) and were dropped",
+            )
         return Outcome()
+
+    def _extract(self, request: ExportTraceServiceRequest, body: bytes | None) -> tuple[Extracted, CallColumns | None]:
+        """The request's storable calls: by a worker when there is a pool (their record only), else here (their
+        columns too)."""
+        if body is not None and not any(marker in body for marker in _MARKERS):
+            spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+            return Extracted(spans, 0, [], None, {}), None
+        if body is not None and self._pool is not None:
+            extracted = self._pool.extract(body)
+            if extracted is not None:
+                return extracted, None
+        extraction = extract_calls(body if body is not None else request, Extraction(), self.attributes)
+        columns, rejected = storable(extraction.calls)
+        return Extracted(extraction.spans, rejected, list(columns.keys()), None, extraction.prices), columns
 
     def _refused(self, reason: str) -> NoReturn:
         with self._lock:
@@ -270,6 +293,8 @@ class Pipeline:
         From now on `accept()` refuses with a retry delay: receivers may still be finishing requests on open
         keep-alive connections, and the queue must stop growing for the drain to end."""
         self._stopping = True
+        if self._pool is not None:
+            self._pool.close()
         self._writer.stop(timeout)
         if self.forwarder is not None:
             self.forwarder.stop(forward_timeout)
@@ -282,11 +307,3 @@ class Pipeline:
         stats.calls_written, stats.raw_written = writer.calls_written, writer.raw_written
         stats.write_errors = writer.write_errors
         return stats
-
-
-def _storable(calls: list[LlmCall]) -> tuple[list[LlmCall], int]:
-    """Calls the table can hold, and how many it cannot (a cost too large for Decimal(18, 12))."""
-    if all(call.total_cost < _COST_LIMIT for call in calls):
-        return calls, 0
-    kept = [call for call in calls if call.total_cost < _COST_LIMIT]
-    return kept, len(calls) - len(kept)

@@ -89,6 +89,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             store_raw_spans=config.store_raw_spans,
             forwarder=forwarder,
             attributes=AttributeSelection.of(config.attributes),
+            extract_workers=config.extract_workers,
         ).start()
         stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
         try:  # an exporter may re-send what an earlier run stored: let the duplicate filter know it

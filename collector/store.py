@@ -14,12 +14,12 @@ from clickhouse_connect.driver.client import Client
 
 from llmledger.instrumentation._shared.prices import ModelPrice
 
-from .calls import LlmCall
 from .rawspans import COLUMNS
+from .records import CallColumns
 
 
 class Store(Protocol):
-    def write_calls(self, calls: Sequence[LlmCall], prices: Iterable[ModelPrice], token: str) -> None: ...
+    def write_calls(self, calls: CallColumns, prices: Iterable[ModelPrice], token: str) -> None: ...
 
     def write_raw_spans(self, rows: Sequence[Sequence[Any]], token: str) -> None: ...
 
@@ -36,7 +36,7 @@ class ClickHouseStore:
 
         _ = (options.pd, options.np)  # lazy module attributes: reading them imports
 
-    def write_calls(self, calls: Sequence[LlmCall], prices: Iterable[ModelPrice], token: str) -> None:
+    def write_calls(self, calls: CallColumns, prices: Iterable[ModelPrice], token: str) -> None:
         from .clickhouse.writer import insert_llm_calls
 
         insert_llm_calls(self.client, calls, database=self.database, deduplication_token=token, prices=prices)

@@ -17,17 +17,16 @@ import logging
 import struct
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from llmledger.instrumentation._shared.prices import ModelPrice
 
 from .backoff import Backoff
-from .calls import LlmCall
 from .clickhouse.errors import ClickHouseError, ConnectionFailed, QueryFailed
 from .queue import DiskQueue
-from .records import Rows, rows
+from .records import CallColumns, Rows, rows
 from .store import Store
 
 _log = logging.getLogger(__name__)
@@ -155,7 +154,7 @@ class StoreConsumer:
         self.queue.begin(CONSUMER, batch.start, batch.end, rows_per_insert)
         token = f"llmledger-{self.queue.id}-{batch.start}-{batch.end}"
         prices = list(batch.rows.prices.values())
-        tables: tuple[tuple[str, Sequence[Any], Callable[[Any, str], None]], ...] = (
+        tables: tuple[tuple[str, Any, Callable[[Any, str], None]], ...] = (
             ("calls", batch.rows.calls, functools.partial(_write_calls, self.store, prices)),
             ("raw", batch.rows.raw, self.store.write_raw_spans),
         )
@@ -202,7 +201,7 @@ class StoreConsumer:
                     return None
 
 
-def _write_calls(store: Store, prices: list[ModelPrice], calls: Sequence[LlmCall], token: str) -> None:
+def _write_calls(store: Store, prices: list[ModelPrice], calls: CallColumns, token: str) -> None:
     store.write_calls(calls, prices, token)
 
 

@@ -38,8 +38,15 @@ def register(subparsers: Any) -> None:
         const=True,
         help="also store every span in otel_traces, as the OpenTelemetry Collector's ClickHouse exporter does",
     )
-    storage.add_argument("--batch-size", type=int, metavar="ROWS", help="rows per insert [default: 10000]")
+    storage.add_argument("--batch-size", type=int, metavar="ROWS", help="rows per insert [default: 50000]")
     storage.add_argument("--flush-interval", type=float, metavar="SECONDS", help="max wait before an insert [1]")
+    parser.add_argument(
+        "--extract-workers",
+        type=int,
+        metavar="N",
+        help="worker processes that extract LLM calls from requests of 16 KiB or more, off the receiving threads "
+        "[$LLMLEDGER_EXTRACT_WORKERS, default: 0, i.e. on the receiving threads]",
+    )
     access = parser.add_argument_group("access and limits")
     access.add_argument(
         "--auth-token", metavar="TOKEN", help="bearer token both receivers require [$LLMLEDGER_AUTH_TOKEN]"
@@ -126,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
             "attributes",
             "budgets_file",
             "budget_interval",
+            "extract_workers",
         )
     }
     try:

@@ -148,6 +148,60 @@ def usage_of(found: Mapping[str, Any]) -> Usage:
     )
 
 
+# What `_described` reads: attributes most spans of a service share (a user or session id is not among them).
+_DESCRIBED_KEYS = (
+    *names.TENANT,
+    names.SERVICE,
+    *names.ENVIRONMENT,
+    *names.FEATURE,
+    *names.PROVIDER,
+    *names.OPERATION,
+    *names.REQUEST_MODEL,
+    *names.RESPONSE_MODEL,
+    names.ERROR_TYPE,
+    *names.STREAMING,
+    names.USAGE_COMPLETE,
+)
+_Described = tuple[str, str, str, str, str, str, str, str, str, bool, bool]
+_described_cache: dict[tuple[Any, ...], _Described] = {}
+_DESCRIBED_LIMIT = 4096
+
+
+def _described(found: Mapping[str, Any]) -> _Described:
+    """The span's descriptive fields (tenant, service, environment, feature, provider, operation, request and
+    response model, error type, streaming, usage complete), worked out once per distinct set of their attributes:
+    the same dozen text lookups gave the same answers on nearly every span, at ~6 µs a span."""
+    values = tuple(map(found.get, _DESCRIBED_KEYS))
+    try:
+        return _described_cache[values]
+    except KeyError:
+        pass
+    except TypeError:  # a list value (unhashable): work it out every time
+        return _describe(found)
+    described = _describe(found)
+    if len(_described_cache) >= _DESCRIBED_LIMIT:
+        _described_cache.clear()
+    _described_cache[values] = described
+    return described
+
+
+def _describe(found: Mapping[str, Any]) -> _Described:
+    operation = text(found, names.OPERATION)
+    return (
+        text(found, names.TENANT),
+        text(found, (names.SERVICE,)),
+        text(found, names.ENVIRONMENT),
+        text(found, names.FEATURE),
+        names.provider_name(text(found, names.PROVIDER)),
+        _OPERATION_ALIASES.get(operation, operation),
+        text(found, names.REQUEST_MODEL),
+        text(found, names.RESPONSE_MODEL),
+        text(found, (names.ERROR_TYPE,)),
+        bool(flag(found, names.STREAMING)),
+        flag(found, (names.USAGE_COMPLETE,)) is not False,
+    )
+
+
 def _build(
     span: Any,  # a `Span`, or a `wire.LeanRequest` span: the same fields but attributes
     found: Mapping[str, Any],
@@ -158,11 +212,11 @@ def _build(
 ) -> LlmCall:
     start = span.start_time_unix_nano
     end = span.end_time_unix_nano
-    operation = text(found, names.OPERATION)
     status = span.status.code
     usage = usage_of(found)
     ttfc = number(found, names.TIME_TO_FIRST_CHUNK)
-    complete = flag(found, (names.USAGE_COMPLETE,))
+    (tenant, service, environment, feature, provider, operation, request_model, response_model, error_type,
+     streaming, complete) = _described(found)  # fmt: skip
     call = LlmCall(
         timestamp_ns=start,
         trace_id=span.trace_id.hex(),
@@ -172,21 +226,21 @@ def _build(
         duration_ms=(end - start) / 1e6 if end > start else 0.0,
         time_to_first_chunk_ms=ttfc * 1000 if ttfc else 0.0,
         # Attribution set on the span (`llmledger.attributes()`) wins; the service is the resource's.
-        tenant=text(found, names.TENANT) or resource.get("tenant", ""),
-        service_name=resource.get("service_name", "") or text(found, (names.SERVICE,)),
-        environment=resource.get("environment", "") or text(found, names.ENVIRONMENT),
-        feature=text(found, names.FEATURE) or resource.get("feature", ""),
+        tenant=tenant or resource.get("tenant", ""),
+        service_name=resource.get("service_name", "") or service,
+        environment=resource.get("environment", "") or environment,
+        feature=feature or resource.get("feature", ""),
         user_id=text(found, names.USER) or resource.get("user_id", ""),
         session_id=text(found, names.SESSION) or resource.get("session_id", ""),
-        provider=names.provider_name(text(found, names.PROVIDER)),
-        operation=_OPERATION_ALIASES.get(operation, operation),
-        request_model=text(found, names.REQUEST_MODEL),
-        response_model=text(found, names.RESPONSE_MODEL),
+        provider=provider,
+        operation=operation,
+        request_model=request_model,
+        response_model=response_model,
         status_code=_STATUS[status] if 0 <= status < 3 else "Unset",
-        error_type=text(found, (names.ERROR_TYPE,)),
+        error_type=error_type,
         finish_reason=text(found, names.FINISH_REASONS),
-        is_streaming=bool(flag(found, names.STREAMING)),
-        usage_complete=complete is not False,
+        is_streaming=streaming,
+        usage_complete=complete,
         input_tokens=usage.input_tokens or 0,
         output_tokens=usage.output_tokens or 0,
         cache_read_input_tokens=usage.cache_read_tokens or 0,
