@@ -10,7 +10,10 @@ is full. Every refusal is counted by reason in `rejections`.
 
 Limits against hostile senders: a body over `max_request_bytes` is refused before it is read (413), and so is a
 gzip body that would decompress past it, found while decompressing in bounded steps, so a gzip bomb never
-allocates more than the limit.
+allocates more than the limit. A connection that sends nothing for `idle_timeout` seconds (60 by default), between
+requests or in the middle of one, is closed: each connection holds a thread, and a client that opens many and
+goes quiet (slowloris) would otherwise hold them forever. Exporters reconnect transparently, as they do after any
+keep-alive close.
 
 GET routes. `routes` maps a path to a handler taking no arguments and returning `(status, content type, body)`:
 
@@ -60,6 +63,7 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _PROTOCOL = "http"
 _HANDSHAKE_SECONDS = 30.0
+IDLE_TIMEOUT_SECONDS = 60.0
 _GUNZIP_STEP = 1 << 20
 
 Route = Callable[[], tuple[int, str, bytes]]
@@ -355,9 +359,11 @@ class HttpReceiver:
         tls: TlsFiles | None = None,
         rejections: Rejections | None = None,
         routes: Mapping[str, Route] | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_SECONDS,
     ) -> None:
         self.rejections = rejections or Rejections()
         attributes = {
+            "timeout": idle_timeout,  # StreamRequestHandler sets it on the socket: every read waits at most this
             "pipeline": pipeline,
             "max_body": max_request_bytes,
             "token": token,

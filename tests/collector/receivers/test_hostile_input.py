@@ -387,3 +387,17 @@ def test_the_collector_is_healthy_after_fuzzing_and_wrote_every_batch(receivers,
     assert_healthy(receivers)
     assert wait_for(lambda: pipeline.stats.calls_written == pipeline.stats.calls, True, timeout=30)
     assert pipeline.stats.write_errors == 0
+
+
+@pytest.mark.parametrize("sent", [b"", b"POST /v1/traces HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial"])
+def test_a_connection_gone_quiet_is_closed_after_the_idle_timeout(pipeline, sent):
+    """Idle between requests, or stalled inside one: the server hangs up rather than hold a thread forever."""
+    receiver = HttpReceiver(pipeline, port=0, idle_timeout=0.5).start()
+    try:
+        with socket.create_connection(("127.0.0.1", receiver.port), timeout=10) as connection:
+            connection.sendall(sent)
+            connection.settimeout(10)  # bounded: far longer than the server's 0.5 s
+            assert connection.recv(4096) == b""  # closed by the server, nothing answered
+        assert post(receiver.port, otlp_body(), PROTOBUF)[0] == 200  # and it still serves
+    finally:
+        receiver.stop()
