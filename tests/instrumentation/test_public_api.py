@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
+import llmledger
 import llmledger.instrumentation
 import llmledger.instrumentation.openai
+from tests.instrumentation.imports import loaded_by
 
 
 def test_exported_members():
@@ -16,26 +15,14 @@ def test_exported_members():
 
 
 def test_importing_an_instrumentor_loads_neither_the_sdk_nor_prices_nor_budgets():
-    code = (
-        "import sys, llmledger.instrumentation.openai; "
-        "print(sorted(m for m in ('openai', 'genai_prices.data', 'llmledger.instrumentation.budgets') "
-        "if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    heavy = ("openai", "genai_prices.data", "llmledger.instrumentation.budgets")
+    assert loaded_by("llmledger.instrumentation.openai", *heavy) == []
 
 
 def test_the_top_level_package_is_light_and_exports_the_everyday_api():
-    code = (
-        "import sys, llmledger; "
-        "print(sorted(m for m in ('openai', 'anthropic', 'google.genai', 'genai_prices.data', 'yaml') "
-        "if m in sys.modules)); print(llmledger.__all__)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded, exported = done.stdout.splitlines()
-    assert loaded == "[]"
+    assert loaded_by("llmledger", "openai", "anthropic", "google.genai", "genai_prices.data", "yaml") == []
     errors = ["BudgetExceeded", "BudgetFile", "BudgetFileError", "BudgetWarning"]
-    assert exported == str(["Budget", *errors, "Scope", "Window", "__version__", "attributes", "bind", "budgets"])
+    assert llmledger.__all__ == ["Budget", *errors, "Scope", "Window", "__version__", "attributes", "bind", "budgets"]
 
 
 def test_budgets_api_is_reachable_under_its_short_name():

@@ -14,6 +14,7 @@ from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, recorded_json
+from tests.instrumentation.imports import loaded_by
 
 ARGS = {"model": "claude-3-opus-20240229", "max_tokens": 1024, "messages": MESSAGES}
 
@@ -205,15 +206,7 @@ def test_registered_for_opentelemetry_instrument_under_its_own_name():
 
 
 def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, llmledger.instrumentation.anthropic; "
-        "print(sorted(m for m in ('anthropic', 'genai_prices.data') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert loaded_by("llmledger.instrumentation.anthropic", "anthropic", "genai_prices.data") == []
 
 
 def test_with_streaming_response_of_a_stream(instrumented, span_exporter):

@@ -19,6 +19,7 @@ from google.genai import errors
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.google_genai import transport
+from tests.instrumentation.imports import loaded_by
 from tests.instrumentation.openai.transport import failing_stream, recorded_body, sse
 
 G = "google_genai/openinference/google-genai/test_instrumentation"
@@ -162,15 +163,7 @@ def test_metrics_count_tokens_and_dollars(instrumented, metric_reader):
 
 
 def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, llmledger.instrumentation.google_genai; "
-        "print(sorted(m for m in ('google.genai', 'genai_prices.data') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert loaded_by("llmledger.instrumentation.google_genai", "google.genai", "genai_prices.data") == []
 
 
 def test_registered_for_opentelemetry_instrument_under_its_own_name():
