@@ -111,12 +111,16 @@ class attributes:
         return run
 
 
-def current() -> dict[str, AttributeValue]:
-    """The attribution in force here, as span attributes: baggage first, ``attributes()`` over it."""
+def current() -> Mapping[str, AttributeValue]:
+    """The attribution in force here, as span attributes: baggage first, ``attributes()`` over it.
+
+    Read on every instrumented call, so without baggage it is the context's own mapping, not a copy: read it,
+    never change it.
+    """
     explicit = _CURRENT.get()
     carried = baggage.get_all()
     if not carried:
-        return dict(explicit)
+        return explicit
     merged: dict[str, AttributeValue] = {
         key: str(value) for key, value in carried.items() if key in _BAGGAGE_KEYS or key.startswith(attr.CUSTOM_PREFIX)
     }

@@ -42,12 +42,19 @@ def _class_has(cls: type, name: str) -> bool:
 def field(obj: Any, name: str) -> Any:
     """`obj[name]` for a mapping, else the attribute (pydantic extras included); None when absent.
 
-    Runs per stream chunk, so a model's own field is read straight from its `__dict__`, and whether a type is a
-    mapping is asked once per type (the ABC check costs more than the read).
+    Runs a dozen times per call and once per stream chunk, so a model's own field is read straight from its
+    `__dict__`, and whether a type is a mapping is remembered per type in a plain dict (the ABC check, and even
+    an `lru_cache` probe, cost more than the read).
     """
     if obj is None:
         return None
-    if _is_mapping(type(obj)):
+    cls = obj.__class__
+    mapping = _MAPPING_TYPES.get(cls)
+    if mapping is None:
+        mapping = _is_mapping(cls)
+        if len(_MAPPING_TYPES) < _MAPPING_TYPES_LIMIT:
+            _MAPPING_TYPES[cls] = mapping
+    if mapping:
         return obj.get(name)
     fields = getattr(obj, "__dict__", None)
     if fields is not None and name in fields:
@@ -58,6 +65,10 @@ def field(obj: Any, name: str) -> Any:
         if isinstance(extra, dict):
             value = extra.get(name)
     return value
+
+
+_MAPPING_TYPES: dict[type, bool] = {dict: True}
+_MAPPING_TYPES_LIMIT = 1024  # response types are few; past this, the lru_cache answers
 
 
 def text(value: Any) -> str | None:

@@ -33,6 +33,9 @@ class Hold(Protocol):
     def close(self, cost: Decimal | None) -> None: ...
 
 
+_NO_USAGE = Usage()  # frozen, so one instance serves every call without a response
+
+
 @dataclass(slots=True)
 class Request:
     """What the caller asked for, read before the SDK is called."""
@@ -164,7 +167,7 @@ class Invocation:
         }
         if request.model:
             metric_attrs[attr.REQUEST_MODEL] = request.model
-        usage = Usage()
+        usage = _NO_USAGE
         response_model = None
         if response is not None:
             usage = response.usage
@@ -233,10 +236,9 @@ class Invocation:
         if cost is None:
             attributes[attr.COST_UNPRICED] = True
             return None
-        total = float(cost.total)
+        total = cost.total
         price = cost.price
-        attributes[attr.USAGE_COST] = total
-        attributes[attr.USAGE_COST_AMOUNT] = total
+        attributes[attr.USAGE_COST] = attributes[attr.USAGE_COST_AMOUNT] = float(total)
         attributes[attr.USAGE_COST_CURRENCY] = "USD"
         attributes[attr.USAGE_COST_SOURCE] = attr.COST_SOURCE_LOCAL
         attributes[attr.COST_INPUT] = float(cost.input)
@@ -248,7 +250,7 @@ class Invocation:
         attributes[attr.PRICED_MODEL] = price.model
         if price.variant:
             attributes[attr.PRICE_VARIANT] = price.variant
-        return cost.total
+        return total
 
 
 def _response_attributes(attributes: dict[str, AttributeValue], response: Response, capture_content: bool) -> None:

@@ -178,9 +178,8 @@ def _price_variant(tier: Any) -> tuple[tuple[str, str], ...]:
     return (("service_tier", tier),) if tier in _PRICED_TIERS else ()
 
 
-def _response_attributes(obj: Any) -> dict[str, AttributeValue]:
+def _response_attributes(obj: Any, tier: Any) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {}
-    tier = _get(obj, "service_tier")
     if isinstance(tier, str):
         attributes[attr.OPENAI_RESPONSE_SERVICE_TIER] = tier
     fingerprint = _get(obj, "system_fingerprint")
@@ -192,15 +191,16 @@ def _response_attributes(obj: Any) -> dict[str, AttributeValue]:
 def chat_response(result: Any) -> Response:
     choices = _get(result, "choices") or ()
     usage = _get(result, "usage")
+    tier = _get(result, "service_tier")
     return Response(
         id=_str(_get(result, "id")),
         model=_str(_get(result, "model")),
         finish_reasons=[r for c in choices if isinstance(r := _get(c, "finish_reason"), str)],
         usage=chat_usage(usage),
         reported_cost=_reported_cost(usage),
-        attributes=_response_attributes(result),
+        attributes=_response_attributes(result, tier),
         output_messages=lambda: [_message(c) for c in choices],
-        price_variant=_price_variant(_get(result, "service_tier")),
+        price_variant=_price_variant(tier),
     )
 
 
@@ -233,15 +233,16 @@ def responses_response(result: Any) -> Response:
     usage = _get(result, "usage")
     status = _get(result, "status")
     output = _get(result, "output") or ()
+    tier = _get(result, "service_tier")
     return Response(
         id=_str(_get(result, "id")),
         model=_str(_get(result, "model")),
         finish_reasons=[status] if isinstance(status, str) else None,
         usage=responses_usage(usage),
         reported_cost=_reported_cost(usage),
-        attributes=_response_attributes(result),
+        attributes=_response_attributes(result, tier),
         output_messages=lambda: [o.model_dump(exclude_none=True) if hasattr(o, "model_dump") else o for o in output],
-        price_variant=_price_variant(_get(result, "service_tier")),
+        price_variant=_price_variant(tier),
     )
 
 

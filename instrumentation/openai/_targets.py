@@ -43,11 +43,16 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.interna
 
 
 class Locator:
-    """Resolves a resource instance to its `Target`, cached per (host, port)."""
+    """Resolves a resource instance to its `Target`, cached per (host, port).
+
+    The last URL object seen is remembered with its target: a client keeps one URL for its life, and reading
+    `host` and `port` off it decodes them again on every call.
+    """
 
     def __init__(self, config: Config) -> None:
         self._overrides = config.provider_hosts
         self._cache: dict[tuple[str, int | None], Target] = {}
+        self._last: tuple[Any, Target | None] = (None, None)  # held, so its id cannot be reused
 
     def __call__(self, resource: Any) -> Target:
         client = resource._client
@@ -56,10 +61,14 @@ class Locator:
         url = getattr(client, "_base_url", None)
         if url is None:
             url = client.base_url
+        last_url, last_target = self._last
+        if url is last_url and last_target is not None:
+            return last_target
         key = (url.host, url.port)
         target = self._cache.get(key)
         if target is None:
             target = self._cache[key] = self._resolve(*key)
+        self._last = (url, target)
         return target
 
     def _resolve(self, host: str, port: int | None) -> Target:
