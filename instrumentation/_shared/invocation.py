@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
 from .. import attribution
@@ -201,15 +201,18 @@ class Invocation:
     ) -> Decimal | None:
         duration_s = (time.perf_counter_ns() - self._start_ns) / 1e9
         telemetry = self.telemetry
-        telemetry.duration.record(duration_s, metric_attrs)
+        # Measured in the call's own span context, so that exemplars (when the SDK's filter samples them) point
+        # at this call's span, not at whatever span was current in the caller.
+        context = set_span_in_context(self.span)
+        telemetry.duration.record(duration_s, metric_attrs, context)
         if self._first_chunk_ns is not None:
             ttfc = (self._first_chunk_ns - self._start_ns) / 1e9
             attributes[attr.RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
-            telemetry.time_to_first_chunk.record(ttfc, metric_attrs)
+            telemetry.time_to_first_chunk.record(ttfc, metric_attrs, context)
         if usage.input_tokens is not None:
-            telemetry.token_usage.record(usage.input_tokens, {**metric_attrs, attr.TOKEN_TYPE: "input"})
+            telemetry.token_usage.record(usage.input_tokens, {**metric_attrs, attr.TOKEN_TYPE: "input"}, context)
         if usage.output_tokens is not None:
-            telemetry.token_usage.record(usage.output_tokens, {**metric_attrs, attr.TOKEN_TYPE: "output"})
+            telemetry.token_usage.record(usage.output_tokens, {**metric_attrs, attr.TOKEN_TYPE: "output"}, context)
         return self._cost_attributes(attributes, response, usage, response_model)
 
     def _cost_attributes(

@@ -129,6 +129,25 @@ def test_metrics_count_tokens_duration_and_dollars(instrumented, metric_reader):
     assert cost.value == pytest.approx((usage["prompt_tokens"] * 0.15 + usage["completion_tokens"] * 0.6) / 1e6)
 
 
+def test_metric_exemplars_point_at_the_calls_own_span_inside_an_app_span(
+    instrumented, metric_reader, tracer_provider, span_exporter
+):
+    with tracer_provider.get_tracer("app").start_as_current_span("handle request"):
+        _chat_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+
+    call = next(span for span in span_exporter.get_finished_spans() if span.name == "chat gpt-4o-mini")
+    histograms = [
+        m
+        for rm in metric_reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name in ("gen_ai.client.operation.duration", "gen_ai.client.token.usage")
+    ]
+    exemplars = [e for m in histograms for p in m.data.data_points for e in p.exemplars]
+    assert len(exemplars) == 3  # the duration, and input and output tokens
+    assert {(e.trace_id, e.span_id) for e in exemplars} == {(call.context.trace_id, call.context.span_id)}
+
+
 def test_api_errors_reach_the_app_unchanged(instrumented, span_exporter):
     error_body = json.dumps({"error": {"message": "Rate limit reached", "type": "requests"}}).encode()
     client = transport.client(lambda request: httpx2.Response(429, content=error_body))
