@@ -13,9 +13,10 @@ SDK's own httpx2 client with an in-process MockTransport that replays bytes reco
   events, its content deltas repeated: (overhead_long - overhead_short) / (chunks_long - chunks_short), so the
   fixed per-call cost of a stream (span start and end, pricing, metrics) cancels out.
 
-The instrumentors are instrumented and uninstrumented in turn in this one process, in a shuffled order each
-round, the uninstrumented baseline measured in every round; an overhead is the median over rounds of (that
-round's instrumented time - that round's baseline), a round's time being its fastest of three batches.
+The instrumentors are instrumented and uninstrumented in turn in this one process. A round times each workload
+in three passes; a pass instruments each configuration in turn (shuffled), times one batch and uninstruments it;
+the baseline (no instrumentation) is one of the configurations. An overhead is the median over rounds of (that
+round's instrumented time - that round's baseline), a round's time being its fastest of the three batches.
 OpenLLMetry 0.62.4's uninstrument() leaves its wrappers in place (its `unwrap("openai.resources.chat.completions",
 "Completions.create")` calls find nothing with opentelemetry-instrumentation 0.66b2), so the script puts the SDK's
 methods back itself after it, and says so. Prompt and completion capture is off for all of them (OpenLLMetry's
@@ -341,20 +342,17 @@ BATCHES = 3
 
 
 def time_batch(run: Callable[[], Any], batch: int) -> float:
-    """Seconds per operation: the fastest of BATCHES batches, so that a burst of load from other processes on a
-    shared machine (which only ever adds time) is dropped rather than averaged in."""
-    best = float("inf")
-    for _ in range(BATCHES):
-        gc.collect()
-        start = time.perf_counter()
-        for _ in range(batch):
-            run()
-        best = min(best, (time.perf_counter() - start) / batch)
-    return best
+    """Seconds per operation over one batch, collected garbage first (with what was alive before the rounds
+    frozen out of collection, that costs little)."""
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(batch):
+        run()
+    return (time.perf_counter() - start) / batch
 
 
 def run_load(load: Workload, processor: CountingProcessor) -> tuple[tuple[float, int], float]:
-    """Two warm-up runs (counting their spans, and the last span's attributes), then the timed batches."""
+    """Two warm-up runs (counting their spans, and the last span's attributes), then one timed batch."""
     undo = load.around() if load.around else None
     try:
         before = processor.ended
@@ -371,26 +369,66 @@ def _original_create() -> Any:
     return openai.resources.chat.completions.Completions.__dict__["create"]
 
 
-def measure(configs: list[Config], loads: list[Workload], rounds: int, processor: CountingProcessor) -> dict[str, Any]:
-    """Interleaved rounds; also checks that each instrumentor made exactly one span per call, and unwrapped."""
-    original = _original_create()
+_ORIGINAL_CREATE = _original_create()  # before any instrumentor ran
+
+
+def _check_restored(config: Config) -> None:
+    if _original_create() is not _ORIGINAL_CREATE:
+        raise SystemExit(f"{config.name}: uninstrument() did not restore Completions.create")
+
+
+def measure(
+    configs: list[Config],
+    loads: list[Workload],
+    rounds: int,
+    processor: CountingProcessor,
+    after_uninstrument: Callable[[Config], None] = _check_restored,
+) -> dict[str, Any]:
+    """Interleaved rounds; also checks that each instrumentor made exactly one span per call (round 0).
+
+    In a round, each workload is timed in BATCHES passes; a pass instruments each configuration in turn (in a
+    shuffled order), times one batch and uninstruments it, so a configuration's batches and the baseline's are
+    seconds apart rather than minutes. A round keeps each configuration's fastest batch: a burst of load from
+    other processes only ever adds time. Drifts of the machine's speed then fall on every configuration
+    alike, and the paired difference (instrumented - baseline of the same round) cancels them.
+
+    Everything alive after one warm pass of every configuration (lazy imports, caches, the clients) is frozen
+    out of garbage collection first: a full collection of the SDKs' types takes far longer than a call, and
+    when one lands inside a batch is chance. Garbage made while measuring is still collected, before each batch.
+    """
+    for config in configs:
+        config.instrument()
+        try:
+            for load in loads:
+                load.run()
+        finally:
+            config.uninstrument()
+        after_uninstrument(config)
+    gc.collect()
+    gc.freeze()
     checks: dict[str, dict[str, Any]] = {}
     rng = random.Random(20260)
-    for round_no in range(rounds):
-        order = configs[:]
-        rng.shuffle(order)
-        for config in order:
-            config.instrument()
-            try:
-                for load in loads:
-                    spans, seconds = run_load(load, processor)
-                    if round_no == 0:
-                        checks.setdefault(config.name, {})[load.name] = spans
-                    config.results.setdefault(load.name, []).append(seconds)
-            finally:
-                config.uninstrument()
-            if _original_create() is not original:
-                raise SystemExit(f"{config.name}: uninstrument() did not restore Completions.create")
+    try:
+        for round_no in range(rounds):
+            for load in loads:
+                best = dict.fromkeys((config.name for config in configs), float("inf"))
+                for pass_no in range(BATCHES):
+                    order = configs[:]
+                    rng.shuffle(order)
+                    for config in order:
+                        config.instrument()
+                        try:
+                            spans, seconds = run_load(load, processor)
+                        finally:
+                            config.uninstrument()
+                        after_uninstrument(config)
+                        if round_no == 0 and pass_no == 0:
+                            checks.setdefault(config.name, {})[load.name] = spans
+                        best[config.name] = min(best[config.name], seconds)
+                for config in configs:
+                    config.results.setdefault(load.name, []).append(best[config.name])
+    finally:
+        gc.unfreeze()
     return checks
 
 
@@ -561,7 +599,7 @@ def main() -> None:
     )
     for config in configs[1:]:
         print(f"  {config.name:<12} = {config.label}")
-    print("  all in one process, instrumented and uninstrumented in turn (shuffled each round)")
+    print("  all in one process; each batch instrumented and uninstrumented in turn (shuffled each pass)")
     sizes = ", ".join(f"{w.batch} {w.name}" for w in loads)
     print(f"  {rounds} rounds; in each, the fastest of {BATCHES} batches of {sizes}")
 

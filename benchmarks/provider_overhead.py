@@ -41,11 +41,9 @@ attribute of the wrapped modules and their classes is put back as it was before 
 from __future__ import annotations
 
 import argparse
-import gc
 import gzip
 import importlib
 import os
-import random
 import statistics
 import sys
 import time
@@ -72,8 +70,8 @@ from openai_overhead import (  # the OpenAI benchmark's helpers; importing it al
     isolate,
     overhead_rows,
     recorded_body,
-    run_load,
 )
+from openai_overhead import measure as measure_interleaved
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -436,50 +434,8 @@ def _wrap_drain(loads: list[Workload]) -> list[Workload]:
 
 
 def measure(configs: list[Config], loads: list[Workload], rounds: int, processor: CountingProcessor) -> dict[str, Any]:
-    """Interleaved rounds in a shuffled order, baseline in every round; spans per op checked in round 0."""
-    checks: dict[str, dict[str, Any]] = {}
-    rng = random.Random(20260)
-    # With three SDKs, their types and every peer loaded, a full gc.collect() (before each timed batch) takes
-    # ~160 ms here, which alone would put a provider past three minutes. Everything alive after one warm pass
-    # of each config (lazy imports, caches, the clients) is frozen out of collection; garbage made while
-    # measuring is still collected before each batch, as in openai_overhead.py.
-    for config in configs:
-        config.instrument()
-        try:
-            for load in loads:
-                load.run()
-        finally:
-            config.uninstrument()
-    gc.collect()
-    gc.freeze()
-    try:
-        _rounds(configs, loads, rounds, processor, rng, checks)
-    finally:
-        gc.unfreeze()
-    return checks
-
-
-def _rounds(
-    configs: list[Config],
-    loads: list[Workload],
-    rounds: int,
-    processor: CountingProcessor,
-    rng: random.Random,
-    checks: dict[str, dict[str, Any]],
-) -> None:
-    for round_no in range(rounds):
-        order = configs[:]
-        rng.shuffle(order)
-        for config in order:
-            config.instrument()
-            try:
-                for load in loads:
-                    spans, seconds = run_load(load, processor)
-                    if round_no == 0:
-                        checks.setdefault(config.name, {})[load.name] = spans
-                    config.results.setdefault(load.name, []).append(seconds)
-            finally:
-                config.uninstrument()
+    """openai_overhead's interleaved rounds; the peers' leftovers are restored by their own configs here."""
+    return measure_interleaved(configs, loads, rounds, processor, after_uninstrument=lambda config: None)
 
 
 def report(configs: list[Config], loads: list[Workload], checks: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -583,7 +539,7 @@ def main() -> None:
     install_google_replay()
     otel = _dist_version("opentelemetry-sdk")
     print(f"Python {sys.version.split()[0]}, opentelemetry-sdk {otel}, {os.cpu_count()} CPUs")
-    print("  each provider in one process, instrumented and uninstrumented in turn (shuffled each round)")
+    print("  each provider in one process; each batch instrumented and uninstrumented in turn (shuffled each pass)")
     names = ("anthropic", "google") if args.provider == "all" else (args.provider,)
     for name in names:
         run_provider(name, rounds, 4 if args.quick else 1, args.anthropic_native == "on")
