@@ -8,12 +8,14 @@ attribute, metric and cost is set here, once for all providers.
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
@@ -75,6 +77,7 @@ class Invocation:
         "provider",
         "request",
         "span",
+        "span_context",
         "telemetry",
     )
 
@@ -90,6 +93,9 @@ class Invocation:
         self.request = request
         self._ended = False
         self._first_chunk_ns: int | None = None
+        # A context with only this call's span current (set when the call runs under it): what metrics are
+        # measured in, so that exemplars point at this span.
+        self.span_context: Context | None = None
         # The budget reservation this call holds, settled to its real cost when it finishes.
         self.budget: Hold | None = None
         attributes: dict[str, AttributeValue] = {
@@ -203,7 +209,7 @@ class Invocation:
         telemetry = self.telemetry
         # Measured in the call's own span context, so that exemplars (when the SDK's filter samples them) point
         # at this call's span, not at whatever span was current in the caller.
-        context = set_span_in_context(self.span)
+        context = self.span_context or set_span_in_context(self.span)
         telemetry.duration.record(duration_s, metric_attrs, context)
         if self._first_chunk_ns is not None:
             ttfc = (self._first_chunk_ns - self._start_ns) / 1e9
@@ -264,19 +270,30 @@ def _response_attributes(attributes: dict[str, AttributeValue], response: Respon
     if response.finish_reasons:
         attributes[attr.RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
     usage = response.usage
-    for key, value in (
-        (attr.USAGE_INPUT_TOKENS, usage.input_tokens),
-        (attr.USAGE_OUTPUT_TOKENS, usage.output_tokens),
-        (attr.USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens),
-        (attr.USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_write_tokens),
-        (attr.USAGE_CACHE_CREATION_1H_INPUT_TOKENS, usage.cache_write_1h_tokens),
-        (attr.USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens),
-    ):
+    for key, value in zip(_USAGE_KEYS, _usage_counts(usage), strict=True):
         if value is not None:
             attributes[key] = value
     attributes.update(response.attributes)
     if capture_content and response.output_messages is not None:
         attributes[attr.OUTPUT_MESSAGES] = _json(response.output_messages())
+
+
+_USAGE_KEYS = (
+    attr.USAGE_INPUT_TOKENS,
+    attr.USAGE_OUTPUT_TOKENS,
+    attr.USAGE_CACHE_READ_INPUT_TOKENS,
+    attr.USAGE_CACHE_CREATION_INPUT_TOKENS,
+    attr.USAGE_CACHE_CREATION_1H_INPUT_TOKENS,
+    attr.USAGE_REASONING_OUTPUT_TOKENS,
+)
+_usage_counts = operator.attrgetter(
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+)
 
 
 def _json(value: Any) -> str:

@@ -85,7 +85,7 @@ class CostTotals:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._totals: dict[frozenset[tuple[str, AttributeValue]], list[Any]] = {}
+        self._totals: dict[tuple[tuple[str, AttributeValue], ...], list[Any]] = {}
 
     @classmethod
     def of(cls, meter: Meter) -> CostTotals:
@@ -102,7 +102,9 @@ class CostTotals:
             return totals
 
     def add(self, amount: float, attributes: Mapping[str, AttributeValue]) -> None:
-        key = frozenset(attributes.items())
+        # Keyed by the items in order: the invocation builds each set of metric attributes in one fixed order,
+        # so the same set always gives the same key (and this is cheaper than a frozenset).
+        key = tuple(attributes.items())
         with self._lock:
             entry = self._totals.get(key)
             if entry is None:
