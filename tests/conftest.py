@@ -12,6 +12,17 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from llmledger.instrumentation._shared import prices
+
+
+@pytest.fixture(autouse=True)
+def _prices_file_looked_at_again() -> Iterator[None]:
+    """Each test sees the LLMLEDGER_PRICES_FILE it sets, not one a test before it set (prices look at the
+    variable at most every two seconds)."""
+    prices.reload()
+    yield
+    prices.reload()
+
 
 @pytest.fixture
 def span_exporter() -> InMemorySpanExporter:

@@ -35,7 +35,7 @@ class Hold(Protocol):
     def close(self, cost: Decimal | None) -> None: ...
 
 
-_NO_USAGE = Usage()  # frozen, so one instance serves every call without a response
+_NO_USAGE = Usage()  # immutable, so one instance serves every call without a response
 
 
 @dataclass(slots=True)

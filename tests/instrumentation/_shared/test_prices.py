@@ -38,6 +38,7 @@ def test_the_newest_valid_override_wins(tmp_path, monkeypatch):
         )
     )
     monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(path))
+    prices.reload()
 
     old = prices.lookup("vllm", "house-model", datetime(2025, 6, 1, tzinfo=UTC))
     new = prices.lookup("vllm", "house-model", datetime(2026, 6, 1, tzinfo=UTC))
@@ -62,3 +63,16 @@ def test_a_bad_price_file_says_what_is_wrong(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(PriceFileError, match=message):
         load_price_file(path)
+
+
+def test_a_new_prices_file_applies_at_once_after_reload(monkeypatch, tmp_path):
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    for path, price in ((first, 1), (second, 3)):
+        path.write_text(json.dumps({"prices": [{"model": "house-model", "input": price, "output": price}]}))
+    monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(first))
+    prices.reload()
+    assert prices.lookup("vllm", "house-model").input == Decimal(1)
+
+    monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(second))
+    prices.reload()
+    assert prices.lookup("vllm", "house-model").input == Decimal(3)

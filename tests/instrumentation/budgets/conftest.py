@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmledger import budgets
+from llmledger.instrumentation._shared import prices as _prices
 from tests.instrumentation.budgets.support import PRICES
 
 
@@ -26,3 +27,4 @@ def expensive(monkeypatch, tmp_path: Path) -> None:
     path = tmp_path / "prices.yaml"
     path.write_text(PRICES)
     monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(path))
+    _prices.reload()

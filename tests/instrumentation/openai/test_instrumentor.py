@@ -11,6 +11,7 @@ import httpx2
 import openai
 import pytest
 
+from llmledger.instrumentation._shared import prices as _prices
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.openai import transport
@@ -302,6 +303,7 @@ def test_the_price_override_file_wins(monkeypatch, instrumented, span_exporter, 
     """)
     )
     monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(prices))
+    _prices.reload()
     result = _chat_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
     (span,) = span_exporter.get_finished_spans()
