@@ -14,6 +14,7 @@ from typing import Any
 from opentelemetry.util.types import AttributeValue
 
 from .._shared import attributes as attr
+from .._shared.fields import Fields
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response, clean
@@ -120,18 +121,22 @@ _NOT_A_MODEL = object()
 # --- usage ---------------------------------------------------------------------------------------------
 
 
+_CHAT_USAGE = Fields("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
+
+
 def chat_usage(usage: Any) -> Usage:
     """Chat and legacy completions: `prompt_tokens` already includes cached tokens (inclusive model)."""
     if usage is None:
         return Usage()
-    cached = as_count(_get(_get(usage, "prompt_tokens_details"), "cached_tokens"))
+    prompt, completion, prompt_details, completion_details = _CHAT_USAGE(usage)
+    cached = as_count(_get(prompt_details, "cached_tokens"))
     if cached is None:
         cached = as_count(_get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
     return Usage(
-        input_tokens=as_count(_get(usage, "prompt_tokens")),
-        output_tokens=as_count(_get(usage, "completion_tokens")),
+        input_tokens=as_count(prompt),
+        output_tokens=as_count(completion),
         cache_read_tokens=cached,
-        reasoning_tokens=as_count(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens")),
+        reasoning_tokens=as_count(_get(completion_details, "reasoning_tokens")),
     )
 
 
@@ -178,27 +183,28 @@ def _price_variant(tier: Any) -> tuple[tuple[str, str], ...]:
     return (("service_tier", tier),) if tier in _PRICED_TIERS else ()
 
 
-def _response_attributes(obj: Any, tier: Any) -> dict[str, AttributeValue]:
+def _response_attributes(tier: Any, fingerprint: Any) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {}
     if isinstance(tier, str):
         attributes[attr.OPENAI_RESPONSE_SERVICE_TIER] = tier
-    fingerprint = _get(obj, "system_fingerprint")
     if isinstance(fingerprint, str):
         attributes[attr.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = fingerprint
     return attributes
 
 
+_CHAT_RESPONSE = Fields("id", "model", "choices", "usage", "service_tier", "system_fingerprint")
+
+
 def chat_response(result: Any) -> Response:
-    choices = _get(result, "choices") or ()
-    usage = _get(result, "usage")
-    tier = _get(result, "service_tier")
+    response_id, model, choices, usage, tier, fingerprint = _CHAT_RESPONSE(result)
+    choices = choices or ()
     return Response(
-        id=_str(_get(result, "id")),
-        model=_str(_get(result, "model")),
+        id=_str(response_id),
+        model=_str(model),
         finish_reasons=[r for c in choices if isinstance(r := _get(c, "finish_reason"), str)],
         usage=chat_usage(usage),
         reported_cost=_reported_cost(usage),
-        attributes=_response_attributes(result, tier),
+        attributes=_response_attributes(tier, fingerprint),
         output_messages=lambda: [_message(c) for c in choices],
         price_variant=_price_variant(tier),
     )
@@ -240,7 +246,7 @@ def responses_response(result: Any) -> Response:
         finish_reasons=[status] if isinstance(status, str) else None,
         usage=responses_usage(usage),
         reported_cost=_reported_cost(usage),
-        attributes=_response_attributes(result, tier),
+        attributes=_response_attributes(tier, _get(result, "system_fingerprint")),
         output_messages=lambda: [o.model_dump(exclude_none=True) if hasattr(o, "model_dump") else o for o in output],
         price_variant=_price_variant(tier),
     )

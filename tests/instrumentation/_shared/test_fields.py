@@ -6,6 +6,7 @@ from __future__ import annotations
 from openai.types.chat import ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 
+from llmledger.instrumentation._shared.fields import Fields
 from llmledger.instrumentation._shared.fields import attr as _attr
 from llmledger.instrumentation._shared.fields import field as _get
 
@@ -49,3 +50,13 @@ def test_other_objects_keep_getattr_semantics():
     )
     assert _get({"a": 1}, "a") == 1
     assert _get(None, "a") is None
+
+
+def test_reading_several_names_at_once_gives_what_reading_each_gives():
+    usage = CompletionUsage.model_validate({"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3, "cost": 0.5})
+    declared = ("prompt_tokens", "completion_tokens", "prompt_tokens_details")
+    with_extra = ("prompt_tokens", "cost", "prompt_cache_hit_tokens", "model_fields_set")
+    for names in (declared, with_extra):
+        read = Fields(*names)
+        for obj in (usage, usage, {"prompt_tokens": 7, "cost": 1}, _Plain(), None):  # usage twice: once known
+            assert read(obj) == tuple(_get(obj, name) for name in names)
