@@ -8,7 +8,6 @@ attribute, metric and cost is set here, once for all providers.
 from __future__ import annotations
 
 import logging
-import operator
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -270,7 +269,7 @@ def _response_attributes(attributes: dict[str, AttributeValue], response: Respon
     if response.finish_reasons:
         attributes[attr.RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
     usage = response.usage
-    for key, value in zip(_USAGE_KEYS, _usage_counts(usage), strict=True):
+    for key, value in zip(_USAGE_KEYS, usage, strict=True):  # a Usage is a tuple of the counts, in this order
         if value is not None:
             attributes[key] = value
     attributes.update(response.attributes)
@@ -278,21 +277,16 @@ def _response_attributes(attributes: dict[str, AttributeValue], response: Respon
         attributes[attr.OUTPUT_MESSAGES] = _json(response.output_messages())
 
 
-_USAGE_KEYS = (
-    attr.USAGE_INPUT_TOKENS,
-    attr.USAGE_OUTPUT_TOKENS,
-    attr.USAGE_CACHE_READ_INPUT_TOKENS,
-    attr.USAGE_CACHE_CREATION_INPUT_TOKENS,
-    attr.USAGE_CACHE_CREATION_1H_INPUT_TOKENS,
-    attr.USAGE_REASONING_OUTPUT_TOKENS,
-)
-_usage_counts = operator.attrgetter(
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
+_USAGE_KEYS = tuple(  # the attribute of each of Usage's fields, in its order
+    {
+        "input_tokens": attr.USAGE_INPUT_TOKENS,
+        "output_tokens": attr.USAGE_OUTPUT_TOKENS,
+        "cache_read_tokens": attr.USAGE_CACHE_READ_INPUT_TOKENS,
+        "cache_write_tokens": attr.USAGE_CACHE_CREATION_INPUT_TOKENS,
+        "cache_write_1h_tokens": attr.USAGE_CACHE_CREATION_1H_INPUT_TOKENS,
+        "reasoning_tokens": attr.USAGE_REASONING_OUTPUT_TOKENS,
+    }[name]
+    for name in Usage._fields
 )
 
 
