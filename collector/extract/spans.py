@@ -122,6 +122,15 @@ def is_llm_call(found: Mapping[str, Any]) -> bool:
 
 def usage_of(found: Mapping[str, Any]) -> Usage:
     """Token counts in the inclusive model (see `conventions` for how each convention is normalised)."""
+    return Usage(*token_counts(found))
+
+
+Counts = tuple[int | None, int | None, int | None, int | None, int | None, int | None]
+
+
+def token_counts(found: Mapping[str, Any]) -> Counts:
+    """`usage_of` as a tuple in `Usage`'s field order (input, output, cache read, cache write, one-hour cache
+    write, reasoning), for the column path, which needs no `Usage` object."""
     input_tokens = count(found, names.INPUT_TOKENS)
     output_tokens = count(found, names.OUTPUT_TOKENS)
     cache_read = count(found, names.CACHE_READ_TOKENS)
@@ -138,13 +147,13 @@ def usage_of(found: Mapping[str, Any]) -> Usage:
             output_tokens = total - input_tokens
     if reasoning and output_tokens is not None and output_tokens < reasoning:
         output_tokens += reasoning
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        cache_write_1h_tokens=count(found, names.CACHE_WRITE_1H_TOKENS),
-        reasoning_tokens=reasoning,
+    return (
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        count(found, names.CACHE_WRITE_1H_TOKENS),
+        reasoning,
     )
 
 
