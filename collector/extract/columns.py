@@ -33,6 +33,7 @@ _NS_PER_DAY = 86_400 * 10**9
 _COST_LIMIT = 10**18  # a million USD in 10⁻¹² USD: what Decimal(18, 12) holds, and where `bound` clamps savings
 _UNPRICED = (0, 0, 0, 0, 0, 0)
 _Row = tuple[Any, ...]
+assert not any(key.startswith(names.CUSTOM_PREFIX) for key in names.READ)  # what `_row`'s custom-attribute test needs
 
 
 @dataclass(slots=True)
@@ -122,7 +123,11 @@ def _row(
         or not 0 <= first_chunk <= MAX_MS  # NaN fails both
     ):
         return None
-    custom = attributes.pick(found, resource["attributes"] or {})
+    resource_custom = resource["attributes"]
+    if not resource_custom and attributes.wanted.issuperset(found) and attributes.names.isdisjoint(found):
+        custom: dict[str, str] = {}  # nothing to pick, found in C: no custom key (`read` keeps only those and `wanted`)
+    else:
+        custom = attributes.pick(found, resource_custom or {})
     if custom and (len(custom) > MAX_ATTRIBUTES or max(map(len, custom.values())) > MAX_TEXT):
         return None
     (tenant, service, environment, feature, provider, operation, request_model, response_model, error_type,

@@ -125,17 +125,30 @@ def usage_of(found: Mapping[str, Any]) -> Usage:
     return Usage(*token_counts(found))
 
 
+_INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE, _REASONING = (
+    names.INPUT_TOKENS[0],
+    names.OUTPUT_TOKENS[0],
+    names.CACHE_READ_TOKENS[0],
+    names.CACHE_WRITE_TOKENS[0],
+    names.REASONING_TOKENS[0],
+)
 Counts = tuple[int | None, int | None, int | None, int | None, int | None, int | None]
 
 
 def token_counts(found: Mapping[str, Any]) -> Counts:
     """`usage_of` as a tuple in `Usage`'s field order (input, output, cache read, cache write, one-hour cache
     write, reasoning), for the column path, which needs no `Usage` object."""
-    input_tokens = count(found, names.INPUT_TOKENS)
-    output_tokens = count(found, names.OUTPUT_TOKENS)
-    cache_read = count(found, names.CACHE_READ_TOKENS)
-    cache_write = count(found, names.CACHE_WRITE_TOKENS)
-    reasoning = count(found, names.REASONING_TOKENS)
+    # A plain int under the first name is `count`'s answer: taken without the call (~0.4 µs each, on every span).
+    value = found.get(_INPUT)
+    input_tokens = value if value.__class__ is int and value >= 0 else count(found, names.INPUT_TOKENS)
+    value = found.get(_OUTPUT)
+    output_tokens = value if value.__class__ is int and value >= 0 else count(found, names.OUTPUT_TOKENS)
+    value = found.get(_CACHE_READ)
+    cache_read = value if value.__class__ is int and value >= 0 else count(found, names.CACHE_READ_TOKENS)
+    value = found.get(_CACHE_WRITE)
+    cache_write = value if value.__class__ is int and value >= 0 else count(found, names.CACHE_WRITE_TOKENS)
+    value = found.get(_REASONING)
+    reasoning = value if value.__class__ is int and value >= 0 else count(found, names.REASONING_TOKENS)
     cached = (cache_read or 0) + (cache_write or 0)
     if input_tokens is not None and input_tokens < cached:
         input_tokens += cached  # Anthropic-native exclusive input: an inclusive count holds its subsets

@@ -76,8 +76,7 @@ def _message_classes() -> dict[str, Any]:
 
 LeanRequest: Any = _message_classes()["LeanRequest"]
 
-_SKIP: tuple[str, Any] = ("", None)  # a pair under a key no convention has (asserted below)
-assert "" not in READ
+_SKIP: tuple[str, Any] = ()  # type: ignore[assignment]  # an attribute extraction does not read: left out
 _CUSTOM = CUSTOM_PREFIX.encode()
 _CACHE_LIMIT = 50_000
 _CACHE_ITEM_BYTES = 96  # longer encodings (prompts, ids) rarely recur: not remembered
@@ -101,9 +100,7 @@ class EncodedReader:
             if None in hits
             else cast(list[tuple[str, Any]], hits)
         )
-        found = dict(pairs)  # later duplicates win, as in `read`
-        found.pop("", None)  # what `_SKIP` put there: no key extraction reads is ''
-        return found
+        return dict(filter(None, pairs))  # `_SKIP` is empty, so falsy; later duplicates win, as in `read`
 
     def _decode(self, encoded: bytes) -> tuple[str, Any]:
         size = len(encoded)
