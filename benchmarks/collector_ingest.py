@@ -164,6 +164,31 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+_SERVER_EVENTS = (
+    "InsertedRows",
+    "InsertQueryTimeMicroseconds",
+    "Merge",
+    "MergedRows",
+    "MergeTotalMilliseconds",
+    "MergesTimeMilliseconds",
+    "UserTimeMicroseconds",
+    "SystemTimeMicroseconds",
+)
+
+
+def _server_events(client: object) -> dict[str, int]:
+    rows = client.query("SELECT event, value FROM system.events").result_rows  # type: ignore[attr-defined]
+    return {name: int(value) for name, value in rows}
+
+
+def _print_server_work(client: object, before: dict[str, int], spans: int) -> None:
+    """What ClickHouse's own counters say it did during the first run: inserted rows (all tables, views included),
+    background merges and the time they took, per span stored."""
+    after = _server_events(client)
+    spent = {name: after.get(name, 0) - before.get(name, 0) for name in _SERVER_EVENTS if name in after}
+    print("    ClickHouse per span: " + ", ".join(f"{name} {value / spans:.3g}" for name, value in spent.items()))
+
+
 def timed(
     label: str,
     bodies: list[bytes],
@@ -259,6 +284,7 @@ def main() -> None:
         print(f"ClickHouse {server.url}; {len(bodies)} requests, {args.senders} senders\n", flush=True)
 
         collector = start_collector([*base, "--database", "bench_direct"], env=env)
+        events_before = _server_events(admin)
         try:
             ours = timed(
                 "llmledger collector → llm_calls (+4 rollups)",
@@ -271,6 +297,7 @@ def main() -> None:
             )
         finally:
             collector.stop()
+        _print_server_work(admin, events_before, len(bodies) * SPANS_PER_REQUEST)
 
         rotel_fwd, rotel_fwd_grpc, _ = start_rotel(server.url, "bench_rotel_fwd")
         collector = start_collector(
