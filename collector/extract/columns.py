@@ -25,9 +25,8 @@ from .attributes import DEFAULT, AttributeSelection
 from .bounds import MAX_ATTRIBUTES, MAX_MS, MAX_TEXT, MAX_TIMESTAMP_NS, MAX_TOKENS
 from .costs import _COST_KEYS, PriceCache, price_for
 from .integer_costs import IntegerPrice
-from .spans import _STATUS, _build, _described, is_llm_call, resource_dimensions, token_counts
-from .values import number, read, text
-from .wire import LeanRequest
+from .spans import _STATUS, _build, _described, is_llm_call, scopes, token_counts
+from .values import number, text
 
 _NS_PER_DAY = 86_400 * 10**9
 _COST_LIMIT = 10**18  # a million USD in 10⁻¹² USD: what Decimal(18, 12) holds, and where `bound` clamps savings
@@ -73,27 +72,22 @@ def extract_columns(
     """The storable LLM calls of `request` (or its serialized bytes) as `CallColumns`, with the custom and
     allow-listed `attributes`."""
     read_encoded = attributes.reader
-    wanted = attributes.wanted
-    body = request if isinstance(request, bytes) else request.SerializeToString()
     result = ExtractedColumns()
     pricing = _Pricing(result.prices)
     rows: list[_Row] = []
-    for resource_spans in LeanRequest.FromString(body).resource_spans:
-        resource = resource_dimensions(read(resource_spans.resource.attributes, wanted), attributes)
-        for scope_spans in resource_spans.scope_spans:
-            spans = scope_spans.spans
-            result.spans += len(spans)
-            for span in spans:
-                found = read_encoded(span.attributes)
-                if not found or not is_llm_call(found):
+    for resource, spans in scopes(request, attributes):
+        result.spans += len(spans)
+        for span in spans:
+            found = read_encoded(span.attributes)
+            if not found or not is_llm_call(found):
+                continue
+            row = _row(span, found, resource, pricing, attributes) if _COST_KEYS.isdisjoint(found) else None
+            if row is None:  # the LlmCall path, for this span only
+                row = scaled_row(_build(span, found, resource, pricing.used, pricing.cache, attributes))
+                if row is None:
+                    result.rejected += 1
                     continue
-                row = _row(span, found, resource, pricing, attributes) if _COST_KEYS.isdisjoint(found) else None
-                if row is None:  # the LlmCall path, for this span only
-                    row = scaled_row(_build(span, found, resource, pricing.used, pricing.cache, attributes))
-                    if row is None:
-                        result.rejected += 1
-                        continue
-                rows.append(row)
+            rows.append(row)
     if rows:
         result.columns = CallColumns(list(zip(*rows, strict=True)))
     return result

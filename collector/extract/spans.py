@@ -8,7 +8,7 @@ is dropped; only LLM spans are read further. Resource attributes are read once p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,22 +49,30 @@ def extract_calls(
     given), with the custom and allow-listed `attributes`. Either way the spans are read from the bytes
     (`wire`): a request is serialized first."""
     read_encoded = attributes.reader
-    wanted = attributes.wanted
     result = into if into is not None else Extraction()
-    body = request if isinstance(request, bytes) else request.SerializeToString()
     prices_used = result.prices
     price_cache = result.price_cache
     calls = result.calls
+    for resource, spans in scopes(request, attributes):
+        result.spans += len(spans)
+        for span in spans:
+            found = read_encoded(span.attributes)
+            if found and is_llm_call(found):
+                calls.append(_build(span, found, resource, prices_used, price_cache, attributes))
+    return result
+
+
+def scopes(
+    request: ExportTraceServiceRequest | bytes, attributes: AttributeSelection = DEFAULT
+) -> Iterator[tuple[dict[str, Any], Sequence[Any]]]:
+    """(its resource's `resource_dimensions`, its spans) for every scope of `request`, read from the bytes
+    (`wire.LeanRequest`: a request is serialized first); resource attributes are read once per resource."""
+    body = request if isinstance(request, bytes) else request.SerializeToString()
+    wanted = attributes.wanted
     for resource_spans in LeanRequest.FromString(body).resource_spans:
         resource = resource_dimensions(read(resource_spans.resource.attributes, wanted), attributes)
         for scope_spans in resource_spans.scope_spans:
-            spans = scope_spans.spans
-            result.spans += len(spans)
-            for span in spans:
-                found = read_encoded(span.attributes)
-                if found and is_llm_call(found):
-                    calls.append(_build(span, found, resource, prices_used, price_cache, attributes))
-    return result
+            yield resource, scope_spans.spans
 
 
 def span_to_call(
