@@ -132,7 +132,7 @@ def _row(
         status_code = "Error"
     if input_tokens is None and output_tokens is None and status_code != "Error":
         complete = False  # nothing to price: unpriced, flagged incomplete
-        price = None
+        price, integer = None, None
     else:
         price, integer = pricing.of(provider, response_model, request_model, start)
     if price is None:
