@@ -145,6 +145,50 @@ def wait_rows(client: object, query: str, expected: int, deadline: float) -> int
     return count
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+_SERVER_EVENTS = (
+    "InsertedRows",
+    "InsertQueryTimeMicroseconds",
+    "Merge",
+    "MergedRows",
+    "MergeTotalMilliseconds",
+    "MergesTimeMilliseconds",
+    "UserTimeMicroseconds",
+    "SystemTimeMicroseconds",
+)
+
+
+def _server_events(client: object) -> dict[str, int]:
+    rows = client.query("SELECT event, value FROM system.events").result_rows  # type: ignore[attr-defined]
+    return {name: int(value) for name, value in rows}
+
+
+def _print_server_work(client: object, before: dict[str, int], spans: int) -> None:
+    """What ClickHouse's own counters say it did during the first run: inserted rows (all tables, views included),
+    background merges and the time they took, per span stored."""
+    after = _server_events(client)
+    spent = {name: after.get(name, 0) - before.get(name, 0) for name in _SERVER_EVENTS if name in after}
+    print("    ClickHouse per span: " + ", ".join(f"{name} {value / spans:.3g}" for name, value in spent.items()))
+
+
 def timed(
     label: str,
     bodies: list[bytes],
@@ -153,20 +197,33 @@ def timed(
     probes: list[tuple[object, str]],
     limit: float,
     spans_per_request: int = SPANS_PER_REQUEST,
+    cpu_of: dict[str, int] | None = None,
 ) -> float:
+    """Post `bodies` and wait for the rows; with `cpu_of` (name → pid), also the CPU each process (and each child
+    process of "collector": its extraction workers) spent per span meanwhile."""
     expected = len(bodies) * spans_per_request
+    watched = dict(cpu_of or {})
+    if "collector" in watched:  # its extraction workers (and multiprocessing's resource tracker, near 0)
+        for index, child in enumerate(_children(watched["collector"])):
+            watched[f"child {index}"] = child
+    before = {name: _cpu_seconds(pid) for name, pid in watched.items()}
     started = time.monotonic()
     deadline = started + limit
     post_all(port, bodies, senders, deadline)
     posted = time.monotonic() - started
     counts = [wait_rows(client, query, expected, deadline) for client, query in probes]
     elapsed = time.monotonic() - started
+    used = {name: _cpu_seconds(pid) - before[name] for name, pid in watched.items()}
     rate = min(counts) / elapsed
     print(
         f"{label:<44} {min(counts):>8} spans  {elapsed:6.2f} s  {rate:>9,.0f} spans/s"
         f"  (accepted at {expected / posted:,.0f} spans/s)",
         flush=True,
     )
+    if used:
+        stored = max(min(counts), 1)
+        spent = ", ".join(f"{name} {seconds / stored * 1e6:.1f} µs" for name, seconds in used.items())
+        print(f"    CPU per span: {spent}", flush=True)
     return rate
 
 
@@ -227,6 +284,7 @@ def main() -> None:
         print(f"ClickHouse {server.url}; {len(bodies)} requests, {args.senders} senders\n", flush=True)
 
         collector = start_collector([*base, "--database", "bench_direct"], env=env)
+        events_before = _server_events(admin)
         try:
             ours = timed(
                 "llmledger collector → llm_calls (+4 rollups)",
@@ -235,9 +293,11 @@ def main() -> None:
                 args.senders,
                 [(admin, count_calls.format(db="bench_direct"))],
                 args.time_limit,
+                cpu_of={"collector": collector.process.pid, "ClickHouse": server.pid or 0, "senders": os.getpid()},
             )
         finally:
             collector.stop()
+        _print_server_work(admin, events_before, len(bodies) * SPANS_PER_REQUEST)
 
         rotel_fwd, rotel_fwd_grpc, _ = start_rotel(server.url, "bench_rotel_fwd")
         collector = start_collector(

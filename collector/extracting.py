@@ -2,7 +2,7 @@
 """Extraction in worker processes, so that it no longer shares one GIL with receiving and writing.
 
 Extracting costs 40–60 µs a span in Python, most of the collector's CPU; in one process it capped ingest near
-10k spans/s however many cores were idle. `ExtractionPool.extract(body)` runs `extract_calls` on a worker and
+10k spans/s however many cores were idle. `ExtractionPool.extract(body)` runs `extract_columns` on a worker and
 returns what the queue needs: the span count, the calls refused, the calls' keys (for the duplicate filter) and
 their store record, already pickled by the worker. Durability does not move: the receiving thread still waits
 for the result, filters duplicates and appends to the queue before the request is acknowledged; a worker only
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from llmledger.instrumentation._shared.prices import ModelPrice
 
-from .extract import Extraction, extract_calls
+from .extract import extract_columns
 from .extract.attributes import DEFAULT, AttributeSelection
-from .records import storable, store_record
+from .records import store_record
 
 _log = logging.getLogger(__name__)
 MIN_BYTES = 16 << 10  # a smaller request costs less to extract here than to send to a worker and back
@@ -129,7 +129,7 @@ def _ready() -> bool:
 
 
 def _extract(body: bytes) -> Extracted:
-    extraction = extract_calls(body, Extraction(), _selection)
-    columns, rejected = storable(extraction.calls)
+    extraction = extract_columns(body, _selection)
+    columns = extraction.columns
     record = store_record(columns, extraction.prices, []) if len(columns) else None
-    return Extracted(extraction.spans, rejected, list(columns.keys()), record, extraction.prices)
+    return Extracted(extraction.spans, extraction.rejected, list(columns.keys()), record, extraction.prices)

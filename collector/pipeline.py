@@ -19,14 +19,14 @@ from typing import NoReturn
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from .extract import Extraction, extract_calls
+from .extract import extract_columns
 from .extract.attributes import DEFAULT, AttributeSelection
 from .extracting import Extracted, ExtractionPool
 from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder, ForwardStats
 from .queue import DiskQueue, QueueFull, RecordTooLarge
 from .rawspans import raw_span_rows
-from .records import CallColumns, forward_record, rows, storable, store_record
+from .records import CallColumns, forward_record, rows, store_record
 from .store import Store
 from .storing import CONSUMER as STORE_CONSUMER
 from .storing import StoreConsumer
@@ -227,9 +227,10 @@ class Pipeline:
             extracted = self._pool.extract(body)
             if extracted is not None:
                 return extracted, None
-        extraction = extract_calls(body if body is not None else request, Extraction(), self.attributes)
-        columns, rejected = storable(extraction.calls)
-        return Extracted(extraction.spans, rejected, list(columns.keys()), None, extraction.prices), columns
+        extraction = extract_columns(body if body is not None else request, self.attributes)
+        columns = extraction.columns
+        keys = list(columns.keys())
+        return Extracted(extraction.spans, extraction.rejected, keys, None, extraction.prices), columns
 
     def _refused(self, reason: str) -> NoReturn:
         with self._lock:

@@ -135,6 +135,15 @@ def fits(call: LlmCall) -> bool:
     return True
 
 
+def scaled_row(call: LlmCall) -> tuple[Any, ...] | None:
+    """One call as a `CallColumns` row (costs scaled), or None when a cost does not fit Decimal(18, 12)."""
+    try:
+        columns = CallColumns.of([call]).columns
+    except ValueError:
+        return None
+    return tuple(column[0] for column in columns)
+
+
 def storable(calls: Sequence[LlmCall]) -> tuple[CallColumns, int]:
     """The columns of the calls `llm_calls` can hold, and how many it cannot (a cost Decimal(18, 12) cannot hold:
     a million USD or more, or not a number): those are refused as a partial success, never clamped."""

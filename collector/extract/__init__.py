@@ -7,6 +7,7 @@
 semconv inclusive model.
 """
 
+from .columns import ExtractedColumns, extract_columns
 from .spans import Extraction, extract_calls, span_to_call
 
-__all__ = ["Extraction", "extract_calls", "span_to_call"]
+__all__ = ["ExtractedColumns", "Extraction", "extract_calls", "extract_columns", "span_to_call"]

@@ -113,19 +113,27 @@ def _apply_reported(call: LlmCall, found: Mapping[str, Any]) -> bool:
 
 
 def _price_of(call: LlmCall, usage: Usage, cache: PriceCache) -> Cost | None:
-    """`price_call`'s rule (response model, else request model; prices of the call's day), lookups cached."""
-    key = (call.provider, call.response_model, call.request_model, call.timestamp_ns // _NS_PER_DAY)
-    try:
-        price = cache[key]
-    except KeyError:
-        price = None
-        for model in (call.response_model, call.request_model):
-            if model:
-                price = prices.lookup_ns(call.provider, model, call.timestamp_ns)
-                if price is not None:
-                    break
-        cache[key] = price
+    price = price_for(call.provider, call.response_model, call.request_model, call.timestamp_ns, cache)
     return None if price is None else compute(price, usage)
+
+
+def price_for(
+    provider: str, response_model: str, request_model: str, timestamp_ns: int, cache: PriceCache
+) -> ModelPrice | None:
+    """`price_call`'s rule (response model, else request model; prices of the call's day), lookups cached."""
+    key = (provider, response_model, request_model, timestamp_ns // _NS_PER_DAY)
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    price = None
+    for model in (response_model, request_model):
+        if model:
+            price = prices.lookup_ns(provider, model, timestamp_ns)
+            if price is not None:
+                break
+    cache[key] = price
+    return price
 
 
 def _savings(price: ModelPrice, usage: Usage, actual: Decimal) -> Decimal:

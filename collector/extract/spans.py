@@ -8,7 +8,7 @@ is dropped; only LLM spans are read further. Resource attributes are read once p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,22 +49,30 @@ def extract_calls(
     given), with the custom and allow-listed `attributes`. Either way the spans are read from the bytes
     (`wire`): a request is serialized first."""
     read_encoded = attributes.reader
-    wanted = attributes.wanted
     result = into if into is not None else Extraction()
-    body = request if isinstance(request, bytes) else request.SerializeToString()
     prices_used = result.prices
     price_cache = result.price_cache
     calls = result.calls
+    for resource, spans in scopes(request, attributes):
+        result.spans += len(spans)
+        for span in spans:
+            found = read_encoded(span.attributes)
+            if found and is_llm_call(found):
+                calls.append(_build(span, found, resource, prices_used, price_cache, attributes))
+    return result
+
+
+def scopes(
+    request: ExportTraceServiceRequest | bytes, attributes: AttributeSelection = DEFAULT
+) -> Iterator[tuple[dict[str, Any], Sequence[Any]]]:
+    """(its resource's `resource_dimensions`, its spans) for every scope of `request`, read from the bytes
+    (`wire.LeanRequest`: a request is serialized first); resource attributes are read once per resource."""
+    body = request if isinstance(request, bytes) else request.SerializeToString()
+    wanted = attributes.wanted
     for resource_spans in LeanRequest.FromString(body).resource_spans:
         resource = resource_dimensions(read(resource_spans.resource.attributes, wanted), attributes)
         for scope_spans in resource_spans.scope_spans:
-            spans = scope_spans.spans
-            result.spans += len(spans)
-            for span in spans:
-                found = read_encoded(span.attributes)
-                if found and is_llm_call(found):
-                    calls.append(_build(span, found, resource, prices_used, price_cache, attributes))
-    return result
+            yield resource, scope_spans.spans
 
 
 def span_to_call(
@@ -122,11 +130,33 @@ def is_llm_call(found: Mapping[str, Any]) -> bool:
 
 def usage_of(found: Mapping[str, Any]) -> Usage:
     """Token counts in the inclusive model (see `conventions` for how each convention is normalised)."""
-    input_tokens = count(found, names.INPUT_TOKENS)
-    output_tokens = count(found, names.OUTPUT_TOKENS)
-    cache_read = count(found, names.CACHE_READ_TOKENS)
-    cache_write = count(found, names.CACHE_WRITE_TOKENS)
-    reasoning = count(found, names.REASONING_TOKENS)
+    return Usage(*token_counts(found))
+
+
+_INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE, _REASONING = (
+    names.INPUT_TOKENS[0],
+    names.OUTPUT_TOKENS[0],
+    names.CACHE_READ_TOKENS[0],
+    names.CACHE_WRITE_TOKENS[0],
+    names.REASONING_TOKENS[0],
+)
+Counts = tuple[int | None, int | None, int | None, int | None, int | None, int | None]
+
+
+def token_counts(found: Mapping[str, Any]) -> Counts:
+    """`usage_of` as a tuple in `Usage`'s field order (input, output, cache read, cache write, one-hour cache
+    write, reasoning), for the column path, which needs no `Usage` object."""
+    # A plain int under the first name is `count`'s answer: taken without the call (~0.4 µs each, on every span).
+    value = found.get(_INPUT)
+    input_tokens = value if value.__class__ is int and value >= 0 else count(found, names.INPUT_TOKENS)
+    value = found.get(_OUTPUT)
+    output_tokens = value if value.__class__ is int and value >= 0 else count(found, names.OUTPUT_TOKENS)
+    value = found.get(_CACHE_READ)
+    cache_read = value if value.__class__ is int and value >= 0 else count(found, names.CACHE_READ_TOKENS)
+    value = found.get(_CACHE_WRITE)
+    cache_write = value if value.__class__ is int and value >= 0 else count(found, names.CACHE_WRITE_TOKENS)
+    value = found.get(_REASONING)
+    reasoning = value if value.__class__ is int and value >= 0 else count(found, names.REASONING_TOKENS)
     cached = (cache_read or 0) + (cache_write or 0)
     if input_tokens is not None and input_tokens < cached:
         input_tokens += cached  # Anthropic-native exclusive input: an inclusive count holds its subsets
@@ -138,13 +168,13 @@ def usage_of(found: Mapping[str, Any]) -> Usage:
             output_tokens = total - input_tokens
     if reasoning and output_tokens is not None and output_tokens < reasoning:
         output_tokens += reasoning
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-        cache_write_1h_tokens=count(found, names.CACHE_WRITE_1H_TOKENS),
-        reasoning_tokens=reasoning,
+    return (
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        count(found, names.CACHE_WRITE_1H_TOKENS),
+        reasoning,
     )
 
 

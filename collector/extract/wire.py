@@ -16,7 +16,7 @@ then one value) is decoded in full, so the result never depends on how a sender 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
@@ -76,8 +76,7 @@ def _message_classes() -> dict[str, Any]:
 
 LeanRequest: Any = _message_classes()["LeanRequest"]
 
-_SKIP: tuple[str, Any] = ("", None)  # a pair under a key no convention has (asserted below)
-assert "" not in READ
+_SKIP: tuple[str, Any] = ()  # type: ignore[assignment]  # an attribute extraction does not read: left out
 _CUSTOM = CUSTOM_PREFIX.encode()
 _CACHE_LIMIT = 50_000
 _CACHE_ITEM_BYTES = 96  # longer encodings (prompts, ids) rarely recur: not remembered
@@ -91,27 +90,34 @@ class EncodedReader:
 
     def __init__(self, wanted: frozenset[str] = READ) -> None:
         self.wanted = wanted
-        self._wanted_bytes = frozenset(key.encode() for key in wanted)
+        self._names = {key.encode(): key for key in wanted}
         self._cache: dict[bytes, tuple[str, Any]] = {}
 
     def __call__(self, attributes: Sequence[bytes]) -> Found:
-        hits = list(map(self._cache.get, attributes))
-        pairs = (
-            [self._decode(encoded) if hit is None else hit for hit, encoded in zip(hits, attributes, strict=True)]
-            if None in hits
-            else cast(list[tuple[str, Any]], hits)
-        )
-        found = dict(pairs)  # later duplicates win, as in `read`
-        found.pop("", None)  # what `_SKIP` put there: no key extraction reads is ''
-        return found
+        hits: list[Any] = list(map(self._cache.get, attributes))
+        if None in hits:  # decode only the misses, found in C (a span has one or two: its response id, say)
+            index = hits.index(None)
+            try:
+                while True:
+                    hits[index] = self._decode(attributes[index])
+                    index = hits.index(None, index + 1)
+            except ValueError:
+                pass
+        return dict(filter(None, hits))  # `_SKIP` is empty, so falsy; later duplicates win, as in `read`
 
     def _decode(self, encoded: bytes) -> tuple[str, Any]:
         size = len(encoded)
         if size > 1 and encoded[0] == 0x0A and encoded[1] < 0x80:  # field 1 (key) first, length < 128
             end = 2 + encoded[1]
             key = encoded[2:end]
-            if key not in self._wanted_bytes and not key.startswith(_CUSTOM) and _only_value_after(encoded, end, size):
-                return self._remember(encoded, _SKIP)
+            name = self._names.get(key)
+            if name is None:
+                if not key.startswith(_CUSTOM) and _only_value_after(encoded, end, size):
+                    return self._remember(encoded, _SKIP)
+            else:  # a token count, say: new values arrive on most spans, and KeyValue.FromString costs ~3 µs
+                number = _int_value(encoded, end, size)
+                if number is not None:
+                    return self._remember(encoded, (name, number))
         # A wanted key, or a layout other than key-then-value: decode it as upb does.
         found = read((KeyValue.FromString(encoded),), self.wanted)
         if not found:
@@ -128,6 +134,23 @@ class EncodedReader:
 
 
 read_encoded = EncodedReader()  # reads what the conventions name (`READ`) and custom attributes
+
+
+def _int_value(encoded: bytes, end: int, size: int) -> int | None:
+    """The value when `encoded[end:]` is exactly one field 2 (AnyValue) holding exactly one `int_value` (field 3)
+    of at most 63 bits; None for anything else (which upb then decodes)."""
+    if not 4 <= size - end <= 12:  # tags, lengths and 1 to 9 bytes of varint: 63 bits (a negative int64 takes 10)
+        return None
+    if encoded[end] != 0x12 or encoded[end + 1] != size - end - 2 or encoded[end + 2] != 0x18:
+        return None
+    number = shift = 0
+    for byte in encoded[end + 3 : size - 1]:
+        if byte < 0x80:
+            return None  # the varint ends before the value does: another field follows
+        number |= (byte & 0x7F) << shift
+        shift += 7
+    last = encoded[size - 1]
+    return None if last >= 0x80 else number | (last << shift)
 
 
 def _only_value_after(encoded: bytes, end: int, size: int) -> bool:

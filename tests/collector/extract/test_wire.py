@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 
 from llmledger.collector.extract.values import read
@@ -52,3 +53,14 @@ def test_fields_in_any_order_or_repeated_are_read_as_protobuf_reads_them():
         assert read_encoded(odd) == read(decoded)
         for encoding, kv in zip(odd, decoded, strict=True):
             assert read_encoded([encoding]) == read([kv])
+
+
+@pytest.mark.parametrize("number", [0, 1, 127, 128, 300, 2**32 - 1, 2**56, 2**63 - 1, -1, -(2**63)])
+def test_integer_counts_of_every_width_read_as_protobuf_reads_them(number):
+    kv = _kv("gen_ai.usage.input_tokens", AnyValue(int_value=number))
+    extra = KeyValue(value=AnyValue(int_value=5)).SerializeToString()  # a second value after the first: it wins
+    for encoding in (kv.SerializeToString(), kv.SerializeToString() + extra):
+        assert read_encoded([encoding]) == read([KeyValue.FromString(encoding)])
+    key = _kv("gen_ai.usage.input_tokens", AnyValue()).SerializeToString()
+    two_ints = key + bytes([0x12, 4, 0x18, 5, 0x18, 7])  # one AnyValue holding int_value twice: the last counts
+    assert read_encoded([two_ints]) == read([KeyValue.FromString(two_ints)]) == {"gen_ai.usage.input_tokens": 7}
