@@ -18,13 +18,13 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from llmledger.collector.records import CallColumns, scaled_row
+from llmledger.instrumentation._shared.integer_costs import IntegerPrice
 from llmledger.instrumentation._shared.prices import ModelPrice
 
 from . import conventions as names
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import MAX_ATTRIBUTES, MAX_MS, MAX_TEXT, MAX_TIMESTAMP_NS, MAX_TOKENS
 from .costs import _COST_KEYS, PriceCache, price_for
-from .integer_costs import IntegerPrice
 from .spans import _STATUS, _build, _described, is_llm_call, scopes, token_counts
 from .values import number, text
 

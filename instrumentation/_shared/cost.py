@@ -81,11 +81,19 @@ def price_call(
     """
     if unix_ns is None:
         unix_ns = int((when or datetime.now(UTC)).timestamp() * 1e9)
+    price = price_of(provider, model, fallback_model, unix_ns, variant)
+    return None if price is None else compute(price, usage)
+
+
+def price_of(
+    provider: str, model: str | None, fallback_model: str | None, unix_ns: int, variant: prices.Variant = ()
+) -> ModelPrice | None:
+    """The price `price_call` uses: the response model's, else the request model's, on the call's day."""
     for candidate in (model, fallback_model):
         if candidate:
             price = prices.lookup_ns(provider, candidate, unix_ns, variant)
             if price is not None:
-                return compute(price, usage)
+                return price
     return None
 
 

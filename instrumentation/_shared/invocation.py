@@ -20,8 +20,10 @@ from opentelemetry.util.types import AttributeValue
 
 from .. import attribution
 from . import attributes as attr
-from .cost import price_call
+from .cost import compute, price_of
 from .fields import field as read_field
+from .integer_costs import integer_price
+from .prices import ModelPrice
 from .telemetry import Telemetry
 from .usage import Usage
 
@@ -233,32 +235,72 @@ class Invocation:
             return response.reported_cost
         if usage.is_empty:
             return None  # nothing to price: no usage arrived (flagged by usage.complete on streams)
-        cost = price_call(
+        price = price_of(
             self.provider,
             model,
-            usage,
-            fallback_model=self.request.model,
-            unix_ns=self._start_unix_ns,
-            variant=response.price_variant if response is not None else (),
+            self.request.model,
+            self._start_unix_ns,
+            response.price_variant if response is not None else (),
         )
-        if cost is None:
+        if price is None:
             attributes[attr.COST_UNPRICED] = True
             return None
-        total = cost.total
-        price = cost.price
-        attributes[attr.USAGE_COST] = attributes[attr.USAGE_COST_AMOUNT] = float(total)
+        parts = _exact_floats(price, usage)
+        if parts is None:  # a rate that is not a whole number of 10⁻¹² USD per token: priced in Decimal
+            cost = compute(price, usage)
+            total = cost.total
+            input_cost, cache_read, cache_write, output = map(
+                float, (cost.input, cost.cache_read, cost.cache_write, cost.output)
+            )
+            total_float = float(total)
+        else:
+            input_cost, cache_read, cache_write, output, total_float, total = parts
+        attributes[attr.USAGE_COST] = attributes[attr.USAGE_COST_AMOUNT] = total_float
         attributes[attr.USAGE_COST_CURRENCY] = "USD"
         attributes[attr.USAGE_COST_SOURCE] = attr.COST_SOURCE_LOCAL
-        attributes[attr.COST_INPUT] = float(cost.input)
-        attributes[attr.COST_CACHE_READ] = float(cost.cache_read)
-        attributes[attr.COST_CACHE_WRITE] = float(cost.cache_write)
-        attributes[attr.COST_OUTPUT] = float(cost.output)
+        attributes[attr.COST_INPUT] = input_cost
+        attributes[attr.COST_CACHE_READ] = cache_read
+        attributes[attr.COST_CACHE_WRITE] = cache_write
+        attributes[attr.COST_OUTPUT] = output
         attributes[attr.PRICE_SOURCE] = price.source
         attributes[attr.PRICE_VERSION] = price.version
         attributes[attr.PRICED_MODEL] = price.model
         if price.variant:
             attributes[attr.PRICE_VARIANT] = price.variant
         return total
+
+
+_PICO = 1e12  # 10¹² exactly, as a double
+_EXACT_BELOW = 2**53  # integers a double holds exactly
+
+
+def _exact_floats(price: ModelPrice, usage: Usage) -> tuple[float, float, float, float, float, Decimal] | None:
+    """The cost parts and total as the doubles `float(compute(...))` gives, and the total as a Decimal, computed
+    in integers of 10⁻¹² USD (`integer_costs`); None when that is not exact for this price or these counts."""
+    integers = integer_price(price)
+    if integers is None:
+        return None
+    counts = (
+        usage.input_tokens or 0,
+        usage.output_tokens or 0,
+        usage.cache_read_tokens or 0,
+        usage.cache_write_tokens or 0,
+        usage.cache_write_1h_tokens or 0,
+    )
+    if min(counts) < 0:
+        return None
+    input_cost, cache_read, cache_write, output, total, _savings = integers.costs(*counts)
+    if total >= _EXACT_BELOW:  # past 2⁵³ the int would be rounded before the division: take the Decimal path
+        return None
+    # Each part is at most the total, so all are exact doubles; one correctly rounded division each.
+    return (
+        input_cost / _PICO,
+        cache_read / _PICO,
+        cache_write / _PICO,
+        output / _PICO,
+        total / _PICO,
+        Decimal(total).scaleb(-12),
+    )
 
 
 def _response_attributes(attributes: dict[str, AttributeValue], response: Response, capture_content: bool) -> None:

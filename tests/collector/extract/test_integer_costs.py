@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from llmledger.collector.calls import LlmCall
 from llmledger.collector.extract.costs import _savings
-from llmledger.collector.extract.integer_costs import IntegerPrice, per_token
 from llmledger.collector.records import scaled_costs
 from llmledger.instrumentation._shared import prices
 from llmledger.instrumentation._shared.cost import compute
+from llmledger.instrumentation._shared.integer_costs import IntegerPrice, per_token
 from llmledger.instrumentation._shared.prices import ModelPrice, Tiered
 from llmledger.instrumentation._shared.usage import Usage
 

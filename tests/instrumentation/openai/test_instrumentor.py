@@ -213,7 +213,7 @@ def test_a_bug_of_ours_while_finishing_is_logged_not_raised(instrumented, span_e
     def broken(*args, **kwargs):
         raise RuntimeError("instrumentation bug")
 
-    monkeypatch.setattr(invocation, "price_call", broken)
+    monkeypatch.setattr(invocation, "price_of", broken)
     caplog.set_level("DEBUG", logger="llmledger")
     result = _chat_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Costs as integers of 10⁻¹² USD, computed without `Decimal` whenever that is exact.
 
-`llm_calls` stores costs as Decimal(18, 12), which the collector carries as integers of 10⁻¹² USD
-(`records.CallColumns`). A price per million tokens with at most six decimals is an exact whole number of
-10⁻¹² USD per token, so a cost is tokens × that integer: exactly what `cost.compute` gives in `Decimal`, then
-`records.scaled_costs` rounds, for a ninth of the CPU (pricing in `Decimal` was ~9 µs of a span's ~45).
+A price per million tokens with at most six decimals is an exact whole number of 10⁻¹² USD per token, so a
+cost is tokens × that integer: exactly what `cost.compute` gives in `Decimal`, for a ninth of the CPU. Both
+sides use it on every call: the collector stores costs as Decimal(18, 12), which it carries as integers of
+10⁻¹² USD (`records.CallColumns`); the instrumentation turns them into the span's float attributes (an integer
+below 2⁵³ divided by 10¹², one correctly rounded division, is the same double as the float of the Decimal).
 `IntegerPrice.of` returns None for any price with a rate that is not such an integer (more decimals, absurdly
 large): those calls keep the `Decimal` path. Rates are worked out once per price and tier with `cost`'s own
 rule for which rate applies (`_at`: tiers by total input, cache rates falling back to the input rate).
@@ -15,8 +16,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from decimal import Decimal
 
-from llmledger.instrumentation._shared.cost import _at
-from llmledger.instrumentation._shared.prices import ModelPrice, Tiered
+from .cost import _at
+from .prices import ModelPrice, Tiered
 
 # Rates up to 10⁹ USD per million tokens: times a UInt32 token count, far inside Decimal's 28 digits, so the
 # Decimal path is exact too and the two agree to the last unit.
@@ -80,6 +81,22 @@ class IntegerPrice:
         return input_cost, read_cost, write_cost, output_cost, total, savings
 
 
+_OF_PRICE: dict[int, tuple[ModelPrice, IntegerPrice | None]] = {}
+_OF_PRICE_LIMIT = 4096  # as many prices as `prices` keeps looked up
+
+
+def integer_price(price: ModelPrice) -> IntegerPrice | None:
+    """`IntegerPrice.of(price)`, worked out once per price object (lookups hand back the same object)."""
+    entry = _OF_PRICE.get(id(price))
+    if entry is not None and entry[0] is price:
+        return entry[1]
+    integers = IntegerPrice.of(price)
+    if len(_OF_PRICE) >= _OF_PRICE_LIMIT:
+        _OF_PRICE.clear()
+    _OF_PRICE[id(price)] = (price, integers)  # the price is held, so its id is not reused while here
+    return integers
+
+
 def _decimal_rates(price: ModelPrice, input_tokens: int) -> tuple[Decimal, ...]:
     input_rate = _at(price.input, input_tokens)
     write_rate = _at(price.cache_write, input_tokens, input_rate)
@@ -99,4 +116,4 @@ def _integers(rates: tuple[Decimal, ...]) -> Rates | None:
     return integers  # type: ignore[return-value]
 
 
-__all__ = ["Costs", "IntegerPrice", "Rates", "per_token"]
+__all__ = ["Costs", "IntegerPrice", "Rates", "integer_price", "per_token"]
