@@ -290,9 +290,9 @@ def _exact_floats(price: ModelPrice, usage: Usage) -> tuple[float, float, float,
     if min(counts) < 0:
         return None
     input_cost, cache_read, cache_write, output, total, _savings = integers.costs(*counts)
-    if total >= _EXACT_BELOW:  # past 2⁵³ the int would be rounded before the division: take the Decimal path
-        return None
-    # Each part is at most the total, so all are exact doubles; one correctly rounded division each.
+    if total >= _EXACT_BELOW or min(input_cost, cache_read, cache_write, output) < 0:
+        return None  # past 2⁵³ an int is rounded before the division (or a negative rate): the Decimal path
+    # No part is negative, so each is at most the total: all are exact doubles, one correctly rounded division each.
     return (
         input_cost / _PICO,
         cache_read / _PICO,
