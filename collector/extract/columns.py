@@ -18,7 +18,7 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from llmledger.collector.records import CallColumns, scaled_row
-from llmledger.instrumentation._shared.integer_costs import IntegerPrice
+from llmledger.instrumentation._shared.integer_costs import IntegerPrice, integer_price
 from llmledger.instrumentation._shared.prices import ModelPrice
 
 from . import conventions as names
@@ -62,7 +62,7 @@ class _Pricing:
         found = self.integers.get(key)
         if found is None:
             price = price_for(provider, response_model, request_model, timestamp_ns, self.cache)
-            found = self.integers[key] = (price, None if price is None else IntegerPrice.of(price))
+            found = self.integers[key] = (price, None if price is None else integer_price(price))
         return found
 
 
