@@ -4,8 +4,8 @@
 A reported cost is kept as reported (`cost_source='reported'`): it is what the application saw and may come from
 the provider itself (OpenRouter's `usage.cost`). Its breakdown is taken where the convention gives one (ours,
 OpenInference); a total without a breakdown lands in `other_cost`. Without a reported cost the call is priced
-with `price_call`, the same function the instrumentation uses (`computed`). No price → `unpriced` with zero
-costs, never a silent $0 that reads as "free". Cache savings are what the same usage would have cost without
+with `cost.price_of` and `compute`, the functions the instrumentation uses (`computed`). No price → `unpriced`
+with zero costs, never a silent $0 that reads as "free". Cache savings are what the same usage would have cost without
 the cache, minus what it cost, whenever a price for the model is known.
 """
 
@@ -16,8 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmledger.collector.calls import LlmCall
-from llmledger.instrumentation._shared import prices
-from llmledger.instrumentation._shared.cost import Cost, compute
+from llmledger.instrumentation._shared.cost import Cost, compute, price_of
 from llmledger.instrumentation._shared.prices import ModelPrice
 from llmledger.instrumentation._shared.usage import Usage
 
@@ -120,19 +119,13 @@ def _price_of(call: LlmCall, usage: Usage, cache: PriceCache) -> Cost | None:
 def price_for(
     provider: str, response_model: str, request_model: str, timestamp_ns: int, cache: PriceCache
 ) -> ModelPrice | None:
-    """`price_call`'s rule (response model, else request model; prices of the call's day), lookups cached."""
+    """`cost.price_of`'s rule (response model, else request model; prices of the call's day), lookups cached."""
     key = (provider, response_model, request_model, timestamp_ns // _NS_PER_DAY)
     try:
         return cache[key]
     except KeyError:
         pass
-    price = None
-    for model in (response_model, request_model):
-        if model:
-            price = prices.lookup_ns(provider, model, timestamp_ns)
-            if price is not None:
-                break
-    cache[key] = price
+    price = cache[key] = price_of(provider, response_model, request_model, timestamp_ns)
     return price
 
 

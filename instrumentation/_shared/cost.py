@@ -7,7 +7,6 @@ The same function prices spans in the application and in the collector, so the t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from . import prices
@@ -65,30 +64,11 @@ def compute(price: ModelPrice, usage: Usage) -> Cost:
     )
 
 
-def price_call(
-    provider: str,
-    model: str | None,
-    usage: Usage,
-    when: datetime | None = None,
-    fallback_model: str | None = None,
-    *,
-    unix_ns: int | None = None,
-    variant: prices.Variant = (),
-) -> Cost | None:
-    """Cost of a call by the response model, falling back to the request model; None when unpriced.
-
-    Priced at the prices in force on the call's day (`unix_ns`, else `when`, else today).
-    """
-    if unix_ns is None:
-        unix_ns = int((when or datetime.now(UTC)).timestamp() * 1e9)
-    price = price_of(provider, model, fallback_model, unix_ns, variant)
-    return None if price is None else compute(price, usage)
-
-
 def price_of(
     provider: str, model: str | None, fallback_model: str | None, unix_ns: int, variant: prices.Variant = ()
 ) -> ModelPrice | None:
-    """The price `price_call` uses: the response model's, else the request model's, on the call's day."""
+    """The price a call is charged at: the response model's, else the request model's, on the call's day
+    (`unix_ns`); None when neither is known."""
     for candidate in (model, fallback_model):
         if candidate:
             price = prices.lookup_ns(provider, candidate, unix_ns, variant)
