@@ -258,10 +258,17 @@ class Invocation:
         attributes[attr.USAGE_COST] = attributes[attr.USAGE_COST_AMOUNT] = total_float
         attributes[attr.USAGE_COST_CURRENCY] = "USD"
         attributes[attr.USAGE_COST_SOURCE] = attr.COST_SOURCE_LOCAL
-        attributes[attr.COST_INPUT] = input_cost
-        attributes[attr.COST_CACHE_READ] = cache_read
-        attributes[attr.COST_CACHE_WRITE] = cache_write
-        attributes[attr.COST_OUTPUT] = output
+        # A part is set when its tokens were reported: OpenAI never reports cache writes, and a $0 cache-write
+        # cost on every OpenAI span would state a charge that cannot exist (each attribute also costs the SDK
+        # ~6k instructions a call). Readers treat an absent part as zero, as the collector does.
+        if usage.input_tokens is not None:
+            attributes[attr.COST_INPUT] = input_cost
+        if usage.cache_read_tokens is not None:
+            attributes[attr.COST_CACHE_READ] = cache_read
+        if usage.cache_write_tokens is not None:
+            attributes[attr.COST_CACHE_WRITE] = cache_write
+        if usage.output_tokens is not None:
+            attributes[attr.COST_OUTPUT] = output
         attributes[attr.PRICE_SOURCE] = price.source
         attributes[attr.PRICE_VERSION] = price.version
         attributes[attr.PRICED_MODEL] = price.model

@@ -14,6 +14,7 @@ import copy
 import pytest
 
 from tests.cassette_replay import interactions
+from tests.instrumentation.cost_parts import cost_parts
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.sdk_calls import call, only_interaction
 from tests.instrumentation.anthropic.transport import CACHE_WRITE, MESSAGES, STREAM, THINKING, recorded_json
@@ -54,11 +55,11 @@ def _assert_cost(attrs, total, uncached_input, cache_read, cache_write):
     assert attrs["gen_ai.usage.cost"] == pytest.approx(total, rel=1e-12, abs=1e-15)
     assert attrs["gen_ai.usage.cost.source"] == "local"
     assert attrs["gen_ai.usage.cost.currency"] == "USD"
-    assert attrs["llmledger.cost.input"] == pytest.approx(uncached_input, rel=1e-12, abs=1e-15)
-    assert attrs["llmledger.cost.cache_read"] == pytest.approx(cache_read, rel=1e-12, abs=1e-15)
-    assert attrs["llmledger.cost.cache_write"] == pytest.approx(cache_write, rel=1e-12, abs=1e-15)
-    parts = sum(attrs[f"llmledger.cost.{k}"] for k in ("input", "cache_read", "cache_write", "output"))
-    assert parts == pytest.approx(total, rel=1e-12)
+    parts = cost_parts(attrs)
+    assert parts["input"] == pytest.approx(uncached_input, rel=1e-12, abs=1e-15)
+    assert parts["cache_read"] == pytest.approx(cache_read, rel=1e-12, abs=1e-15)
+    assert parts["cache_write"] == pytest.approx(cache_write, rel=1e-12, abs=1e-15)
+    assert sum(parts.values()) == pytest.approx(total, rel=1e-12)
 
 
 @pytest.mark.parametrize(("file", "index", "total", "uncached_input", "cache_read", "cache_write"), RECORDED)
