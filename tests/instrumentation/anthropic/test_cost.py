@@ -14,10 +14,10 @@ import copy
 import pytest
 
 from tests.cassette_replay import interactions
-from tests.instrumentation.cost_parts import cost_parts
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.sdk_calls import call, only_interaction
 from tests.instrumentation.anthropic.transport import CACHE_WRITE, MESSAGES, STREAM, THINKING, recorded_json
+from tests.instrumentation.cost_parts import cost_parts
 
 A = "anthropic/openllmetry/anthropic"
 
