@@ -67,7 +67,7 @@ def chat_request(kwargs: Mapping[str, Any]) -> Request:
     response_format = kwargs.get("response_format")
     if isinstance(response_format, type):  # `parse(response_format=SomeModel)`
         attributes[attr.OUTPUT_TYPE] = "json"
-    elif isinstance(format_type := _get(response_format, "type"), str):
+    elif response_format is not None and isinstance(format_type := _get(response_format, "type"), str):
         attributes[attr.OUTPUT_TYPE] = "json" if format_type.startswith("json") else "text"
     return Request("chat", _model(kwargs), _streaming(kwargs), attributes, lambda: _list(kwargs.get("messages")))
 
@@ -132,11 +132,14 @@ def chat_usage(usage: Any) -> Usage:
     cached = as_count(_get(prompt_details, "cached_tokens"))
     if cached is None:
         cached = as_count(_get(usage, "prompt_cache_hit_tokens"))  # DeepSeek
+    # Positional (input, output, cache read, cache write, 1-hour cache write, reasoning): half a keyword call's cost.
     return Usage(
-        input_tokens=as_count(prompt),
-        output_tokens=as_count(completion),
-        cache_read_tokens=cached,
-        reasoning_tokens=as_count(_get(completion_details, "reasoning_tokens")),
+        as_count(prompt),
+        as_count(completion),
+        cached,
+        None,
+        None,
+        as_count(_get(completion_details, "reasoning_tokens")),
     )
 
 
