@@ -3,10 +3,11 @@
 
 `extract_columns(body)` gives exactly what `records.storable(extract_calls(body).calls)` gives (the same rows in
 the same order, the same prices, the same count of calls refused), at about half the CPU: a common span becomes
-one tuple in `CallColumns` field order, its costs computed in integers (`integer_costs`), its descriptive
-fields from `spans`' per-shape memo. Anything unusual takes the `LlmCall` path (`spans._build`, `bounds.bound`,
-`records`) for that span alone: a reported cost, a price whose rates are not exact integers of 10⁻¹² USD per
-token, any value `bound` would clamp, any cost `llm_calls` cannot hold. tests/collector/extract/test_columns.py
+one tuple in `CallColumns` field order, its costs computed in integers (`integer_costs`) or, when the span
+reports its own (as llmledger's spans do), read by `costs.reported`, its descriptive fields from `spans`'
+per-shape memo. Anything unusual takes the `LlmCall` path (`spans._build`, `bounds.bound`, `records`) for that
+span alone: a price whose rates are not exact integers of 10⁻¹² USD per token, any value `bound` would clamp,
+any cost `llm_calls` cannot hold. tests/collector/extract/test_columns.py
 holds the two paths to the same rows.
 """
 
@@ -17,14 +18,14 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from llmledger.collector.records import CallColumns, scaled_row
+from llmledger.collector.records import COST_SCALE, CallColumns, scaled_row
 from llmledger.instrumentation._shared.integer_costs import IntegerPrice, integer_price
 from llmledger.instrumentation._shared.prices import ModelPrice
 
 from . import conventions as names
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import MAX_ATTRIBUTES, MAX_MS, MAX_TEXT, MAX_TIMESTAMP_NS, MAX_TOKENS
-from .costs import _COST_KEYS, PriceCache, price_for
+from .costs import PriceCache, price_for, reported
 from .spans import _STATUS, _build, _described, is_llm_call, scopes, token_counts
 from .values import number, text
 
@@ -81,7 +82,7 @@ def extract_columns(
             found = read_encoded(span.attributes)
             if not found or not is_llm_call(found):
                 continue
-            row = _row(span, found, resource, pricing, attributes) if _COST_KEYS.isdisjoint(found) else None
+            row = _row(span, found, resource, pricing, attributes)
             if row is None:  # the LlmCall path, for this span only
                 row = scaled_row(_build(span, found, resource, pricing.used, pricing.cache, attributes))
                 if row is None:
@@ -96,9 +97,8 @@ def extract_columns(
 def _row(
     span: Any, found: dict[str, Any], resource: dict[str, Any], pricing: _Pricing, attributes: AttributeSelection
 ) -> _Row | None:
-    """The span's row (`spans._build`, `costs.apply_cost`, then `records`' scaling, for a call without a reported
-    cost), or None when it needs the `LlmCall` path: `bound` would change it, its price is not an integer one,
-    or a cost does not fit."""
+    """The span's row (`spans._build`, `costs.apply_cost`, then `records`' scaling), or None when it needs the
+    `LlmCall` path: `bound` would change it, its price is not an integer one, or a cost does not fit."""
     input_tokens, output_tokens, cache_read, cache_write, cache_write_1h, reasoning = token_counts(found)
     inputs = input_tokens or 0
     outputs = output_tokens or 0
@@ -130,26 +130,47 @@ def _row(
     status_code = _STATUS[status] if 0 <= status < 3 else "Unset"
     if error_type and status_code == "Unset":
         status_code = "Error"
-    if input_tokens is None and output_tokens is None and status_code != "Error":
-        complete = False  # nothing to price: unpriced, flagged incomplete
-        price, integer = None, None
+    own = reported(found)
+    currency = "USD"
+    if own is not None:  # the span's cost, kept; our price only tells what the cache saved
+        # As `records.scaled_costs` scales the LlmCall path's Decimals: half-even, 0 without a Decimal operation.
+        input_cost, read_cost, write_cost, output_cost, other_cost, total = (
+            round(value.scaleb(COST_SCALE)) if value else 0 for value in own
+        )
+        savings = 0
+        if reads or writes:
+            price, integer = pricing.of(provider, response_model, request_model, start)
+            if price is not None:
+                if integer is None:
+                    return None  # a rate with more than six decimals: Decimal
+                savings = integer.costs(inputs, outputs, reads, writes, cache_write_1h or 0)[5]
+        costs = (input_cost, read_cost, write_cost, output_cost, total, savings)
+        priced_model = text(found, (names.PRICED_MODEL,))
+        price_id = ""
+        source = "reported"
+        currency = text(found, (names.COST_CURRENCY,)) or "USD"
     else:
-        price, integer = pricing.of(provider, response_model, request_model, start)
-    if price is None:
-        costs = _UNPRICED
-        priced_model = price_id = ""
-        source = "unpriced"
-    elif integer is None:
-        return None  # a rate with more than six decimals: Decimal
-    else:
-        costs = integer.costs(inputs, outputs, reads, writes, cache_write_1h or 0)
-        if not -_COST_LIMIT < min(costs) <= max(costs) < _COST_LIMIT:
-            return None  # refused or clamped, by the LlmCall path
-        priced_model = price.model
-        price_id = price.id
-        source = "computed"
-        if price_id:
-            pricing.used[price_id] = price
+        other_cost = 0
+        if input_tokens is None and output_tokens is None and status_code != "Error":
+            complete = False  # nothing to price: unpriced, flagged incomplete
+            price, integer = None, None
+        else:
+            price, integer = pricing.of(provider, response_model, request_model, start)
+        if price is None:
+            costs = _UNPRICED
+            priced_model = price_id = ""
+            source = "unpriced"
+        elif integer is None:
+            return None  # a rate with more than six decimals: Decimal
+        else:
+            costs = integer.costs(inputs, outputs, reads, writes, cache_write_1h or 0)
+            priced_model = price.model
+            price_id = price.id
+            source = "computed"
+            if price_id:
+                pricing.used[price_id] = price
+    if not -_COST_LIMIT < min(costs) <= max(costs) < _COST_LIMIT or not -_COST_LIMIT < other_cost < _COST_LIMIT:
+        return None  # refused or clamped, by the LlmCall path
     trace_id = span.trace_id.hex()
     span_id = span.span_id.hex()
     parent_span_id = span.parent_span_id.hex()
@@ -163,9 +184,9 @@ def _row(
     finish_reason = text(found, names.FINISH_REASONS)
     texts = (
         trace_id, span_id, parent_span_id, span_name, tenant, service, environment, feature, user_id, session_id,
-        provider, operation, request_model, response_model, priced_model, error_type, finish_reason,
+        provider, operation, request_model, response_model, priced_model, error_type, finish_reason, currency,
     )  # fmt: skip
-    if len("".join(texts)) > MAX_TEXT - 3:  # and "USD"
+    if len("".join(texts)) > MAX_TEXT:
         return None
     input_cost, read_cost, write_cost, output_cost, total, savings = costs
     return (
@@ -174,7 +195,7 @@ def _row(
         provider, operation, request_model, response_model, priced_model, status_code, error_type, finish_reason,
         streaming, complete,
         inputs, outputs, reads, writes, reasoned,
-        input_cost, read_cost, write_cost, output_cost, 0, total, savings, source, price_id, "USD",
+        input_cost, read_cost, write_cost, output_cost, other_cost, total, savings, source, price_id, currency,
         custom,
     )  # fmt: skip
 

@@ -79,9 +79,14 @@ def apply_cost(
         prices_used[price.id] = price
 
 
-def _apply_reported(call: LlmCall, found: Mapping[str, Any]) -> bool:
+Reported = tuple[Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]
+
+
+def reported(found: Mapping[str, Any]) -> Reported | None:
+    """The cost the span reports, as (input, cache read, cache write, output, other, total) in USD; None when it
+    reports none. The one rule for reported costs: `_apply_reported` and the column path both use it."""
     if _COST_KEYS.isdisjoint(found):
-        return False
+        return None
     total = money(found, names.COST_TOTAL)
     parts = [
         money(found, names.COST_INPUT),
@@ -90,7 +95,7 @@ def _apply_reported(call: LlmCall, found: Mapping[str, Any]) -> bool:
         money(found, names.COST_OUTPUT),
     ]
     if total is None and all(part is None for part in parts):
-        return False
+        return None
     if parts[0] is None:  # OpenInference gives all prompt cost; uncached input is the rest of it
         prompt = money(found, (names.COST_PROMPT,))
         if prompt is not None:
@@ -99,12 +104,15 @@ def _apply_reported(call: LlmCall, found: Mapping[str, Any]) -> bool:
     parts_sum = input_cost + cache_read + cache_write + output
     if total is None or abs(total - parts_sum) <= _TOLERANCE or total < parts_sum:
         total = parts_sum if any(part is not None for part in parts) else (total or _ZERO)
-    call.input_cost = input_cost
-    call.cache_read_cost = cache_read
-    call.cache_write_cost = cache_write
-    call.output_cost = output
-    call.other_cost = total - parts_sum
-    call.total_cost = total
+    return input_cost, cache_read, cache_write, output, total - parts_sum, total
+
+
+def _apply_reported(call: LlmCall, found: Mapping[str, Any]) -> bool:
+    costs = reported(found)
+    if costs is None:
+        return False
+    (call.input_cost, call.cache_read_cost, call.cache_write_cost, call.output_cost, call.other_cost,
+     call.total_cost) = costs  # fmt: skip
     call.cost_source = "reported"
     call.currency = text(found, (names.COST_CURRENCY,)) or "USD"
     call.priced_model = text(found, (names.PRICED_MODEL,))

@@ -9,12 +9,14 @@ reads and declares `Span.attributes` (field 9) as `repeated bytes`, so each attr
 `read_encoded` then gives exactly what `values.read` gives for the decoded attributes: the key is sliced from
 the bytes, attributes whose key extraction does not read are skipped without decoding, and a wanted attribute
 is decoded once per distinct encoding (`KeyValue.FromString`) and remembered — the same model, provider,
-operation, finish reason or token count recurs on most spans. Anything not in the simple shape (key first,
+operation, finish reason or token count recurs on most spans; a new int or double (a token count, a cost) is
+read from its bytes directly. Anything not in the simple shape (key first,
 then one value) is decoded in full, so the result never depends on how a sender laid the fields out.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,6 +82,7 @@ _SKIP: tuple[str, Any] = ()  # type: ignore[assignment]  # an attribute extracti
 _CUSTOM = CUSTOM_PREFIX.encode()
 _CACHE_LIMIT = 50_000
 _CACHE_ITEM_BYTES = 96  # longer encodings (prompts, ids) rarely recur: not remembered
+_DOUBLE = struct.Struct("<d")
 
 
 class EncodedReader:
@@ -114,8 +117,10 @@ class EncodedReader:
             if name is None:
                 if not key.startswith(_CUSTOM) and _only_value_after(encoded, end, size):
                     return self._remember(encoded, _SKIP)
-            else:  # a token count, say: new values arrive on most spans, and KeyValue.FromString costs ~3 µs
-                number = _int_value(encoded, end, size)
+            else:  # a token count or a cost: new values arrive on most spans, and KeyValue.FromString costs ~3 µs
+                number: int | float | None = _int_value(encoded, end, size)
+                if number is None:
+                    number = _double_value(encoded, end, size)
                 if number is not None:
                     return self._remember(encoded, (name, number))
         # A wanted key, or a layout other than key-then-value: decode it as upb does.
@@ -151,6 +156,15 @@ def _int_value(encoded: bytes, end: int, size: int) -> int | None:
         shift += 7
     last = encoded[size - 1]
     return None if last >= 0x80 else number | (last << shift)
+
+
+def _double_value(encoded: bytes, end: int, size: int) -> float | None:
+    """The value when `encoded[end:]` is exactly one field 2 (AnyValue) holding exactly one `double_value`
+    (field 4, eight little-endian bytes); None for anything else."""
+    if size - end != 11 or encoded[end] != 0x12 or encoded[end + 1] != 9 or encoded[end + 2] != 0x21:
+        return None
+    value: float = _DOUBLE.unpack_from(encoded, end + 3)[0]
+    return value
 
 
 def _only_value_after(encoded: bytes, end: int, size: int) -> bool:

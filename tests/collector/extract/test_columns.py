@@ -91,6 +91,21 @@ _likely = {  # most generated spans look like real calls, so that the common pat
 }
 
 
+_cost = st.one_of(st.floats(0, 5), st.floats(0, 5).map(lambda amount: round(amount, 6)), st.just(0.0))
+_reported = {  # a cost as spans report it: ours (total, parts, provenance), OpenLIT's total, OpenInference's
+    "gen_ai.usage.cost": _cost,
+    "gen_ai.usage.cost.amount": _cost,
+    "gen_ai.usage.cost.currency": st.sampled_from(["USD", "EUR", "", "c" * 1100]),
+    "llmledger.cost.input": _cost,
+    "llmledger.cost.cache_read": _cost,
+    "llmledger.cost.cache_write": _cost,
+    "llmledger.cost.output": _cost,
+    "llmledger.price.model": st.sampled_from(_MODELS),
+    "llm.cost.prompt": _cost,
+    "llm.cost.total": st.one_of(_cost, st.floats(), st.just("0.25"), st.integers(-3, 10**18)),
+}
+
+
 def _value(value: object) -> AnyValue:
     if isinstance(value, bool):
         return AnyValue(bool_value=value)
@@ -106,6 +121,8 @@ def _value(value: object) -> AnyValue:
 @st.composite
 def _spans(draw: st.DrawFn) -> dict[str, object]:
     attributes = {key: draw(strategy) for key, strategy in _likely.items() if draw(st.integers(0, 3))}
+    if draw(st.booleans()):  # half the spans report a cost of their own, in any subset of the names
+        attributes.update({key: draw(strategy) for key, strategy in _reported.items() if draw(st.booleans())})
     attributes.update(draw(st.dictionaries(st.sampled_from(_KEYS), _values, max_size=6)))
     start = draw(st.one_of(st.integers(1_700_000_000 * 10**9, 1_800_000_000 * 10**9), st.integers(0, 2**64 - 1)))
     return {

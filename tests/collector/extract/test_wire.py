@@ -64,3 +64,15 @@ def test_integer_counts_of_every_width_read_as_protobuf_reads_them(number):
     key = _kv("gen_ai.usage.input_tokens", AnyValue()).SerializeToString()
     two_ints = key + bytes([0x12, 4, 0x18, 5, 0x18, 7])  # one AnyValue holding int_value twice: the last counts
     assert read_encoded([two_ints]) == read([KeyValue.FromString(two_ints)]) == {"gen_ai.usage.input_tokens": 7}
+
+
+@pytest.mark.parametrize("number", [0.0, -0.0, 3.0735e-4, 1e-300, 5e-324, 1.7976931348623157e308, float("inf"), -2.5])
+def test_doubles_read_as_protobuf_reads_them(number):
+    kv = _kv("gen_ai.usage.cost", AnyValue(double_value=number))
+    extra = KeyValue(value=AnyValue(double_value=1.5)).SerializeToString()  # a second value after the first: it wins
+    for encoding in (kv.SerializeToString(), kv.SerializeToString() + extra):
+        found = read_encoded([encoding])
+        assert found == read([KeyValue.FromString(encoding)])
+        assert [type(value) for value in found.values()] == [float]
+    nan = read_encoded([_kv("llmledger.cost.input", AnyValue(double_value=float("nan"))).SerializeToString()])
+    assert nan["llmledger.cost.input"] != nan["llmledger.cost.input"]  # NaN, as protobuf reads it
