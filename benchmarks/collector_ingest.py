@@ -2,11 +2,15 @@
 """Sustained ingest of LLM spans: `llmledger collector` vs rotel, into the same loopback ClickHouse, in one run.
 
     python benchmarks/collector_ingest.py [--spans N] [--senders K] [--time-limit S] [--extract-workers W]
+                                          [--reported-costs]
 
 Workload: OTLP/HTTP protobuf, 512 LLM spans per request (semconv attributes as our instrumentation sets them:
 operation, provider, request/response model, five token counts, finish reasons, server address, user, session;
 a mix of priced models and cache reads), requests serialized before the clock starts and posted over
-keep-alive connections by K sender threads. One ClickHouse (the embedded chdb-core server) serves all runs.
+keep-alive connections by K sender threads. With `--reported-costs` each span also carries the cost attributes
+llmledger's instrumentation adds (the cost, its breakdown and price provenance), so the collector keeps the
+span's cost instead of pricing it: what it receives from apps that llmledger instruments. One ClickHouse (the
+embedded chdb-core server) serves all runs.
 
 Runs, each timed from the first request to the moment every row is queryable:
 1. `llmledger collector --extract-workers W` (2 by default) → llm_calls with its rollup materialized views
@@ -41,6 +45,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from llmledger.collector.clickhouse import migrations
 from llmledger.collector.clickhouse.client import connect
 from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse, free_port
+from llmledger.instrumentation._shared.cost import compute, price_of
+from llmledger.instrumentation._shared.usage import Usage
 from tests.collector.running import rotel_binary, start_collector
 
 SPANS_PER_REQUEST = 512
@@ -57,7 +63,33 @@ def _kv(key: str, value: object) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(int_value=int(value)))  # type: ignore[call-overload]
 
 
-def build_requests(total_spans: int, seed: int = 7) -> list[bytes]:
+def _cost_attributes(provider: str, model: str, usage: Usage, start_ns: int) -> list[KeyValue]:
+    """The cost attributes llmledger's instrumentation sets on a span of this call (README, "What each span says")."""
+    price = price_of(provider, model, model, start_ns)
+    if price is None:
+        return [_kv("llmledger.cost.unpriced", "true")]
+    cost = compute(price, usage)
+    amounts = [
+        ("gen_ai.usage.cost", cost.total),
+        ("gen_ai.usage.cost.amount", cost.total),
+        ("llmledger.cost.input", cost.input),
+        ("llmledger.cost.cache_read", cost.cache_read),
+        ("llmledger.cost.cache_write", cost.cache_write),
+        ("llmledger.cost.output", cost.output),
+    ]
+    texts = [
+        ("gen_ai.usage.cost.currency", "USD"),
+        ("gen_ai.usage.cost.source", "local"),
+        ("llmledger.price.source", price.source),
+        ("llmledger.price.version", price.version),
+        ("llmledger.price.model", price.model),
+    ]
+    return [KeyValue(key=key, value=AnyValue(double_value=float(amount))) for key, amount in amounts] + [
+        _kv(key, value) for key, value in texts
+    ]
+
+
+def build_requests(total_spans: int, seed: int = 7, reported_costs: bool = False) -> list[bytes]:
     rng = random.Random(seed)
     now = time.time_ns()
     bodies = []
@@ -72,6 +104,8 @@ def build_requests(total_spans: int, seed: int = 7) -> list[bytes]:
         for _ in range(SPANS_PER_REQUEST):
             provider, model = rng.choice(MODELS)
             input_tokens = rng.randint(50, 5000)
+            output_tokens = rng.randint(1, 800)
+            cache_read = input_tokens // 2 if rng.random() < 0.3 else 0
             start = now - rng.randint(0, 3600) * 10**9
             span = Span(
                 trace_id=rng.randbytes(16),
@@ -90,8 +124,8 @@ def build_requests(total_spans: int, seed: int = 7) -> list[bytes]:
                     _kv("gen_ai.response.id", f"resp-{rng.getrandbits(48):x}"),
                     _kv("gen_ai.response.finish_reasons", ("stop",)),
                     _kv("gen_ai.usage.input_tokens", input_tokens),
-                    _kv("gen_ai.usage.output_tokens", rng.randint(1, 800)),
-                    _kv("gen_ai.usage.cache_read.input_tokens", input_tokens // 2 if rng.random() < 0.3 else 0),
+                    _kv("gen_ai.usage.output_tokens", output_tokens),
+                    _kv("gen_ai.usage.cache_read.input_tokens", cache_read),
                     _kv("gen_ai.usage.cache_creation.input_tokens", 0),
                     _kv("gen_ai.usage.reasoning.output_tokens", 0),
                     _kv("server.address", "api.openai.com"),
@@ -100,6 +134,9 @@ def build_requests(total_spans: int, seed: int = 7) -> list[bytes]:
                     _kv("llmledger.session_id", f"session-{rng.randint(1, 2000)}"),
                 ]
             )
+            if reported_costs:
+                usage = Usage(input_tokens, output_tokens, cache_read, 0, None, 0)
+                span.attributes.extend(_cost_attributes(provider, model, usage, start))
             scope_spans.spans.append(span)
         bodies.append(request.SerializeToString())
     return bodies
@@ -268,11 +305,15 @@ def main() -> None:
     parser.add_argument(
         "--extract-workers", type=int, default=2, help="the collector's --extract-workers (0: extract in-process)"
     )
+    parser.add_argument(
+        "--reported-costs", action="store_true", help="spans carry the cost llmledger's instrumentation sets"
+    )
     args = parser.parse_args()
     workers = ["--extract-workers", str(args.extract_workers)]
 
-    print(f"building {args.spans // SPANS_PER_REQUEST} requests of {SPANS_PER_REQUEST} LLM spans…", flush=True)
-    bodies = build_requests(args.spans)
+    kind = "with their cost reported, as llmledger's spans" if args.reported_costs else "without a cost"
+    print(f"building {args.spans // SPANS_PER_REQUEST} requests of {SPANS_PER_REQUEST} LLM spans {kind}…", flush=True)
+    bodies = build_requests(args.spans, reported_costs=args.reported_costs)
     with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp, EmbeddedClickHouse(Path(tmp)) as server:
         admin = connect(server.url)
         for database in ("bench_direct", "bench_forward", "bench_rotel", "bench_rotel_fwd"):

@@ -52,8 +52,9 @@ def test_every_convention_and_every_span_that_is_not_a_call_give_the_same_rows_e
 def test_the_benchmark_workload_gives_the_same_rows_either_way():
     from benchmarks.collector_ingest import build_requests
 
-    for body in build_requests(1024):
-        _assert_same_rows(body)
+    for reported_costs in (False, True):  # priced here, or carrying llmledger's cost attributes
+        for body in build_requests(1024, reported_costs=reported_costs):
+            _assert_same_rows(body)
 
 
 # Generated spans: attributes drawn from the names every convention uses, with values of every kind a sender
