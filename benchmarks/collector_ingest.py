@@ -67,7 +67,7 @@ def _cost_attributes(provider: str, model: str, usage: Usage, start_ns: int) -> 
     """The cost attributes llmledger's instrumentation sets on a span of this call (README, "What each span says")."""
     price = price_of(provider, model, model, start_ns)
     if price is None:
-        return [_kv("llmledger.cost.unpriced", "true")]
+        return [KeyValue(key="llmledger.cost.unpriced", value=AnyValue(bool_value=True))]
     cost = compute(price, usage)
     amounts = [
         ("gen_ai.usage.cost", cost.total),
