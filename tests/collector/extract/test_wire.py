@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 
 from llmledger.collector.extract.values import read
@@ -76,3 +77,21 @@ def test_doubles_read_as_protobuf_reads_them(number):
         assert [type(value) for value in found.values()] == [float]
     nan = read_encoded([_kv("llmledger.cost.input", AnyValue(double_value=float("nan"))).SerializeToString()])
     assert nan["llmledger.cost.input"] != nan["llmledger.cost.input"]  # NaN, as protobuf reads it
+
+
+@pytest.mark.parametrize(
+    "text", ["", "resp-9f2c", "é" * 40, "x" * 125, "x" * 126, "y" * 300, "\u2028", "\U0001f600", "a\x00b"]
+)
+def test_strings_of_every_length_read_as_protobuf_reads_them(text):
+    kv = _kv("gen_ai.response.id", AnyValue(string_value=text))
+    extra = KeyValue(value=AnyValue(string_value="later")).SerializeToString()  # a second value: it wins
+    for encoding in (kv.SerializeToString(), kv.SerializeToString() + extra):
+        assert read_encoded([encoding]) == read([KeyValue.FromString(encoding)])
+
+
+def test_a_string_that_is_not_utf8_is_refused_as_protobuf_refuses_it():
+    encoding = _kv("gen_ai.response.id", AnyValue()).SerializeToString() + bytes([0x12, 4, 0x0A, 2, 0xC3, 0x28])
+    with pytest.raises(DecodeError):
+        KeyValue.FromString(encoding)
+    with pytest.raises(DecodeError):
+        read_encoded([encoding])
