@@ -7,8 +7,7 @@ one tuple in `CallColumns` field order, its costs computed in integers (`integer
 reports its own (as llmledger's spans do), read by `costs.reported`, its descriptive fields from `spans`'
 per-shape memo. Anything unusual takes the `LlmCall` path (`spans._build`, `bounds.bound`, `records`) for that
 span alone: a price whose rates are not exact integers of 10⁻¹² USD per token, any value `bound` would clamp,
-any cost `llm_calls` cannot hold. tests/collector/extract/test_columns.py
-holds the two paths to the same rows.
+any cost `llm_calls` cannot hold. tests/collector/extract/test_columns.py holds the two paths to the same rows.
 """
 
 from __future__ import annotations

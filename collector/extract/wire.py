@@ -10,8 +10,8 @@ reads and declares `Span.attributes` (field 9) as `repeated bytes`, so each attr
 the bytes, attributes whose key extraction does not read are skipped without decoding, and a wanted attribute
 is decoded once per distinct encoding (`KeyValue.FromString`) and remembered — the same model, provider,
 operation, finish reason or token count recurs on most spans; a new int or double (a token count, a cost) is
-read from its bytes directly. Anything not in the simple shape (key first,
-then one value) is decoded in full, so the result never depends on how a sender laid the fields out.
+read from its bytes directly. Anything not in the simple shape (key first, then one value) is decoded in full,
+so the result never depends on how a sender laid the fields out.
 """
 
 from __future__ import annotations
