@@ -4,9 +4,8 @@ load barely moves.
 
     python benchmarks/openai_instructions.py [--calls N] [--configs none,official,llmledger] [--split]
 
-Timings on a shared 2-core machine move by tens of percent between runs; an instruction count moves by less
-than 1% (the same binary, inputs and hash seed; what differs is work timed by the clock, such as the price
-file's two-second check, which a slower run does more often). For each configuration, the script runs the isolated
+Timings on a shared 2-core machine move by tens of percent between runs; an instruction count (the same
+binary, inputs and hash seed) has moved by less than 1%, the uninstrumented call's included. For each configuration, the script runs the isolated
 call of openai_overhead.py (the SDK method under the instrumentor's wrapt wrapper answers with a recorded
 response parsed once beforehand; the same tracer and meter providers) in a fresh interpreter under
 `valgrind --tool=callgrind`, twice: with 100 calls and with 100 + N. The difference divided by N is the
