@@ -5,12 +5,12 @@ load barely moves.
     python benchmarks/openai_instructions.py [--calls N] [--configs none,official,llmledger] [--split]
 
 Timings on a shared 2-core machine move by tens of percent between runs; an instruction count (the same
-binary, inputs and hash seed) has moved by less than 1%, the uninstrumented call's included. For each configuration, the script runs the isolated
-call of openai_overhead.py (the SDK method under the instrumentor's wrapt wrapper answers with a recorded
-response parsed once beforehand; the same tracer and meter providers) in a fresh interpreter under
-`valgrind --tool=callgrind`, twice: with 100 calls and with 100 + N. The difference divided by N is the
-instructions of one call, start-up and warm-up cancelled. Needs valgrind (Debian's `valgrind` package); takes
-about a minute per run.
+binary, inputs and hash seed) has moved by less than 1%, the uninstrumented call's included. For each
+configuration, the script runs the isolated call of openai_overhead.py (the SDK method under the instrumentor's
+wrapt wrapper answers with a recorded response parsed once beforehand; the same tracer and meter providers) in
+a fresh interpreter under `valgrind --tool=callgrind`, twice: with 100 calls and with 100 + N. The difference
+divided by N is the instructions of one call, start-up and warm-up cancelled. Needs valgrind (Debian's
+`valgrind` package); takes about a minute per run.
 
 `--split` also counts each instrumentor with the OpenTelemetry API's no-op tracer provider, meter provider, or
 both in place of the SDK's, and prints where its instructions go: its own Python (both no-op), the SDK's span
