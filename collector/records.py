@@ -98,13 +98,18 @@ class CallColumns:
         return [LlmCall(*values) for values in zip(*columns, strict=True)]
 
 
+def scaled_cost(value: Any) -> int:
+    """A Decimal cost as an integer of 10^-12 USD, rounded half-even (unchecked: see `scaled_costs`)."""
+    # round() of a Decimal is half-even to an int: the same as quantize(1e-12) then scaling, one step less.
+    # Most costs are zero (no cache write, nothing "other"): a falsy value is 0 without a Decimal operation.
+    return round(value.scaleb(COST_SCALE)) if value else int(value)
+
+
 def scaled_costs(values: Sequence[Any], name: str, calls: Sequence[LlmCall]) -> list[int]:
     """Costs as integers scaled by 10^12, rounded half-even; ValueError naming the span of the first that
     Decimal(18, 12) cannot hold (a million USD or more, not a number)."""
     try:
-        # round() of a Decimal is half-even to an int: the same as quantize(1e-12) then scaling, one step less.
-        # Most costs are zero (no cache write, nothing "other"): a falsy value is 0 without a Decimal operation.
-        scaled = [round(value.scaleb(COST_SCALE)) if value else int(value) for value in values]
+        scaled = list(map(scaled_cost, values))
     except (AttributeError, ArithmeticError, ValueError, OverflowError, TypeError):  # not a Decimal, or not finite
         scaled = []
     if not scaled or min(scaled) <= -_SCALED_LIMIT or max(scaled) >= _SCALED_LIMIT:

@@ -17,7 +17,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from llmledger.collector.records import COST_SCALE, CallColumns, scaled_row
+from llmledger.collector.records import CallColumns, scaled_cost, scaled_row
 from llmledger.instrumentation._shared.integer_costs import IntegerPrice, integer_price
 from llmledger.instrumentation._shared.prices import ModelPrice
 
@@ -28,7 +28,6 @@ from .costs import PriceCache, price_for, reported
 from .spans import _STATUS, _build, _described, is_llm_call, scopes, token_counts
 from .values import number, text
 
-_NS_PER_DAY = 86_400 * 10**9
 _COST_LIMIT = 10**18  # a million USD in 10⁻¹² USD: what Decimal(18, 12) holds, and where `bound` clamps savings
 _UNPRICED = (0, 0, 0, 0, 0, 0)
 _Row = tuple[Any, ...]
@@ -48,22 +47,17 @@ class ExtractedColumns:
 
 @dataclass(slots=True)
 class _Pricing:
-    """Price lookups of one request: the `Decimal` path's cache, and each key's price in integers."""
+    """Price lookups of one request, shared with the `Decimal` path (`cache`), and the prices used (by id)."""
 
     used: dict[str, ModelPrice] = field(default_factory=dict)
     cache: PriceCache = field(default_factory=dict)
-    integers: dict[tuple[str, str, str, int], tuple[ModelPrice | None, IntegerPrice | None]] = field(
-        default_factory=dict
-    )
 
-    def of(self, provider: str, response_model: str, request_model: str, timestamp_ns: int) -> Any:
-        """(price or None, its `IntegerPrice` or None) for a call."""
-        key = (provider, response_model, request_model, timestamp_ns // _NS_PER_DAY)
-        found = self.integers.get(key)
-        if found is None:
-            price = price_for(provider, response_model, request_model, timestamp_ns, self.cache)
-            found = self.integers[key] = (price, None if price is None else integer_price(price))
-        return found
+    def of(
+        self, provider: str, response_model: str, request_model: str, timestamp_ns: int
+    ) -> tuple[ModelPrice | None, IntegerPrice | None]:
+        """(price or None, its `IntegerPrice` or None) for a call; both are remembered where they are made."""
+        price = price_for(provider, response_model, request_model, timestamp_ns, self.cache)
+        return price, None if price is None else integer_price(price)
 
 
 def extract_columns(
@@ -132,10 +126,7 @@ def _row(
     own = reported(found)
     currency = "USD"
     if own is not None:  # the span's cost, kept; our price only tells what the cache saved
-        # As `records.scaled_costs` scales the LlmCall path's Decimals: half-even, 0 without a Decimal operation.
-        input_cost, read_cost, write_cost, output_cost, other_cost, total = (
-            round(value.scaleb(COST_SCALE)) if value else 0 for value in own
-        )
+        input_cost, read_cost, write_cost, output_cost, other_cost, total = map(scaled_cost, own)
         savings = 0
         if reads or writes:
             price, integer = pricing.of(provider, response_model, request_model, start)
