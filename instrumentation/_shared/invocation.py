@@ -138,7 +138,11 @@ class Invocation:
         error: BaseException | None = None,
         usage_complete: bool | None = None,
     ) -> None:
-        """End the span with whatever is known. Never raises: telemetry must not break the app."""
+        """End the span with whatever is known. Never raises: telemetry must not break the app.
+
+        `error` is what the SDK raised: an `Exception` marks the call failed; a cancellation or interrupt
+        (a `BaseException` only) just ends it.
+        """
         if self._ended:
             return
         self._ended = True
@@ -182,6 +186,12 @@ class Invocation:
             _response_attributes(attributes, response, self.telemetry.config.capture_content)
             if response_model:
                 metric_attrs[attr.RESPONSE_MODEL] = response_model
+        if error is not None and not isinstance(error, Exception):
+            # Cancelled (asyncio), interrupted (Ctrl-C) or exiting: the call has no outcome, which is not a
+            # failure. As the SDK's `use_span` does, no error status; what is known is recorded, and the usage is
+            # incomplete unless a stream had already delivered it.
+            error = None
+            usage_complete = bool(usage_complete)
         if usage_complete is not None:
             attributes[attr.USAGE_COMPLETE] = usage_complete
         if error is not None:

@@ -172,6 +172,46 @@ def test_timeouts_reach_the_app_unchanged(instrumented, span_exporter):
     assert span.attributes["error.type"] == "APITimeoutError"
 
 
+def _ended_without_an_outcome(span) -> None:
+    """A cancelled or interrupted call: ended, not failed (as OpenTelemetry's `use_span` treats a BaseException
+    that is not an Exception), its usage unknown, so neither priced nor charged."""
+    assert span.status.status_code.name == "UNSET"
+    assert "error.type" not in span.attributes
+    assert span.attributes["llmledger.usage.complete"] is False
+    assert "gen_ai.usage.cost" not in span.attributes
+
+
+def test_a_cancelled_call_reaches_the_app_and_ends_its_span_without_an_error(instrumented, span_exporter):
+    async def run() -> None:
+        sent = asyncio.Event()
+
+        async def never_answers(request):
+            sent.set()
+            await asyncio.Event().wait()
+
+        call = asyncio.ensure_future(
+            transport.async_client(never_answers).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        )
+        await sent.wait()
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+
+    asyncio.run(run())
+    (span,) = span_exporter.get_finished_spans()
+    _ended_without_an_outcome(span)
+
+
+def test_an_interrupt_reaches_the_app_and_ends_the_span_without_an_error(instrumented, span_exporter):
+    def interrupted(request):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        transport.client(interrupted).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    (span,) = span_exporter.get_finished_spans()
+    _ended_without_an_outcome(span)
+
+
 def test_async_calls_are_recorded(instrumented, span_exporter):
     payload = json.dumps(recorded_json(*CHAT)).encode()
 

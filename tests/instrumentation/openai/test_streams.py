@@ -99,6 +99,50 @@ def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(instrum
     assert span.attributes["llmledger.usage.complete"] is False
 
 
+def test_an_interrupt_mid_stream_reaches_the_app_and_ends_the_span_without_an_error(instrumented, span_exporter):
+    client = transport.client(
+        lambda request: transport.failing_stream(recorded_body(*CHAT_STREAM), 3, KeyboardInterrupt())
+    )
+    stream = client.chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True)
+    received = []
+    with pytest.raises(KeyboardInterrupt):
+        for chunk in stream:
+            received.append(chunk)
+
+    span = _one_span(span_exporter)
+    assert len(received) == 3
+    assert span.status.status_code.name == "UNSET"  # stopping is not failing: no error.type either
+    assert "error.type" not in span.attributes
+    assert span.attributes["llmledger.usage.complete"] is False
+    assert span.attributes["gen_ai.response.model"] == "gpt-4-0613"
+
+
+def test_a_task_cancelled_mid_stream_ends_the_span_without_an_error(instrumented, span_exporter):
+    async def run() -> list:
+        client = transport.async_client(lambda request: transport.stalling_stream(recorded_body(*CHAT_STREAM), 3))
+        stream = await client.chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True)
+        received: list = []
+
+        async def read() -> None:
+            async for chunk in stream:
+                received.append(chunk)
+
+        reader = asyncio.ensure_future(read())
+        while len(received) < 3:
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)  # the reader is now waiting inside the stream for a chunk that never comes
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+        return received
+
+    assert len(asyncio.run(run())) == 3
+    span = _one_span(span_exporter)
+    assert span.status.status_code.name == "UNSET"
+    assert "error.type" not in span.attributes
+    assert span.attributes["llmledger.usage.complete"] is False
+
+
 def test_async_iteration_records_usage(instrumented, span_exporter):
     async def run() -> int:
         client = transport.async_client(lambda request: sse(recorded_body(*CHAT_STREAM)))

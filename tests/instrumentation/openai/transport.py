@@ -7,9 +7,11 @@ recording has; the body it starts from is always a recorded one.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import inspect
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx2
@@ -38,22 +40,47 @@ def sse(body: bytes) -> httpx2.Response:
 
 
 class _Failing(httpx2.SyncByteStream):
-    """A body that delivers some bytes, then the connection drops."""
+    """A body that delivers some bytes, then `error` is raised while reading (the connection drops, say)."""
+
+    def __init__(self, head: bytes, error: BaseException) -> None:
+        self._head = head
+        self._error = error
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._head
+        raise self._error
+
+
+class _Stalling(httpx2.AsyncByteStream):
+    """A body that delivers some bytes, then never more: a reader waits until it is cancelled."""
 
     def __init__(self, head: bytes) -> None:
         self._head = head
 
-    def __iter__(self) -> Iterator[bytes]:
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         yield self._head
-        raise httpx2.ReadError("connection reset by peer")
+        await asyncio.Event().wait()
 
 
-def failing_stream(body: bytes, events_before_failure: int) -> httpx2.Response:
-    head = b"\n\n".join(body.split(b"\n\n")[:events_before_failure]) + b"\n\n"
-    return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=_Failing(head))
+def _head(body: bytes, events: int) -> bytes:
+    return b"\n\n".join(body.split(b"\n\n")[:events]) + b"\n\n"
+
+
+def failing_stream(body: bytes, events_before_failure: int, error: BaseException | None = None) -> httpx2.Response:
+    """The first events of a recorded stream, then `error` (a dropped connection unless given)."""
+    failure = error if error is not None else httpx2.ReadError("connection reset by peer")
+    return httpx2.Response(
+        200, headers={"content-type": "text/event-stream"}, stream=_Failing(_head(body, events_before_failure), failure)
+    )
+
+
+def stalling_stream(body: bytes, events: int) -> httpx2.Response:
+    """The first events of a recorded stream, then silence (async clients only)."""
+    return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=_Stalling(_head(body, events)))
 
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
+AsyncHandler = Callable[[httpx2.Request], httpx2.Response | Awaitable[httpx2.Response]]
 
 
 class Recorder:
@@ -80,9 +107,10 @@ def client(handler: Handler, base_url: str = "https://api.openai.com/v1") -> ope
     )
 
 
-def async_client(handler: Handler, base_url: str = "https://api.openai.com/v1") -> openai.AsyncOpenAI:
+def async_client(handler: AsyncHandler, base_url: str = "https://api.openai.com/v1") -> openai.AsyncOpenAI:
     async def serve(request: httpx2.Request) -> httpx2.Response:
-        return handler(request)
+        response = handler(request)
+        return await response if inspect.isawaitable(response) else response
 
     return openai.AsyncOpenAI(
         api_key="test",
