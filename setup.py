@@ -7,9 +7,12 @@ package lands in site-packages. The folder `llmledger/` is the package itself: a
 (`llmledger.attributes`, `llmledger.budgets`, `llmledger.BudgetExceeded`) over the three. pyproject.toml
 cannot express a prefix-adding mapping of whole trees, so the package list is computed here; everything else
 lives in pyproject.toml.
+
+The one C extension, the collector's span reader (`collector/extract/_scan.c`), is optional: without a C
+compiler the install still succeeds and the collector reads spans with the Python reader it accelerates.
 """
 
-from setuptools import find_namespace_packages, setup
+from setuptools import Extension, find_namespace_packages, setup
 
 _FOLDERS = {
     "instrumentation": "llmledger.instrumentation",
@@ -27,5 +30,13 @@ for folder, name in _FOLDERS.items():
 setup(
     packages=packages,
     package_dir=package_dir,
+    ext_modules=[
+        Extension(
+            "llmledger.collector.extract._scan",
+            ["collector/extract/_scan.c"],
+            extra_compile_args=["-O2", "-std=c11"],
+            optional=True,
+        )
+    ],
     package_data={"llmledger.schemas": ["*.sql", "**/*.sql", "*.yaml", "**/*.yaml", "*.md", "**/*.json"]},
 )

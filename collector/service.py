@@ -25,6 +25,7 @@ from .budgets import STATUS_PATH, BudgetMonitor, sync
 from .clickhouse.errors import ClickHouseError
 from .config import CollectorConfig, ConfigError
 from .extract.attributes import AttributeSelection
+from .extract.wire import reads_in_c
 from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder
 from .health import health_routes
@@ -116,6 +117,9 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         schema = f"migrations applied: {', '.join(applied)}" if applied else "schema up to date"
         raw = "; raw spans into otel_traces" if config.store_raw_spans else ""
         _say(f"llmledger collector: storing into {url} database {config.database} ({schema}){raw}")
+        where = f"{config.extract_workers} worker processes" if config.extract_workers else "the receiving threads"
+        reader = "in C" if reads_in_c() else "in Python (the C reader was not built: no C compiler at install)"
+        _say(f"llmledger collector: extracting LLM calls on {where}, spans read {reader}")
         if forwarder is not None:
             _say(f"llmledger collector: forwarding every span to {config.forward}")
         replay = f", replaying {backlog} bytes left by the last run" if backlog else ""

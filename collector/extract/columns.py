@@ -65,14 +65,12 @@ def extract_columns(
 ) -> ExtractedColumns:
     """The storable LLM calls of `request` (or its serialized bytes) as `CallColumns`, with the custom and
     allow-listed `attributes`."""
-    read_encoded = attributes.reader
     result = ExtractedColumns()
     pricing = _Pricing(result.prices)
     rows: list[_Row] = []
-    for resource, spans in scopes(request, attributes):
+    for resource, spans, founds in scopes(request, attributes):
         result.spans += len(spans)
-        for span in spans:
-            found = read_encoded(span.attributes)
+        for span, found in zip(spans, founds, strict=True):
             if not found or not is_llm_call(found):
                 continue
             row = _row(span, found, resource, pricing, attributes)

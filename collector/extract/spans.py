@@ -8,11 +8,13 @@ is dropped; only LLM spans are read further. Resource attributes are read once p
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from llmledger.collector.calls import LlmCall
@@ -23,7 +25,7 @@ from . import conventions as names
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import bound
 from .costs import PriceCache, apply_cost
-from .values import count, flag, number, read, text
+from .values import Found, count, flag, number, read, text
 from .wire import LeanRequest
 
 _STATUS = ("Unset", "Ok", "Error")
@@ -48,15 +50,13 @@ def extract_calls(
     """The LLM calls of every span in `request`, a request or its serialized bytes (appended to `into` when
     given), with the custom and allow-listed `attributes`. Either way the spans are read from the bytes
     (`wire`): a request is serialized first."""
-    read_encoded = attributes.reader
     result = into if into is not None else Extraction()
     prices_used = result.prices
     price_cache = result.price_cache
     calls = result.calls
-    for resource, spans in scopes(request, attributes):
+    for resource, spans, founds in scopes(request, attributes):
         result.spans += len(spans)
-        for span in spans:
-            found = read_encoded(span.attributes)
+        for span, found in zip(spans, founds, strict=True):
             if found and is_llm_call(found):
                 calls.append(_build(span, found, resource, prices_used, price_cache, attributes))
     return result
@@ -64,15 +64,49 @@ def extract_calls(
 
 def scopes(
     request: ExportTraceServiceRequest | bytes, attributes: AttributeSelection = DEFAULT
-) -> Iterator[tuple[dict[str, Any], Sequence[Any]]]:
-    """(its resource's `resource_dimensions`, its spans) for every scope of `request`, read from the bytes
-    (`wire.LeanRequest`: a request is serialized first); resource attributes are read once per resource."""
+) -> Iterator[tuple[dict[str, Any], Sequence[Any], Iterable[Found]]]:
+    """(its resource's `resource_dimensions`, its spans, their attributes as `attributes.reader` reads them) for
+    every scope of `request`, read from the bytes (a request is serialized first) in C where it can be
+    (`EncodedReader.scan`), else through `wire.LeanRequest`; resource attributes are read once per resource."""
     body = request if isinstance(request, bytes) else request.SerializeToString()
-    wanted = attributes.wanted
+    scanned = _scanned(body, attributes)
+    if scanned is not None:
+        yield from scanned
+        return
+    reader = attributes.reader
     for resource_spans in LeanRequest.FromString(body).resource_spans:
-        resource = resource_dimensions(read(resource_spans.resource.attributes, wanted), attributes)
+        resource = _resource(resource_spans.resource, attributes)
         for scope_spans in resource_spans.scope_spans:
-            yield resource, scope_spans.spans
+            spans = scope_spans.spans
+            yield resource, spans, map(reader, [span.attributes for span in spans])
+
+
+def _scanned(
+    body: bytes, attributes: AttributeSelection
+) -> list[tuple[dict[str, Any], Sequence[Any], list[Found]]] | None:
+    """`scopes` of a request the C reader read; None when it did not (not built, or a request in another shape)
+    or a resource does not decode: the Python reader then reads the request, and raises what it raises."""
+    reader = attributes.reader
+    scanned = reader.scan(body)
+    if scanned is None:
+        return None
+    serialized, scopes_read = scanned
+    try:
+        resources = [_resource(Resource.FromString(resource), attributes) for resource in serialized]
+    except DecodeError:
+        return None
+    return [
+        (
+            resources[index],
+            spans,
+            [reader(span.attributes) if found is None else found for span, found in zip(spans, founds, strict=True)],
+        )
+        for index, spans, founds in scopes_read
+    ]
+
+
+def _resource(resource: Resource, attributes: AttributeSelection) -> dict[str, Any]:
+    return resource_dimensions(read(resource.attributes, attributes.wanted), attributes)
 
 
 def span_to_call(

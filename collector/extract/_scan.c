@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: Apache-2.0
+ *
+ * The collector's hot loop in C: reading a serialized ExportTraceServiceRequest straight to each span's fields
+ * and the attributes extraction wants, without a Python object per attribute.
+ *
+ * It is an accelerator of `wire.py`, which stays the specification: for every span, `found` here is exactly what
+ * `wire.read_encoded` gives for that span's attributes. It only handles the canonical encoding every OTLP SDK
+ * writes (each field once, key then value, scalar or array-of-scalar values); anything else is left to the Python
+ * readers, for one span (its attributes are returned raw, `found` is None) or for the whole request (`scan`
+ * returns None). tests/collector/extract/test_scan.py holds the two to the same results.
+ *
+ * scan(body, names, custom_prefix) -> (resources, scopes) | None
+ *   names:     dict of wanted attribute key (bytes) -> key (str)
+ *   resources: the serialized Resource of each ResourceSpans (b"" when absent)
+ *   scopes:    (resource index, spans, founds) per ScopeSpans, in order; `spans` are ScannedSpan, `founds` the
+ *              attribute dict of each span, or None where the Python reader must read `span.attributes`.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    const uint8_t *p;
+    const uint8_t *end;
+} Cursor;
+
+enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LEN = 2, WIRE_FIXED32 = 5 };
+
+/* 1 on success; 0 on a truncated or over-long varint. */
+static int read_varint(Cursor *c, uint64_t *out) {
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64 && c->p < c->end; shift += 7) {
+        uint8_t byte = *c->p++;
+        value |= (uint64_t)(byte & 0x7F) << shift;
+        if (byte < 0x80) {
+            if (shift == 63 && byte > 1) return 0; /* more than 64 bits */
+            *out = value;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Reads one field's tag and, for a length-delimited field, its body into `body`. 0 on malformed input or on a
+ * wire type other than varint, fixed64, length-delimited and fixed32 (groups are never valid OTLP). */
+static int read_field(Cursor *c, uint32_t *number, int *wire, Cursor *body, uint64_t *scalar) {
+    uint64_t tag;
+    if (!read_varint(c, &tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1FFFFFFF) return 0;
+    *number = (uint32_t)(tag >> 3);
+    *wire = (int)(tag & 7);
+    switch (*wire) {
+    case WIRE_VARINT:
+        return read_varint(c, scalar);
+    case WIRE_FIXED64:
+        if (c->end - c->p < 8) return 0;
+        memcpy(scalar, c->p, 8); /* little-endian hosts only: see module init */
+        c->p += 8;
+        return 1;
+    case WIRE_FIXED32:
+        if (c->end - c->p < 4) return 0;
+        c->p += 4;
+        return 1;
+    case WIRE_LEN: {
+        uint64_t length;
+        if (!read_varint(c, &length) || length > (uint64_t)(c->end - c->p)) return 0;
+        body->p = c->p;
+        body->end = c->p + length;
+        c->p += length;
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* ---- attribute values --------------------------------------------------------------------------------------- */
+
+enum { VALUE_NONE, VALUE_SET, VALUE_PUNT }; /* no value (skipped), a value, or one only the Python reader reads */
+
+/* An AnyValue holding at most one scalar field, as `values.read` gives it; `array_item` gives "" for an empty
+ * one, as `read` does for array items. */
+static int scalar_value(Cursor value, PyObject **out, int array_item) {
+    if (value.p == value.end) {
+        if (!array_item) return VALUE_NONE;
+        *out = PyUnicode_FromStringAndSize("", 0);
+        return *out ? VALUE_SET : VALUE_PUNT;
+    }
+    uint32_t number;
+    int wire;
+    Cursor body;
+    uint64_t scalar = 0;
+    if (!read_field(&value, &number, &wire, &body, &scalar) || value.p != value.end) return VALUE_PUNT;
+    if (number == 1 && wire == WIRE_LEN) { /* string_value: invalid UTF-8 is the Python reader's error to raise */
+        *out = PyUnicode_DecodeUTF8((const char *)body.p, body.end - body.p, NULL);
+        if (*out == NULL) {
+            PyErr_Clear();
+            return VALUE_PUNT;
+        }
+        return VALUE_SET;
+    }
+    if (number == 2 && wire == WIRE_VARINT) {
+        *out = PyBool_FromLong(scalar != 0);
+        return VALUE_SET;
+    }
+    if (number == 3 && wire == WIRE_VARINT) {
+        *out = PyLong_FromLongLong((long long)(int64_t)scalar);
+        return *out ? VALUE_SET : VALUE_PUNT;
+    }
+    if (number == 4 && wire == WIRE_FIXED64) {
+        double real;
+        memcpy(&real, &scalar, 8);
+        *out = PyFloat_FromDouble(real);
+        return *out ? VALUE_SET : VALUE_PUNT;
+    }
+    return VALUE_PUNT; /* bytes, map, a nested array, or a field of another type */
+}
+
+/* An AnyValue as `values.read` gives it: a scalar, or an array of scalars as a list. */
+static int any_value(Cursor value, PyObject **out) {
+    Cursor probe = value;
+    uint32_t number;
+    int wire;
+    Cursor array;
+    uint64_t scalar;
+    if (value.p == value.end || !read_field(&probe, &number, &wire, &array, &scalar) || number != 5) {
+        return scalar_value(value, out, 0);
+    }
+    if (wire != WIRE_LEN || probe.p != probe.end) return VALUE_PUNT;
+    PyObject *items = PyList_New(0);
+    if (items == NULL) {
+        PyErr_Clear();
+        return VALUE_PUNT;
+    }
+    while (array.p < array.end) {
+        Cursor item;
+        if (!read_field(&array, &number, &wire, &item, &scalar) || number != 1 || wire != WIRE_LEN) goto punt;
+        PyObject *element = NULL;
+        if (scalar_value(item, &element, 1) != VALUE_SET) goto punt;
+        int failed = PyList_Append(items, element);
+        Py_DECREF(element);
+        if (failed) goto punt;
+    }
+    *out = items;
+    return VALUE_SET;
+punt:
+    PyErr_Clear();
+    Py_DECREF(items);
+    return VALUE_PUNT;
+}
+
+/* The wanted keys, looked up by their bytes without a Python object per attribute: an open-addressing table over
+ * a private copy of the `names` dict (which keeps the keys and names alive for the call). */
+typedef struct {
+    const char *key;
+    Py_ssize_t length;
+    PyObject *name; /* borrowed from `owner` */
+} Slot;
+
+typedef struct {
+    PyObject *owner; /* the copy of `names` */
+    Slot *slots;
+    size_t mask;
+    const char *custom;
+    Py_ssize_t custom_length;
+} Wanted;
+
+static uint64_t hash_bytes(const uint8_t *bytes, Py_ssize_t length) { /* FNV-1a */
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (Py_ssize_t i = 0; i < length; i++) hash = (hash ^ bytes[i]) * 0x100000001b3ULL;
+    return hash;
+}
+
+/* 0 and a Python error when `names` is not a dict of bytes to str or memory runs out. */
+static int wanted_init(Wanted *wanted, PyObject *names) {
+    wanted->owner = PyDict_Copy(names);
+    if (wanted->owner == NULL) return 0;
+    size_t size = 16;
+    while (size < 4 * (size_t)PyDict_GET_SIZE(wanted->owner)) size <<= 1;
+    wanted->slots = PyMem_Calloc(size, sizeof(Slot));
+    if (wanted->slots == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    wanted->mask = size - 1;
+    Py_ssize_t position = 0;
+    PyObject *key, *name;
+    while (PyDict_Next(wanted->owner, &position, &key, &name)) {
+        if (!PyBytes_Check(key) || !PyUnicode_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "names must map bytes to str");
+            return 0;
+        }
+        size_t at = hash_bytes((const uint8_t *)PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key)) & wanted->mask;
+        while (wanted->slots[at].key != NULL) at = (at + 1) & wanted->mask;
+        wanted->slots[at] = (Slot){PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), name};
+    }
+    return 1;
+}
+
+static void wanted_release(Wanted *wanted) {
+    PyMem_Free(wanted->slots);
+    Py_XDECREF(wanted->owner);
+}
+
+static PyObject *wanted_name(const Wanted *wanted, const uint8_t *key, Py_ssize_t length) {
+    for (size_t at = hash_bytes(key, length) & wanted->mask; wanted->slots[at].key != NULL;
+         at = (at + 1) & wanted->mask) {
+        const Slot *slot = &wanted->slots[at];
+        if (slot->length == length && memcmp(slot->key, key, length) == 0) return slot->name;
+    }
+    return NULL;
+}
+
+/* One serialized KeyValue into `found`, as `wire.EncodedReader._decode` reads it. 1 when done (read or skipped),
+ * 0 when the span's attributes must go to the Python reader, -1 on a Python error. */
+static int read_attribute(Cursor kv, const Wanted *wanted, PyObject *found) {
+    /* The shape the Python reader's fast path takes: field 1 (the key, shorter than 128 bytes) first. */
+    if (kv.end - kv.p < 2 || kv.p[0] != 0x0A || kv.p[1] >= 0x80) return 0;
+    const uint8_t *key = kv.p + 2;
+    Py_ssize_t key_length = kv.p[1];
+    if (key_length > kv.end - key) return 0;
+    Cursor rest = {key + key_length, kv.end};
+    Cursor value = {rest.end, rest.end};
+    if (rest.p < rest.end) { /* nothing more, or exactly one field 2 (the value, tag 0x12) to the end */
+        if (rest.p[0] != 0x12) return 0;
+        uint32_t number;
+        int wire;
+        uint64_t scalar;
+        if (!read_field(&rest, &number, &wire, &value, &scalar) || number != 2 || wire != WIRE_LEN ||
+            rest.p != rest.end) {
+            return 0;
+        }
+    }
+    PyObject *name = wanted_name(wanted, key, key_length); /* borrowed */
+    int custom = key_length >= wanted->custom_length && memcmp(key, wanted->custom, wanted->custom_length) == 0;
+    if (name == NULL && !custom) return 1; /* an attribute extraction does not read */
+    PyObject *result = NULL;
+    int kind = any_value(value, &result);
+    if (kind == VALUE_PUNT) return 0;
+    if (kind == VALUE_NONE) return 1; /* an empty value is skipped, and leaves an earlier one in place */
+    int failed;
+    if (name != NULL) {
+        failed = PyDict_SetItem(found, name, result);
+    } else {
+        PyObject *text = PyUnicode_DecodeUTF8((const char *)key, key_length, NULL);
+        if (text == NULL) {
+            PyErr_Clear();
+            Py_DECREF(result);
+            return 0; /* a custom key that is not UTF-8: the Python reader's error */
+        }
+        failed = PyDict_SetItem(found, text, result);
+        Py_DECREF(text);
+    }
+    Py_DECREF(result);
+    return failed ? -1 : 1;
+}
+
+/* ---- spans -------------------------------------------------------------------------------------------------- */
+
+static PyTypeObject *ScannedSpanType;
+static PyTypeObject *ScannedStatusType;
+static PyObject *statuses[3]; /* ScannedStatus for codes 0, 1 and 2, shared */
+
+static PyStructSequence_Field span_fields[] = {
+    {"trace_id", NULL},
+    {"span_id", NULL},
+    {"parent_span_id", NULL},
+    {"name", NULL},
+    {"start_time_unix_nano", NULL},
+    {"end_time_unix_nano", NULL},
+    {"status", "an object with the status `code`"},
+    {"attributes", "the serialized attributes when `found` is None, else None"},
+    {NULL, NULL},
+};
+static PyStructSequence_Desc span_desc = {
+    "llmledger.collector.extract._scan.ScannedSpan",
+    "The fields of a span extraction reads, with the names `wire.LeanSpan` gives them.",
+    span_fields,
+    8,
+};
+static PyStructSequence_Field status_fields[] = {{"code", NULL}, {NULL, NULL}};
+static PyStructSequence_Desc status_desc = {
+    "llmledger.collector.extract._scan.ScannedStatus", "A span status's code.", status_fields, 1};
+
+static PyObject *status_of(int64_t code) {
+    if (code >= 0 && code < 3) {
+        Py_INCREF(statuses[code]);
+        return statuses[code];
+    }
+    PyObject *status = PyStructSequence_New(ScannedStatusType);
+    if (status == NULL) return NULL;
+    PyObject *number = PyLong_FromLongLong(code);
+    if (number == NULL) {
+        Py_DECREF(status);
+        return NULL;
+    }
+    PyStructSequence_SET_ITEM(status, 0, number);
+    return status;
+}
+
+enum { SPAN_OK = 1, SPAN_REQUEST_PUNT = 0, SPAN_ERROR = -1 };
+
+/* A Span into `spans` and `founds`. SPAN_REQUEST_PUNT: the request is not in the canonical shape. */
+static int read_span(Cursor span, const Wanted *wanted, PyObject *spans, PyObject *founds) {
+    Cursor ids[3] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}}; /* trace, span, parent */
+    Cursor name = {NULL, NULL}, status = {NULL, NULL};
+    uint64_t times[2] = {0, 0};
+    int seen_times[2] = {0, 0};
+    Py_ssize_t attributes = 0;
+    uint32_t number;
+    int wire;
+    Cursor body;
+    uint64_t scalar;
+    Cursor walk = span;
+    while (walk.p < walk.end) { /* first pass: the singular fields, each at most once */
+        if (!read_field(&walk, &number, &wire, &body, &scalar)) return SPAN_REQUEST_PUNT;
+        Cursor *target = NULL;
+        switch (number) {
+        case 1: case 2: case 4:
+            target = &ids[number == 4 ? 2 : number - 1];
+            break;
+        case 5:
+            target = &name;
+            break;
+        case 15:
+            target = &status;
+            break;
+        case 7: case 8:
+            if (wire != WIRE_FIXED64 || seen_times[number - 7]) return SPAN_REQUEST_PUNT;
+            seen_times[number - 7] = 1;
+            times[number - 7] = scalar;
+            continue;
+        case 9:
+            if (wire != WIRE_LEN) return SPAN_REQUEST_PUNT;
+            attributes++;
+            continue;
+        default:
+            continue; /* a field extraction does not read (kind, events, links…): skipped, as in LeanSpan */
+        }
+        if (wire != WIRE_LEN || target->p != NULL) return SPAN_REQUEST_PUNT;
+        *target = body;
+    }
+    int64_t code = 0;
+    if (status.p != NULL) {
+        Cursor inside = status;
+        int seen_code = 0, seen_message = 0;
+        while (inside.p < inside.end) {
+            if (!read_field(&inside, &number, &wire, &body, &scalar)) return SPAN_REQUEST_PUNT;
+            if (number == 3) {
+                if (wire != WIRE_VARINT || seen_code++) return SPAN_REQUEST_PUNT;
+                code = (int32_t)(uint32_t)scalar; /* an enum is an int32 */
+            } else if (number == 2) { /* the message: must be UTF-8, as for the Python reader */
+                if (wire != WIRE_LEN || seen_message++) return SPAN_REQUEST_PUNT;
+                PyObject *message = PyUnicode_DecodeUTF8((const char *)body.p, body.end - body.p, NULL);
+                if (message == NULL) {
+                    PyErr_Clear();
+                    return SPAN_REQUEST_PUNT;
+                }
+                Py_DECREF(message);
+            }
+        }
+    }
+    PyObject *record = PyStructSequence_New(ScannedSpanType);
+    if (record == NULL) return SPAN_ERROR;
+    for (int i = 0; i < 3; i++) {
+        PyObject *id = PyBytes_FromStringAndSize((const char *)ids[i].p, ids[i].end - ids[i].p);
+        if (id == NULL) goto error;
+        PyStructSequence_SET_ITEM(record, i, id);
+    }
+    PyObject *text = name.p == NULL ? PyUnicode_FromStringAndSize("", 0)
+                                    : PyUnicode_DecodeUTF8((const char *)name.p, name.end - name.p, NULL);
+    if (text == NULL) {
+        PyErr_Clear();
+        Py_DECREF(record);
+        return SPAN_REQUEST_PUNT; /* not UTF-8: the Python reader's error to raise */
+    }
+    PyStructSequence_SET_ITEM(record, 3, text);
+    for (int i = 0; i < 2; i++) {
+        PyObject *time = PyLong_FromUnsignedLongLong(times[i]);
+        if (time == NULL) goto error;
+        PyStructSequence_SET_ITEM(record, 4 + i, time);
+    }
+    PyObject *status_object = status_of(code);
+    if (status_object == NULL) goto error;
+    PyStructSequence_SET_ITEM(record, 6, status_object);
+
+    PyObject *found = PyDict_New();
+    if (found == NULL) goto error;
+    int done = 1;
+    walk = span; /* the attributes in order (later duplicates win, as in the Python reader) */
+    while (attributes && walk.p < walk.end && done == 1) {
+        read_field(&walk, &number, &wire, &body, &scalar); /* valid: the first pass read it */
+        if (number == 9) done = read_attribute(body, wanted, found);
+    }
+    if (done < 0) {
+        Py_DECREF(found);
+        goto error;
+    }
+    if (done == 0) { /* the Python reader reads this span's attributes, from their bytes */
+        Py_DECREF(found);
+        PyObject *raw = PyList_New(attributes);
+        if (raw == NULL) goto error;
+        Py_ssize_t index = 0;
+        walk = span;
+        while (walk.p < walk.end) {
+            read_field(&walk, &number, &wire, &body, &scalar);
+            if (number != 9) continue;
+            PyObject *bytes = PyBytes_FromStringAndSize((const char *)body.p, body.end - body.p);
+            if (bytes == NULL) {
+                Py_DECREF(raw);
+                goto error;
+            }
+            PyList_SET_ITEM(raw, index++, bytes);
+        }
+        PyStructSequence_SET_ITEM(record, 7, raw);
+        found = Py_None;
+        Py_INCREF(found);
+    } else {
+        Py_INCREF(Py_None);
+        PyStructSequence_SET_ITEM(record, 7, Py_None);
+    }
+    int failed = PyList_Append(spans, record) || PyList_Append(founds, found);
+    Py_DECREF(record);
+    Py_DECREF(found);
+    return failed ? SPAN_ERROR : SPAN_OK;
+error:
+    Py_DECREF(record);
+    return SPAN_ERROR;
+}
+
+/* ---- the request -------------------------------------------------------------------------------------------- */
+
+static int read_scope(Cursor scope, const Wanted *wanted, Py_ssize_t resource, PyObject *scopes) {
+    PyObject *spans = PyList_New(0), *founds = PyList_New(0);
+    if (spans == NULL || founds == NULL) goto error;
+    uint32_t number;
+    int wire;
+    Cursor body;
+    uint64_t scalar;
+    while (scope.p < scope.end) {
+        if (!read_field(&scope, &number, &wire, &body, &scalar)) goto punt;
+        if (number != 2) continue;
+        if (wire != WIRE_LEN) goto punt;
+        int read = read_span(body, wanted, spans, founds);
+        if (read == SPAN_ERROR) goto error;
+        if (read == SPAN_REQUEST_PUNT) goto punt;
+    }
+    PyObject *entry = Py_BuildValue("(nNN)", resource, spans, founds);
+    if (entry == NULL) return -1;
+    int failed = PyList_Append(scopes, entry);
+    Py_DECREF(entry);
+    return failed ? -1 : 1;
+punt:
+    Py_XDECREF(spans);
+    Py_XDECREF(founds);
+    return 0;
+error:
+    Py_XDECREF(spans);
+    Py_XDECREF(founds);
+    return -1;
+}
+
+static int read_resource_spans(Cursor resource_spans, const Wanted *wanted, PyObject *resources,
+                               PyObject *scopes) {
+    Cursor walk = resource_spans, resource = {NULL, NULL}, body;
+    uint32_t number;
+    int wire;
+    uint64_t scalar;
+    while (walk.p < walk.end) { /* the resource first: it may come after its scopes */
+        if (!read_field(&walk, &number, &wire, &body, &scalar)) return 0;
+        if (number == 1) {
+            if (wire != WIRE_LEN || resource.p != NULL) return 0;
+            resource = body;
+        } else if (number == 2 && wire != WIRE_LEN) {
+            return 0;
+        }
+    }
+    PyObject *raw = resource.p == NULL ? PyBytes_FromStringAndSize("", 0)
+                                       : PyBytes_FromStringAndSize((const char *)resource.p, resource.end - resource.p);
+    if (raw == NULL) return -1;
+    Py_ssize_t index = PyList_GET_SIZE(resources);
+    int failed = PyList_Append(resources, raw);
+    Py_DECREF(raw);
+    if (failed) return -1;
+    walk = resource_spans;
+    while (walk.p < walk.end) {
+        read_field(&walk, &number, &wire, &body, &scalar); /* valid: read above */
+        if (number != 2) continue;
+        int read = read_scope(body, wanted, index, scopes);
+        if (read <= 0) return read;
+    }
+    return 1;
+}
+
+static PyObject *scan(PyObject *module, PyObject *args) {
+    (void)module;
+    Py_buffer body;
+    PyObject *names;
+    Py_buffer custom;
+    if (!PyArg_ParseTuple(args, "y*O!y*", &body, &PyDict_Type, &names, &custom)) return NULL;
+    Wanted wanted = {NULL, NULL, 0, custom.buf, custom.len};
+    PyObject *resources = PyList_New(0), *scopes = PyList_New(0), *result = NULL;
+    if (resources == NULL || scopes == NULL || !wanted_init(&wanted, names)) goto done;
+    Cursor request = {body.buf, (const uint8_t *)body.buf + body.len};
+    uint32_t number;
+    int wire;
+    Cursor field;
+    uint64_t scalar;
+    while (request.p < request.end) {
+        if (!read_field(&request, &number, &wire, &field, &scalar)) goto punt;
+        if (number != 1) continue;
+        if (wire != WIRE_LEN) goto punt;
+        int read = read_resource_spans(field, &wanted, resources, scopes);
+        if (read < 0) goto done;
+        if (read == 0) goto punt;
+    }
+    result = PyTuple_Pack(2, resources, scopes);
+    goto done;
+punt:
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    wanted_release(&wanted);
+    Py_XDECREF(resources);
+    Py_XDECREF(scopes);
+    PyBuffer_Release(&body);
+    PyBuffer_Release(&custom);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS,
+     "scan(body, names, custom_prefix) -> (resources, scopes) | None: see the module's source."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_scan",
+    "The OTLP span reader of `wire`, in C, for the canonical encoding; None where the Python reader must read.",
+    -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) {
+    const uint16_t probe = 1;
+    if (*(const uint8_t *)&probe != 1) { /* fixed64 fields are read with memcpy */
+        PyErr_SetString(PyExc_ImportError, "_scan reads little-endian protobuf on little-endian hosts only");
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL) return NULL;
+    ScannedSpanType = PyStructSequence_NewType(&span_desc);
+    ScannedStatusType = PyStructSequence_NewType(&status_desc);
+    if (ScannedSpanType == NULL || ScannedStatusType == NULL) goto error;
+    for (int code = 0; code < 3; code++) {
+        statuses[code] = PyStructSequence_New(ScannedStatusType);
+        if (statuses[code] == NULL) goto error;
+        PyStructSequence_SET_ITEM(statuses[code], 0, PyLong_FromLong(code));
+    }
+    Py_INCREF(ScannedSpanType);
+    if (PyModule_AddObject(module, "ScannedSpan", (PyObject *)ScannedSpanType) < 0) goto error;
+    return module;
+error:
+    Py_DECREF(module);
+    return NULL;
+}
