@@ -24,7 +24,10 @@ MAX_TOKENS: Final = 2**32 - 1  # UInt32
 # 2100-01-01: later, the tables' TTL (a DateTime, which ends in 2106) wraps into the past and ClickHouse drops
 # the row on insert, silently; DateTime64(9) itself would hold up to 2262.
 MAX_TIMESTAMP_NS: Final = 4_102_444_800 * 10**9
-MAX_MS: Final = 9.2e12  # a duration whose ns still fit an Int64 (the rollups convert DurationMs · 10^6)
+# 162 years: the latest storable start plus this still fits DateTime64(9) (up to 2^63 - 1 ns), as the trace rollup
+# needs for the end it computes (Timestamp + DurationMs · 10^6 ns); more failed the whole insert.
+MAX_MS: Final = 5.12e12
+assert MAX_TIMESTAMP_NS + MAX_MS * 10**6 < 2**63
 MAX_TEXT: Final = 1024  # characters of a text field or an attribute value
 MAX_ATTRIBUTES: Final = 64  # custom attributes kept per call (the first ones)
 _COST_LIMIT = Decimal(1_000_000)

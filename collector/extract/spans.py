@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """Deciding which spans are LLM calls and turning each into one `LlmCall`.
 
-Speed is the point of the shape: spans are read from the serialized request with their attributes left as
-bytes (`wire`), filtered there to the keys extraction reads (`conventions.READ`), and a span without any of them
-is dropped; only LLM spans are read further. Resource attributes are read once per resource, not per span.
+Speed is the point of the shape: spans are read from the serialized request (`wire`, in C where it is built),
+their attributes filtered there to the keys extraction reads (`conventions.READ`), and a span without any of
+them is dropped; only LLM spans are read further. Resource attributes are read once per resource, not per span.
 """
 
 from __future__ import annotations

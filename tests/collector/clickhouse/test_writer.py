@@ -19,6 +19,7 @@ from llmledger.collector.clickhouse.writer import (
     insert_raw_spans,
     record_prices,
 )
+from llmledger.collector.extract.bounds import MAX_MS, MAX_TIMESTAMP_NS, bound
 from llmledger.instrumentation._shared.prices import ModelPrice, Tiered
 
 
@@ -121,6 +122,16 @@ def test_float_costs_from_a_careless_extractor_are_stored_by_their_decimal_text(
     call = LlmCall(timestamp_ns=time_ns(), trace_id="t", span_id="f", total_cost=0.1)  # type: ignore[arg-type]
     insert_llm_calls(client, [call])
     assert scalar(client, "SELECT TotalCost FROM llm_calls WHERE SpanId = 'f'") == Decimal("0.1")
+
+
+def test_the_latest_and_longest_call_bound_lets_through_is_stored_with_its_rollups(client):
+    """The trace rollup adds the duration to the start: that end must still be a DateTime64(9)."""
+    absurd = LlmCall(timestamp_ns=2**64 - 1, trace_id="t", span_id="late", duration_ms=1e300, input_tokens=1)
+    call = bound(absurd)
+    assert (call.timestamp_ns, call.duration_ms) == (MAX_TIMESTAMP_NS, MAX_MS)
+    insert_llm_calls(client, [call])
+    end = scalar(client, "SELECT toUnixTimestamp64Nano(max(End)) FROM llm_trace_costs WHERE TraceId = 't'")
+    assert end == MAX_TIMESTAMP_NS + int(MAX_MS * 1_000_000)
 
 
 def test_every_rollup_agrees_exactly_with_llm_calls_final(client, sample_calls):
