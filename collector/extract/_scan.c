@@ -430,21 +430,30 @@ error:
 
 /* ---- the request -------------------------------------------------------------------------------------------- */
 
+/* The next field `wanted_number` of `message`, skipping the others: 1 with its body, 0 at the end of the message,
+ * -1 when the message is malformed or that field is not length-delimited. */
+static int next_message(Cursor *message, uint32_t wanted_number, Cursor *body) {
+    uint32_t number;
+    int wire;
+    uint64_t scalar;
+    while (message->p < message->end) {
+        if (!read_field(message, &number, &wire, body, &scalar)) return -1;
+        if (number == wanted_number) return wire == WIRE_LEN ? 1 : -1;
+    }
+    return 0;
+}
+
 static int read_scope(Cursor scope, const Wanted *wanted, Py_ssize_t resource, PyObject *scopes) {
     PyObject *spans = PyList_New(0), *founds = PyList_New(0);
     if (spans == NULL || founds == NULL) goto error;
-    uint32_t number;
-    int wire;
     Cursor body;
-    uint64_t scalar;
-    while (scope.p < scope.end) {
-        if (!read_field(&scope, &number, &wire, &body, &scalar)) goto punt;
-        if (number != 2) continue;
-        if (wire != WIRE_LEN) goto punt;
+    int next;
+    while ((next = next_message(&scope, 2, &body)) == 1) {
         int read = read_span(body, wanted, spans, founds);
         if (read == SPAN_ERROR) goto error;
         if (read == SPAN_REQUEST_PUNT) goto punt;
     }
+    if (next < 0) goto punt;
     PyObject *entry = Py_BuildValue("(nNN)", resource, spans, founds);
     if (entry == NULL) return -1;
     int failed = PyList_Append(scopes, entry);
@@ -482,10 +491,8 @@ static int read_resource_spans(Cursor resource_spans, const Wanted *wanted, PyOb
     int failed = PyList_Append(resources, raw);
     Py_DECREF(raw);
     if (failed) return -1;
-    walk = resource_spans;
-    while (walk.p < walk.end) {
-        read_field(&walk, &number, &wire, &body, &scalar); /* valid: read above */
-        if (number != 2) continue;
+    walk = resource_spans; /* valid: read above */
+    while (next_message(&walk, 2, &body) == 1) {
         int read = read_scope(body, wanted, index, scopes);
         if (read <= 0) return read;
     }
@@ -501,19 +508,14 @@ static PyObject *scan(PyObject *module, PyObject *args) {
     Wanted wanted = {NULL, NULL, 0, custom.buf, custom.len};
     PyObject *resources = PyList_New(0), *scopes = PyList_New(0), *result = NULL;
     if (resources == NULL || scopes == NULL || !wanted_init(&wanted, names)) goto done;
-    Cursor request = {body.buf, (const uint8_t *)body.buf + body.len};
-    uint32_t number;
-    int wire;
-    Cursor field;
-    uint64_t scalar;
-    while (request.p < request.end) {
-        if (!read_field(&request, &number, &wire, &field, &scalar)) goto punt;
-        if (number != 1) continue;
-        if (wire != WIRE_LEN) goto punt;
+    Cursor request = {body.buf, (const uint8_t *)body.buf + body.len}, field;
+    int next;
+    while ((next = next_message(&request, 1, &field)) == 1) {
         int read = read_resource_spans(field, &wanted, resources, scopes);
         if (read < 0) goto done;
         if (read == 0) goto punt;
     }
+    if (next < 0) goto punt;
     result = PyTuple_Pack(2, resources, scopes);
     goto done;
 punt:
