@@ -72,7 +72,7 @@ class PipelineStats:
 class SeenSpans:
     """The last `capacity` span keys (trace id + span id, hex), oldest forgotten first.
 
-    Sized for SDK retries, which come within seconds: 200k keys cost about 30 MB. A restarted pipeline seeds it
+    Sized for SDK retries, which come within seconds: 200k keys cost about 38 MB. A restarted pipeline seeds it
     from the calls still in the queue and from the latest calls in ClickHouse (`Pipeline.remember_stored`), so
     an exporter re-sending what the collector stored before a crash is still caught. Past the window a re-send
     collapses in `llm_calls` under FINAL (same sort key) but the rollups count it again, which the periodic
