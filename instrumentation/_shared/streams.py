@@ -108,7 +108,7 @@ class SyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
         try:
             return self.__wrapped__.__exit__(exc_type, exc, tb)
         finally:
-            self._self_state.finish(exc if isinstance(exc, Exception) else None)
+            self._self_state.finish(exc)  # an interrupt or cancellation is not a failure: see Invocation.finish
 
     def close(self) -> None:
         try:
@@ -152,7 +152,7 @@ class AsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
         try:
             return await self.__wrapped__.__aexit__(exc_type, exc, tb)
         finally:
-            self._self_state.finish(exc if isinstance(exc, Exception) else None)
+            self._self_state.finish(exc)  # an interrupt or cancellation is not a failure: see Invocation.finish
 
     async def close(self) -> None:
         try:
