@@ -33,6 +33,7 @@ class StatusPoller:
         self._timeout = min(timeout, interval)
         self._spend: dict[tuple[str, frozenset[tuple[str, str]]], RemoteSpend] = {}
         self._failing = False
+        self._polling = threading.Lock()  # one fetch at a time: a refresh() may race the background thread
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -48,7 +49,15 @@ class StatusPoller:
         self._stop.set()
 
     def poll(self) -> bool:
-        """Fetch the status now; False (logged) if it could not be fetched or read."""
+        """Fetch the status now; False (logged) if it could not be fetched or read.
+
+        Serialised so that two overlapping fetches can neither both log a first failure at WARNING nor let the
+        older snapshot land after the newer one.
+        """
+        with self._polling:
+            return self._poll()
+
+    def _poll(self) -> bool:
         import urllib.request  # here, not at import: it pulls in ssl and http.client
 
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from llmledger import Budget, BudgetExceeded, Scope, Window, attributes, budgets
-from llmledger.instrumentation.budgets._remote import parse_status
+from llmledger.instrumentation.budgets._remote import StatusPoller, parse_status
 from tests.instrumentation.budgets.support import QUESTION, Clock
 
 pytestmark = pytest.mark.usefixtures("expensive")
@@ -26,11 +27,13 @@ class StatusServer:
     def __init__(self) -> None:
         self.document: object = {"generated_at": "2026-03-28T12:00:00Z", "budgets": []}
         self.served = 0
+        self.delay = 0.0
         self.authorization: str | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                time.sleep(server.delay)
                 server.served += 1
                 server.authorization = self.headers.get("Authorization")
                 body = json.dumps(server.document).encode() if server.document is not None else b"{not json"
@@ -51,6 +54,11 @@ class StatusServer:
     def close(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+
+
+class SlowHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -127,6 +135,25 @@ def test_poll_failures_are_logged_never_raised_and_calls_go_on(status_server, re
     failures = [r for r in caplog.records if "cannot read budget status" in r.getMessage()]
     levels = [r.levelno for r in failures]  # the background poll and the two refreshes
     assert len(levels) >= 2 and levels[0] == logging.WARNING and set(levels[1:]) == {logging.DEBUG}
+
+
+def test_overlapping_polls_warn_once_and_take_turns(status_server, caplog):
+    """A refresh() racing the background poll must not log the same failure twice at WARNING."""
+    caplog.set_level(logging.DEBUG, "llmledger")
+    status_server.document, status_server.delay = None, 0.2
+    poller = StatusPoller(status_server.url, interval=3600)
+    slow_log = SlowHandler()  # like a log written to a slow stderr: the other threads run meanwhile
+    logging.getLogger("llmledger").addHandler(slow_log)
+    try:
+        threads = [threading.Thread(target=poller.poll) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        logging.getLogger("llmledger").removeHandler(slow_log)
+    levels = [r.levelno for r in caplog.records if "cannot read budget status" in r.getMessage()]
+    assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG]
 
 
 def test_the_poller_sends_the_collectors_bearer_token_when_one_is_set(status_server, monkeypatch):
