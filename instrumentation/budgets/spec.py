@@ -218,8 +218,8 @@ def _parse_entry(entry: Any, index: int, source: str) -> Budget:
             window=_parse_window(entry["window"], entry.get("timezone", "UTC")),
             limit_usd=entry["limit_usd"],
             action=entry.get("action", "warn"),
-            per=_as_list(entry.get("per", []), "per"),
-            alerts=_as_list(entry.get("alerts", list(_DEFAULT_ALERTS)), "alerts"),
+            per=_as_tuple(entry.get("per", []), "per"),
+            alerts=_as_tuple(entry.get("alerts", list(_DEFAULT_ALERTS)), "alerts"),
         )
     except ValueError as error:
         raise BudgetFileError(f"{source}: {label}: {error}") from None
@@ -249,12 +249,13 @@ def _parse_window(value: Any, timezone: Any) -> Window:
     raise ValueError(f"window must be day, month or 'rolling <N>h' (e.g. rolling 24h); got {value!r}")
 
 
-def _as_list(value: Any, name: str) -> list[Any]:
+def _as_tuple(value: Any, name: str) -> tuple[Any, ...]:
+    """A list in the file (or one string) as the tuple `Budget` holds; its items are checked there."""
     if isinstance(value, str):
-        return [value]
+        return (value,)
     if not isinstance(value, list):
         raise ValueError(f"{name} must be a list")
-    return value
+    return tuple(value)
 
 
 def _decimal(value: Any, name: str) -> Decimal:
