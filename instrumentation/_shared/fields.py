@@ -23,7 +23,8 @@ def attr(obj: Any, name: str) -> Any:
     fields = getattr(obj, "__dict__", None)
     if fields is not None and name in fields:
         return fields[name]
-    if not _class_has(type(obj), name):
+    cls: type = type(obj)  # annotated: mypy does not count type[Any] as the Hashable that lru_cache asks for
+    if not _class_has(cls, name):
         extra = getattr(obj, "__pydantic_extra__", None)
         if isinstance(extra, dict):
             return extra.get(name)

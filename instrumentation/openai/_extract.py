@@ -160,7 +160,7 @@ def _reported_cost(usage: Any) -> Decimal | None:
     Looked up directly (fields, then extras) because it is absent from nearly every response, and the generic
     reader's search for an absent name is its slowest path.
     """
-    extra = getattr(usage, "__pydantic_extra__", _NOT_A_MODEL)
+    extra: Any = getattr(usage, "__pydantic_extra__", _NOT_A_MODEL)  # the sentinel, or a model's extras (dict or None)
     if extra is _NOT_A_MODEL:
         cost = _get(usage, "cost")
     else:
