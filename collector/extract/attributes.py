@@ -64,7 +64,7 @@ class AttributeSelection:
         return {key: value for key, value in found.items() if key.startswith(CUSTOM_PREFIX) or key in self.names}
 
 
-DEFAULT = AttributeSelection()
+DEFAULT: AttributeSelection = AttributeSelection()
 
 
 def _as_text(value: Any) -> str:
