@@ -148,8 +148,8 @@ class EncodedReader:
         found = read((KeyValue.FromString(encoded),), self.wanted)
         if not found:
             return self._remember(encoded, _SKIP)
-        ((key, value),) = found.items()
-        return self._remember(encoded, (key, value))
+        ((name, value),) = found.items()
+        return self._remember(encoded, (name, value))
 
     def _remember(self, encoded: bytes, result: tuple[str, Any]) -> tuple[str, Any]:
         if len(encoded) <= _CACHE_ITEM_BYTES:
