@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -31,6 +32,8 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from .conventions import CUSTOM_PREFIX, READ
 from .values import Found, read
 
+# Declared, since it is None without the C reader; _scan.pyi lets mypy resolve the import of the extension.
+_scan: ModuleType | None
 try:
     from . import _scan  # this module's reading, in C (_scan.c), built when the install had a C compiler
 except ImportError:
