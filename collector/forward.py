@@ -63,8 +63,9 @@ class _GrpcSender:
 
         self._grpc = grpc
         self._channel = grpc.insecure_channel(target)
-        # Identity serializer: the bytes we received go out as they are.
-        self._export = self._channel.unary_unary(
+        # Identity serializer: the bytes we received go out as they are. (`_registered_method` is a private grpcio
+        # keyword, absent from its stubs.)
+        self._export: grpc.UnaryUnaryMultiCallable[bytes, bytes] = self._channel.unary_unary(  # type: ignore[call-arg]
             _EXPORT_METHOD, request_serializer=None, response_deserializer=None, _registered_method=False
         )
         self._timeout = timeout
@@ -74,7 +75,7 @@ class _GrpcSender:
         try:
             self._export(body, timeout=self._timeout)
         except grpc.RpcError as error:
-            code = error.code()  # type: ignore[attr-defined]
+            code = error.code()
             retryable = code in (
                 grpc.StatusCode.UNAVAILABLE,
                 grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -82,7 +83,7 @@ class _GrpcSender:
                 grpc.StatusCode.ABORTED,
                 grpc.StatusCode.CANCELLED,
             )
-            raise ForwardError(f"gRPC {code.name}: {error.details()}", retryable=retryable) from None  # type: ignore[attr-defined]
+            raise ForwardError(f"gRPC {code.name}: {error.details()}", retryable=retryable) from None
 
     def close(self) -> None:
         self._channel.close()

@@ -63,7 +63,8 @@ class GrpcReceiver:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        handler = grpc.unary_unary_rpc_method_handler(self._export)  # no (de)serializers: bytes in, bytes out
+        # No (de)serializers: bytes in, bytes out.
+        handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(self._export)
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {"Export": handler}),))
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
