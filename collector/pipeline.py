@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -178,7 +178,7 @@ class Pipeline:
         with self._lock:
             seen = self._seen_calls
             new = [index for index, key in enumerate(keys) if seen.add(key)]
-            new_raw = [row for row in raw if self._seen_raw.add(row[1] + row[2])]
+            new_raw: list[Sequence[Any]] = [row for row in raw if self._seen_raw.add(row[1] + row[2])]
         new_keys = keys if len(new) == len(keys) else [keys[index] for index in new]
         payloads = []
         if self.forwarder is not None:
