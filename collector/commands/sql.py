@@ -17,7 +17,8 @@ from typing import Any
 
 from ._options import UsageError, add_connection_options, connection_settings, reports_errors
 
-FORMATS = {
+# Per --format: ClickHouse's name for it and its settings, to which `run` adds `default_format`, a str.
+FORMATS: dict[str, tuple[str, dict[str, int | str]]] = {
     "table": (
         "PrettyCompactMonoBlock",
         {
