@@ -371,7 +371,7 @@ class HttpReceiver:
             "routes": dict(routes or {}),
         }
         handler = type("OtlpHandler", (_Handler,), attributes)
-        server_class = type("OtlpServer", (_Server,), {"tls": tls.server_context() if tls else None})
+        server_class: type[_Server] = type("OtlpServer", (_Server,), {"tls": tls.server_context() if tls else None})
         if ":" in host:
             server_class.address_family = socket.AF_INET6
         self._server = server_class((host, port), handler)
