@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from types import FrameType
+from typing import TypedDict
 
 from clickhouse_connect.driver.client import Client
 
@@ -40,6 +41,15 @@ from .store import ClickHouseStore
 from .storing import CONSUMER as STORE_CONSUMER
 
 _log = logging.getLogger(__name__)
+
+
+class _ReceiverLimits(TypedDict):
+    """The keywords both receivers take alike, typed so that `**limits` is checked against each one's."""
+
+    max_request_bytes: int
+    token: BearerToken | None
+    tls: TlsFiles | None
+    rejections: Rejections
 
 
 def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
@@ -99,7 +109,9 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             _log.warning("cannot read recently stored calls; re-sent spans may be counted twice: %s", error)
         token, tls = receiver_access(config)
         rejections = Rejections()
-        limits = {"max_request_bytes": config.max_request_bytes, "token": token, "tls": tls, "rejections": rejections}
+        limits = _ReceiverLimits(
+            max_request_bytes=config.max_request_bytes, token=token, tls=tls, rejections=rejections
+        )
         grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port, **limits).start()
         stack.callback(grpc_receiver.stop)
         routes: dict[str, Route] = dict(health_routes(pipeline, client.ping, rejections))
