@@ -66,7 +66,8 @@ class StatusPoller:
                 document = json.loads(response.read())
             spend = parse_status(document)
         except Exception as error:
-            level = logging.DEBUG if self._failing else logging.WARNING
+            # A poller being stopped (budgets reconfigured, the app exiting) may still finish a fetch: no warning.
+            level = logging.DEBUG if self._failing or self._stop.is_set() else logging.WARNING
             _log.log(level, "llmledger: cannot read budget status from %s: %s", self.url, error)
             self._failing = True
             return False

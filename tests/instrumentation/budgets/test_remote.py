@@ -156,6 +156,20 @@ def test_overlapping_polls_warn_once_and_take_turns(status_server, caplog):
     assert levels == [logging.WARNING, logging.DEBUG, logging.DEBUG]
 
 
+def test_a_poller_stopped_during_a_fetch_does_not_warn_when_it_fails(status_server, caplog):
+    """Its failure would otherwise surface after budgets were reconfigured, or in the next test's log."""
+    caplog.set_level(logging.DEBUG, "llmledger")
+    status_server.document, status_server.delay = None, 0.5
+    poller = StatusPoller(status_server.url, interval=3600)
+    poller.start()
+    time.sleep(0.1)  # the first fetch is waiting on the server
+    poller.stop()
+    assert poller._thread is not None
+    poller._thread.join(5)
+    failures = [r for r in caplog.records if "cannot read budget status" in r.getMessage()]
+    assert [r.levelno for r in failures] in ([], [logging.DEBUG])
+
+
 def test_the_poller_sends_the_collectors_bearer_token_when_one_is_set(status_server, monkeypatch):
     monkeypatch.setenv("LLMLEDGER_BUDGETS_TOKEN", "s3cret")
     budgets.configure([TEAM], status_url=status_server.url, poll_seconds=3600)
