@@ -144,7 +144,7 @@ def test_an_alert_is_logged_with_budget_key_spend_and_limit(client, caplog):
     with caplog.at_level(logging.WARNING, logger="llmledger.collector.budgets"):
         AlertEvaluator(client, clock=clock).evaluate(read_status(client, budgets, clock.now))
 
-    (record,) = caplog.records
+    (record,) = [r for r in caplog.records if r.name.startswith("llmledger.collector.budgets")]
     assert record.getMessage() == (
         f"budget t4 (tenant=t4) reached 50% of its limit: spent $1.25 of $2 in the window "
         f"{_iso(YESTERDAY)} to {_iso(TODAY)}"
