@@ -354,6 +354,12 @@ def main() -> None:
                 args.senders,
                 [(admin, count_calls.format(db="bench_forward")), (admin, count_raw.format(db="bench_rotel_fwd"))],
                 args.time_limit,
+                cpu_of={
+                    "collector": collector.process.pid,
+                    "rotel (receiving)": rotel_fwd.pid,
+                    "ClickHouse": server.pid or 0,
+                    "senders": os.getpid(),
+                },
             )
         finally:
             collector.stop()
@@ -369,6 +375,7 @@ def main() -> None:
                 args.senders,
                 [(admin, count_raw.format(db="bench_rotel"))],
                 args.time_limit,
+                cpu_of={"rotel": rotel.pid, "ClickHouse": server.pid or 0, "senders": os.getpid()},
             )
         finally:
             rotel.terminate()
