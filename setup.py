@@ -8,8 +8,9 @@ package lands in site-packages. The folder `llmledger/` is the package itself: a
 cannot express a prefix-adding mapping of whole trees, so the package list is computed here; everything else
 lives in pyproject.toml.
 
-The one C extension, the collector's span reader (`collector/extract/_scan.c`), is optional: without a C
-compiler the install still succeeds and the collector reads spans with the Python reader it accelerates.
+The two C extensions, the collector's span reader (`collector/extract/_scan.c`) and row builder
+(`collector/extract/_rows.c`), are optional: without a C compiler the install still succeeds and the collector
+reads spans and builds rows with the Python they accelerate.
 """
 
 from setuptools import Extension, find_namespace_packages, setup
@@ -36,7 +37,13 @@ setup(
             ["collector/extract/_scan.c"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
-        )
+        ),
+        Extension(
+            "llmledger.collector.extract._rows",
+            ["collector/extract/_rows.c"],
+            extra_compile_args=["-O2", "-std=c11"],
+            optional=True,
+        ),
     ],
     package_data={"llmledger.schemas": ["*.sql", "**/*.sql", "*.yaml", "**/*.yaml", "*.md", "**/*.json"]},
 )

@@ -62,6 +62,12 @@ class IntegerPrice:
             table.append(rates)
         return cls(price, starts, tuple(table))
 
+    @property
+    def tiers(self) -> tuple[tuple[int, ...], tuple[Rates, ...]]:
+        """(the input counts past which a tier applies, the rates of each tier): what `rates` picks from, for the
+        collector's row builder in C (`collector/extract/_rows.c`)."""
+        return self._starts, self._rates
+
     def rates(self, input_tokens: int) -> Rates:
         """The rates a call with `input_tokens` of input (cache included) pays."""
         return self._rates[bisect_left(self._starts, input_tokens) if self._starts else 0]

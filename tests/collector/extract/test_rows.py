@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The C row builder (`_rows.c`) builds exactly the row `columns._row` builds, or leaves the span to it: for the
+spans of every convention, the benchmark's workloads, and generated spans, common and absurd. It builds the common
+ones itself, which is the point of it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from llmledger.collector.extract import columns
+from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
+from llmledger.collector.extract.spans import is_llm_call, scopes
+from tests.collector.conventions import CONVENTIONS
+from tests.collector.extract.test_columns import _spans, _value
+
+pytestmark = pytest.mark.skipif(columns._fast_row is None, reason="the C extensions are not built (no C compiler)")
+
+
+def _llm_spans(body: bytes, selection: AttributeSelection = DEFAULT) -> Iterator[tuple[Any, Any, Any]]:
+    for resource, spans, founds in scopes(body, selection):
+        for span, found in zip(spans, founds, strict=True):
+            if found and is_llm_call(found):
+                yield span, found, resource
+
+
+def _both(span: Any, found: Any, resource: Any, selection: AttributeSelection = DEFAULT) -> tuple[Any, Any]:
+    """(the C row or None, with the prices it used; `_row`'s row or None, with the prices it used)."""
+    assert columns._fast_row is not None
+    ours, theirs = columns._Pricing(), columns._Pricing()
+    fast = columns._fast_row(
+        span, found, resource, selection.wanted, selection.names, ours.entries, ours.used, ours.entry
+    )
+    slow = columns._row(span, found, resource, theirs, selection)
+    return (_comparable(fast), ours.used), (_comparable(slow), theirs.used)
+
+
+def _comparable(row: Any) -> Any:
+    if row is None:
+        return None
+    return tuple(("nan" if isinstance(value, float) and math.isnan(value) else value) for value in row)
+
+
+def _assert_alike_or_left(body: bytes, selection: AttributeSelection = DEFAULT) -> int:
+    """Every LLM span of `body` gets `_row`'s row from C, or None; returns how many C built."""
+    built = 0
+    for span, found, resource in _llm_spans(body, selection):
+        (fast, fast_used), (slow, slow_used) = _both(span, found, resource, selection)
+        if fast is not None:
+            assert fast == slow
+            assert fast_used == slow_used
+            built += 1
+    return built
+
+
+def test_the_benchmark_workloads_are_built_in_c_as_in_python():
+    from benchmarks.collector_ingest import build_requests
+
+    for reported_costs in (False, True):  # priced here, or carrying llmledger's cost attributes
+        for body in build_requests(1024, reported_costs=reported_costs):
+            assert _assert_alike_or_left(body) == 512
+
+
+def test_every_convention_is_built_in_c_as_in_python():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    for build in CONVENTIONS.values():
+        build(provider)
+    body = encode_spans(exporter.get_finished_spans()).SerializeToString()
+    assert _assert_alike_or_left(body) == len(list(_llm_spans(body)))
+    # Custom attributes are `_row`'s to pick: with a resource that gives one, C leaves every span to it.
+    provider = TracerProvider(resource=Resource.create({"llmledger.custom.team": "a"}))
+    exporter.clear()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    for build in CONVENTIONS.values():
+        build(provider)
+    assert _assert_alike_or_left(encode_spans(exporter.get_finished_spans()).SerializeToString()) == 0
+
+
+def _request(attributes: dict[str, object], start: int = 1_750_000_000 * 10**9, status: int = 0) -> bytes:
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add(
+        trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name="chat", start_time_unix_nano=start,
+        end_time_unix_nano=start + 1_500_000_000,
+    )  # fmt: skip
+    span.status.code = status
+    span.attributes.extend(KeyValue(key=k, value=_value(v)) for k, v in attributes.items() if v is not None)
+    return request.SerializeToString()
+
+
+_CALL = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "openai",
+    "gen_ai.request.model": "gpt-4o",
+    "gen_ai.response.model": "gpt-4o-2024-08-06",
+    "gen_ai.usage.input_tokens": 1200,
+    "gen_ai.usage.output_tokens": 300,
+    "gen_ai.usage.cache_read.input_tokens": 1024,
+    "gen_ai.response.finish_reasons": ["stop"],
+    "user.id": "u-7",
+}
+
+
+def _built_in_c(attributes: dict[str, object], **span: int) -> bool:
+    (fast, _), (slow, _) = _both(*next(_llm_spans(_request(attributes, **span))))
+    assert fast is None or fast == slow
+    return fast is not None
+
+
+def test_a_common_call_is_built_in_c_with_its_price_and_cache_savings():
+    (row, used), _ = _both(*next(_llm_spans(_request(_CALL))))
+    assert row is not None
+    # gpt-4o: $2.50 input, $1.25 cached input, $10 output per million tokens, in 10⁻¹² USD: 176 uncached tokens,
+    # 1,024 cache reads, 300 out; savings = 1,200 × 2.5e6 + output − total.
+    assert row[28:36] == (440_000_000, 1_280_000_000, 0, 3_000_000_000, 0, 4_720_000_000, 1_280_000_000, "computed")
+    assert row[23:28] == (1200, 300, 1024, 0, 0)
+    assert row[36] in used  # the price it used is reported, as `_row` reports it
+    assert row[11] == "u-7"
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"gen_ai.usage.input_tokens": "1200"}, "a count written as a string: `count` reads it"),
+        ({"gen_ai.usage.input_tokens": 1200.0}, "a count written as a double"),
+        ({"gen_ai.usage.output_tokens": None, "llm.usage.total_tokens": "1500"}, "output from a total in a string"),
+        ({"gen_ai.usage.input_tokens": 2**32}, "a count past UInt32: `bound` clamps it"),
+        ({"llmledger.custom.team": "search"}, "a custom attribute: `_row` picks it"),
+        ({"gen_ai.response.time_to_first_chunk": float("nan")}, "a time `bound` clamps"),
+        ({"gen_ai.usage.cost": 2e6}, "a cost of a million USD: refused"),
+    ],
+)
+def test_what_c_leaves_to_python(change, why):
+    assert not _built_in_c({**_CALL, **change}), why
+
+
+def test_reported_costs_unpriced_models_failed_calls_and_other_names_are_built_in_c():
+    assert _built_in_c({**_CALL, "gen_ai.usage.output_tokens": None, "llm.usage.total_tokens": 1500})
+    assert _built_in_c({**_CALL, "gen_ai.usage.input_tokens": -1, "llm.token_count.prompt": 1200})
+    assert _built_in_c({**_CALL, "gen_ai.usage.cost": 0.0042, "llmledger.cost.input": 0.0011})
+    assert _built_in_c({**_CALL, "gen_ai.request.model": "no-such-model", "gen_ai.response.model": "no-such-model"})
+    failed = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "error.type": "RateLimitError"}
+    assert _built_in_c(failed, status=2)
+    assert _built_in_c({key: value for key, value in failed.items() if key != "error.type"})
+
+
+def test_a_tiered_price_is_built_in_c_on_both_sides_of_its_tier():
+    for input_tokens in (128_000, 128_001, 2_000_000):
+        gemini = {**_CALL, "gen_ai.provider.name": "gcp.gemini", "gen_ai.request.model": "gemini-1.5-pro",
+                  "gen_ai.response.model": "gemini-1.5-pro", "gen_ai.usage.input_tokens": input_tokens}  # fmt: skip
+        assert _built_in_c(gemini)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_spans(), min_size=1, max_size=8))
+def test_generated_spans_are_built_in_c_as_in_python_or_left_to_it(spans):
+    request = ExportTraceServiceRequest()
+    scope = request.resource_spans.add().scope_spans.add()
+    for index, drawn in enumerate(spans):
+        span = scope.spans.add(
+            trace_id=bytes([index + 1]) * drawn["ids"][0],
+            span_id=bytes([index + 7]) * drawn["ids"][1],
+            name=drawn["name"],
+            start_time_unix_nano=drawn["start"],
+            end_time_unix_nano=drawn["end"],
+        )
+        span.status.code = drawn["status"]
+        span.attributes.extend(KeyValue(key=k, value=_value(v)) for k, v in drawn["attributes"].items())
+    body = request.SerializeToString()
+    _assert_alike_or_left(body)
+    _assert_alike_or_left(body, AttributeSelection(frozenset({"team", "server.address"})))
