@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
  * `columns._row` in C, for the spans nearly every request is made of: a span read by `_scan.c` whose token counts
- * are plain non-negative ints, with no custom attribute, priced at an integer price or reporting its own cost.
- * Building its row in Python was most of a worker's CPU (~10 µs a span); here it is ~1 µs.
+ * are ints, with no custom attribute, priced at an integer price or reporting its own cost in doubles. Building
+ * its row in Python was most of an extraction worker's CPU (~11 µs a span, ~22 with a reported cost); here it
+ * is ~3.5 (~4.5).
  *
  * It is an accelerator of `columns._row`, which stays the specification: `row()` gives exactly the tuple `_row`
- * gives, or None whenever the span is anything else (a count written as a string or a double, a count other
- * conventions also name, a total-only count, custom or allow-listed attributes, a value `bound` would clamp, a price
- * that is not an integer one, a cost past a million USD), and the caller then asks `_row`. Python still decides
- * the parts that are rare or already memoised: `_described` on a memo miss, a reported cost (`reported`, on
- * Decimals), and a price lookup once per (provider, models, day) in a request.
+ * gives, or None whenever the span is anything else (a count written as a string or a double, custom or
+ * allow-listed attributes, a value `bound` would clamp, a price that is not an integer one, a cost past a million
+ * USD), and the caller then asks `_row`. Python still does what is rare or memoised: `_described` on a memo
+ * miss, a price lookup once per (provider, models, day) in a request, and a reported cost the C cannot read
+ * exactly (a string, more than 18 decimals, a million USD or more: `columns._reported_columns`).
  * tests/collector/extract/test_rows.py holds the two to the same rows.
  *
- * configure(...)  once, at import of `columns`: the attribute names and limits (see `columns._configure`)
+ * configure(...)  once, at import of `columns`: the attribute names, limits and callbacks (`columns._configured_row`)
  * row(span, found, resource, wanted, names, entries, used, entry_of) -> tuple | None
  *   wanted, names: the `AttributeSelection`'s frozensets
  *   entries:  a dict this function fills, (provider, response model, request model, day) -> `entry_of`'s answer
@@ -22,7 +23,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 typedef __int128 wide;
 
@@ -37,6 +40,8 @@ static struct {
     PyObject *tokens[KINDS]; /* the names of each token count, in order of preference */
     PyObject *total_names, *ttfc_names, *user_names, *session_names, *finish_names;
     PyObject *cost_keys;       /* frozenset: a span with any of them reports its cost */
+    PyObject *cost_names[5];   /* total, input, cache read, cache write, output: names in order of preference */
+    PyObject *prompt_names, *priced_names, *currency_names;
     PyObject *described_keys;  /* tuple: `spans._DESCRIBED_KEYS` */
     PyObject *described_cache; /* dict: `spans._described_cache` */
     PyObject *described;       /* `spans._described` */
@@ -208,6 +213,114 @@ static int integer_costs(PyObject *entry, long long inputs, long long outputs, l
     return 1;
 }
 
+/* ---- reported costs ------------------------------------------------------------------------------------------ */
+
+/* Amounts are exact integers of 10⁻¹⁸ USD here. `costs.reported` works in `Decimal` (28 digits); for amounts below a
+ * million USD with at most 18 decimals every sum and difference it takes fits in 25 digits, so it is exact there
+ * too, and the two agree. Anything else (more decimals, a string, a million USD or more) is left to Python. */
+#define ATTO_PER_PICO 1000000
+static const wide ATTO_PER_USD = (wide)1000000000000000000LL;
+static const wide MONEY_LIMIT = (wide)1000000 * (wide)1000000000000000000LL; /* a million USD */
+
+/* A finite, non-negative double as `Decimal(repr(value))` in 10⁻¹⁸ USD; 0 when that is not exact or too large. */
+static int atto_of_double(double value, wide *out) {
+    char *repr = PyOS_double_to_string(value, 'r', 0, 0, NULL);
+    if (repr == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    long long mantissa = 0;
+    int digits = 0, fraction = 0, in_fraction = 0, exponent = 0, ok = 1;
+    const char *c = repr;
+    for (; *c && *c != 'e'; c++) {
+        if (*c == '.') {
+            in_fraction = 1;
+        } else if (*c >= '0' && *c <= '9') {
+            if (++digits > 18) ok = 0; /* never, for a shortest repr (17 digits) */
+            mantissa = mantissa * 10 + (*c - '0');
+            fraction += in_fraction;
+        } else if (*c != '-') {
+            ok = 0;
+        }
+    }
+    if (*c == 'e') exponent = atoi(c + 1);
+    PyMem_Free(repr);
+    int shift = 18 - fraction + exponent;
+    if (!ok || shift < 0 || shift > 30) return 0;
+    wide amount = mantissa;
+    for (int i = 0; i < shift && amount < MONEY_LIMIT; i++) amount *= 10;
+    if (amount >= MONEY_LIMIT) return 0;
+    *out = amount;
+    return 1;
+}
+
+/* `values.money(found, names)` in 10⁻¹⁸ USD: 1 with *present set; 0 where only Python can say. */
+static int money(PyObject *found, PyObject *names, wide *out, int *present) {
+    *out = 0;
+    *present = 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        PyObject *value = PyDict_GetItemWithError(found, PyTuple_GET_ITEM(names, i));
+        if (value == NULL) {
+            if (PyErr_Occurred()) return 0;
+            continue;
+        }
+        if (PyFloat_CheckExact(value)) {
+            double real = PyFloat_AS_DOUBLE(value);
+            if (!isfinite(real) || real < 0) continue; /* not finite, or negative: `money` looks further */
+            if (!atto_of_double(real, out)) return 0;
+            *present = 1;
+            return 1;
+        }
+        if (PyLong_CheckExact(value)) {
+            int overflow;
+            long long whole = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (overflow < 0 || (!overflow && whole < 0)) continue;
+            if (overflow || whole >= 1000000) return 0;
+            *out = (wide)whole * ATTO_PER_USD;
+            *present = 1;
+            return 1;
+        }
+        if (PyUnicode_CheckExact(value)) return 0; /* a decimal in a string: Python parses it */
+        /* None, a bool, a list: `money` skips it */
+    }
+    return 1;
+}
+
+/* `round(Decimal.scaleb(12))` of a non-negative amount in 10⁻¹⁸ USD: half-even to 10⁻¹² USD. */
+static wide pico(wide atto) {
+    wide whole = atto / ATTO_PER_PICO, rest = atto % ATTO_PER_PICO;
+    if (rest > ATTO_PER_PICO / 2 || (rest == ATTO_PER_PICO / 2 && (whole & 1))) whole++;
+    return whole;
+}
+
+/* `columns._reported_columns`' costs, (input, cache read, cache write, output, other, total) in 10⁻¹² USD:
+ * 1 when the span reports a cost, 0 when it reports none, -1 where only Python can say. */
+static int reported_costs(PyObject *found, wide out[6]) {
+    wide total, parts[4];
+    int has_total, has_part[4];
+    if (!money(found, cfg.cost_names[0], &total, &has_total)) return -1;
+    for (int i = 0; i < 4; i++)
+        if (!money(found, cfg.cost_names[1 + i], &parts[i], &has_part[i])) return -1;
+    if (!has_total && !has_part[0] && !has_part[1] && !has_part[2] && !has_part[3]) return 0;
+    if (!has_part[0]) { /* OpenInference gives all prompt cost; uncached input is the rest of it */
+        wide prompt;
+        int has_prompt;
+        if (!money(found, cfg.prompt_names, &prompt, &has_prompt)) return -1;
+        if (has_prompt) {
+            wide rest = prompt - parts[1] - parts[2];
+            parts[0] = rest > 0 ? rest : 0;
+            has_part[0] = 1;
+        }
+    }
+    wide sum = parts[0] + parts[1] + parts[2] + parts[3];
+    wide gap = total - sum;
+    if (!has_total || (gap <= 1000000000 && gap >= -1000000000) || total < sum) /* within 1e-9 USD: round-off */
+        total = has_part[0] || has_part[1] || has_part[2] || has_part[3] ? sum : total;
+    wide amounts[6] = {parts[0], parts[1], parts[2], parts[3], total - sum, total};
+    for (int i = 0; i < 6; i++) out[i] = pico(amounts[i]);
+    return 1;
+}
+
 /* ---- the row ------------------------------------------------------------------------------------------------- */
 
 /* `spans._described(found)`: the memo looked up here, `_described` called on a miss. A new reference or NULL. */
@@ -257,7 +370,7 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
     }
     PyObject *span = args[0], *found = args[1], *resource = args[2], *wanted = args[3], *names = args[4];
     PyObject *entries = args[5], *used = args[6], *entry_of = args[7];
-    PyObject *result = NULL, *own = NULL, *describe = NULL, *custom = NULL;
+    PyObject *result = NULL, *own = NULL, *describe = NULL, *custom = NULL, *priced_text = NULL, *currency_text = NULL;
     PyObject *trace_id = NULL, *span_id = NULL, *parent_span_id = NULL, *user_id = NULL, *session_id = NULL;
     PyObject *finish_reason = NULL, *numbers[15] = {NULL};
     if (Py_TYPE(span) != cfg.span_type || !PyDict_CheckExact(found) || !PyDict_CheckExact(resource) ||
@@ -340,17 +453,31 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
     /* Costs. */
     wide costs[6] = {0}, other = 0;
     PyObject *priced_model = cfg.empty, *price_id = cfg.empty, *source, *currency = cfg.usd;
-    if (reports_cost) CHECK(own = PyObject_CallOneArg(cfg.reported, found));
-    if (own != NULL && own != Py_None) { /* the span's cost, kept; our price only tells what the cache saved */
-        if (!PyTuple_CheckExact(own) || PyTuple_GET_SIZE(own) != 8) DEFER();
-        long long part;
-        for (int i = 0; i < 6; i++) {
-            if (!as_long(PyTuple_GET_ITEM(own, i), &part)) DEFER();
-            /* (input, read, write, output, other, total) into (input, read, write, output, total, savings) */
-            if (i < 4) costs[i] = part;
-            else if (i == 4) other = part;
-            else costs[4] = part;
+    wide kept[6]; /* the span's own cost: (input, cache read, cache write, output, other, total) */
+    int reports = reports_cost ? reported_costs(found, kept) : 0;
+    if (reports < 0) { /* Python reads it */
+        CHECK(own = PyObject_CallOneArg(cfg.reported, found));
+        if (own != Py_None) {
+            if (!PyTuple_CheckExact(own) || PyTuple_GET_SIZE(own) != 8) DEFER();
+            long long part;
+            for (int i = 0; i < 6; i++) {
+                if (!as_long(PyTuple_GET_ITEM(own, i), &part)) DEFER();
+                kept[i] = part;
+            }
+            priced_model = PyTuple_GET_ITEM(own, 6);
+            currency = PyTuple_GET_ITEM(own, 7);
+            reports = 1;
         }
+    } else if (reports > 0) {
+        CHECK(priced_text = text(found, cfg.priced_names));
+        CHECK(currency_text = text(found, cfg.currency_names));
+        priced_model = priced_text;
+        if (PyUnicode_GET_LENGTH(currency_text) > 0) currency = currency_text;
+    }
+    if (reports > 0) { /* the span's cost, kept; our price only tells what the cache saved */
+        costs[0] = kept[0], costs[1] = kept[1], costs[2] = kept[2], costs[3] = kept[3];
+        other = kept[4];
+        costs[4] = kept[5];
         if (count[CACHE_READ] || count[CACHE_WRITE]) {
             PyObject *entry;
             CHECK(entry = price_entry(entries, entry_of, provider, response_model, request_model, start_object,
@@ -364,8 +491,6 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
                 costs[5] = ours[5];
             }
         }
-        priced_model = PyTuple_GET_ITEM(own, 6);
-        currency = PyTuple_GET_ITEM(own, 7);
         source = cfg.s_reported;
     } else {
         PyObject *entry = Py_None;
@@ -458,6 +583,8 @@ done:
         Py_INCREF(result);
     }
     Py_XDECREF(own);
+    Py_XDECREF(priced_text);
+    Py_XDECREF(currency_text);
     Py_XDECREF(describe);
     Py_XDECREF(custom);
     Py_XDECREF(trace_id);
@@ -474,21 +601,34 @@ done:
 
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"span_type", "tokens", "total", "time_to_first_chunk", "user", "session",
-                               "finish_reasons", "cost_keys", "described_keys", "described_cache", "described",
+                               "finish_reasons", "cost_keys", "cost_names", "prompt_cost", "priced_model", "currency", "described_keys", "described_cache", "described",
                                "reported", "statuses", "max_tokens", "max_timestamp_ns", "max_ms", "max_text",
                                "cost_limit", NULL};
-    PyObject *span_type, *tokens;
+    PyObject *span_type, *tokens, *cost_names;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O!O!O!O!O!O!O!O!O!O!OOO!LLdnL:configure", keywords, &PyType_Type, &span_type,
+            args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!O!O!OOO!LLdnL:configure", keywords, &PyType_Type, &span_type,
             &PyTuple_Type, &tokens, &PyTuple_Type, &cfg.total_names, &PyTuple_Type, &cfg.ttfc_names, &PyTuple_Type,
             &cfg.user_names, &PyTuple_Type, &cfg.session_names, &PyTuple_Type, &cfg.finish_names,
-            &PyFrozenSet_Type, &cfg.cost_keys, &PyTuple_Type, &cfg.described_keys, &PyDict_Type,
+            &PyFrozenSet_Type, &cfg.cost_keys, &PyTuple_Type, &cost_names, &PyTuple_Type, &cfg.prompt_names,
+            &PyTuple_Type, &cfg.priced_names, &PyTuple_Type, &cfg.currency_names, &PyTuple_Type,
+            &cfg.described_keys, &PyDict_Type,
             &cfg.described_cache, &cfg.described, &cfg.reported, &PyTuple_Type, &cfg.statuses, &cfg.max_tokens,
             &cfg.max_timestamp, &cfg.max_ms, &cfg.max_text, &cfg.cost_limit))
         return NULL;
     if (PyTuple_GET_SIZE(tokens) != KINDS || PyTuple_GET_SIZE(cfg.statuses) != 3) {
         PyErr_SetString(PyExc_ValueError, "configure(): six token kinds and three statuses");
         return NULL;
+    }
+    if (PyTuple_GET_SIZE(cost_names) != 5) {
+        PyErr_SetString(PyExc_ValueError, "configure(): five cost kinds");
+        return NULL;
+    }
+    for (int kind = 0; kind < 5; kind++) {
+        if (!PyTuple_CheckExact(PyTuple_GET_ITEM(cost_names, kind))) {
+            PyErr_SetString(PyExc_ValueError, "configure(): each cost kind is a tuple of names");
+            return NULL;
+        }
+        cfg.cost_names[kind] = Py_NewRef(PyTuple_GET_ITEM(cost_names, kind));
     }
     for (int kind = 0; kind < KINDS; kind++) {
         PyObject *kind_names = PyTuple_GET_ITEM(tokens, kind);
@@ -500,9 +640,10 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     }
     /* Held for the life of the process, like the module itself. */
     cfg.span_type = (PyTypeObject *)Py_NewRef(span_type);
-    PyObject *held[] = {cfg.total_names,    cfg.ttfc_names,      cfg.user_names, cfg.session_names,
-                        cfg.finish_names,   cfg.cost_keys,       cfg.described_keys,
-                        cfg.described_cache, cfg.described,      cfg.reported,   cfg.statuses};
+    PyObject *held[] = {cfg.total_names,  cfg.ttfc_names,    cfg.user_names,     cfg.session_names,
+                        cfg.finish_names, cfg.cost_keys,     cfg.prompt_names,   cfg.priced_names,
+                        cfg.currency_names, cfg.described_keys, cfg.described_cache, cfg.described,
+                        cfg.reported,     cfg.statuses};
     for (size_t i = 0; i < sizeof held / sizeof *held; i++) Py_INCREF(held[i]);
     cfg.empty = PyUnicode_InternFromString("");
     cfg.usd = PyUnicode_InternFromString("USD");

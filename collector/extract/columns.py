@@ -228,8 +228,11 @@ def _reported_columns(found: Found) -> tuple[int, int, int, int, int, int, str, 
     return input_cost, read_cost, write_cost, output_cost, other_cost, total, priced_model, currency
 
 
-def _configured_row() -> Callable[..., _Row | None] | None:
-    """`_rows.row`, told the names and limits `_row` uses; None without the C extensions."""
+def _configured_row(
+    reported_columns: Callable[[Found], tuple[int, int, int, int, int, int, str, str] | None] = _reported_columns,
+) -> Callable[..., _Row | None] | None:
+    """`_rows.row`, told the names and limits `_row` uses; None without the C extensions. `reported_columns` reads
+    the reported costs the C does not (a cost in a string, more than 18 decimals, a million USD or more)."""
     if _rows is None or wire._scan is None:
         return None
     _rows.configure(
@@ -248,10 +251,20 @@ def _configured_row() -> Callable[..., _Row | None] | None:
         session=names.SESSION,
         finish_reasons=names.FINISH_REASONS,
         cost_keys=_COST_KEYS,
+        cost_names=(
+            names.COST_TOTAL,
+            names.COST_INPUT,
+            names.COST_CACHE_READ,
+            names.COST_CACHE_WRITE,
+            names.COST_OUTPUT,
+        ),
+        prompt_cost=(names.COST_PROMPT,),
+        priced_model=(names.PRICED_MODEL,),
+        currency=(names.COST_CURRENCY,),
         described_keys=spans._DESCRIBED_KEYS,
         described_cache=spans._described_cache,
         described=_described,
-        reported=_reported_columns,
+        reported=reported_columns,
         statuses=_STATUS,
         max_tokens=MAX_TOKENS,
         max_timestamp_ns=MAX_TIMESTAMP_NS,

@@ -157,6 +157,67 @@ def test_reported_costs_unpriced_models_failed_calls_and_other_names_are_built_i
     assert _built_in_c({key: value for key, value in failed.items() if key != "error.type"})
 
 
+@pytest.fixture
+def python_reads_no_cost():
+    """The C builder configured to fail the test if it hands a reported cost to Python."""
+
+    def refuse(found):
+        raise AssertionError(f"a reported cost left to Python: {found}")
+
+    columns._configured_row(refuse)
+    yield
+    columns._configured_row()
+
+
+def test_llmledgers_own_spans_have_their_reported_cost_read_in_c(python_reads_no_cost):
+    from benchmarks.collector_ingest import build_requests
+
+    for body in build_requests(512, reported_costs=True):
+        assert _assert_alike_or_left(body) == 512
+
+
+@pytest.mark.parametrize(
+    "amount",
+    [5e-13, 1.5e-12, 2.5e-12, 0.0042, 0.1 + 0.2, 1e-18, 123456.75, 999999.999999, 0, 7, -0.0, float("nan")],
+)
+def test_reported_amounts_round_half_even_to_the_column_in_c(amount, python_reads_no_cost):
+    """Every reported float below a million USD with at most 18 decimals is read exactly, as `Decimal(repr())`."""
+    assert _built_in_c({**_CALL, "llmledger.cost.input": amount, "llmledger.cost.output": 1e-12})  # a part
+    assert _built_in_c({**_CALL, "gen_ai.usage.cost": amount})  # a total alone: all of it "other"
+
+
+def test_half_a_pico_dollar_rounds_to_the_even_neighbour():
+    for amount, stored in ((5e-13, 0), (1.5e-12, 2), (2.5e-12, 2), (3.5e-12, 4)):
+        (row, _), _ = _both(*next(_llm_spans(_request({**_CALL, "gen_ai.usage.cost": amount}))))
+        assert row[32:34] == (stored, stored)  # other, total
+
+
+@pytest.mark.parametrize(("gap", "other"), [(5e-10, 0), (1e-9, 0), (2e-9, 2000), (-2e-9, 0)])
+def test_a_total_within_a_nano_dollar_of_its_parts_is_their_sum(gap, other):
+    """A reported total that differs from its parts by float round-off (≤ 1e-9 USD) is their sum; a larger gap is
+    kept as "other" cost; a total below its parts is their sum."""
+    parts = {"llmledger.cost.input": 0.001, "llmledger.cost.output": 0.002}
+    (row, _), (expected, _) = _both(*next(_llm_spans(_request({**_CALL, **parts, "gen_ai.usage.cost": 0.003 + gap}))))
+    assert row == expected
+    assert row[32:34] == (other, 3_000_000_000 + other)
+
+
+@pytest.mark.parametrize("amount", ["0.25", 1.234567890123456e-05, 2e6])
+def test_reported_amounts_c_cannot_read_exactly_go_to_python(amount):
+    called = []
+
+    def counting(found):
+        called.append(found)
+        return columns._reported_columns(found)
+
+    columns._configured_row(counting)
+    try:
+        _built_in_c({**_CALL, "gen_ai.usage.cost": amount})
+    finally:
+        columns._configured_row()
+    assert called
+
+
 def test_a_tiered_price_is_built_in_c_on_both_sides_of_its_tier():
     for input_tokens in (128_000, 128_001, 2_000_000):
         gemini = {**_CALL, "gen_ai.provider.name": "gcp.gemini", "gen_ai.request.model": "gemini-1.5-pro",
