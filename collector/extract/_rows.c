@@ -601,9 +601,10 @@ done:
 
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"span_type", "tokens", "total", "time_to_first_chunk", "user", "session",
-                               "finish_reasons", "cost_keys", "cost_names", "prompt_cost", "priced_model", "currency", "described_keys", "described_cache", "described",
-                               "reported", "statuses", "max_tokens", "max_timestamp_ns", "max_ms", "max_text",
-                               "cost_limit", NULL};
+                               "finish_reasons", "cost_keys", "cost_names", "prompt_cost", "priced_model",
+                               "currency", "described_keys", "described_cache", "described", "reported",
+                               "statuses", "max_tokens", "max_timestamp_ns", "max_ms", "max_text", "cost_limit",
+                               NULL};
     PyObject *span_type, *tokens, *cost_names;
     if (!PyArg_ParseTupleAndKeywords(
             args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!O!O!OOO!LLdnL:configure", keywords, &PyType_Type, &span_type,
