@@ -42,6 +42,8 @@ static struct {
     PyObject *cost_keys;       /* frozenset: a span with any of them reports its cost */
     PyObject *cost_names[5];   /* total, input, cache read, cache write, output: names in order of preference */
     PyObject *prompt_names, *priced_names, *currency_names;
+    PyObject *kind_key, *llm_kinds, *traceloop_key, *operation_names, *not_a_call, *call_keys; /* `is_llm_call` */
+    PyObject *call_operations, *model_names;
     PyObject *described_keys;  /* tuple: `spans._DESCRIBED_KEYS` */
     PyObject *described_cache; /* dict: `spans._described_cache` */
     PyObject *described;       /* `spans._described` */
@@ -213,6 +215,40 @@ static int integer_costs(PyObject *entry, long long inputs, long long outputs, l
     return 1;
 }
 
+/* `spans.is_llm_call(found)` where it is certainly True; 0 where Python must decide (another kind, a framework
+ * span, an operation that is not a call, a call known only by its operation and model). */
+static int certainly_a_call(PyObject *found) {
+    PyObject *kind = PyDict_GetItemWithError(found, cfg.kind_key);
+    if (kind != NULL) { /* OpenInference: its span kind decides */
+        if (!PyUnicode_CheckExact(kind)) return 0;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(cfg.llm_kinds); i++)
+            if (PyUnicode_Compare(kind, PyTuple_GET_ITEM(cfg.llm_kinds, i)) == 0) return 1;
+        PyErr_Clear();
+        return 0;
+    }
+    if (PyErr_Occurred() || PyDict_Contains(found, cfg.traceloop_key) != 0) return 0;
+    PyObject *operation = text(found, cfg.operation_names);
+    if (operation == NULL) return 0;
+    int answer = 0;
+    if (PySet_Contains(cfg.not_a_call, operation) != 0) goto done;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(cfg.call_keys); i++) {
+        int has = PyDict_Contains(found, PyTuple_GET_ITEM(cfg.call_keys, i));
+        if (has != 0) {
+            answer = has > 0; /* usage or a cost: a call */
+            goto done;
+        }
+    }
+    if (PySet_Contains(cfg.call_operations, operation) == 1) { /* a call's operation, on a named model */
+        PyObject *model = text(found, cfg.model_names);
+        answer = model != NULL && PyUnicode_GET_LENGTH(model) > 0;
+        Py_XDECREF(model);
+    }
+done:
+    Py_DECREF(operation);
+    PyErr_Clear();
+    return answer;
+}
+
 /* ---- reported costs ------------------------------------------------------------------------------------------ */
 
 /* Amounts are exact integers of 10⁻¹⁸ USD here. `costs.reported` works in `Decimal` (28 digits); for amounts below a
@@ -376,6 +412,8 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
     if (Py_TYPE(span) != cfg.span_type || !PyDict_CheckExact(found) || !PyDict_CheckExact(resource) ||
         !PyDict_CheckExact(entries) || !PyDict_CheckExact(used) || !PyAnySet_Check(wanted) || !PyAnySet_Check(names))
         return Py_NewRef(Py_None);
+
+    if (!certainly_a_call(found)) DEFER();
 
     /* Token counts, made inclusive as `spans.token_counts` does. */
     long long count[KINDS];
@@ -602,17 +640,21 @@ done:
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"span_type", "tokens", "total", "time_to_first_chunk", "user", "session",
                                "finish_reasons", "cost_keys", "cost_names", "prompt_cost", "priced_model",
-                               "currency", "described_keys", "described_cache", "described", "reported",
+                               "currency", "openinference_kind", "llm_kinds", "traceloop_kind", "operation",
+                               "not_a_call", "call_keys", "call_operations", "model_names", "described_keys", "described_cache", "described", "reported",
                                "statuses", "max_tokens", "max_timestamp_ns", "max_ms", "max_text", "cost_limit",
                                NULL};
     PyObject *span_type, *tokens, *cost_names;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!O!O!OOO!LLdnL:configure", keywords, &PyType_Type, &span_type,
+            args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!OOO!LLdnL:configure", keywords, &PyType_Type, &span_type,
             &PyTuple_Type, &tokens, &PyTuple_Type, &cfg.total_names, &PyTuple_Type, &cfg.ttfc_names, &PyTuple_Type,
             &cfg.user_names, &PyTuple_Type, &cfg.session_names, &PyTuple_Type, &cfg.finish_names,
             &PyFrozenSet_Type, &cfg.cost_keys, &PyTuple_Type, &cost_names, &PyTuple_Type, &cfg.prompt_names,
-            &PyTuple_Type, &cfg.priced_names, &PyTuple_Type, &cfg.currency_names, &PyTuple_Type,
-            &cfg.described_keys, &PyDict_Type,
+            &PyTuple_Type, &cfg.priced_names, &PyTuple_Type, &cfg.currency_names, &PyUnicode_Type, &cfg.kind_key,
+            &PyTuple_Type, &cfg.llm_kinds, &PyUnicode_Type, &cfg.traceloop_key, &PyTuple_Type, &cfg.operation_names,
+            &PyFrozenSet_Type, &cfg.not_a_call, &PyTuple_Type, &cfg.call_keys, &PyFrozenSet_Type,
+            &cfg.call_operations, &PyTuple_Type, &cfg.model_names, &PyTuple_Type, &cfg.described_keys,
+            &PyDict_Type,
             &cfg.described_cache, &cfg.described, &cfg.reported, &PyTuple_Type, &cfg.statuses, &cfg.max_tokens,
             &cfg.max_timestamp, &cfg.max_ms, &cfg.max_text, &cfg.cost_limit))
         return NULL;
@@ -644,7 +686,9 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     PyObject *held[] = {cfg.total_names,  cfg.ttfc_names,    cfg.user_names,     cfg.session_names,
                         cfg.finish_names, cfg.cost_keys,     cfg.prompt_names,   cfg.priced_names,
                         cfg.currency_names, cfg.described_keys, cfg.described_cache, cfg.described,
-                        cfg.reported,     cfg.statuses};
+                        cfg.reported,     cfg.statuses,      cfg.kind_key,       cfg.llm_kinds,
+                        cfg.traceloop_key, cfg.operation_names, cfg.not_a_call,  cfg.call_keys,
+                        cfg.call_operations, cfg.model_names};
     for (size_t i = 0; i < sizeof held / sizeof *held; i++) Py_INCREF(held[i]);
     cfg.empty = PyUnicode_InternFromString("");
     cfg.usd = PyUnicode_InternFromString("USD");

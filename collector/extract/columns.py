@@ -99,10 +99,13 @@ def extract_columns(
     for resource, spans_read, founds in scopes(request, attributes):
         result.spans += len(spans_read)
         for span, found in zip(spans_read, founds, strict=True):
-            if not found or not is_llm_call(found):
+            if not found:
                 continue
+            # C builds the row of a common LLM call; for anything else, Python decides whether it is one.
             row = None if fast is None else fast(span, found, resource, wanted, chosen, entries, used, entry)
             if row is None:
+                if not is_llm_call(found):
+                    continue
                 row = _row(span, found, resource, pricing, attributes)
             if row is None:  # the LlmCall path, for this span only
                 row = scaled_row(_build(span, found, resource, pricing.used, pricing.cache, attributes))
@@ -261,6 +264,18 @@ def _configured_row(
         prompt_cost=(names.COST_PROMPT,),
         priced_model=(names.PRICED_MODEL,),
         currency=(names.COST_CURRENCY,),
+        openinference_kind=names.OPENINFERENCE_KIND,
+        llm_kinds=tuple(sorted(names.OPENINFERENCE_LLM_KINDS)),
+        traceloop_kind=names.TRACELOOP_KIND,
+        operation=names.OPERATION,
+        not_a_call=names.NOT_A_CALL_OPERATIONS,
+        call_keys=tuple(sorted(names.USAGE_KEYS | names.COST_KEYS)),
+        call_operations=frozenset(
+            operation
+            for operation in {*names.CALL_OPERATIONS, *spans._OPERATION_ALIASES}
+            if spans._OPERATION_ALIASES.get(operation, operation) in names.CALL_OPERATIONS
+        ),
+        model_names=names.REQUEST_MODEL + names.RESPONSE_MODEL,
         described_keys=spans._DESCRIBED_KEYS,
         described_cache=spans._described_cache,
         described=_described,

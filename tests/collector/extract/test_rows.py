@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from llmledger.collector.extract import columns
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
 from llmledger.collector.extract.spans import is_llm_call, scopes
-from tests.collector.conventions import CONVENTIONS
+from tests.collector.conventions import CONVENTIONS, not_llm_calls
 from tests.collector.extract.test_columns import _spans, _value
 
 pytestmark = pytest.mark.skipif(columns._fast_row is None, reason="the C extensions are not built (no C compiler)")
@@ -54,8 +54,13 @@ def _comparable(row: Any) -> Any:
 
 
 def _assert_alike_or_left(body: bytes, selection: AttributeSelection = DEFAULT) -> int:
-    """Every LLM span of `body` gets `_row`'s row from C, or None; returns how many C built."""
+    """Every LLM span of `body` gets `_row`'s row from C, or None, and every other span None; returns how many
+    C built."""
     built = 0
+    for resource, spans, founds in scopes(body, selection):
+        for span, found in zip(spans, founds, strict=True):
+            if found and not is_llm_call(found):
+                assert _both(span, found, resource, selection)[0][0] is None, found
     for span, found, resource in _llm_spans(body, selection):
         (fast, fast_used), (slow, slow_used) = _both(span, found, resource, selection)
         if fast is not None:
@@ -88,6 +93,18 @@ def test_every_convention_is_built_in_c_as_in_python():
     for build in CONVENTIONS.values():
         build(provider)
     assert _assert_alike_or_left(encode_spans(exporter.get_finished_spans()).SerializeToString()) == 0
+
+
+def test_spans_that_are_not_calls_are_left_to_python():
+    """Agent, tool and workflow spans (which may carry their children's usage), OpenLLMetry's framework spans and
+    OpenInference's non-LLM kinds: C never takes one for a call; `is_llm_call` decides."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    not_llm_calls(provider)
+    body = encode_spans(exporter.get_finished_spans()).SerializeToString()
+    assert [found for _, _, founds in scopes(body) for found in founds if found]  # GenAI attributes, yet no calls
+    assert _assert_alike_or_left(body) == 0
 
 
 def _request(attributes: dict[str, object], start: int = 1_750_000_000 * 10**9, status: int = 0) -> bytes:
