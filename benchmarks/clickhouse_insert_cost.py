@@ -5,9 +5,13 @@
 
 Where the ingest benchmark's ClickHouse share goes. The rows are the ingest benchmark's spans, extracted by the
 collector's own code and inserted as the collector inserts them (its Native writer, 50,000-row inserts, a
-deduplication token each) into a fresh database of one embedded ClickHouse per configuration. A figure is the
-server process's CPU (user + system, from /proc) from just before the first insert until three seconds after
-the last, per row: the inserts, the materialized views they feed, and whatever merging starts in that time.
+deduplication token each) into a fresh database of one embedded ClickHouse per configuration. Two figures per
+configuration and round, in µs of server CPU a row:
+- "insert": the CPU the server's own counters charge to the inserts (user + system time of the query threads,
+  `system.events`), with merges paused: the inserts and the materialized views they feed, and nothing else that
+  runs on the machine, so it moves little with the machine's load;
+- "with merges": the server process's CPU (from /proc) from just before the first insert until the table has
+  been merged into one part (`OPTIMIZE`) and no merge is left running: the merges an insert causes included.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ _ROLLUPS = ("llm_trace_costs_mv", "llm_usage_hourly_mv", "llm_usage_daily_user_m
 _INDEXES = ("idx_trace_id", "idx_user_id", "idx_session_id", "idx_price_id", "idx_cost_source", "idx_attr_key")
 CONFIGURATIONS: dict[str, list[str]] = {
     "llm_calls and every rollup (as shipped)": [],
+    # Before migration 0006, a 50,000-row insert made a wide part: a file pair per column and skip index.
+    "wide inserts (before 0006)": ["ALTER TABLE {db}.llm_calls MODIFY SETTING min_bytes_for_wide_part = 10485760"],
     "without the per-trace rollup": ["DROP VIEW {db}.llm_trace_costs_mv"],
     "without the hourly rollup": ["DROP VIEW {db}.llm_usage_hourly_mv"],
     "without the daily per-user rollup": ["DROP VIEW {db}.llm_usage_daily_user_mv"],
@@ -64,45 +70,64 @@ def insert_batches(rows: int) -> list[CallColumns]:
     ]
 
 
-def cost_per_row(server: EmbeddedClickHouse, batches: Sequence[CallColumns], statements: Sequence[str]) -> float:
-    """Server CPU µs per row inserting `batches` into a fresh database altered by `statements`."""
+_EVENTS = "SELECT sum(value) FROM system.events WHERE event IN ('UserTimeMicroseconds', 'SystemTimeMicroseconds')"
+
+
+def cost_per_row(
+    server: EmbeddedClickHouse, batches: Sequence[CallColumns], statements: Sequence[str]
+) -> tuple[float, float]:
+    """(insert, with merges): server CPU µs per row inserting `batches` into a fresh database altered by
+    `statements`, first with merges paused, then into another with them running and the table merged."""
     admin = connect(server.url)
-    database = f"insert_cost_{uuid.uuid4().hex[:8]}"
+    rows = sum(len(batch) for batch in batches)
+    figures = []
     try:
-        migrations.apply(admin, database)
-        for statement in statements:
-            admin.command(statement.format(db=database))
-        client = connect(server.url, database=database)
-        time.sleep(1)  # the migrations' own work done
-        assert server.pid is not None
-        before = _cpu_seconds(server.pid)
-        for index, batch in enumerate(batches):
-            insert_llm_calls(client, batch, deduplication_token=f"{database}-{index}")
-        time.sleep(3)
-        spent = _cpu_seconds(server.pid) - before
-        client.close()
-        return spent / sum(len(batch) for batch in batches) * 1e6
+        for merging in (False, True):
+            database = f"insert_cost_{uuid.uuid4().hex[:8]}"
+            migrations.apply(admin, database)
+            for statement in statements:
+                admin.command(statement.format(db=database))
+            client = connect(server.url, database=database)
+            time.sleep(1)  # the migrations' own work done
+            admin.command("SYSTEM START MERGES" if merging else "SYSTEM STOP MERGES")
+            assert server.pid is not None
+            before = _cpu_seconds(server.pid), admin.query(_EVENTS).result_rows[0][0]
+            for index, batch in enumerate(batches):
+                insert_llm_calls(client, batch, deduplication_token=f"{database}-{index}")
+            if merging:
+                admin.command(f"OPTIMIZE TABLE {database}.llm_calls")
+                while admin.query("SELECT count() FROM system.merges").result_rows[0][0]:
+                    time.sleep(0.2)
+                figures.append((_cpu_seconds(server.pid) - before[0]) / rows * 1e6)
+            else:
+                figures.append((admin.query(_EVENTS).result_rows[0][0] - before[1]) / rows)
+            client.close()
+            admin.command("SYSTEM START MERGES")
+            admin.command(f"DROP DATABASE IF EXISTS {database} SYNC")
+        return figures[0], figures[1]
     finally:
-        admin.command(f"DROP DATABASE IF EXISTS {database} SYNC")
         admin.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "--rows", type=int, default=102_400, help=f"rows per configuration (multiple of {SPANS_PER_REQUEST})"
+        "--rows", type=int, default=204_800, help=f"rows per configuration (multiple of {SPANS_PER_REQUEST})"
     )
     parser.add_argument("--rounds", type=int, default=2, help="passes over all configurations")
     args = parser.parse_args()
     batches = insert_batches(args.rows)
     print(f"{args.rows} rows in {len(batches)} inserts per configuration; server CPU µs per row\n")
-    results: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in CONFIGURATIONS}
     with EmbeddedClickHouse(tempfile.mkdtemp(prefix="llmledger-insert-cost-")) as server:
         for _ in range(args.rounds):
             for name, statements in CONFIGURATIONS.items():
                 results[name].append(cost_per_row(server, batches, statements))
+    print(f"{'':42s} {'insert (merges paused)':>24s}   with merges")
     for name, figures in results.items():
-        print(f"{name:42s} " + "  ".join(f"{figure:5.2f}" for figure in figures))
+        inserts = "  ".join(f"{insert:5.2f}" for insert, _ in figures)
+        merged = "  ".join(f"{merged:5.2f}" for _, merged in figures)
+        print(f"{name:42s} {inserts:>24s}   {merged}")
 
 
 if __name__ == "__main__":

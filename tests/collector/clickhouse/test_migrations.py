@@ -8,7 +8,11 @@ import uuid
 import pytest
 
 from llmledger.collector.clickhouse import migrations
+from llmledger.collector.clickhouse.client import connect
 from llmledger.collector.clickhouse.errors import BadQuery
+from llmledger.collector.clickhouse.writer import insert_llm_calls
+from llmledger.collector.extract import extract_columns
+from llmledger.collector.records import CallColumns
 
 # exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql (see research/jaeger.md §5)
 OTEL_TRACES_COLUMNS = [
@@ -126,6 +130,30 @@ def test_llm_calls_types_follow_the_schema_design(client, database):
     )
     assert engine.startswith("ReplacingMergeTree(Version) PARTITION BY toYYYYMM(Timestamp)")
     assert "non_replicated_deduplication_window = 1000" in engine
+
+
+def test_a_collector_sized_insert_is_written_as_a_compact_part(clickhouse, fresh_database):
+    """Migration 0006: the collector's 50,000-row inserts (past the 10 MiB from which ClickHouse makes a part wide
+    by default) are written as compact parts, the cheaper write; parts of 128 MiB and more are wide."""
+    from benchmarks.collector_ingest import build_requests
+
+    migrations.apply(clickhouse.client, fresh_database)
+    calls = CallColumns()
+    for body in build_requests(50_176):
+        calls.extend(extract_columns(body).columns)
+    insert_llm_calls(connect(clickhouse.url, database=fresh_database), calls)
+    part_type, uncompressed = clickhouse.client.query(
+        "SELECT part_type, data_uncompressed_bytes FROM system.parts"
+        " WHERE database = {d:String} AND table = 'llm_calls' AND active",
+        parameters={"d": fresh_database},
+    ).result_rows[0]
+    assert uncompressed > 10 << 20  # wide, by ClickHouse's default
+    assert part_type == "Compact"
+    settings = clickhouse.client.command(
+        "SELECT engine_full FROM system.tables WHERE database = {d:String} AND name = 'llm_calls'",
+        parameters={"d": fresh_database},
+    )
+    assert "min_bytes_for_wide_part = 134217728" in settings
 
 
 def test_render_prints_the_schema_for_the_named_database():
