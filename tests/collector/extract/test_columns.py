@@ -6,6 +6,7 @@ and for generated spans, common and absurd (huge counts, reported costs, custom 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -136,12 +137,11 @@ def _spans(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_spans(), min_size=1, max_size=8), st.dictionaries(st.sampled_from(_KEYS), _values, max_size=3))
-def test_generated_spans_give_the_same_rows_either_way(spans, resource):
+def generated_request(spans: list[dict[str, Any]], resource: dict[str, object] | None = None) -> bytes:
+    """One request of `_spans()` drawn spans under a resource with these attributes."""
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
-    resource_spans.resource.attributes.extend(KeyValue(key=k, value=_value(v)) for k, v in resource.items())
+    resource_spans.resource.attributes.extend(KeyValue(key=k, value=_value(v)) for k, v in (resource or {}).items())
     scope = resource_spans.scope_spans.add()
     for index, drawn in enumerate(spans):
         span = scope.spans.add(
@@ -153,7 +153,13 @@ def test_generated_spans_give_the_same_rows_either_way(spans, resource):
         )
         span.status.code = drawn["status"]
         span.attributes.extend(KeyValue(key=k, value=_value(v)) for k, v in drawn["attributes"].items())
-    body = request.SerializeToString()
+    return request.SerializeToString()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_spans(), min_size=1, max_size=8), st.dictionaries(st.sampled_from(_KEYS), _values, max_size=3))
+def test_generated_spans_give_the_same_rows_either_way(spans, resource):
+    body = generated_request(spans, resource)
     _assert_same_rows(body)
     generous = AttributeSelection(frozenset({"team", "server.address"}), max_keys=70, max_value_length=2000)
     _assert_same_rows(body, generous)  # past `bounds`' limits: clamped the same way

@@ -24,7 +24,7 @@ from llmledger.collector.extract import columns
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
 from llmledger.collector.extract.spans import is_llm_call, scopes
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
-from tests.collector.extract.test_columns import _spans, _value
+from tests.collector.extract.test_columns import _spans, _value, generated_request
 
 pytestmark = pytest.mark.skipif(columns._fast_row is None, reason="the C extensions are not built (no C compiler)")
 
@@ -245,18 +245,6 @@ def test_a_tiered_price_is_built_in_c_on_both_sides_of_its_tier():
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_spans(), min_size=1, max_size=8))
 def test_generated_spans_are_built_in_c_as_in_python_or_left_to_it(spans):
-    request = ExportTraceServiceRequest()
-    scope = request.resource_spans.add().scope_spans.add()
-    for index, drawn in enumerate(spans):
-        span = scope.spans.add(
-            trace_id=bytes([index + 1]) * drawn["ids"][0],
-            span_id=bytes([index + 7]) * drawn["ids"][1],
-            name=drawn["name"],
-            start_time_unix_nano=drawn["start"],
-            end_time_unix_nano=drawn["end"],
-        )
-        span.status.code = drawn["status"]
-        span.attributes.extend(KeyValue(key=k, value=_value(v)) for k, v in drawn["attributes"].items())
-    body = request.SerializeToString()
+    body = generated_request(spans)
     _assert_alike_or_left(body)
     _assert_alike_or_left(body, AttributeSelection(frozenset({"team", "server.address"})))
