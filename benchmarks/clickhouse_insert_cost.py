@@ -39,10 +39,22 @@ from llmledger.collector.records import CallColumns
 INSERT_ROWS = 50_000  # the collector's default --batch-size
 _ROLLUPS = ("llm_trace_costs_mv", "llm_usage_hourly_mv", "llm_usage_daily_user_mv", "llm_budget_usage_mv")
 _INDEXES = ("idx_trace_id", "idx_user_id", "idx_session_id", "idx_price_id", "idx_cost_source", "idx_attr_key")
+
+
+def _grouping_trace_view() -> str:
+    """Migration 0002's per-trace view (grouping each insert by trace), to put back in place of 0007's."""
+    rollups = next(m for m in migrations.migrations() if m.name == "0002_llm_rollups")
+    view = next(s for s in rollups.statements("placeholder") if "llm_trace_costs_mv" in s)
+    view = view.replace("CREATE MATERIALIZED VIEW IF NOT EXISTS", "CREATE OR REPLACE MATERIALIZED VIEW")
+    return view.replace("`placeholder`", "{db}")
+
+
 CONFIGURATIONS: dict[str, list[str]] = {
     "llm_calls and every rollup (as shipped)": [],
     # Before migration 0006, a 50,000-row insert made a wide part: a file pair per column and skip index.
     "wide inserts (before 0006)": ["ALTER TABLE {db}.llm_calls MODIFY SETTING min_bytes_for_wide_part = 10485760"],
+    # Before migration 0007, the per-trace view grouped every insert by trace.
+    "per-trace view grouping (before 0007)": [_grouping_trace_view()],
     "without the per-trace rollup": ["DROP VIEW {db}.llm_trace_costs_mv"],
     "without the hourly rollup": ["DROP VIEW {db}.llm_usage_hourly_mv"],
     "without the daily per-user rollup": ["DROP VIEW {db}.llm_usage_daily_user_mv"],
@@ -115,13 +127,15 @@ def main() -> None:
         "--rows", type=int, default=204_800, help=f"rows per configuration (multiple of {SPANS_PER_REQUEST})"
     )
     parser.add_argument("--rounds", type=int, default=2, help="passes over all configurations")
+    parser.add_argument("--only", default="", help="run only the configurations whose names contain this")
     args = parser.parse_args()
     batches = insert_batches(args.rows)
     print(f"{args.rows} rows in {len(batches)} inserts per configuration; server CPU µs per row\n")
-    results: dict[str, list[tuple[float, float]]] = {name: [] for name in CONFIGURATIONS}
+    chosen = {name: statements for name, statements in CONFIGURATIONS.items() if args.only in name}
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in chosen}
     with EmbeddedClickHouse(tempfile.mkdtemp(prefix="llmledger-insert-cost-")) as server:
         for _ in range(args.rounds):
-            for name, statements in CONFIGURATIONS.items():
+            for name, statements in chosen.items():
                 results[name].append(cost_per_row(server, batches, statements))
     print(f"{'':42s} {'insert (merges paused)':>24s}   with merges")
     for name, figures in results.items():

@@ -169,18 +169,25 @@ def test_every_rollup_agrees_exactly_with_llm_calls_final(client, sample_calls):
         ).result_rows
     )
 
-    assert (
-        client.query(
-            "SELECT Tenant, Day, TraceId, min(Start), sum(Calls), sum(UnpricedCalls), sum(InputTokens), "
-            "sum(OutputTokens), sum(TotalCost), sum(CacheSavings), arraySort(groupUniqArrayArray(Models)), "
-            "max(UserId), max(SessionId) FROM llm_trace_costs GROUP BY ALL ORDER BY ALL"
-        ).result_rows
-        == client.query(
-            "SELECT Tenant, toDate(Timestamp), TraceId, min(Timestamp), count(), countIf(CostSource = 'unpriced'), "
-            "sum(InputTokens), sum(OutputTokens), sum(TotalCost), sum(CacheSavings), arraySort(groupUniqArray(Model)), "
-            "max(UserId), max(SessionId) FROM llm_calls FINAL GROUP BY ALL ORDER BY ALL"
-        ).result_rows
+    traces = (
+        "SELECT Tenant, Day, TraceId, min(Start), max(End), sum(Calls), sum(ErrorCalls), sum(UnpricedCalls), "
+        "sum(InputTokens), sum(OutputTokens), sum(TotalCost), sum(CacheSavings), "
+        "arraySort(groupUniqArrayArray(Models)), max(ServiceName), max(UserId), max(SessionId), max(Feature) "
+        "FROM llm_trace_costs GROUP BY ALL ORDER BY ALL"
     )
+    expected_traces = client.query(
+        "SELECT Tenant, toDate(Timestamp), TraceId, min(Timestamp), "
+        "max(Timestamp + toIntervalNanosecond(toInt64(DurationMs * 1000000))), count(), "
+        "countIf(StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != ''), countIf(CostSource = 'unpriced'), "
+        "sum(InputTokens), sum(OutputTokens), sum(TotalCost), sum(CacheSavings), arraySort(groupUniqArray(Model)), "
+        "max(toString(ServiceName)), max(UserId), max(SessionId), max(toString(Feature)) "
+        "FROM llm_calls FINAL GROUP BY ALL ORDER BY ALL"
+    ).result_rows
+    assert client.query(traces).result_rows == expected_traces
+    # Merged, each trace is one row (its view adds one row per call; the merges fold them), with the same sums.
+    client.command("OPTIMIZE TABLE llm_trace_costs FINAL")
+    assert scalar(client, "SELECT count() FROM llm_trace_costs") == len(expected_traces)
+    assert client.query(traces).result_rows == expected_traces
 
     # … and the facts are the Python values, to the last of twelve decimal places.
     by_tenant: dict[str, Decimal] = defaultdict(Decimal)
