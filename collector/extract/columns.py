@@ -9,8 +9,9 @@ per-shape memo. Anything unusual takes the `LlmCall` path (`spans._build`, `boun
 span alone: a price whose rates are not exact integers of 10⁻¹² USD per token, any value `bound` would clamp,
 any cost `llm_calls` cannot hold. tests/collector/extract/test_columns.py holds the two paths to the same rows.
 
-Where the C extensions are built, a span the C reader read is first offered to `_rows.row`, `_row` in C for
-common spans (~1 µs instead of ~10); it answers None for anything else, which `_row` then builds.
+Where the C extensions are built, a span the C reader read is first offered to `_rows.row`, `_row` (and
+`is_llm_call`) in C for common spans (~3.5 µs instead of ~11); it answers None for anything else, which Python
+then decides and builds.
 tests/collector/extract/test_rows.py holds the two to the same rows.
 """
 
@@ -65,7 +66,6 @@ class _Pricing:
 
     used: dict[str, ModelPrice] = field(default_factory=dict)
     cache: PriceCache = field(default_factory=dict)
-
     entries: dict[tuple[str, str, str, int], Any] = field(default_factory=dict)  # `_rows.row`'s lookups
 
     def of(
