@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--since", default="7d", metavar="AGE", help="period to cover: 30m, 24h, 7d, 4w [7d]")
     parser.add_argument("--tenant", default="", metavar="NAME", help="only this tenant [all]")
-    parser.add_argument("--traces", type=int, default=10, metavar="N", help="how many expensive traces to list [10]")
+    parser.add_argument(
+        "--traces", type=int, default=10, metavar="N", help="how many costly traces begun in it to list [10]"
+    )
     parser.add_argument("--jaeger-url", metavar="URL", help="Jaeger UI base URL, to link traces as URL/trace/<id>")
     add_connection_options(parser)
     parser.set_defaults(func=reports_errors(run))
@@ -125,9 +127,10 @@ def _build(rows: Any, args: argparse.Namespace) -> str:
         traces = rows(
             "SELECT TraceId, sum(TotalCost) AS spend, sum(Calls), arraySort(groupUniqArrayArray(Models)), "
             "max(ServiceName) FROM llm_trace_costs "
-            f"WHERE {_FILTER} AND Day >= toDate(now() - toIntervalSecond({{since:UInt64}})) "
-            "AND Start >= now() - toIntervalSecond({since:UInt64}) AND TraceId != '' "
-            "GROUP BY TraceId ORDER BY spend DESC, TraceId LIMIT {limit:UInt32}"
+            f"WHERE {_FILTER} AND Day >= toDate(now() - toIntervalSecond({{since:UInt64}})) AND TraceId != '' "
+            # On the trace's first call, not on each row: rows of one trace are folded only as parts merge.
+            "GROUP BY TraceId HAVING min(Start) >= now() - toIntervalSecond({since:UInt64}) "
+            "ORDER BY spend DESC, TraceId LIMIT {limit:UInt32}"
         )
         headers = ["trace", "spend", "calls", "models", "service"]
         table = [[t, usd(s), count(c), ", ".join(m) or "-", svc or "-"] for t, s, c, m, svc in traces]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from time import time_ns
 
 import pytest
 
@@ -93,3 +94,14 @@ def test_a_bad_period_exits_2(cli):
 
     assert result.returncode == 2
     assert "--since 'a week' is not an age like 30m, 24h, 7d or 4w" in result.stderr
+
+
+def test_a_trace_is_listed_whole_or_not_at_all(cli, loaded):
+    """Traces are those that started in the period, with all their calls: the trace rollup holds a row per call
+    until its parts merge, so a filter on rows would list a trace that started earlier with part of its cost."""
+    started_earlier = f"{1:032x}"  # calls 1 h, 3 h and a little over 5 h ago (`sample_calls`)
+    in_period = [call for call in loaded if call.timestamp_ns > time_ns() - 4 * 3600 * 10**9]
+    assert {call.trace_id for call in in_period} == {started_earlier}
+    result = cli("report", "--since", "4h", "--traces", "3")
+    assert result.returncode == 0, result.stderr
+    assert started_earlier not in "\n".join(section(result.stdout, "Most expensive traces"))
