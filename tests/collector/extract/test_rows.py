@@ -5,6 +5,7 @@ ones itself, which is the point of it."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from llmledger.collector.extract import columns
+from llmledger.collector.extract import conventions as names
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
 from llmledger.collector.extract.spans import is_llm_call, scopes
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
@@ -248,3 +250,36 @@ def test_generated_spans_are_built_in_c_as_in_python_or_left_to_it(spans):
     body = generated_request(spans)
     _assert_alike_or_left(body)
     _assert_alike_or_left(body, AttributeSelection(frozenset({"team", "server.address"})))
+
+
+# Attribute dicts as any reader may hand them over (the Python reader keeps bytes and lists of any scalar), with
+# the values that sit on the edges of C's rules: bools among ints, -0.0, NaN, 2⁶³ - 1, numbers in strings.
+_ODD = st.one_of(
+    st.sampled_from([None, True, False, 0, -1, 2**63 - 1, -(2**63), 0.0, -0.0, float("nan"), float("inf")]),
+    st.sampled_from(["", "12", " 7 ", "true", "chat", "invoke_agent", "LLM", "llm", "CHAIN", "openai", "gpt-4o"]),
+    st.sampled_from([5e-13, 1.5e-12, 0.1, 123456.789, 999999.9999999, 1e6, 1.234567890123456e-05]),
+    st.sampled_from([b"bytes", [], ["a"], [""], [1, 2], [None]]),
+    st.integers(-10, 2**33),
+    st.floats(),
+)
+
+
+@functools.cache
+def _benchmark_spans() -> list[tuple[Any, Any, Any]]:
+    from benchmarks.collector_ingest import build_requests
+
+    bodies = build_requests(512) + build_requests(512, reported_costs=True)
+    return [read for body in bodies for read in _llm_spans(body)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_attribute_values_are_built_in_c_as_in_python_or_left_to_it(data):
+    span, found, resource = data.draw(st.sampled_from(_benchmark_spans()))
+    keys = sorted(names.READ)
+    found = {**found, **data.draw(st.dictionaries(st.sampled_from(keys), _ODD, max_size=4))}
+    if not is_llm_call(found):
+        assert _both(span, found, resource)[0][0] is None
+        return
+    (fast, fast_used), (slow, slow_used) = _both(span, found, resource)
+    assert fast is None or (fast, fast_used) == (slow, slow_used)
