@@ -33,7 +33,7 @@ _log = logging.getLogger(__name__)
 class Hold(Protocol):
     """A budget reservation (budgets/_ledger.py), kept abstract here so the span lifecycle needs no budgets."""
 
-    def close(self, cost: Decimal | None) -> None: ...
+    def close(self, cost: Decimal | None, complete: bool = True) -> None: ...
 
 
 _NO_USAGE = Usage()  # immutable, so one instance serves every call without a response
@@ -154,12 +154,14 @@ class Invocation:
         finally:
             self.span.end()
             if self.budget is not None:
-                self._settle(self.budget, cost)
+                # A stream (or raw response) that ended before its usage arrived was answered: the provider bills
+                # what it generated, which only the provider knows.
+                self._settle(self.budget, cost, usage_complete is not False)
 
     @staticmethod
-    def _settle(budget: Hold, cost: Decimal | None) -> None:
+    def _settle(budget: Hold, cost: Decimal | None, complete: bool) -> None:
         try:
-            budget.close(cost)
+            budget.close(cost, complete)
         except Exception:
             _log.debug("llmledger: failed to settle a budget reservation", exc_info=True)
 

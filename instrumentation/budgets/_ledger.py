@@ -97,9 +97,15 @@ class Hold:
         self._closed = False
         self.overruns = overruns
 
-    def close(self, cost: Decimal | None) -> None:
-        """Settle to `cost`; None (an error, a cancellation, usage that never arrived) releases the hold."""
-        self._ledger._settle(self, cost if cost is not None and cost > 0 else _ZERO)
+    def close(self, cost: Decimal | None, complete: bool = True) -> None:
+        """Settle to `cost`; None (an SDK error, a cancelled call) releases the hold.
+
+        `complete=False` is a response whose usage never arrived in full: a stream dropped, broken or cancelled
+        before its usage, or one that carries none (`stream_options` without usage). The provider billed whatever
+        it generated and nobody here can know how much, so the call is charged at least what it reserved, the most
+        it could cost: a budget errs towards stopping spend, never towards letting it through unseen.
+        """
+        self._ledger._settle(self, cost if cost is not None and cost > 0 else _ZERO, at_least_reserved=not complete)
 
 
 class Ledger:
@@ -177,7 +183,7 @@ class Ledger:
                 )
             return out
 
-    def _settle(self, hold: Hold, cost: Decimal) -> None:
+    def _settle(self, hold: Hold, cost: Decimal, at_least_reserved: bool = False) -> None:
         with self._lock:
             if hold._closed:
                 return
@@ -186,10 +192,11 @@ class Ledger:
             for pool, amount in hold._parts:
                 self._roll(pool, now)
                 pool.reserved -= amount
-                if cost:
-                    pool.settled += cost
+                charged = max(cost, amount) if at_least_reserved else cost
+                if charged:
+                    pool.settled += charged
                     if self._keeps_events(pool):
-                        pool.events.append((now, cost))
+                        pool.events.append((now, charged))
 
     def _pool(self, budget: Budget, dims: Mapping[str, str], now: datetime) -> _Pool:
         key = tuple(budget.key(dims).items())

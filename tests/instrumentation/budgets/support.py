@@ -20,6 +20,9 @@ prices:
     output: 40000
 """
 CALL_COST = Decimal("0.212")
+CALL_RESERVES = Decimal("0.252")
+# Streamed, `stream` and the `stream_options` llmledger adds are 51 more bytes of arguments: 17 tokens, $0.017.
+STREAM_RESERVES = Decimal("0.269")
 
 
 class Clock:

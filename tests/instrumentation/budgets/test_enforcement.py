@@ -21,8 +21,10 @@ import pytest
 from llmledger import Budget, BudgetExceeded, BudgetWarning, Scope, Window, attributes, budgets
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 from tests.instrumentation import zero_code
-from tests.instrumentation.budgets.support import CALL_COST, NOT_FOUND, QUESTION, Clock
-from tests.instrumentation.openai.transport import CHAT, zero_code_client
+from tests.instrumentation.budgets.support import CALL_COST, CALL_RESERVES, NOT_FOUND, QUESTION, STREAM_RESERVES, Clock
+from tests.instrumentation.conftest import STREAM
+from tests.instrumentation.openai import transport
+from tests.instrumentation.openai.transport import CHAT, recorded_body, zero_code_client
 
 pytestmark = pytest.mark.usefixtures("expensive")
 
@@ -121,19 +123,44 @@ def test_an_sdk_error_releases_the_reservation_and_reaches_the_app_unchanged(rep
     assert (only_pool().spent_usd, only_pool().reserved_usd) == (0, 0)
 
 
-def test_a_finished_stream_settles_and_an_abandoned_one_releases(replay_client):
+def test_a_finished_stream_settles_and_an_abandoned_one_is_charged_its_reservation(replay_client):
     budgets.configure([daily("1")])
     stream = replay_client.chat.completions.create(model="gpt-4", messages=QUESTION, max_tokens=5, stream=True)
-    assert only_pool().reserved_usd > 0
+    assert only_pool().reserved_usd == STREAM_RESERVES
     for _ in stream:
         pass
     assert (only_pool().spent_usd, only_pool().reserved_usd) == (CALL_COST, 0)
 
+    # Answered, then dropped unread: the provider billed what it generated, which only the provider knows.
     abandoned = replay_client.chat.completions.create(model="gpt-4", messages=QUESTION, max_tokens=5, stream=True)
-    assert only_pool().reserved_usd > 0
     del abandoned
     gc.collect()
-    assert (only_pool().spent_usd, only_pool().reserved_usd) == (CALL_COST, 0)
+    assert (only_pool().spent_usd, only_pool().reserved_usd) == (CALL_COST + STREAM_RESERVES, 0)
+
+
+def test_a_stream_broken_before_its_usage_is_charged_its_reservation_and_the_error_reaches_the_app(replay_openai):
+    budgets.configure([daily("1")])
+    client = transport.client(lambda request: transport.failing_stream(recorded_body(STREAM, 0), 2))
+    stream = client.chat.completions.create(model="gpt-4", messages=QUESTION, max_tokens=5, stream=True)
+    with pytest.raises(openai.APIConnectionError):  # the SDK's own error, as without llmledger
+        for _ in stream:
+            pass
+    assert (only_pool().spent_usd, only_pool().reserved_usd) == (STREAM_RESERVES, 0)
+
+
+def test_a_stream_that_carries_no_usage_is_charged_its_reservation(replay_openai):
+    budgets.configure([daily("1")])
+    events = recorded_body(STREAM, 0).split(b"\n\n")
+    without_usage = b"\n\n".join(event for event in events if b'"usage":{' not in event)
+    assert len(without_usage) < len(b"\n\n".join(events))  # the recording's usage chunk is gone
+    client = transport.client(lambda request: transport.sse(without_usage))
+    stream = client.chat.completions.create(
+        model="gpt-4", messages=QUESTION, max_tokens=5, stream=True, stream_options={"include_usage": False}
+    )
+    reserved = only_pool().reserved_usd
+    assert reserved > CALL_RESERVES  # the caller's own stream_options are sized as sent
+    assert [chunk.usage for chunk in stream][-1] is None
+    assert (only_pool().spent_usd, only_pool().reserved_usd) == (reserved, 0)
 
 
 def test_a_cancelled_call_releases_its_reservation(monkeypatch, tracer_provider, meter_provider):

@@ -36,6 +36,16 @@ def test_a_reservation_counts_until_settled_to_the_real_cost():
     assert spent(ledger, "b") == (D("0.1"), 0)
 
 
+def test_a_call_whose_usage_never_arrived_in_full_is_charged_at_least_its_reservation():
+    ledger = Ledger([budget("b", "2")], Clock())
+    ledger.reserve({}, D("0.3")).close(None, complete=False)  # a stream dropped before any usage
+    assert spent(ledger, "b") == (D("0.3"), 0)
+    ledger.reserve({}, D("0.3")).close(D("0.1"), complete=False)  # only the input side had arrived
+    assert spent(ledger, "b") == (D("0.6"), 0)
+    ledger.reserve({}, D("0.3")).close(D("0.5"), complete=False)  # more than reserved: what it cost
+    assert spent(ledger, "b") == (D("1.1"), 0)
+
+
 def test_reservations_are_all_or_nothing_across_matching_budgets():
     ledger = Ledger([budget("tenant", "1", tenant="acme"), budget("user", "0.5", user="ann")], Clock())
     ledger.reserve({"tenant": "acme", "user": "bob"}, D("0.4"))
