@@ -34,7 +34,7 @@ enum { INPUT, OUTPUT, CACHE_READ, CACHE_WRITE, CACHE_WRITE_1H, REASONING, KINDS 
 #define ROW_FIELDS 39
 #define NS_PER_DAY 86400000000000LL
 
-static struct {
+struct config {
     int ready;
     PyTypeObject *span_type;
     PyObject *tokens[KINDS]; /* the names of each token count, in order of preference */
@@ -54,7 +54,8 @@ static struct {
     long long max_tokens, max_timestamp, cost_limit;
     double max_ms;
     Py_ssize_t max_text;
-} cfg;
+};
+static struct config cfg;
 
 /* ---- reading `found` ----------------------------------------------------------------------------------------- */
 
@@ -637,6 +638,22 @@ done:
 
 /* ---- configuration ------------------------------------------------------------------------------------------- */
 
+/* Every reference a configuration holds: taken when it is made, released when another replaces it. */
+#define CONFIG_REFS(c)                                                                                                \
+    {(PyObject *)(c)->span_type, (c)->tokens[0], (c)->tokens[1], (c)->tokens[2], (c)->tokens[3], (c)->tokens[4],     \
+     (c)->tokens[5], (c)->total_names, (c)->ttfc_names, (c)->user_names, (c)->session_names, (c)->finish_names,     \
+     (c)->cost_keys, (c)->cost_names[0], (c)->cost_names[1], (c)->cost_names[2], (c)->cost_names[3],                \
+     (c)->cost_names[4], (c)->prompt_names, (c)->priced_names, (c)->currency_names, (c)->kind_key, (c)->llm_kinds,  \
+     (c)->traceloop_key, (c)->operation_names, (c)->not_a_call, (c)->call_keys, (c)->call_operations,             \
+     (c)->model_names, (c)->described_keys, (c)->described_cache, (c)->described, (c)->reported, (c)->statuses,    \
+     (c)->empty, (c)->usd, (c)->s_reported, (c)->s_computed, (c)->s_unpriced, (c)->k_attributes, (c)->k_tenant,     \
+     (c)->k_service, (c)->k_environment, (c)->k_feature, (c)->k_user, (c)->k_session}
+
+static void config_release(struct config *c) {
+    PyObject *refs[] = CONFIG_REFS(c);
+    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++) Py_XDECREF(refs[i]);
+}
+
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"span_type", "tokens", "total", "time_to_first_chunk", "user", "session",
                                "finish_reasons", "cost_keys", "cost_names", "prompt_cost", "priced_model",
@@ -644,21 +661,23 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
                                "not_a_call", "call_keys", "call_operations", "model_names", "described_keys", "described_cache", "described", "reported",
                                "statuses", "max_tokens", "max_timestamp_ns", "max_ms", "max_text", "cost_limit",
                                NULL};
+    /* Built aside and swapped in whole, so a call with bad arguments leaves the running configuration as it was. */
+    struct config next = {0};
     PyObject *span_type, *tokens, *cost_names;
     if (!PyArg_ParseTupleAndKeywords(
             args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!OOO!LLdnL:configure", keywords, &PyType_Type, &span_type,
-            &PyTuple_Type, &tokens, &PyTuple_Type, &cfg.total_names, &PyTuple_Type, &cfg.ttfc_names, &PyTuple_Type,
-            &cfg.user_names, &PyTuple_Type, &cfg.session_names, &PyTuple_Type, &cfg.finish_names,
-            &PyFrozenSet_Type, &cfg.cost_keys, &PyTuple_Type, &cost_names, &PyTuple_Type, &cfg.prompt_names,
-            &PyTuple_Type, &cfg.priced_names, &PyTuple_Type, &cfg.currency_names, &PyUnicode_Type, &cfg.kind_key,
-            &PyTuple_Type, &cfg.llm_kinds, &PyUnicode_Type, &cfg.traceloop_key, &PyTuple_Type, &cfg.operation_names,
-            &PyFrozenSet_Type, &cfg.not_a_call, &PyTuple_Type, &cfg.call_keys, &PyFrozenSet_Type,
-            &cfg.call_operations, &PyTuple_Type, &cfg.model_names, &PyTuple_Type, &cfg.described_keys,
+            &PyTuple_Type, &tokens, &PyTuple_Type, &next.total_names, &PyTuple_Type, &next.ttfc_names, &PyTuple_Type,
+            &next.user_names, &PyTuple_Type, &next.session_names, &PyTuple_Type, &next.finish_names,
+            &PyFrozenSet_Type, &next.cost_keys, &PyTuple_Type, &cost_names, &PyTuple_Type, &next.prompt_names,
+            &PyTuple_Type, &next.priced_names, &PyTuple_Type, &next.currency_names, &PyUnicode_Type, &next.kind_key,
+            &PyTuple_Type, &next.llm_kinds, &PyUnicode_Type, &next.traceloop_key, &PyTuple_Type, &next.operation_names,
+            &PyFrozenSet_Type, &next.not_a_call, &PyTuple_Type, &next.call_keys, &PyFrozenSet_Type,
+            &next.call_operations, &PyTuple_Type, &next.model_names, &PyTuple_Type, &next.described_keys,
             &PyDict_Type,
-            &cfg.described_cache, &cfg.described, &cfg.reported, &PyTuple_Type, &cfg.statuses, &cfg.max_tokens,
-            &cfg.max_timestamp, &cfg.max_ms, &cfg.max_text, &cfg.cost_limit))
+            &next.described_cache, &next.described, &next.reported, &PyTuple_Type, &next.statuses, &next.max_tokens,
+            &next.max_timestamp, &next.max_ms, &next.max_text, &next.cost_limit))
         return NULL;
-    if (PyTuple_GET_SIZE(tokens) != KINDS || PyTuple_GET_SIZE(cfg.statuses) != 3) {
+    if (PyTuple_GET_SIZE(tokens) != KINDS || PyTuple_GET_SIZE(next.statuses) != 3) {
         PyErr_SetString(PyExc_ValueError, "configure(): six token kinds and three statuses");
         return NULL;
     }
@@ -671,7 +690,7 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
             PyErr_SetString(PyExc_ValueError, "configure(): each cost kind is a tuple of names");
             return NULL;
         }
-        cfg.cost_names[kind] = Py_NewRef(PyTuple_GET_ITEM(cost_names, kind));
+        next.cost_names[kind] = PyTuple_GET_ITEM(cost_names, kind);
     }
     for (int kind = 0; kind < KINDS; kind++) {
         PyObject *kind_names = PyTuple_GET_ITEM(tokens, kind);
@@ -679,31 +698,33 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
             PyErr_SetString(PyExc_ValueError, "configure(): each token kind is a non-empty tuple of names");
             return NULL;
         }
-        cfg.tokens[kind] = Py_NewRef(kind_names);
+        next.tokens[kind] = kind_names;
     }
-    /* Held for the life of the process, like the module itself. */
-    cfg.span_type = (PyTypeObject *)Py_NewRef(span_type);
-    PyObject *held[] = {cfg.total_names,  cfg.ttfc_names,    cfg.user_names,     cfg.session_names,
-                        cfg.finish_names, cfg.cost_keys,     cfg.prompt_names,   cfg.priced_names,
-                        cfg.currency_names, cfg.described_keys, cfg.described_cache, cfg.described,
-                        cfg.reported,     cfg.statuses,      cfg.kind_key,       cfg.llm_kinds,
-                        cfg.traceloop_key, cfg.operation_names, cfg.not_a_call,  cfg.call_keys,
-                        cfg.call_operations, cfg.model_names};
-    for (size_t i = 0; i < sizeof held / sizeof *held; i++) Py_INCREF(held[i]);
-    cfg.empty = PyUnicode_InternFromString("");
-    cfg.usd = PyUnicode_InternFromString("USD");
-    cfg.s_reported = PyUnicode_InternFromString("reported");
-    cfg.s_computed = PyUnicode_InternFromString("computed");
-    cfg.s_unpriced = PyUnicode_InternFromString("unpriced");
-    cfg.k_attributes = PyUnicode_InternFromString("attributes");
-    cfg.k_tenant = PyUnicode_InternFromString("tenant");
-    cfg.k_service = PyUnicode_InternFromString("service_name");
-    cfg.k_environment = PyUnicode_InternFromString("environment");
-    cfg.k_feature = PyUnicode_InternFromString("feature");
-    cfg.k_user = PyUnicode_InternFromString("user_id");
-    cfg.k_session = PyUnicode_InternFromString("session_id");
-    if (PyErr_Occurred()) return NULL;
-    cfg.ready = 1;
+    next.span_type = (PyTypeObject *)span_type;
+    {
+        PyObject *borrowed[] = CONFIG_REFS(&next); /* the strings below are still NULL: skipped */
+        for (size_t i = 0; i < sizeof borrowed / sizeof *borrowed; i++) Py_XINCREF(borrowed[i]);
+    }
+    next.empty = PyUnicode_InternFromString("");
+    next.usd = PyUnicode_InternFromString("USD");
+    next.s_reported = PyUnicode_InternFromString("reported");
+    next.s_computed = PyUnicode_InternFromString("computed");
+    next.s_unpriced = PyUnicode_InternFromString("unpriced");
+    next.k_attributes = PyUnicode_InternFromString("attributes");
+    next.k_tenant = PyUnicode_InternFromString("tenant");
+    next.k_service = PyUnicode_InternFromString("service_name");
+    next.k_environment = PyUnicode_InternFromString("environment");
+    next.k_feature = PyUnicode_InternFromString("feature");
+    next.k_user = PyUnicode_InternFromString("user_id");
+    next.k_session = PyUnicode_InternFromString("session_id");
+    if (PyErr_Occurred()) {
+        config_release(&next);
+        return NULL;
+    }
+    next.ready = 1;
+    struct config old = cfg;
+    cfg = next;
+    config_release(&old); /* all NULL before the first configuration */
     Py_RETURN_NONE;
 }
 

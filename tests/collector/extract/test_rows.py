@@ -6,8 +6,11 @@ ones itself, which is the point of it."""
 from __future__ import annotations
 
 import functools
+import gc
 import math
+import weakref
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,7 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.extract import columns
+from llmledger.collector.extract import _rows, columns
 from llmledger.collector.extract import conventions as names
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
 from llmledger.collector.extract.spans import is_llm_call, scopes
@@ -283,3 +286,25 @@ def test_any_attribute_values_are_built_in_c_as_in_python_or_left_to_it(data):
         return
     (fast, fast_used), (slow, slow_used) = _both(span, found, resource)
     assert fast is None or (fast, fast_used) == (slow, slow_used)
+
+
+def test_a_new_configuration_releases_what_the_old_one_held():
+    def reader(found):
+        return columns._reported_columns(found)
+
+    columns._configured_row(reader)
+    held = weakref.ref(reader)
+    del reader
+    columns._configured_row()
+    gc.collect()
+    assert held() is None
+
+
+def test_a_refused_configuration_leaves_the_running_one_as_it_was(monkeypatch):
+    given: dict[str, Any] = {}
+    monkeypatch.setattr(columns, "_rows", SimpleNamespace(configure=lambda **names: given.update(names), row=_rows.row))
+    columns._configured_row()
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="five cost kinds"):
+        _rows.configure(**{**given, "max_tokens": 0, "cost_names": given["cost_names"][:4]})
+    assert _built_in_c(_CALL)  # its token counts still within the limit it had
