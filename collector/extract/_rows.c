@@ -705,18 +705,25 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
         PyObject *borrowed[] = CONFIG_REFS(&next); /* the strings below are still NULL: skipped */
         for (size_t i = 0; i < sizeof borrowed / sizeof *borrowed; i++) Py_XINCREF(borrowed[i]);
     }
-    next.empty = PyUnicode_InternFromString("");
-    next.usd = PyUnicode_InternFromString("USD");
-    next.s_reported = PyUnicode_InternFromString("reported");
-    next.s_computed = PyUnicode_InternFromString("computed");
-    next.s_unpriced = PyUnicode_InternFromString("unpriced");
-    next.k_attributes = PyUnicode_InternFromString("attributes");
-    next.k_tenant = PyUnicode_InternFromString("tenant");
-    next.k_service = PyUnicode_InternFromString("service_name");
-    next.k_environment = PyUnicode_InternFromString("environment");
-    next.k_feature = PyUnicode_InternFromString("feature");
-    next.k_user = PyUnicode_InternFromString("user_id");
-    next.k_session = PyUnicode_InternFromString("session_id");
+    const struct {
+        PyObject **field;
+        const char *text;
+    } interned[] = {
+        {&next.empty, ""},
+        {&next.usd, "USD"},
+        {&next.s_reported, "reported"},
+        {&next.s_computed, "computed"},
+        {&next.s_unpriced, "unpriced"},
+        {&next.k_attributes, "attributes"},
+        {&next.k_tenant, "tenant"},
+        {&next.k_service, "service_name"},
+        {&next.k_environment, "environment"},
+        {&next.k_feature, "feature"},
+        {&next.k_user, "user_id"},
+        {&next.k_session, "session_id"},
+    };
+    for (size_t i = 0; i < sizeof interned / sizeof *interned; i++)
+        *interned[i].field = PyUnicode_InternFromString(interned[i].text);
     if (PyErr_Occurred()) {
         config_release(&next);
         return NULL;
