@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Overhead of OpenAI instrumentors, side by side in one run: none, the official OTel one, OpenLLMetry, ours.
 
-    python benchmarks/openai_overhead.py [--rounds N] [--quick]
+    python benchmarks/openai_overhead.py [--rounds N] [--quick] [--traces-only]
 
 Every configuration shares one real OpenTelemetry SDK TracerProvider (a span processor that counts spans in
-memory and drops them) and one real MeterProvider (an in-memory reader that is never collected), and the OpenAI
+memory and drops them) and one real MeterProvider (an in-memory reader that is never collected; with
+`--traces-only`, the OpenTelemetry API's no-op one, as an app exporting traces alone has), and the OpenAI
 SDK's own httpx2 client with an in-process MockTransport that replays bytes recorded in tests/cassettes/openai:
 
 - a non-streaming chat completion with usage (otel-contrib/openai-v2/test_chat_completion_with_content.yaml);
@@ -66,6 +67,7 @@ import openai
 import wrapt
 import yaml
 from opentelemetry.context import Context
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
@@ -184,7 +186,7 @@ def _restore(saved: dict[type, dict[str, Any]]) -> int:
     return restored
 
 
-def configurations(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> list[Config]:
+def configurations(tracer_provider: TracerProvider, meter_provider: MeterProvider | NoOpMeterProvider) -> list[Config]:
     providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
     configs = [Config("none", "no instrumentation", lambda: None, lambda: None)]
 
@@ -582,6 +584,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 16, --quick 8)")
     parser.add_argument("--import-runs", type=int, default=7, help="fresh interpreters per import timing")
     parser.add_argument("--quick", action="store_true", help="a quarter of the batch sizes, 8 rounds")
+    parser.add_argument(
+        "--traces-only",
+        action="store_true",
+        help="the API's no-op meter provider, as under opentelemetry-instrument with OTEL_METRICS_EXPORTER=none",
+    )
     args = parser.parse_args()
     rounds = args.rounds or (8 if args.quick else 16)
     install_chunk_replay()
@@ -589,7 +596,9 @@ def main() -> None:
     processor = CountingProcessor()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(processor)
-    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    meter_provider: MeterProvider | NoOpMeterProvider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    if args.traces_only:
+        meter_provider = NoOpMeterProvider()
 
     configs = configurations(tracer_provider, meter_provider)
     loads = workloads(args.quick)
@@ -600,6 +609,7 @@ def main() -> None:
     for config in configs[1:]:
         print(f"  {config.name:<12} = {config.label}")
     print("  all in one process; each batch instrumented and uninstrumented in turn (shuffled each pass)")
+    print(f"  meter provider: {type(meter_provider).__name__}" + (" (traces only)" if args.traces_only else ""))
     sizes = ", ".join(f"{w.batch} {w.name}" for w in loads)
     print(f"  {rounds} rounds; in each, the fastest of {BATCHES} batches of {sizes}")
 

@@ -206,8 +206,6 @@ class Invocation:
             total = self._measure(attributes, metric_attrs, response, usage, response_model)
         finally:
             span.set_attributes(attributes)  # what is known, even if pricing or a metric failed
-        if total is not None:
-            self.telemetry.cost.add(float(total), metric_attrs)
         return total
 
     def _measure(
@@ -219,20 +217,31 @@ class Invocation:
         response_model: str | None,
     ) -> Decimal | None:
         duration_s = (time.perf_counter_ns() - self._start_ns) / 1e9
-        telemetry = self.telemetry
-        # Measured in the call's own span context, so that exemplars (when the SDK's filter samples them) point
-        # at this call's span, not at whatever span was current in the caller.
-        context = self.span_context or set_span_in_context(self.span)
-        telemetry.duration.record(duration_s, metric_attrs, context)
+        ttfc = None
         if self._first_chunk_ns is not None:
             ttfc = (self._first_chunk_ns - self._start_ns) / 1e9
             attributes[attr.RESPONSE_TIME_TO_FIRST_CHUNK] = ttfc
-            telemetry.time_to_first_chunk.record(ttfc, metric_attrs, context)
-        if usage.input_tokens is not None:
-            telemetry.token_usage.record(usage.input_tokens, {**metric_attrs, attr.TOKEN_TYPE: "input"}, context)
-        if usage.output_tokens is not None:
-            telemetry.token_usage.record(usage.output_tokens, {**metric_attrs, attr.TOKEN_TYPE: "output"}, context)
-        return self._cost_attributes(attributes, response, usage, response_model)
+        total = None
+        try:
+            total = self._cost_attributes(attributes, response, usage, response_model)
+        finally:  # duration and tokens are recorded even if pricing failed
+            telemetry = self.telemetry
+            # Recorded in batches (PendingRecords), so `metric_attrs` must not change after this. Measured in the
+            # call's own span context, so that exemplars (when the SDK's filter samples them) point at this call's
+            # span, not at whatever span was current in the caller.
+            telemetry.records.add(
+                (
+                    telemetry,
+                    duration_s,
+                    ttfc,
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    None if total is None else float(total),
+                    metric_attrs,
+                    self.span_context or set_span_in_context(self.span),
+                )
+            )
+        return total
 
     def _cost_attributes(
         self, attributes: dict[str, AttributeValue], response: Response | None, usage: Usage, model: str | None
