@@ -8,9 +8,9 @@ package lands in site-packages. The folder `llmledger/` is the package itself: a
 cannot express a prefix-adding mapping of whole trees, so the package list is computed here; everything else
 lives in pyproject.toml.
 
-The two C extensions, the collector's span reader (`collector/extract/_scan.c`) and row builder
-(`collector/extract/_rows.c`), are optional: without a C compiler the install still succeeds and the collector
-reads spans and builds rows with the Python they accelerate.
+The three C extensions, the collector's span reader (`collector/extract/_scan.c`), row builder
+(`collector/extract/_rows.c`) and Native String encoder (`collector/clickhouse/_native.c`), are optional: without
+a C compiler the install still succeeds and the collector uses the Python they accelerate.
 """
 
 from setuptools import Extension, find_namespace_packages, setup
@@ -41,6 +41,12 @@ setup(
         Extension(
             "llmledger.collector.extract._rows",
             ["collector/extract/_rows.c"],
+            extra_compile_args=["-O2", "-std=c11"],
+            optional=True,
+        ),
+        Extension(
+            "llmledger.collector.clickhouse._native",
+            ["collector/clickhouse/_native.c"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
         ),

@@ -6,9 +6,10 @@ clickhouse-connect's own insert path converts every value through its type objec
 column after column, so most of it is one C call per column: fixed-width numbers are `array(...).tobytes()`,
 and a string column encodes each distinct value once (ids, all of one length, are joined in one go).
 
-Only what `llm_calls` needs is here: Int64 (also DateTime64 and Decimal(18, S) from scaled integers), UInt32,
-Float64, Bool, String and Map(String, String). A value a column cannot take raises `Unencodable` naming the
-column, before anything is sent.
+String columns, most of what is left, are encoded in C when the optional extension `_native` is built
+(`python_strings` below is its specification and fallback). Only what `llm_calls` needs is here: Int64 (also
+DateTime64 and Decimal(18, S) from scaled integers), UInt32, Float64, Bool, String and Map(String, String). A
+value a column cannot take raises `Unencodable` naming the column, before anything is sent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
+
+_native: ModuleType | None
+try:
+    from . import _native  # `python_strings` in C (_native.c), built when the install had a C compiler
+except ImportError:
+    _native = None
 
 Encoder = Callable[[Sequence[Any]], bytes]
 
@@ -45,6 +53,13 @@ def _prefixed(text: str) -> bytes:
 
 def strings(values: Sequence[str]) -> bytes:
     """A String column: each value's UTF-8 bytes after their length (LEB128)."""
+    if _native is not None:
+        return _native.strings(values)
+    return python_strings(values)
+
+
+def python_strings(values: Sequence[str]) -> bytes:
+    """`strings` in Python: what `_native.strings` must give, and what runs without it."""
     if not values:
         return b""
     first = values[0]

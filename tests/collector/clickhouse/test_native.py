@@ -11,6 +11,8 @@ from decimal import Decimal
 from time import time_ns
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmledger.collector.calls import LlmCall
 from llmledger.collector.clickhouse import native
@@ -113,6 +115,35 @@ def test_a_cost_past_decimal_18_12_is_refused_naming_the_span(client):
         insert_llm_calls(client, [replace(EDGES[0], total_cost=_MAX + Decimal("1e-12"))])
 
 
-def test_string_lengths_are_leb128():
-    assert native.strings(["", "a", "é", "x" * 128]) == b"\x00" + b"\x01a" + b"\x02\xc3\xa9" + b"\x80\x01" + b"x" * 128
-    assert native.strings(["ab", "cd"]) == b"\x02ab\x02cd"  # the one-length fast path, same bytes
+@pytest.mark.parametrize("encode", [native.strings, native.python_strings], ids=["as run", "python"])
+def test_string_lengths_are_leb128(encode):
+    assert encode(["", "a", "é", "x" * 128]) == b"\x00" + b"\x01a" + b"\x02\xc3\xa9" + b"\x80\x01" + b"x" * 128
+    assert encode(["ab", "cd"]) == b"\x02ab\x02cd"  # the one-length fast path, same bytes
+    assert encode(("ab", "x" * 20_000)) == b"\x02ab" + b"\xa0\x9c\x01" + b"x" * 20_000  # a tuple; three-byte length
+
+
+def test_string_columns_are_encoded_in_c_where_it_is_built():
+    assert native._native is not None  # the suite runs on an install with a C compiler
+
+
+@given(st.lists(st.text(max_size=300) | st.sampled_from(["gpt-4o", "", "é" * 200])))
+def test_c_and_python_encode_any_strings_alike(values):
+    if native._native is None:
+        pytest.skip("built without the C extension")
+    assert native._native.strings(values) == native.python_strings(values)
+
+
+@pytest.mark.parametrize(
+    ("values", "error"),
+    [
+        (["ok", None], TypeError),
+        (["ok", b"bytes"], (TypeError, AttributeError)),
+        (["ok", 7], (TypeError, AttributeError)),
+        (["ok", "\ud800"], UnicodeEncodeError),
+    ],
+)
+def test_c_and_python_refuse_what_a_string_column_cannot_take(values, error):
+    encoders = [native.python_strings] + ([native._native.strings] if native._native is not None else [])
+    for encode in encoders:
+        with pytest.raises(error):
+            encode(values)
