@@ -661,7 +661,8 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
                                "not_a_call", "call_keys", "call_operations", "model_names", "described_keys", "described_cache", "described", "reported",
                                "statuses", "max_tokens", "max_timestamp_ns", "max_ms", "max_text", "cost_limit",
                                NULL};
-    /* Built aside and swapped in whole, so a call with bad arguments leaves the running configuration as it was. */
+    /* Built aside and swapped in whole, so a call with bad arguments leaves the running configuration as it was.
+     * The old one is released: never call this from the callbacks `row()` makes (`described`, `reported`). */
     struct config next = {0};
     PyObject *span_type, *tokens, *cost_names;
     if (!PyArg_ParseTupleAndKeywords(
