@@ -371,6 +371,33 @@ def test_zero_code_under_opentelemetry_instrument(tmp_path):
     assert span["attributes"]["gen_ai.provider.name"] == "openai"
 
 
+def test_under_opentelemetry_instrument_the_metrics_of_every_call_are_exported_when_the_app_exits(tmp_path):
+    """Three calls, fewer than a batch of metric records: the SDK's last collection at exit still holds them."""
+    (exported,) = zero_code.exported_spans(
+        transport.zero_code_client(*CHAT)
+        + """
+        for _ in range(3):
+            client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+        """,
+        tmp_path,
+        OTEL_TRACES_EXPORTER="none",
+        OTEL_METRICS_EXPORTER="console",
+    )
+    metrics = {
+        metric["name"]: metric["data"]["data_points"]
+        for resource in exported["resource_metrics"]
+        for scope in resource["scope_metrics"]
+        if scope["scope"]["name"] == "llmledger.instrumentation.openai"
+        for metric in scope["metrics"]
+    }
+    usage = recorded_json(*CHAT)["usage"]
+    tokens = {point["attributes"]["gen_ai.token.type"]: point["sum"] for point in metrics["gen_ai.client.token.usage"]}
+    assert tokens == {"input": 3 * usage["prompt_tokens"], "output": 3 * usage["completion_tokens"]}
+    assert [point["count"] for point in metrics["gen_ai.client.operation.duration"]] == [3]
+    (cost,) = metrics["llmledger.client.cost"]
+    assert cost["value"] == pytest.approx(3 * (usage["prompt_tokens"] * 0.15 + usage["completion_tokens"] * 0.6) / 1e6)
+
+
 def test_registered_for_opentelemetry_instrument_under_its_own_name():
     from importlib.metadata import entry_points
 
