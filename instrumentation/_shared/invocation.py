@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from .. import attribution
@@ -78,7 +77,6 @@ class Invocation:
         "provider",
         "request",
         "span",
-        "span_context",
         "telemetry",
     )
 
@@ -94,9 +92,6 @@ class Invocation:
         self.request = request
         self._ended = False
         self._first_chunk_ns: int | None = None
-        # A context with only this call's span current (set when the call runs under it): what metrics are
-        # measured in, so that exemplars point at this span.
-        self.span_context: Context | None = None
         # The budget reservation this call holds, settled to its real cost when it finishes.
         self.budget: Hold | None = None
         attributes: dict[str, AttributeValue] = {
@@ -226,8 +221,8 @@ class Invocation:
             total = self._cost_attributes(attributes, response, usage, response_model)
         finally:  # duration and tokens are recorded even if pricing failed
             telemetry = self.telemetry
-            # Recorded in batches (PendingRecords), so `metric_attrs` must not change after this. Measured in the
-            # call's own span context, so that exemplars (when the SDK's filter samples them) point at this call's
+            # Recorded in batches (PendingRecords), so `metric_attrs` must not change after this. Measured with the
+            # call's own span current, so that exemplars (when the SDK's filter samples them) point at this call's
             # span, not at whatever span was current in the caller.
             telemetry.records.add(
                 (
@@ -238,7 +233,7 @@ class Invocation:
                     usage.output_tokens,
                     None if total is None else float(total),
                     metric_attrs,
-                    self.span_context or set_span_in_context(self.span),
+                    self.span.get_span_context(),
                 )
             )
         return total

@@ -31,8 +31,7 @@ _RECORDING_KEY = otel_context.create_key("llmledger-recording")
 
 def call_context(invocation: Invocation) -> otel_context.Context:
     """The context to run a recorded SDK call in: its span current, and the call marked as recorded."""
-    span_context = invocation.span_context = trace.set_span_in_context(invocation.span)
-    return otel_context.set_value(_RECORDING_KEY, invocation, span_context)
+    return otel_context.set_value(_RECORDING_KEY, invocation, trace.set_span_in_context(invocation.span))
 
 
 def recording() -> Invocation | None:

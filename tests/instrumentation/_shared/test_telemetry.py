@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import INVALID_SPAN_CONTEXT
 
 from llmledger.instrumentation._shared.invocation import Invocation, Request, Response
 from llmledger.instrumentation._shared.telemetry import PendingRecords, Telemetry
@@ -64,6 +66,17 @@ def test_without_a_collection_a_full_batch_is_recorded_by_the_call_that_fills_it
     assert len(telemetry.records._queue) == 5  # memory stays bounded with no reader collecting
 
 
+def test_a_queued_record_does_not_keep_its_call_span_alive(telemetry):
+    # A span held until its batch is recorded would make the garbage collector run several times as often in an
+    # app's calls; the record keeps only the span's identity, for exemplars.
+    invocation = Invocation(telemetry, "openai", Request("chat", "gpt-4o-mini"))
+    invocation.finish(Response(model="gpt-4o-mini", usage=Usage(input_tokens=1000, output_tokens=200)))
+    span = weakref.ref(invocation.span)
+    del invocation
+    assert len(telemetry.records._queue) == 1
+    assert span() is None  # freed by its reference count alone, without a collection
+
+
 def test_threads_finishing_calls_while_readers_collect_lose_and_double_count_nothing(telemetry, reader):
     threads, calls_each = 8, 300
     done = threading.Event()
@@ -98,7 +111,7 @@ def test_threads_finishing_calls_while_readers_collect_lose_and_double_count_not
 def test_a_failing_record_is_logged_and_the_rest_of_the_batch_still_recorded(telemetry, reader, caplog):
     caplog.set_level("DEBUG", "llmledger")
     call(telemetry)
-    telemetry.records.add((telemetry, "not a duration", None, 1, 1, None, {}, None))  # type: ignore[arg-type]
+    telemetry.records.add((telemetry, "not a duration", None, 1, 1, None, {}, INVALID_SPAN_CONTEXT))  # type: ignore[arg-type]
     call(telemetry)
     assert totals(reader)["calls"] == 2
     assert any("failed to record a call's metrics" in r.getMessage() for r in caplog.records)
