@@ -5,7 +5,7 @@ written by a version with other `LlmCall` fields still loads, and each consumer 
 from __future__ import annotations
 
 import pickle
-from dataclasses import replace
+from dataclasses import fields, replace
 from decimal import Decimal
 
 import pytest
@@ -42,6 +42,23 @@ def test_a_cost_decimal_18_12_cannot_hold_is_refused_naming_the_span(cost):
     assert not fits(call)
 
 
+def test_a_record_written_all_pickled_by_the_previous_version_still_loads(sample_calls):
+    columns = CallColumns.of(sample_calls)
+    raw = [[1, "trace", "span", {"k": "v"}]]
+    names = tuple(field.name for field in fields(LlmCall))
+    found = rows(b"C" + pickle.dumps((names, columns.columns, {}, raw)))
+    assert found is not None
+    assert (found.calls, found.raw) == (columns, raw)
+
+
+def test_a_value_marshal_cannot_write_is_pickled_with_its_record_and_loads_the_same(sample_calls):
+    columns = CallColumns.of([replace(sample_calls[0], feature=Text("search"))])
+    record = store_record(columns, {}, [])
+    assert record[:1] == b"C"
+    found = rows(record)
+    assert found is not None and found.calls == columns
+
+
 def test_a_record_of_an_older_layout_loads_by_field_name_ignoring_fields_that_are_gone():
     names = ("timestamp_ns", "trace_id", "span_id", "total_cost", "retired_field")
     columns = [(7,), ("t" * 32,), ("s" * 16,), (Decimal("0.25"),), ("whatever",)]
@@ -63,6 +80,10 @@ def test_each_consumer_reads_only_its_own_records():
     assert body(store_record(CallColumns(), {}, [])) is None
     assert rows(forward_record(b"\x0a\x00")) is None
     assert body(forward_record(b"\x0a\x00")) == b"\x0a\x00"
+
+
+class Text(str):
+    """A string marshal refuses (it writes exact built-in types only)."""
 
 
 def _rounded(call: LlmCall) -> LlmCall:
