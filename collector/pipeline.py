@@ -11,9 +11,10 @@ A full queue raises `Backpressure` and receivers answer 429 / RESOURCE_EXHAUSTED
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -80,36 +81,81 @@ class SeenSpans:
     """
 
     CAPACITY = 200_000
+    _SEED_CHUNK = 4096
 
     def __init__(self, capacity: int = CAPACITY) -> None:
-        # An OrderedDict, not a dict: forgetting a dict's oldest key (`next(iter(d))`) walks past every key
-        # deleted before it, so once full each new span cost 70–500 µs and more as the collector ran on;
-        # `popitem(last=False)` is O(1).
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        # A set for membership and the keys in the order they came, a request's at a time: a request's keys are
+        # tested, added and (once old) forgotten by whole-set operations in C, ~0.2 µs a key where an OrderedDict
+        # taking them one by one cost ~1 µs, in the one process that receives every span. (A dict alone would not
+        # do: finding its oldest key, `next(iter(d))`, walks past every key deleted before it.)
+        self._seen: set[str] = set()
+        self._chunks: deque[list[str]] = deque()  # disjoint, and together exactly `_seen`
         self._capacity = capacity
+
+    def add_all(self, keys: Sequence[str]) -> Sequence[int]:
+        """Remember `keys`; the indexes of those that were new (a key repeated within `keys` is new once)."""
+        seen = self._seen
+        before = len(seen)
+        if seen.isdisjoint(keys):
+            seen.update(keys)
+            if len(seen) - before == len(keys):
+                new: Sequence[int] = range(len(keys))
+                chunk = list(keys)
+            else:  # a key twice in the same request: its first time is the new one
+                first: dict[str, int] = {}
+                for index, key in enumerate(keys):
+                    first.setdefault(key, index)
+                new, chunk = list(first.values()), list(first)
+        else:
+            new, chunk = [], []
+            for index, key in enumerate(keys):
+                if key not in seen:
+                    seen.add(key)
+                    chunk.append(key)
+                    new.append(index)
+        self._chunks.append(chunk)
+        self._trim()
+        return new
 
     def add(self, key: str) -> bool:
         """True if `key` is new (and now remembered)."""
-        seen = self._seen
-        if key in seen:
-            return False
-        seen[key] = None
-        if len(seen) > self._capacity:
-            seen.popitem(last=False)
-        return True
+        return bool(self.add_all((key,)))
+
+    def _trim(self) -> None:
+        seen, chunks = self._seen, self._chunks
+        while len(seen) > self._capacity:
+            excess = len(seen) - self._capacity
+            oldest = chunks[0]
+            if len(oldest) <= excess:
+                chunks.popleft()
+                seen.difference_update(oldest)
+            else:
+                seen.difference_update(oldest[:excess])
+                del oldest[:excess]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._seen)
+        return itertools.chain.from_iterable(list(self._chunks))
 
     def remember(self, keys: Iterable[str]) -> None:
         """Add `keys`, oldest first (seeding the memory after a restart)."""
-        for key in keys:
-            self.add(key)
+        iterator = iter(keys)
+        while chunk := list(itertools.islice(iterator, self._SEED_CHUNK)):
+            self.add_all(chunk)
 
     def forget(self, keys: Iterable[str]) -> None:
         """Forget `keys` just added: their request was refused, and its retry must not count as a duplicate."""
-        for key in keys:
-            self._seen.pop(key, None)
+        gone = self._seen.intersection(keys)
+        if not gone:
+            return
+        self._seen.difference_update(gone)
+        left = len(gone)
+        for chunk in reversed(self._chunks):  # just added: among the newest chunks
+            kept = [key for key in chunk if key not in gone]
+            if len(kept) < len(chunk):
+                left -= len(chunk) - len(kept)
+                chunk[:] = kept
+                if not left:
+                    return
 
 
 class Pipeline:
@@ -176,9 +222,8 @@ class Pipeline:
         raw = raw_span_rows(request) if self.store_raw_spans else []
         keys = extracted.keys
         with self._lock:
-            seen = self._seen_calls
-            new = [index for index, key in enumerate(keys) if seen.add(key)]
-            new_raw: list[Sequence[Any]] = [row for row in raw if self._seen_raw.add(row[1] + row[2])]
+            new = self._seen_calls.add_all(keys)
+            new_raw: list[Sequence[Any]] = [raw[index] for index in self._seen_raw.add_all([r[1] + r[2] for r in raw])]
         new_keys = keys if len(new) == len(keys) else [keys[index] for index in new]
         payloads = []
         if self.forwarder is not None:

@@ -42,3 +42,33 @@ def test_forgotten_keys_of_a_refused_request_are_new_again_and_the_rest_kept():
     seen.forget(["c", "missing"])
     assert list(seen) == ["a", "b"]
     assert seen.add("c") is True
+
+
+def test_a_request_s_keys_are_taken_at_once_new_ones_by_index_and_a_key_repeated_within_it_new_once():
+    seen = SeenSpans(capacity=10)
+    assert list(seen.add_all(["a", "b"])) == [0, 1]
+    assert list(seen.add_all(["c", "a", "d", "c"])) == [0, 2]  # "a" seen before, the second "c" a repeat
+    assert list(seen.add_all(["e", "e"])) == [0]
+    assert list(seen) == ["a", "b", "c", "d", "e"]
+
+
+def test_whole_requests_past_the_capacity_keep_exactly_the_latest_keys():
+    seen = SeenSpans(capacity=1000)
+    keys = _keys(0, 5_000)
+    for first in range(0, 5_000, 300):  # requests that do not divide the capacity
+        assert list(seen.add_all(keys[first : first + 300])) == list(range(len(keys[first : first + 300])))
+    assert list(seen) == keys[-1000:]
+    assert list(seen.add_all(keys[-1000:])) == []
+    assert list(seen.add_all([keys[-1001], keys[-1]])) == [0]
+
+
+def test_a_forgotten_request_in_the_middle_leaves_the_order_of_the_rest_and_counts_toward_nothing():
+    seen = SeenSpans(capacity=4)
+    seen.add_all(["a", "b"])
+    seen.add_all(["c", "d"])
+    seen.forget(["a", "b"])  # refused after a later request was taken
+    assert list(seen) == ["c", "d"]
+    seen.add_all(["e", "f"])
+    assert list(seen) == ["c", "d", "e", "f"]  # a full capacity of remembered keys, none lost to the forgotten
+    seen.add_all(["g"])
+    assert list(seen) == ["d", "e", "f", "g"]
