@@ -10,10 +10,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 
 from llmledger.collector.extract import Extraction, extract_calls
 from llmledger.collector.extract.attributes import AttributeSelection
-from llmledger.collector.extracting import ExtractionPool
+from llmledger.collector.extracting import Extracted, ExtractionPool
 from llmledger.collector.pipeline import Pipeline
 from llmledger.collector.queue import DiskQueue
 from llmledger.collector.records import rows, storable
@@ -59,6 +60,47 @@ def test_small_requests_and_requests_after_closing_stay_in_the_collector_process
     assert pool.extract(_body(1)) is None  # closed: the caller extracts, and the queue decides what to answer
 
 
+def test_threads_outnumbering_the_workers_wait_their_turn_and_each_gets_its_own_request_s_calls():
+    bodies = [_body(count) for count in range(1, 13)]
+    pool = ExtractionPool(2, min_bytes=0)
+    results: dict[int, object] = {}
+
+    def extract(index: int) -> None:
+        results[index] = pool.extract(bodies[index])
+
+    try:
+        threads = [threading.Thread(target=extract, args=(index,)) for index in range(len(bodies))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        pool.close()
+    assert sorted(results) == list(range(len(bodies)))
+    for index, extracted in results.items():
+        assert isinstance(extracted, Extracted)
+        assert extracted.keys == list(storable(extract_calls(bodies[index], Extraction()).calls)[0].keys())
+
+
+def test_a_request_a_worker_cannot_extract_is_left_to_the_caller_and_the_worker_serves_on():
+    pool = ExtractionPool(1, min_bytes=0)
+    try:
+        (worker,) = pool.pids()
+        assert pool.extract(b"\x0a\xff\xff\xff\x7f" + b"x" * 64) is None  # truncated: the caller raises the error
+        assert pool.pids() == [worker]
+        assert pool.extract(_body(2)) is not None
+    finally:
+        pool.close()
+
+
+def test_closing_the_pool_ends_its_workers():
+    pool = ExtractionPool(2)
+    workers = pool.pids()
+    pool.close()
+    assert pool.pids() == []
+    assert wait_for(lambda: [pid for pid in workers if _alive(pid)], [], timeout=10) == []
+
+
 def test_a_killed_worker_loses_no_request_and_re_sends_are_still_filtered(client, tmp_path):
     queue = DiskQueue(tmp_path / "queue", ("store",), max_bytes=1 << 24)
     pipeline = Pipeline(ClickHouseStore(client), queue, flush_interval=0.05, extract_workers=1).start()
@@ -84,7 +126,7 @@ def test_workers_exit_when_their_collector_is_killed(tmp_path):
     script = textwrap.dedent(
         """
         import sys, time
-        from llmledger.collector.extracting import ExtractionPool
+        from llmledger.collector.extracting import Extracted, ExtractionPool
         if __name__ == "__main__":
             pool = ExtractionPool(2)
             print(" ".join(map(str, pool.pids())), flush=True)
