@@ -19,7 +19,6 @@ extraction raises. Workers exit when the collector does, even after a kill -9 (t
 
 from __future__ import annotations
 
-import gc
 import logging
 import multiprocessing
 import os
@@ -31,8 +30,10 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from llmledger.instrumentation._shared import prices
 from llmledger.instrumentation._shared.prices import ModelPrice
 
+from . import collection
 from .extract import extract_columns
 from .extract.attributes import DEFAULT, AttributeSelection
 from .records import store_record
@@ -41,7 +42,6 @@ _log = logging.getLogger(__name__)
 MIN_BYTES = 16 << 10  # a smaller request costs less to extract here than to send to a worker and back
 _START_TIMEOUT = 120.0  # seconds for a worker to import what it needs
 _READY = b"ready"
-_GC_THRESHOLD = 100_000  # new container objects between collections in a worker (Python's default: 700)
 _FAILED = b""  # a worker's answer for a request it could not extract (a pickled result is never empty)
 
 
@@ -126,8 +126,8 @@ class ExtractionPool:
         self._give_back(worker)
         if answer == _FAILED:
             return None
-        spans, rejected, keys, record, prices = pickle.loads(answer)
-        return Extracted(spans, rejected, keys, record, prices)
+        spans, rejected, keys, record, used = pickle.loads(answer)
+        return Extracted(spans, rejected, keys, record, used)
 
     def _take(self) -> _Worker | None:
         with self._changed:
@@ -187,7 +187,10 @@ def _serve(connection: Connection, names: tuple[str, ...], parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the collector's to handle; it closes the pipe
     selection = AttributeSelection.of(names)
     threading.Thread(target=_exit_with, args=(parent,), name="llmledger-orphan-watch", daemon=True).start()
-    _quiet_garbage_collector()
+    prices.lookup_ns("openai", "gpt-4o-mini", time.time_ns())  # load the price data before the first request
+    # A 512-span request holds a few thousand container objects until its record is written: at the default
+    # threshold the cycle collector took 2.5 µs a span of a ~10 µs extraction.
+    collection.quiet()
     connection.send_bytes(_READY)
     while True:
         try:
@@ -203,20 +206,6 @@ def _serve(connection: Connection, names: tuple[str, ...], parent: int) -> None:
         except Exception:  # the caller extracts it again, and answers the sender with what that raises
             answer = _FAILED
         connection.send_bytes(answer)
-
-
-def _quiet_garbage_collector() -> None:
-    """Keep Python's cycle collector out of the extraction of a request.
-
-    A 512-span request holds a few thousand container objects (each span's attributes, its row) until its record
-    is written, and nothing it makes is a cycle: at the default threshold (700) the collector ran three or four
-    times a request, and its full collections walked every module and price object imported, 2.5 µs a span of a
-    ~10 µs extraction. What is alive after start-up is frozen out of collections, and a collection waits for
-    100,000 new objects: any cycle is still freed, later.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(_GC_THRESHOLD)
 
 
 def _exit_with(parent: int) -> None:
