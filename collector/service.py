@@ -22,7 +22,7 @@ from clickhouse_connect.driver.client import Client
 
 from llmledger.instrumentation._shared import prices
 
-from . import collection
+from . import cycle_collector
 from .budgets import STATUS_PATH, BudgetMonitor, sync
 from .clickhouse.errors import ClickHouseError
 from .config import CollectorConfig, ConfigError
@@ -140,7 +140,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         if config.budgets_file is not None:
             _say(f"llmledger collector: budgets of {config.budgets_file} at {http_base}{STATUS_PATH}")
 
-        collection.quiet()  # start-up done: keep the cycle collector out of receiving and writing
+        cycle_collector.quiet()  # start-up done: keep the cycle collector out of receiving and writing
         stop.wait()
         _say("llmledger collector: stopping")
         stack.close()  # receivers, then queued writes and forwarding, then the queue, then ClickHouse

@@ -53,7 +53,8 @@ static inline int read_varint(Cursor *c, uint64_t *out) {
 
 /* Reads one field's tag and, for a length-delimited field, its body into `body`. 0 on malformed input or on a
  * wire type other than varint, fixed64, length-delimited and fixed32 (groups are never valid OTLP). */
-static inline __attribute__((always_inline)) int read_field(Cursor *c, uint32_t *number, int *wire, Cursor *body, uint64_t *scalar) {
+static inline __attribute__((always_inline)) int read_field(Cursor *c, uint32_t *number, int *wire, Cursor *body,
+                                                            uint64_t *scalar) {
     uint64_t tag;
     if (!read_varint(c, &tag) || (tag >> 3) == 0 || (tag >> 3) > 0x1FFFFFFF) return 0;
     *number = (uint32_t)(tag >> 3);
@@ -181,9 +182,8 @@ static uint64_t load8(const uint8_t *bytes, Py_ssize_t length) { /* up to 8 byte
 }
 
 /* Every attribute key of every span is hashed, so a byte-at-a-time hash (one dependent multiply a byte, ~100
- * cycles for a 25-byte key) was a visible part of a span's reading. This one reads the key's first, middle and last
- * eight bytes and its length: keys sharing all four (e.g. `…input_tokens` and `…output_tokens` differ in length)
- * only probe one slot further, and a slot matches on the whole key. */
+ * cycles for a 25-byte key) was a visible part of a span's reading. This one mixes the key's length and its first,
+ * middle and last eight bytes; two keys alike in all four only cost a probe more, as a slot matches the whole key. */
 static uint64_t hash_bytes(const uint8_t *bytes, Py_ssize_t length) {
     uint64_t first = load8(bytes, length);
     uint64_t middle = length > 8 ? load8(bytes + length / 2 - 4, 8) : 0;

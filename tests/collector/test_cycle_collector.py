@@ -13,26 +13,26 @@ def test_after_start_up_collections_are_rare_and_cycles_are_still_freed():
     script = textwrap.dedent(
         """
         import gc, weakref
-        from llmledger.collector import collection
+        from llmledger.collector import cycle_collector
 
         class Node:
             pass
 
         started = [Node() for _ in range(1000)]
-        collection.quiet()
+        cycle_collector.quiet()
         assert gc.get_freeze_count() >= 1000
-        assert gc.get_threshold()[0] == collection.THRESHOLD
+        assert gc.get_threshold()[0] == cycle_collector.THRESHOLD
 
         collections = []
         gc.callbacks.append(lambda phase, info: phase == "start" and collections.append(info["generation"]))
-        held = [Node() for _ in range(collection.THRESHOLD // 2)]  # a large request's objects
+        held = [Node() for _ in range(cycle_collector.THRESHOLD // 2)]  # a large request's objects
         assert collections == []
 
         cycle = Node()
         cycle.me = cycle
         freed = weakref.ref(cycle)
         del cycle
-        held += [Node() for _ in range(collection.THRESHOLD)]
+        held += [Node() for _ in range(cycle_collector.THRESHOLD)]
         assert collections and freed() is None
         print("ok")
         """
