@@ -72,7 +72,6 @@ class _Worker:
 
 class ExtractionPool:
     def __init__(self, workers: int, attributes: AttributeSelection = DEFAULT, min_bytes: int = MIN_BYTES) -> None:
-        self.workers = workers
         self.min_bytes = min_bytes
         self._names = tuple(attributes.names)
         self._context = multiprocessing.get_context("spawn")  # never fork a process that runs threads
