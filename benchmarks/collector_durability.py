@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from benchmarks.collector_ingest import SPANS_PER_REQUEST, build_requests, timed
+from benchmarks.collector_ingest import SPANS_PER_REQUEST, build_requests, rows, timed
 from llmledger.collector.clickhouse import migrations
 from llmledger.collector.clickhouse.client import connect
 from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
@@ -119,7 +119,7 @@ def main() -> None:
                             bodies,
                             collector.http_port,
                             senders,
-                            [(admin, f"SELECT count() FROM {database}.llm_calls")],
+                            [rows(admin, f"SELECT count() FROM {database}.llm_calls")],
                             args.time_limit,
                             spans,
                         )

@@ -17,7 +17,10 @@ Runs, each timed from the first request to the moment every row is queryable:
    (rows counted in llm_calls);
 2. the same with `--forward grpc://rotel` (rotel's ClickHouse exporter writes otel_traces): pass-through, timed
    until both llm_calls and rotel's otel_traces hold every span;
-3. rotel alone (OTLP/HTTP → its ClickHouse exporter → otel_traces), the same requests.
+3. the same forwarding to a rotel that discards what it receives (its blackhole exporter): the collector's own
+   pass-through, timed until llm_calls holds every span and the collector's `/metrics` count every request as
+   forwarded;
+4. rotel alone (OTLP/HTTP → its ClickHouse exporter → otel_traces), the same requests.
 
 Loads are bounded in span count and time. The machine's two cores are shared by sender, collector, rotel and
 ClickHouse, so figures are end-to-end system throughput, not per-core collector throughput.
@@ -34,6 +37,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -172,10 +177,29 @@ def post_all(port: int, bodies: list[bytes], senders: int, deadline: float) -> N
         raise RuntimeError(f"senders failed: {errors[:3]}")
 
 
-def wait_rows(client: object, query: str, expected: int, deadline: float) -> int:
+def rows(client: object, query: str) -> Callable[[], int]:
+    """A probe counting what `query` finds."""
+    return lambda: int(client.command(query))  # type: ignore[attr-defined]
+
+
+def forwarded_spans(collector_http_port: int) -> Callable[[], int]:
+    """A probe counting the spans the collector has forwarded (its `/metrics`: requests, 512 spans each)."""
+    url = f"http://127.0.0.1:{collector_http_port}/metrics"
+    name = "llmledger_collector_forwarded_requests_total"
+
+    def probe() -> int:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        sent = [line.split()[1] for line in text.splitlines() if line.startswith(name + " ")]
+        return int(float(sent[0])) * SPANS_PER_REQUEST if sent else 0
+
+    return probe
+
+
+def wait_for_count(probe: Callable[[], int], expected: int, deadline: float) -> int:
     count = 0
     while time.monotonic() < deadline:
-        count = int(client.command(query))  # type: ignore[attr-defined]
+        count = probe()
         if count >= expected:
             break
         time.sleep(0.05)
@@ -231,7 +255,7 @@ def timed(
     bodies: list[bytes],
     port: int,
     senders: int,
-    probes: list[tuple[object, str]],
+    probes: list[Callable[[], int]],
     limit: float,
     spans_per_request: int = SPANS_PER_REQUEST,
     cpu_of: dict[str, int] | None = None,
@@ -248,7 +272,7 @@ def timed(
     deadline = started + limit
     post_all(port, bodies, senders, deadline)
     posted = time.monotonic() - started
-    counts = [wait_rows(client, query, expected, deadline) for client, query in probes]
+    counts = [wait_for_count(probe, expected, deadline) for probe in probes]
     elapsed = time.monotonic() - started
     used = {name: _cpu_seconds(pid) - before[name] for name, pid in watched.items()}
     rate = min(counts) / elapsed
@@ -264,19 +288,26 @@ def timed(
     return rate
 
 
-def start_rotel(clickhouse_url: str, database: str) -> tuple[subprocess.Popen[bytes], int, int]:
+def start_rotel(clickhouse_url: str | None, database: str = "") -> tuple[subprocess.Popen[bytes], int, int]:
+    """rotel writing into `database` of ClickHouse at `clickhouse_url`; with None, discarding what it receives."""
     binary = rotel_binary()
     if binary is None:
         raise SystemExit("rotel is not installed: pip install rotel")
     grpc_port, http_port = free_port(), free_port()
+    listen = ["--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}", "--otlp-http-endpoint", f"127.0.0.1:{http_port}"]
+    if clickhouse_url is None:
+        process = subprocess.Popen(
+            [str(binary), "start", *listen, "--exporter", "blackhole"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.0)
+        return process, grpc_port, http_port
     process = subprocess.Popen(
         [
             str(binary),
             "start",
-            "--otlp-grpc-endpoint",
-            f"127.0.0.1:{grpc_port}",
-            "--otlp-http-endpoint",
-            f"127.0.0.1:{http_port}",
+            *listen,
             "--exporter",
             "clickhouse",
             "--clickhouse-exporter-endpoint",
@@ -318,7 +349,7 @@ def main() -> None:
     bodies = build_requests(args.spans, reported_costs=args.reported_costs)
     with tempfile.TemporaryDirectory(prefix="llmledger-bench-") as tmp, EmbeddedClickHouse(Path(tmp)) as server:
         admin = connect(server.url)
-        for database in ("bench_direct", "bench_forward", "bench_rotel", "bench_rotel_fwd"):
+        for database in ("bench_direct", "bench_forward", "bench_pass", "bench_rotel", "bench_rotel_fwd"):
             migrations.apply(admin, database, raw_spans=database.startswith("bench_rotel"))
         env = dict(os.environ)
         base = ["--clickhouse-url", server.url, "--batch-size", "50000", "--flush-interval", "1", *workers]
@@ -334,7 +365,7 @@ def main() -> None:
                 bodies,
                 collector.http_port,
                 args.senders,
-                [(admin, count_calls.format(db="bench_direct"))],
+                [rows(admin, count_calls.format(db="bench_direct"))],
                 args.time_limit,
                 cpu_of={"collector": collector.process.pid, "ClickHouse": server.pid or 0, "senders": os.getpid()},
             )
@@ -352,7 +383,10 @@ def main() -> None:
                 bodies,
                 collector.http_port,
                 args.senders,
-                [(admin, count_calls.format(db="bench_forward")), (admin, count_raw.format(db="bench_rotel_fwd"))],
+                [
+                    rows(admin, count_calls.format(db="bench_forward")),
+                    rows(admin, count_raw.format(db="bench_rotel_fwd")),
+                ],
                 args.time_limit,
                 cpu_of={
                     "collector": collector.process.pid,
@@ -366,6 +400,30 @@ def main() -> None:
             rotel_fwd.terminate()
             rotel_fwd.wait(10)
 
+        sink, sink_grpc, _ = start_rotel(None)
+        collector = start_collector(
+            [*base, "--database", "bench_pass", "--forward", f"grpc://127.0.0.1:{sink_grpc}"], env=env
+        )
+        try:
+            passing = timed(
+                "llmledger collector + --forward (discarded)",
+                bodies,
+                collector.http_port,
+                args.senders,
+                [forwarded_spans(collector.http_port), rows(admin, count_calls.format(db="bench_pass"))],
+                args.time_limit,
+                cpu_of={
+                    "collector": collector.process.pid,
+                    "rotel (discarding)": sink.pid,
+                    "ClickHouse": server.pid or 0,
+                    "senders": os.getpid(),
+                },
+            )
+        finally:
+            collector.stop()
+            sink.terminate()
+            sink.wait(10)
+
         rotel, _, rotel_http = start_rotel(server.url, "bench_rotel")
         try:
             theirs = timed(
@@ -373,7 +431,7 @@ def main() -> None:
                 bodies,
                 rotel_http,
                 args.senders,
-                [(admin, count_raw.format(db="bench_rotel"))],
+                [rows(admin, count_raw.format(db="bench_rotel"))],
                 args.time_limit,
                 cpu_of={"rotel": rotel.pid, "ClickHouse": server.pid or 0, "senders": os.getpid()},
             )
@@ -385,6 +443,7 @@ def main() -> None:
     print()
     print(f"llmledger / rotel:            {ours / theirs:.2f}")
     print(f"llmledger with forwarding / rotel: {forward / theirs:.2f}")
+    print(f"forwarding pass-through (discarding receiver), stored and forwarded: {passing:,.0f} spans/s")
     print(f"target ≥ 50,000 LLM spans/s: {'met' if ours >= 50_000 else 'not met'} ({ours:,.0f})")
 
 

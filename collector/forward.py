@@ -3,21 +3,26 @@
 
 The original `ExportTraceServiceRequest` bytes are sent as they came (no re-encoding; a gzip body is sent
 decompressed, and only an OTLP/JSON request is encoded, to protobuf, since it has no protobuf bytes), from a
-background thread reading the durable queue with its own cursor, with jittered exponential backoff on
-transient failures (gRPC UNAVAILABLE and friends, HTTP 429/502/503/504 and connection errors, honouring
-Retry-After). Delivery is at least once: a crash re-sends at most the last half second of requests. Forwarding
+background thread reading the durable queue with its own cursor, four requests in flight at a time, with
+jittered exponential backoff on transient failures (gRPC UNAVAILABLE and friends, HTTP 429/502/503/504 and
+connection errors, honouring Retry-After). Delivery is at least once: a crash re-sends what was in flight and at
+most the last half second of requests. Forwarding
 never blocks or fails storage: when the queue is full and the forwarder is the one behind, its oldest segment is
 skipped and counted (`DiskQueue(sheddable=…)`).
 """
 
 from __future__ import annotations
 
+import functools
+import http.client
 import logging
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,6 +33,7 @@ from .records import body
 _log = logging.getLogger(__name__)
 CONSUMER = "forward"
 _COMMIT_EVERY = 0.5  # seconds between cursor commits while sending (a crash re-sends at most this much)
+_IN_FLIGHT = 4  # requests sent at once
 _EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 _RETRYABLE_HTTP = frozenset({408, 429, 502, 503, 504})
 
@@ -108,7 +114,7 @@ class _HttpSender:
                 retryable=error.code in _RETRYABLE_HTTP,
                 retry_after=float(after) if after and after.isdigit() else None,
             ) from None
-        except OSError as error:
+        except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out, a garbled reply
             raise ForwardError(f"{self._url}: {error}", retryable=True) from None
 
     def close(self) -> None:
@@ -116,20 +122,29 @@ class _HttpSender:
 
 
 class Forwarder:
-    """Sends the queue's forward records, in order, on one daemon thread, committing its own cursor as it goes.
+    """Sends the queue's forward records on `in_flight` threads at once, committing its own cursor as it goes.
 
-    A retryable failure is retried with jittered exponential backoff (a Retry-After wins) for as long as it
-    takes; a request the target refuses for good is dropped and counted in `stats.failed`.
+    Requests go out concurrently because one at a time, the rate is one request per round trip: a remote Jaeger
+    20 ms away, or a receiver whose window updates wait on delayed ACKs (rotel's gRPC server takes ~30 ms a
+    512-span request from grpcio, on loopback), would cap forwarding far below what the collector receives. The
+    cursor only moves past a request once it and every request before it are done, so a crash or a stop re-sends
+    what was in flight, never skips it. A retryable failure is retried, by the thread that sent it, with jittered
+    exponential backoff (a Retry-After wins) for as long as it takes; a request the target refuses for good is
+    dropped and counted in `stats.failed`.
     """
 
-    def __init__(self, url: str, *, initial_backoff: float = 0.2, max_backoff: float = 10.0) -> None:
+    def __init__(
+        self, url: str, *, initial_backoff: float = 0.2, max_backoff: float = 10.0, in_flight: int = _IN_FLIGHT
+    ) -> None:
         self.url = url
         self._send = sender_for(url)
         self.stats = ForwardStats()
         self.queue: DiskQueue | None = None
+        self._in_flight = in_flight
+        self._backoff = functools.partial(Backoff, initial_backoff, max_backoff)
+        self._counting = threading.Lock()  # the sending threads update `stats`
         self._stopping = threading.Event()
         self._abort = threading.Event()
-        self._backoff = Backoff(initial_backoff, max_backoff, self._abort)
         self._thread = threading.Thread(target=self._run, name="llmledger-forward", daemon=True)
 
     def start(self, queue: DiskQueue) -> Forwarder:
@@ -149,36 +164,93 @@ class Forwarder:
     def _run(self) -> None:
         queue = self.queue
         assert queue is not None
-        position = committed = queue.cursor(CONSUMER).committed
+        read = committed = queue.cursor(CONSUMER).committed
         last_commit = time.monotonic()
-        while not self._abort.is_set():
-            records = queue.read(position, timeout=0.0 if self._stopping.is_set() else 0.2)
-            for record in records:
-                request = body(record.payload)
-                if request is not None and not self._deliver(request):
+        sending = _Sending(self._in_flight, self._deliver, read)
+        try:
+            while not self._abort.is_set() and not sending.aborted:
+                records = queue.read(read, timeout=0.0 if self._stopping.is_set() else 0.2)
+                for record in records:
+                    if not sending.add(body(record.payload), record.end):
+                        break
+                    read = record.end
+                sending.settle(wait=not records and self._stopping.is_set())
+                if sending.done != committed and (not records or time.monotonic() - last_commit > _COMMIT_EVERY):
+                    queue.commit(CONSUMER, sending.done)
+                    committed, last_commit = sending.done, time.monotonic()
+                if not records and self._stopping.is_set() and sending.idle:
                     break
-                position = record.end
-            if position != committed and (not records or time.monotonic() - last_commit > _COMMIT_EVERY):
-                queue.commit(CONSUMER, position)
-                committed, last_commit = position, time.monotonic()
-            if not records and self._stopping.is_set():
-                break
-        if position != committed:
-            queue.commit(CONSUMER, position)
+        finally:
+            sending.close()
+        if sending.done != committed:  # what was in flight from an aborted request on stays for the next start
+            queue.commit(CONSUMER, sending.done)
 
     def _deliver(self, request: bytes) -> bool:
         """Send one request; False if aborted before it went out."""
+        backoff = self._backoff(self._abort)
         while True:
             try:
                 self._send(request)
-                self.stats.sent += 1
-                self._backoff.reset()
+                with self._counting:
+                    self.stats.sent += 1
                 return True
             except ForwardError as error:
                 if not error.retryable:
-                    self.stats.failed += 1
+                    with self._counting:
+                        self.stats.failed += 1
                     _log.warning("forwarding to %s refused, request dropped (counted): %s", self.url, error)
                     return True
-                self.stats.retries += 1
-                if not self._backoff.wait(error.retry_after):
+                with self._counting:
+                    self.stats.retries += 1
+                if not backoff.wait(error.retry_after):
                     return False
+
+
+class _Sending:
+    """Requests in flight, in queue order, and the queue position up to which every one of them is done."""
+
+    def __init__(self, limit: int, deliver: Callable[[bytes], bool], start: int) -> None:
+        self._limit = limit
+        self._deliver = deliver
+        self._pool = ThreadPoolExecutor(limit, thread_name_prefix="llmledger-forward-send")
+        self._pending: deque[tuple[int, Future[bool] | None]] = deque()  # (queue position after it, its send)
+        self._sends = 0  # futures in `_pending`
+        self.done = start
+        self.aborted = False  # a request was given up by a stop: nothing after it may count as done
+
+    @property
+    def idle(self) -> bool:
+        return not self._pending
+
+    def add(self, request: bytes | None, end: int) -> bool:
+        """Send `request` (None: a record with nothing to forward) once fewer than `limit` are in flight; False
+        if one before it was aborted meanwhile."""
+        while self._sends >= self._limit and not self.aborted:
+            self.settle(wait=True)
+        if self.aborted:
+            return False
+        if request is None:
+            self._pending.append((end, None))
+        else:
+            self._pending.append((end, self._pool.submit(self._deliver, request)))
+            self._sends += 1
+        return True
+
+    def settle(self, *, wait: bool) -> None:
+        """Move `done` past the finished requests at the head, first waiting for the oldest send if `wait`."""
+        pending = self._pending
+        while pending and not self.aborted:
+            end, future = pending[0]
+            if future is not None:
+                if not (wait or future.done()):
+                    return
+                wait = False
+                if not future.result():
+                    self.aborted = True
+                    return
+                self._sends -= 1
+            pending.popleft()
+            self.done = end
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

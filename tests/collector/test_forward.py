@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Forwarding: every span reaches another OTLP receiver unchanged — rotel (a real non-Python collector) over
-gRPC, and a second llmledger collector over HTTP — retries ride out a receiver's 503s, and what a dead target
-did not get stays queued for the next start."""
+gRPC, and a second llmledger collector over HTTP — retries ride out a receiver's 503s, several requests are in
+flight at once, and what a dead target did not get, or a stop caught still retrying, stays queued for the next
+start."""
 
 from __future__ import annotations
 
@@ -246,9 +247,84 @@ def test_what_a_dead_target_did_not_get_is_sent_after_a_restart(tmp_path):
     queue = _forward_queue(tmp_path)
     alive = Forwarder(f"http://127.0.0.1:{server.server_address[1]}").start(queue)
     try:
-        assert wait_for(lambda: list(_Flaky.bodies), [b"first", b"second"], timeout=10)
+        assert wait_for(lambda: sorted(_Flaky.bodies), [b"first", b"second"], timeout=10)  # sent at once, in any order
         alive.stop()
         assert queue.lag(FORWARD) == 0  # committed: a third start sends nothing again
+    finally:
+        queue.close()
+        server.shutdown()
+        server.server_close()
+
+
+class _Gated(BaseHTTPRequestHandler):
+    """Answers a request only once `gate` (a barrier) has as many requests waiting; refuses `refused` for good
+    with 503s; keeps what it accepted."""
+
+    gate: ClassVar[threading.Barrier | None] = None
+    refused: ClassVar[bytes | None] = None
+    bodies: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        status = 503 if body == _Gated.refused else 200
+        if _Gated.gate is not None:
+            try:
+                _Gated.gate.wait()
+            except threading.BrokenBarrierError:
+                status = 500
+        if status == 200:
+            _Gated.bodies.append(body)
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_several_requests_are_in_flight_at_once(tmp_path):
+    """One request a round trip would cap forwarding at a slow receiver's pace: four are sent together here, and
+    the receiver answers none of them until all four have arrived (one at a time, the first would wait in vain)."""
+    _Gated.gate, _Gated.refused, _Gated.bodies = threading.Barrier(4, timeout=10), None, []
+    server = _serve(_Gated)
+    queue = _forward_queue(tmp_path)
+    forwarder = Forwarder(f"http://127.0.0.1:{server.server_address[1]}", in_flight=4).start(queue)
+    try:
+        queue.append(*(forward_record(f"request {index}".encode()) for index in range(4)))
+        assert wait_for(lambda: sorted(_Gated.bodies), [f"request {index}".encode() for index in range(4)])
+        assert (forwarder.stats.sent, forwarder.stats.retries) == (4, 0)
+        forwarder.stop()
+        assert queue.lag(FORWARD) == 0
+    finally:
+        queue.close()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_stop_never_commits_past_a_request_still_being_retried(tmp_path):
+    """Requests after it were delivered, but the cursor stays before it: the next start sends it (and, at least
+    once, those after it) again."""
+    _Gated.gate, _Gated.refused, _Gated.bodies = None, b"first", []
+    server = _serve(_Gated)
+    queue = _forward_queue(tmp_path)
+    forwarder = Forwarder(f"http://127.0.0.1:{server.server_address[1]}", initial_backoff=0.05).start(queue)
+    try:
+        queue.append(forward_record(b"first"), forward_record(b"second"), forward_record(b"third"))
+        assert wait_for(lambda: sorted(_Gated.bodies), [b"second", b"third"], timeout=10)
+        assert wait_for(lambda: forwarder.stats.retries > 0, True, timeout=10)
+        forwarder.stop(drain_timeout=0.2)
+        assert forwarder.stats.sent == 2
+        _Gated.refused, _Gated.bodies = None, []
+        again = Forwarder(f"http://127.0.0.1:{server.server_address[1]}").start(queue)
+        assert wait_for(lambda: sorted(_Gated.bodies), [b"first", b"second", b"third"], timeout=10)
+        again.stop()
+        assert queue.lag(FORWARD) == 0
     finally:
         queue.close()
         server.shutdown()
