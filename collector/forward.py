@@ -6,9 +6,8 @@ decompressed, and only an OTLP/JSON request is encoded, to protobuf, since it ha
 background thread reading the durable queue with its own cursor, four requests in flight at a time, with
 jittered exponential backoff on transient failures (gRPC UNAVAILABLE and friends, HTTP 429/502/503/504 and
 connection errors, honouring Retry-After). Delivery is at least once: a crash re-sends what was in flight and at
-most the last half second of requests. Forwarding
-never blocks or fails storage: when the queue is full and the forwarder is the one behind, its oldest segment is
-skipped and counted (`DiskQueue(sheddable=…)`).
+most the last half second of requests. Forwarding never blocks or fails storage: when the queue is full and the
+forwarder is the one behind, its oldest segment is skipped and counted (`DiskQueue(sheddable=…)`).
 """
 
 from __future__ import annotations
