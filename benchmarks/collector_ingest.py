@@ -52,7 +52,7 @@ from llmledger.collector.clickhouse.client import connect
 from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse, free_port
 from llmledger.instrumentation._shared.cost import compute, price_of
 from llmledger.instrumentation._shared.usage import Usage
-from tests.collector.running import rotel_binary, start_collector
+from tests.collector.running import Collector, rotel_binary, start_collector
 
 SPANS_PER_REQUEST = 512
 MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4o"), ("anthropic", "claude-3-5-sonnet-20241022")]
@@ -373,56 +373,54 @@ def main() -> None:
             collector.stop()
         _print_server_work(admin, events_before, len(bodies) * SPANS_PER_REQUEST)
 
-        rotel_fwd, rotel_fwd_grpc, _ = start_rotel(server.url, "bench_rotel_fwd")
-        collector = start_collector(
-            [*base, "--database", "bench_forward", "--forward", f"grpc://127.0.0.1:{rotel_fwd_grpc}"], env=env
-        )
-        try:
-            forward = timed(
-                "llmledger collector + --forward to rotel",
-                bodies,
-                collector.http_port,
-                args.senders,
-                [
-                    rows(admin, count_calls.format(db="bench_forward")),
-                    rows(admin, count_raw.format(db="bench_rotel_fwd")),
-                ],
-                args.time_limit,
-                cpu_of={
-                    "collector": collector.process.pid,
-                    "rotel (receiving)": rotel_fwd.pid,
-                    "ClickHouse": server.pid or 0,
-                    "senders": os.getpid(),
-                },
-            )
-        finally:
-            collector.stop()
-            rotel_fwd.terminate()
-            rotel_fwd.wait(10)
+        def forwarding(
+            label: str,
+            database: str,
+            receiver: tuple[subprocess.Popen[bytes], int, int],
+            role: str,
+            probes: Callable[[Collector], list[Callable[[], int]]],
+        ) -> float:
+            """The collector forwarding over gRPC to `receiver` (a rotel, stopped afterwards), timed by `probes`."""
+            process, grpc_port, _ = receiver
+            forward_to = ["--forward", f"grpc://127.0.0.1:{grpc_port}"]
+            collector = start_collector([*base, "--database", database, *forward_to], env=env)
+            try:
+                return timed(
+                    label,
+                    bodies,
+                    collector.http_port,
+                    args.senders,
+                    probes(collector),
+                    args.time_limit,
+                    cpu_of={
+                        "collector": collector.process.pid,
+                        role: process.pid,
+                        "ClickHouse": server.pid or 0,
+                        "senders": os.getpid(),
+                    },
+                )
+            finally:
+                collector.stop()
+                process.terminate()
+                process.wait(10)
 
-        sink, sink_grpc, _ = start_rotel(None)
-        collector = start_collector(
-            [*base, "--database", "bench_pass", "--forward", f"grpc://127.0.0.1:{sink_grpc}"], env=env
+        forward = forwarding(
+            "llmledger collector + --forward to rotel",
+            "bench_forward",
+            start_rotel(server.url, "bench_rotel_fwd"),
+            "rotel (receiving)",
+            lambda _: [
+                rows(admin, count_calls.format(db="bench_forward")),
+                rows(admin, count_raw.format(db="bench_rotel_fwd")),
+            ],
         )
-        try:
-            passing = timed(
-                "llmledger collector + --forward (discarded)",
-                bodies,
-                collector.http_port,
-                args.senders,
-                [forwarded_spans(collector.http_port), rows(admin, count_calls.format(db="bench_pass"))],
-                args.time_limit,
-                cpu_of={
-                    "collector": collector.process.pid,
-                    "rotel (discarding)": sink.pid,
-                    "ClickHouse": server.pid or 0,
-                    "senders": os.getpid(),
-                },
-            )
-        finally:
-            collector.stop()
-            sink.terminate()
-            sink.wait(10)
+        passing = forwarding(
+            "llmledger collector + --forward (discarded)",
+            "bench_pass",
+            start_rotel(None),
+            "rotel (discarding)",
+            lambda collector: [forwarded_spans(collector.http_port), rows(admin, count_calls.format(db="bench_pass"))],
+        )
 
         rotel, _, rotel_http = start_rotel(server.url, "bench_rotel")
         try:
