@@ -295,34 +295,15 @@ def start_rotel(clickhouse_url: str | None, database: str = "") -> tuple[subproc
         raise SystemExit("rotel is not installed: pip install rotel")
     grpc_port, http_port = free_port(), free_port()
     listen = ["--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}", "--otlp-http-endpoint", f"127.0.0.1:{http_port}"]
-    if clickhouse_url is None:
-        process = subprocess.Popen(
-            [str(binary), "start", *listen, "--exporter", "blackhole"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.0)
-        return process, grpc_port, http_port
+    exporter = ["--exporter", "blackhole"]
+    if clickhouse_url is not None:
+        exporter = [
+            *("--exporter", "clickhouse", "--clickhouse-exporter-endpoint", clickhouse_url),
+            *("--clickhouse-exporter-database", database, "--clickhouse-exporter-async-insert", "false"),
+            *("--batch-timeout", "200ms", "--traces-batch-max-size", "8192"),
+        ]
     process = subprocess.Popen(
-        [
-            str(binary),
-            "start",
-            *listen,
-            "--exporter",
-            "clickhouse",
-            "--clickhouse-exporter-endpoint",
-            clickhouse_url,
-            "--clickhouse-exporter-database",
-            database,
-            "--clickhouse-exporter-async-insert",
-            "false",
-            "--batch-timeout",
-            "200ms",
-            "--traces-batch-max-size",
-            "8192",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [str(binary), "start", *listen, *exporter], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     time.sleep(1.0)
     return process, grpc_port, http_port
