@@ -113,8 +113,9 @@ class SeenSpans:
                     seen.add(key)
                     chunk.append(key)
                     new.append(index)
-        self._chunks.append(chunk)
-        self._trim()
+        if chunk:  # a request of re-sends only adds nothing: no empty chunk piles up while the set is not full
+            self._chunks.append(chunk)
+            self._trim()
         return new
 
     def add(self, key: str) -> bool:
