@@ -199,7 +199,7 @@ def _price_row(price: ModelPrice) -> list[Any]:
     return [
         price.id,
         price.provider,
-        price.model,
+        price.pattern or price.model,  # an override's row names its entry's pattern, not the first model it priced
         price.source,
         price.version,
         base["input"] or Decimal(0),

@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -48,7 +48,12 @@ Rate = Decimal | Tiered
 
 @dataclass(frozen=True, slots=True)
 class ModelPrice:
-    """USD per million tokens of each kind, with where the numbers came from."""
+    """USD per million tokens of each kind, with where the numbers came from.
+
+    `model` is the model id the price was found under: genai-prices' id for its prices (a dated snapshot name
+    is priced under its model's id), the call's own model for an override entry, whose `pattern` (a glob or
+    `re:` pattern, as written in the file) is only where the price came from and never names a model.
+    """
 
     provider: str
     model: str
@@ -61,6 +66,7 @@ class ModelPrice:
     version: str = ""
     variant: str = ""  # the price variant in force, e.g. "service_tier=flex"; "" for standard prices
     id: str = field(default="", compare=False)
+    pattern: str = ""  # the override entry's model pattern ('' for genai-prices): provenance, not a model name
 
 
 class PriceFileError(ValueError):
@@ -121,12 +127,12 @@ def lookup_ns(provider: str, model: str, unix_ns: int, variant: Variant = ()) ->
 def _lookup(
     provider: str, model: str, epoch_day: int, overrides_key: tuple[str, float] | None, variant: Variant = ()
 ) -> ModelPrice | None:
-    model = model.lower()
+    asked, model = model, model.lower()
     day = date.fromordinal(_EPOCH.toordinal() + epoch_day)
     if overrides_key is not None:
         for entry in _load_overrides(*overrides_key):
             if entry.matches(provider, model, day):
-                return entry.price
+                return entry.price_of(asked)
     return _from_genai_prices(provider, model, day, variant)
 
 
@@ -234,6 +240,13 @@ class _Override:
             and day >= self.valid_from
             and self.pattern.fullmatch(model) is not None
         )
+
+    def price_of(self, model: str) -> ModelPrice:
+        """The entry's price for a call to `model`: found under that model, the pattern kept as provenance.
+
+        The id stays the entry's, so every model one entry prices points at one row of `llm_model_prices`.
+        """
+        return replace(self.price, model=model)
 
 
 _CHECK_INTERVAL_NS = 2 * 10**9
@@ -347,6 +360,7 @@ def _parse_entry(entry: object, index: int, path: Path, version: str) -> _Overri
             cache_write_1h=rates["cache_write_1h"],
             source="override",
             version=version,
+            pattern=model,
         )
     )
     return _Override(provider if provider not in (None, "*") else None, compiled, valid_from, price)

@@ -278,6 +278,24 @@ def test_the_prices_used_are_recorded_once_per_price_id(client):
     )
 
 
+def test_an_override_price_is_recorded_under_its_pattern_and_its_calls_under_their_models(client):
+    entry = ModelPrice("openai", "gpt-4o-mini*", Decimal("0.2"), Decimal("0.8"), source="override", id="p-glob")
+    entry = replace(entry, pattern="gpt-4o-mini*")
+    base = LlmCall(timestamp_ns=time_ns(), trace_id="t", span_id="s", provider="openai", price_id="p-glob")
+    calls = [
+        replace(base, span_id=str(index), response_model=model, priced_model=model)
+        for index, model in enumerate(("gpt-4o-mini-2024-07-18", "gpt-4o-mini"))
+    ]
+
+    insert_llm_calls(client, calls, prices=[replace(entry, model=call.priced_model) for call in calls])
+
+    assert client.query("SELECT DISTINCT Model FROM llm_calls ORDER BY Model").result_rows == [
+        ("gpt-4o-mini",),
+        ("gpt-4o-mini-2024-07-18",),
+    ]
+    assert client.query("SELECT PriceId, Model FROM llm_model_prices FINAL").result_rows == [("p-glob", "gpt-4o-mini*")]
+
+
 def test_raw_span_rows_go_into_otel_traces_and_its_trace_time_lookup(client):
     client.command("TRUNCATE TABLE otel_traces")
     start = time_ns()
