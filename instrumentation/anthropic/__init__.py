@@ -34,58 +34,16 @@ Configuration
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-import logging
-from collections.abc import Collection
-from typing import Any
-
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
-
-from .._shared import prices, wrapping
-from .._shared.config import Config
-from .._shared.raw_responses import adapt
-from .._shared.telemetry import Telemetry
-from . import _native
-from ._endpoints import ENDPOINTS, HELPER_STREAMS
-from ._helpers import stream_helper_wrapper
-from ._targets import Locator
+from .._shared.instrumentor import SdkInstrumentor
 from .package import _instruments
 
 __all__ = ["AnthropicInstrumentor"]
 
-_log = logging.getLogger(__name__)
 
-
-class AnthropicInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class AnthropicInstrumentor(SdkInstrumentor):
     """Instruments the Anthropic Python SDK, including its Bedrock and Vertex AI clients."""
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        config = Config.from_env()
-        telemetry = Telemetry.create(
-            "llmledger.instrumentation.anthropic", kwargs.get("tracer_provider"), kwargs.get("meter_provider"), config
-        )
-        locate = Locator(config)
-        wrapping.instrument(ENDPOINTS, telemetry, locate, adapt)
-        for endpoint in HELPER_STREAMS:
-            try:
-                wrapper = stream_helper_wrapper(endpoint, telemetry, locate)
-                wrap_function_wrapper(endpoint.module, endpoint.method, wrapper)
-            except (ImportError, AttributeError):
-                _log.debug("llmledger: %s.%s not in this SDK version", endpoint.module, endpoint.method)
-        try:
-            wrap_function_wrapper(_native.MODULE, _native.FUNCTION, _native.skip_native_span)
-        except (ImportError, AttributeError):
-            _log.debug("llmledger: this Anthropic SDK has no native spans to hold off")
-        prices.warm()
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        wrapping.uninstrument(ENDPOINTS)
-        wrapping.uninstrument(HELPER_STREAMS)
-        with contextlib.suppress(ImportError, AttributeError):
-            unwrap(importlib.import_module(_native.MODULE), _native.FUNCTION)
+    instruments = _instruments
+    sdk_module = "anthropic"
+    patcher = f"{__name__}._patch"
+    scope = __name__

@@ -29,37 +29,16 @@ Configuration
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
-
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-
-from .._shared import prices, wrapping
-from .._shared.config import Config
-from .._shared.telemetry import Telemetry
-from ._endpoints import ENDPOINTS
-from ._targets import Locator
+from .._shared.instrumentor import SdkInstrumentor
 from .package import _instruments
 
 __all__ = ["GoogleGenAIInstrumentor"]
 
 
-class GoogleGenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class GoogleGenAIInstrumentor(SdkInstrumentor):
     """Instruments the google-genai SDK, for the Gemini API and Vertex AI."""
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        config = Config.from_env()
-        telemetry = Telemetry.create(
-            "llmledger.instrumentation.google_genai",
-            kwargs.get("tracer_provider"),
-            kwargs.get("meter_provider"),
-            config,
-        )
-        wrapping.instrument(ENDPOINTS, telemetry, Locator(config))
-        prices.warm()
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        wrapping.uninstrument(ENDPOINTS)
+    instruments = _instruments
+    sdk_module = "google.genai"
+    patcher = f"{__name__}._patch"
+    scope = __name__

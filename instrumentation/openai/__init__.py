@@ -18,8 +18,9 @@ Configuration
 -------------
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``
     record prompts and completions (off by default).
-``LLMLEDGER_OPENAI_INCLUDE_USAGE=false``
-    do not add ``stream_options={"include_usage": true}`` to streamed calls.
+``LLMLEDGER_OPENAI_INCLUDE_USAGE=true|false``
+    streamed calls get ``stream_options={"include_usage": true}`` on every host but those known to refuse it
+    (``_targets.REFUSES_STREAM_OPTIONS``); ``true`` sends it to those too, ``false`` to none.
 ``LLMLEDGER_PROVIDER_HOSTS=gateway.internal=openai,...``
     name the provider behind a gateway or proxy host.
 ``LLMLEDGER_PRICES_FILE=prices.yaml``
@@ -28,71 +29,16 @@ Configuration
 
 from __future__ import annotations
 
-import importlib
-import logging
-from collections.abc import Collection
-from typing import Any
-
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
-
-from .._shared import prices, wrapping
-from .._shared.config import Config
-from .._shared.raw_responses import adapt
-from .._shared.telemetry import Telemetry
-from ._endpoints import ENDPOINTS, HELPER_STREAMS
-from ._targets import Locator
+from .._shared.instrumentor import SdkInstrumentor
 from .package import _instruments
 
 __all__ = ["OpenAIInstrumentor"]
 
-_log = logging.getLogger(__name__)
 
+class OpenAIInstrumentor(SdkInstrumentor):
+    """Instruments the OpenAI Python SDK."""
 
-class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Instruments the OpenAI Python SDK (1.40 and later)."""
-
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        config = Config.from_env()
-        telemetry = Telemetry.create(
-            "llmledger.instrumentation.openai", kwargs.get("tracer_provider"), kwargs.get("meter_provider"), config
-        )
-        wrapping.instrument(ENDPOINTS, telemetry, Locator(config), adapt)
-        for module, cls, is_async in HELPER_STREAMS:
-            try:
-                wrap_function_wrapper(
-                    module, f"{cls}.close", _close_raw_stream_async if is_async else _close_raw_stream
-                )
-            except (ImportError, AttributeError):
-                _log.debug("llmledger: %s.%s not in this SDK version", module, cls)
-        prices.warm()
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        wrapping.uninstrument(ENDPOINTS)
-        for module, cls, _ in HELPER_STREAMS:
-            try:
-                unwrap(getattr(importlib.import_module(module), cls), "close")
-            except (ImportError, AttributeError):
-                continue
-
-
-def _close_raw_stream(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    try:
-        return wrapped(*args, **kwargs)
-    finally:
-        raw = getattr(instance, "_raw_stream", None)
-        if isinstance(raw, wrapping.SyncStream):
-            raw.close()
-
-
-async def _close_raw_stream_async(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        raw = getattr(instance, "_raw_stream", None)
-        if isinstance(raw, wrapping.AsyncStream):
-            await raw.close()
+    instruments = _instruments
+    sdk_module = "openai"
+    patcher = f"{__name__}._patch"
+    scope = __name__
