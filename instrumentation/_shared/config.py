@@ -18,7 +18,9 @@ _TRUE = {"true", "1", "yes", "on"}
 @dataclass(frozen=True, slots=True)
 class Config:
     capture_content: bool = False
-    include_usage: bool = True
+    # Ask OpenAI-compatible streams for usage: None leaves it to the host (see openai/_targets.py), True and False
+    # force it on or off.
+    include_usage: bool | None = None
     # `host[:port]` → provider name, for gateways and proxies that front a known provider.
     provider_hosts: Mapping[str, str] = field(default_factory=dict)
 
@@ -27,9 +29,14 @@ class Config:
         env = os.environ if environ is None else environ
         return cls(
             capture_content=env.get(CAPTURE_CONTENT_ENV, "").strip().lower() in _TRUE,
-            include_usage=env.get(INCLUDE_USAGE_ENV, "").strip().lower() not in _FALSE,
+            include_usage=_tristate(env.get(INCLUDE_USAGE_ENV, "")),
             provider_hosts=_parse_hosts(env.get(PROVIDER_HOSTS_ENV, "")),
         )
+
+
+def _tristate(value: str) -> bool | None:
+    value = value.strip().lower()
+    return True if value in _TRUE else False if value in _FALSE else None
 
 
 def _parse_hosts(value: str) -> dict[str, str]:

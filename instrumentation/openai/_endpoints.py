@@ -22,13 +22,14 @@ _RESPONSES = "openai.resources.responses.responses"
 def _ask_for_stream_usage(kwargs: dict[str, Any], target: Target, telemetry: Telemetry) -> dict[str, Any]:
     """Ask a streamed call to report usage, unless the caller chose, or the endpoint would refuse it.
 
-    Returns a new dict: the caller's kwargs are never mutated.
+    `LLMLEDGER_OPENAI_INCLUDE_USAGE` forces asking on (even where the host is known to refuse) or off. Returns a
+    new dict: the caller's kwargs are never mutated.
     """
+    ask = telemetry.config.include_usage
     if (
         kwargs.get("stream") is True
-        and telemetry.config.include_usage
-        and target.accepts_stream_options
-        and not isinstance(kwargs.get("stream_options"), dict)
+        and (target.accepts_stream_options if ask is None else ask)
+        and "stream_options" not in kwargs
         and "stream_options" not in (kwargs.get("extra_body") or {})
     ):
         return {**kwargs, "stream_options": {"include_usage": True}}

@@ -5,6 +5,7 @@ The OpenAI SDK talks to many OpenAI-compatible services; the bill depends on whi
 their `gen_ai.provider.name`; local vLLM (port 8000) and Ollama (port 11434) are recognised by their
 default ports; anything else is an OpenAI-compatible provider named `openai_compatible`, priced by model
 where the model is known. `LLMLEDGER_PROVIDER_HOSTS` names gateways and proxies (`host[:port]=provider`).
+Every host is asked for usage on streams except those in `REFUSES_STREAM_OPTIONS`, each named with its reason.
 """
 
 from __future__ import annotations
@@ -17,29 +18,39 @@ from .._shared.wrapping import Target
 
 UNKNOWN_PROVIDER = "openai_compatible"
 
-# Exact hosts, then suffixes. Values: provider name, and whether the endpoint accepts `stream_options`.
-_HOSTS: Mapping[str, tuple[str, bool]] = {
-    "api.openai.com": ("openai", True),
-    "api.groq.com": ("groq", False),
-    "api.deepseek.com": ("deepseek", True),
-    "api.together.xyz": ("together", True),
-    "api.together.ai": ("together", True),
-    "openrouter.ai": ("openrouter", True),
-    "api.mistral.ai": ("mistral_ai", False),
-    "api.x.ai": ("x_ai", True),
-    "api.perplexity.ai": ("perplexity", False),
-    "api.fireworks.ai": ("fireworks", True),
-    "api.cerebras.ai": ("cerebras", True),
-    "generativelanguage.googleapis.com": ("gcp.gemini", True),
+# Exact hosts, then suffixes, then local servers by their default port.
+_HOSTS: Mapping[str, str] = {
+    "api.openai.com": "openai",
+    "api.groq.com": "groq",
+    "api.deepseek.com": "deepseek",
+    "api.together.xyz": "together",
+    "api.together.ai": "together",
+    "openrouter.ai": "openrouter",
+    "api.mistral.ai": "mistral_ai",
+    "api.x.ai": "x_ai",
+    "api.perplexity.ai": "perplexity",
+    "api.fireworks.ai": "fireworks",
+    "api.cerebras.ai": "cerebras",
+    "generativelanguage.googleapis.com": "gcp.gemini",
 }
-_SUFFIXES: tuple[tuple[str, tuple[str, bool]], ...] = (
-    (".openai.azure.com", ("azure.ai.openai", True)),
-    (".cognitiveservices.azure.com", ("azure.ai.openai", True)),
-    (".services.ai.azure.com", ("azure.ai.openai", True)),
-    (".openrouter.ai", ("openrouter", True)),
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    (".openai.azure.com", "azure.ai.openai"),
+    (".cognitiveservices.azure.com", "azure.ai.openai"),
+    (".services.ai.azure.com", "azure.ai.openai"),
+    (".openrouter.ai", "openrouter"),
 )
-_LOCAL_PORTS: Mapping[int, tuple[str, bool]] = {8000: ("vllm", True), 11434: ("ollama", True)}
+_LOCAL_PORTS: Mapping[int, str] = {8000: "vllm", 11434: "ollama"}
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "host.docker.internal"}
+
+# Streams ask for usage (`stream_options={"include_usage": true}`) on every host but these, which refuse the
+# parameter with an error; `LLMLEDGER_OPENAI_INCLUDE_USAGE=true` sends it to them all the same.
+REFUSES_STREAM_OPTIONS: Mapping[str, str] = {
+    # 422 `extra_forbidden` at body.stream_options: its schema forbids unknown fields. Its streams end with a usage
+    # chunk without being asked.
+    "mistral_ai": "answers 422 extra_forbidden for stream_options; sends usage on the last chunk unasked",
+    # 400 "invalid parameter" for stream_options; its chunks carry usage unasked.
+    "perplexity": "answers 400 invalid parameter for stream_options; sends usage on every chunk unasked",
+}
 
 
 class Locator:
@@ -73,21 +84,25 @@ class Locator:
 
     def _resolve(self, host: str, port: int | None) -> Target:
         host = host.lower()
-        explicit = self._overrides.get(f"{host}:{port}") or self._overrides.get(host)
-        if explicit:
-            return Target(explicit, host, port, explicit in {"openai", "azure.ai.openai", "deepseek", "vllm"})
-        provider, accepts = _HOSTS.get(host) or _by_suffix(host) or _local(host, port) or (UNKNOWN_PROVIDER, False)
-        return Target(provider, host, port, accepts)
+        provider = (
+            self._overrides.get(f"{host}:{port}")
+            or self._overrides.get(host)
+            or _HOSTS.get(host)
+            or _by_suffix(host)
+            or _local(host, port)
+            or UNKNOWN_PROVIDER
+        )
+        return Target(provider, host, port, provider not in REFUSES_STREAM_OPTIONS)
 
 
-def _by_suffix(host: str) -> tuple[str, bool] | None:
+def _by_suffix(host: str) -> str | None:
     for suffix, value in _SUFFIXES:
         if host.endswith(suffix):
             return value
     return None
 
 
-def _local(host: str, port: int | None) -> tuple[str, bool] | None:
+def _local(host: str, port: int | None) -> str | None:
     if host in _LOCAL_HOSTS and port is not None:
         return _LOCAL_PORTS.get(port)
     return None

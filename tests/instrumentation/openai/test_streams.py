@@ -231,3 +231,31 @@ def test_include_usage_can_be_switched_off(monkeypatch, tracer_provider, span_ex
     finally:
         instrumentor.uninstrument()
     assert "stream_options" not in recorder.sent_json()
+
+
+@pytest.mark.parametrize(
+    ("base_url", "setting", "asked"),
+    [
+        ("https://llm-gateway.internal.example/v1", "", True),  # unknown to llmledger: asked all the same
+        ("https://api.mistral.ai/v1", "", False),  # refuses the parameter: not asked
+        ("https://api.mistral.ai/v1", "true", True),  # unless the variable forces it
+        ("https://api.openai.com/v1", "false", False),  # and the variable can switch it off everywhere
+    ],
+)
+def test_include_usage_is_asked_of_every_host_but_known_refusers_unless_forced(
+    base_url, setting, asked, monkeypatch, tracer_provider, span_exporter
+):
+    from llmledger.instrumentation.openai import OpenAIInstrumentor
+
+    monkeypatch.setenv("LLMLEDGER_OPENAI_INCLUDE_USAGE", setting)
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider)
+    try:
+        recorder = transport.Recorder(lambda request: sse(recorded_body(*CHAT_STREAM)))
+        client = transport.client(recorder).with_options(base_url=base_url)
+        list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True))
+    finally:
+        instrumentor.uninstrument()
+    assert ("stream_options" in recorder.sent_json()) is asked
+    if asked:
+        assert recorder.sent_json()["stream_options"] == {"include_usage": True}
