@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-CostSource = Literal["reported", "computed", "unpriced"]
+# Who computed a call's cost: the instrumentation that made the span (llmledger's, in the application, or any
+# other that put a cost on it), the provider (a cost the response reported, e.g. OpenRouter's `usage.cost`,
+# passed on as `gen_ai.usage.cost.source = provider`), the collector from its price table (the span had no
+# cost), or nobody (`unpriced`: no price known, the costs are 0 and mean unknown). Rows stored before these
+# names carry 'reported' (the span's cost) and 'computed' (the collector's).
+CostSource = Literal["instrumentation", "provider", "collector", "unpriced"]
 
 _ZERO = Decimal(0)
 

@@ -42,6 +42,7 @@ struct config {
     PyObject *cost_keys;       /* frozenset: a span with any of them reports its cost */
     PyObject *cost_names[5];   /* total, input, cache read, cache write, output: names in order of preference */
     PyObject *prompt_names, *priced_names, *currency_names;
+    PyObject *cost_source_key; /* `gen_ai.usage.cost.source`: "provider" when the provider reported the cost */
     PyObject *kind_key, *llm_kinds, *traceloop_key, *operation_names, *not_a_call, *call_keys; /* `is_llm_call` */
     PyObject *call_operations, *model_names;
     PyObject *described_keys;  /* tuple: `spans._DESCRIBED_KEYS` */
@@ -49,7 +50,7 @@ struct config {
     PyObject *described;       /* `spans._described` */
     PyObject *reported;        /* `columns._reported_columns` */
     PyObject *statuses;        /* `spans._STATUS` */
-    PyObject *empty, *usd, *s_reported, *s_computed, *s_unpriced;
+    PyObject *empty, *usd, *s_instrumentation, *s_provider, *s_collector, *s_unpriced; /* `calls.CostSource` */
     PyObject *k_attributes, *k_tenant, *k_service, *k_environment, *k_feature, *k_user, *k_session;
     long long max_tokens, max_timestamp, cost_limit;
     double max_ms;
@@ -214,6 +215,16 @@ static int integer_costs(PyObject *entry, long long inputs, long long outputs, l
     costs[4] = costs[0] + costs[1] + costs[2] + costs[3];
     costs[5] = reads || writes ? (wide)inputs * rate[0] + costs[3] - costs[4] : 0;
     return 1;
+}
+
+/* `costs.reported_source(found) == "provider"`: the span says the provider reported its cost. */
+static int reported_by_provider(PyObject *found) {
+    PyObject *value = PyDict_GetItemWithError(found, cfg.cost_source_key);
+    if (value == NULL || !PyUnicode_Check(value)) {
+        PyErr_Clear();
+        return 0;
+    }
+    return PyUnicode_Compare(value, cfg.s_provider) == 0;
 }
 
 /* `spans.is_llm_call(found)` where it is certainly True; 0 where Python must decide (another kind, a framework
@@ -530,7 +541,7 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
                 costs[5] = ours[5];
             }
         }
-        source = cfg.s_reported;
+        source = reported_by_provider(found) ? cfg.s_provider : cfg.s_instrumentation;
     } else {
         PyObject *entry = Py_None;
         if (!present[INPUT] && !present[OUTPUT] && status != 2) {
@@ -551,7 +562,7 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
             price_id = PyTuple_GET_ITEM(entry, 1);
             priced_model = PyTuple_GET_ITEM(entry, 2);
             if (!PyUnicode_CheckExact(price_id)) DEFER();
-            source = cfg.s_computed;
+            source = cfg.s_collector;
             if (PyUnicode_GET_LENGTH(price_id) > 0 && PyDict_SetItem(used, price_id, price) < 0) goto error;
         }
     }
@@ -643,10 +654,10 @@ done:
     {(PyObject *)(c)->span_type, (c)->tokens[0], (c)->tokens[1], (c)->tokens[2], (c)->tokens[3], (c)->tokens[4],     \
      (c)->tokens[5], (c)->total_names, (c)->ttfc_names, (c)->user_names, (c)->session_names, (c)->finish_names,     \
      (c)->cost_keys, (c)->cost_names[0], (c)->cost_names[1], (c)->cost_names[2], (c)->cost_names[3],                \
-     (c)->cost_names[4], (c)->prompt_names, (c)->priced_names, (c)->currency_names, (c)->kind_key, (c)->llm_kinds,  \
+     (c)->cost_names[4], (c)->prompt_names, (c)->priced_names, (c)->currency_names, (c)->cost_source_key, (c)->kind_key, (c)->llm_kinds,  \
      (c)->traceloop_key, (c)->operation_names, (c)->not_a_call, (c)->call_keys, (c)->call_operations,             \
      (c)->model_names, (c)->described_keys, (c)->described_cache, (c)->described, (c)->reported, (c)->statuses,    \
-     (c)->empty, (c)->usd, (c)->s_reported, (c)->s_computed, (c)->s_unpriced, (c)->k_attributes, (c)->k_tenant,     \
+     (c)->empty, (c)->usd, (c)->s_instrumentation, (c)->s_provider, (c)->s_collector, (c)->s_unpriced, (c)->k_attributes, (c)->k_tenant,     \
      (c)->k_service, (c)->k_environment, (c)->k_feature, (c)->k_user, (c)->k_session}
 
 static void config_release(struct config *c) {
@@ -657,7 +668,7 @@ static void config_release(struct config *c) {
 static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     static char *keywords[] = {"span_type", "tokens", "total", "time_to_first_chunk", "user", "session",
                                "finish_reasons", "cost_keys", "cost_names", "prompt_cost", "priced_model",
-                               "currency", "openinference_kind", "llm_kinds", "traceloop_kind", "operation",
+                               "currency", "cost_source", "openinference_kind", "llm_kinds", "traceloop_kind", "operation",
                                "not_a_call", "call_keys", "call_operations", "model_names", "described_keys", "described_cache", "described", "reported",
                                "statuses", "max_tokens", "max_timestamp_ns", "max_ms", "max_text", "cost_limit",
                                NULL};
@@ -666,11 +677,12 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     struct config next = {0};
     PyObject *span_type, *tokens, *cost_names;
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!OOO!LLdnL:configure", keywords, &PyType_Type, &span_type,
+            args, kwargs, "O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!O!OOO!LLdnL:configure", keywords, &PyType_Type, &span_type,
             &PyTuple_Type, &tokens, &PyTuple_Type, &next.total_names, &PyTuple_Type, &next.ttfc_names, &PyTuple_Type,
             &next.user_names, &PyTuple_Type, &next.session_names, &PyTuple_Type, &next.finish_names,
             &PyFrozenSet_Type, &next.cost_keys, &PyTuple_Type, &cost_names, &PyTuple_Type, &next.prompt_names,
-            &PyTuple_Type, &next.priced_names, &PyTuple_Type, &next.currency_names, &PyUnicode_Type, &next.kind_key,
+            &PyTuple_Type, &next.priced_names, &PyTuple_Type, &next.currency_names, &PyUnicode_Type,
+            &next.cost_source_key, &PyUnicode_Type, &next.kind_key,
             &PyTuple_Type, &next.llm_kinds, &PyUnicode_Type, &next.traceloop_key, &PyTuple_Type, &next.operation_names,
             &PyFrozenSet_Type, &next.not_a_call, &PyTuple_Type, &next.call_keys, &PyFrozenSet_Type,
             &next.call_operations, &PyTuple_Type, &next.model_names, &PyTuple_Type, &next.described_keys,
@@ -712,8 +724,9 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
     } interned[] = {
         {&next.empty, ""},
         {&next.usd, "USD"},
-        {&next.s_reported, "reported"},
-        {&next.s_computed, "computed"},
+        {&next.s_instrumentation, "instrumentation"},
+        {&next.s_provider, "provider"},
+        {&next.s_collector, "collector"},
         {&next.s_unpriced, "unpriced"},
         {&next.k_attributes, "attributes"},
         {&next.k_tenant, "tenant"},

@@ -32,7 +32,7 @@ from . import conventions as names
 from . import spans, wire
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import MAX_ATTRIBUTES, MAX_MS, MAX_TEXT, MAX_TIMESTAMP_NS, MAX_TOKENS
-from .costs import _COST_KEYS, PriceCache, price_for, reported
+from .costs import _COST_KEYS, PriceCache, price_for, reported, reported_source
 from .spans import _STATUS, _build, _described, is_llm_call, scopes, token_counts
 from .values import Found, number, text
 
@@ -167,7 +167,7 @@ def _row(
                 savings = integer.costs(inputs, outputs, reads, writes, cache_write_1h or 0)[5]
         costs = (input_cost, read_cost, write_cost, output_cost, total, savings)
         price_id = ""
-        source = "reported"
+        source = reported_source(found)
     else:
         other_cost = 0
         if input_tokens is None and output_tokens is None and status_code != "Error":
@@ -185,7 +185,7 @@ def _row(
             costs = integer.costs(inputs, outputs, reads, writes, cache_write_1h or 0)
             priced_model = price.model
             price_id = price.id
-            source = "computed"
+            source = "collector"
             if price_id:
                 pricing.used[price_id] = price
     if not -_COST_LIMIT < min(costs) <= max(costs) < _COST_LIMIT or not -_COST_LIMIT < other_cost < _COST_LIMIT:
@@ -264,6 +264,7 @@ def _configured_row(
         prompt_cost=(names.COST_PROMPT,),
         priced_model=(names.PRICED_MODEL,),
         currency=(names.COST_CURRENCY,),
+        cost_source=names.COST_SOURCE,
         openinference_kind=names.OPENINFERENCE_KIND,
         llm_kinds=tuple(sorted(names.OPENINFERENCE_LLM_KINDS)),
         traceloop_kind=names.TRACELOOP_KIND,

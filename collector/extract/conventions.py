@@ -76,7 +76,8 @@ TIME_TO_FIRST_CHUNK: Final = ("gen_ai.response.time_to_first_chunk",)
 ERROR_TYPE: Final = "error.type"
 USAGE_COMPLETE: Final = "llmledger.usage.complete"
 
-# Cost. A span carrying any of these keeps its cost (cost_source 'reported').
+# Cost. A span carrying any of these keeps its cost (cost_source 'instrumentation', or 'provider' when
+# COST_SOURCE says the provider reported it).
 COST_TOTAL: Final = ("gen_ai.usage.cost.amount", "gen_ai.usage.cost", "llm.cost.total")
 COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
 COST_INPUT: Final = ("llmledger.cost.input", "llm.cost.prompt_details.input")
@@ -85,6 +86,8 @@ COST_CACHE_WRITE: Final = ("llmledger.cost.cache_write", "llm.cost.prompt_detail
 COST_OUTPUT: Final = ("llmledger.cost.output", "llm.cost.completion")
 COST_PROMPT: Final = "llm.cost.prompt"  # OpenInference: all input, cache included
 PRICED_MODEL: Final = "llmledger.price.model"
+COST_SOURCE: Final = "gen_ai.usage.cost.source"  # 'provider': the provider reported the cost; else computed
+COST_SOURCE_PROVIDER: Final = "provider"
 
 # Ownership dimensions: span attributes first, then resource attributes.
 TENANT: Final = ("llmledger.tenant", "tenant.id")
@@ -141,6 +144,7 @@ READ: Final = frozenset(
         COST_CURRENCY,
         COST_PROMPT,
         PRICED_MODEL,
+        COST_SOURCE,
         OPENINFERENCE_KIND,
         TRACELOOP_KIND,
         SERVICE,

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Putting USD on an extracted call: the span's own cost when it reports one, else our price, else none.
 
-A reported cost is kept as reported (`cost_source='reported'`): it is what the application saw and may come from
-the provider itself (OpenRouter's `usage.cost`). Its breakdown is taken where the convention gives one (ours,
-OpenInference); a total without a breakdown lands in `other_cost`. Without a reported cost the call is priced
-with `cost.price_of` and `compute`, the functions the instrumentation uses (`computed`). No price → `unpriced`
-with zero costs, never a silent $0 that reads as "free". Cache savings are what the same usage would have cost without
-the cache, minus what it cost, whenever a price for the model is known.
+A cost on the span is kept as it is: it is what the application saw. `cost_source` names who computed it: the
+`provider` when the span says so (`gen_ai.usage.cost.source = provider`, e.g. OpenRouter's `usage.cost`), else the
+`instrumentation` that made the span (llmledger's in the application, OpenLIT, OpenInference…). Its breakdown is
+taken where the convention gives one (ours, OpenInference); a total without a breakdown lands in `other_cost`.
+Without a cost on the span the `collector` prices the call with `cost.price_of` and `compute`, the functions the
+instrumentation uses. No price → `unpriced` with zero costs, never a silent $0 that reads as "free". Cache
+savings are what the same usage would have cost without the cache, minus what it cost, whenever a price for the
+model is known.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from llmledger.collector.calls import LlmCall
+from llmledger.collector.calls import CostSource, LlmCall
 from llmledger.instrumentation._shared.cost import Cost, compute, price_of
 from llmledger.instrumentation._shared.prices import ModelPrice
 from llmledger.instrumentation._shared.usage import Usage
@@ -72,7 +74,7 @@ def apply_cost(
     call.total_cost = cost.total
     call.priced_model = price.model
     call.price_id = price.id
-    call.cost_source = "computed"
+    call.cost_source = "collector"
     if call.cache_read_input_tokens or call.cache_creation_input_tokens:
         call.cache_savings = _savings(price, usage, call.total_cost)
     if price.id:
@@ -107,13 +109,18 @@ def reported(found: Mapping[str, Any]) -> Reported | None:
     return input_cost, cache_read, cache_write, output, total - parts_sum, total
 
 
+def reported_source(found: Mapping[str, Any]) -> CostSource:
+    """Who computed the cost a span reports: the provider when the span says so, else its instrumentation."""
+    return "provider" if found.get(names.COST_SOURCE) == names.COST_SOURCE_PROVIDER else "instrumentation"
+
+
 def _apply_reported(call: LlmCall, found: Mapping[str, Any]) -> bool:
     costs = reported(found)
     if costs is None:
         return False
     (call.input_cost, call.cache_read_cost, call.cache_write_cost, call.output_cost, call.other_cost,
      call.total_cost) = costs  # fmt: skip
-    call.cost_source = "reported"
+    call.cost_source = reported_source(found)
     call.currency = text(found, (names.COST_CURRENCY,)) or "USD"
     call.priced_model = text(found, (names.PRICED_MODEL,))
     return True

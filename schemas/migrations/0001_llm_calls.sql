@@ -5,8 +5,10 @@
 -- InputTokens INCLUDES cache reads and cache writes, OutputTokens INCLUDES reasoning; the cache/reasoning
 -- columns are subsets. Costs are USD Decimal(18,12) so that sums are exact (they sum to Decimal(38,12)).
 -- InputCost is uncached input only, and Input+CacheRead+CacheWrite+Output+Other = TotalCost.
--- CostSource says where the cost came from ('reported' by the span, 'computed' by us, 'unpriced': no price
--- known, costs are 0 and must not be read as free). PriceId points into llm_model_prices.
+-- CostSource says who computed the cost: 'instrumentation' (the span's own, computed in the application),
+-- 'provider' (the span's own, reported by the provider), 'collector' (priced here), 'unpriced' (no price known,
+-- costs are 0 and must not be read as free); rows stored before these names say 'reported' (the span's own)
+-- and 'computed' (priced here). PriceId points into llm_model_prices.
 --
 -- ReplacingMergeTree(Version): a re-sent span (same ordering key) collapses to one row under FINAL, and a
 -- re-priced call is a new row with a higher Version, never a mutation. The ordering key leads with what every

@@ -136,7 +136,7 @@ def sample_calls() -> list[LlmCall]:
             call.output_cost = output_tokens * output_rate / million
             call.total_cost = call.input_cost + call.cache_read_cost + call.output_cost
             call.cache_savings = cache_read * input_rate / 2 / million
-            call.cost_source = "computed"
+            call.cost_source = "collector"
             call.price_id = f"price-{model}"
         calls.append(call)
     return calls

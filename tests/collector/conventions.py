@@ -78,7 +78,7 @@ def ours(provider: TracerProvider) -> dict[str, Any]:
         "finish_reason": "stop",
         "is_streaming": True,
         "time_to_first_chunk_ms": 250.0,
-        "cost_source": "reported",
+        "cost_source": "instrumentation",
         "tenant": "acme",
         "feature": "answer",
         "user_id": "user-1",
@@ -112,7 +112,7 @@ def otel_genai(provider: TracerProvider) -> dict[str, Any]:
         "response_model": "gpt-4o-mini-2024-07-18",
         "priced_model": "gpt-4o-mini",
         "finish_reason": "stop",
-        "cost_source": "computed",
+        "cost_source": "collector",
         "session_id": "conversation-7",
     }
 
@@ -141,7 +141,7 @@ def otel_genai_legacy(provider: TracerProvider) -> dict[str, Any]:
         "input_cost": D("0.00015"),
         "output_cost": D("0.00012"),
         "total_cost": D("0.00027"),
-        "cost_source": "computed",
+        "cost_source": "collector",
     }
 
 
@@ -162,7 +162,7 @@ _SONNET_CACHED = {
     "total_cost": D("0.00786"),
     # without the cache: 2110 × 3 + 20 × 15 = 0.00663; the write premium outweighs one read
     "cache_savings": D("0.00663") - D("0.00786"),
-    "cost_source": "computed",
+    "cost_source": "collector",
 }
 
 
@@ -232,7 +232,7 @@ def openlit(provider: TracerProvider) -> dict[str, Any]:
         "output_tokens": 200,
         "other_cost": D("0.00027"),
         "total_cost": D("0.00027"),
-        "cost_source": "reported",
+        "cost_source": "instrumentation",
     }
 
 
@@ -258,7 +258,7 @@ def openinference(provider: TracerProvider) -> dict[str, Any]:
         **_GPT_MINI,
         **_CACHED_MINI,
         "priced_model": "gpt-4o-mini",
-        "cost_source": "computed",
+        "cost_source": "collector",
         "session_id": "session-oi",
         "user_id": "user-oi",
     }
@@ -282,7 +282,7 @@ def openinference_cost(provider: TracerProvider) -> dict[str, Any]:
                 "llm.cost.total": 0.00024,
             }
         )
-    return {**_GPT_MINI, **_CACHED_MINI, "cost_source": "reported"}
+    return {**_GPT_MINI, **_CACHED_MINI, "cost_source": "instrumentation"}
 
 
 def anthropic_sdk(provider: TracerProvider) -> dict[str, Any]:

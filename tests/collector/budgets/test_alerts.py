@@ -44,7 +44,7 @@ def spend(client, tenant: str, at: datetime, usd: str, user: str = "") -> None:
         user_id=user,
         response_model="gpt-4o-mini",
         total_cost=Decimal(usd),
-        cost_source="computed",
+        cost_source="collector",
     )
     insert_llm_calls(client, [call])
 

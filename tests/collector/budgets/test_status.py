@@ -64,7 +64,7 @@ def _calls() -> list[LlmCall]:
                 response_model="gpt-4o" if index >= edges else rng.choice(["gpt-4o", "gpt-4o-mini", "claude-sonnet-4"]),
                 priced_model="",
                 total_cost=Decimal(rng.randrange(1, 10**9)) / Decimal(10**10),
-                cost_source="computed",
+                cost_source="collector",
             )
         )
     return calls

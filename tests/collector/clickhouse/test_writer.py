@@ -65,7 +65,7 @@ def test_a_call_is_stored_field_for_field(client):
         cache_read_cost=Decimal("0.00125"),
         output_cost=Decimal("0.003"),
         total_cost=Decimal("0.00475"),
-        cost_source="computed",
+        cost_source="collector",
         price_id="p1",
         attributes={"team": "core"},
     )
@@ -85,7 +85,7 @@ def test_a_call_is_stored_field_for_field(client):
         200,
         1500,
         Decimal("0.00475"),
-        "computed",
+        "collector",
         {"team": "core"},
     )
 

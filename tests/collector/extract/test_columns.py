@@ -103,6 +103,7 @@ _reported = {  # a cost as spans report it: ours (total, parts, provenance), Ope
     "llmledger.cost.cache_write": _cost,
     "llmledger.cost.output": _cost,
     "llmledger.price.model": st.sampled_from(_MODELS),
+    "gen_ai.usage.cost.source": st.sampled_from(["local", "provider", "Provider", ""]),
     "llm.cost.prompt": _cost,
     "llm.cost.total": st.one_of(_cost, st.floats(), st.just("0.25"), st.integers(-3, 10**18)),
 }

@@ -147,7 +147,7 @@ def test_a_common_call_is_built_in_c_with_its_price_and_cache_savings():
     assert row is not None
     # gpt-4o: $2.50 input, $1.25 cached input, $10 output per million tokens, in 10⁻¹² USD: 176 uncached tokens,
     # 1,024 cache reads, 300 out; savings = 1,200 × 2.5e6 + output − total.
-    assert row[28:36] == (440_000_000, 1_280_000_000, 0, 3_000_000_000, 0, 4_720_000_000, 1_280_000_000, "computed")
+    assert row[28:36] == (440_000_000, 1_280_000_000, 0, 3_000_000_000, 0, 4_720_000_000, 1_280_000_000, "collector")
     assert row[23:28] == (1200, 300, 1024, 0, 0)
     assert row[36] in used  # the price it used is reported, as `_row` reports it
     assert row[11] == "u-7"
@@ -177,6 +177,18 @@ def test_reported_costs_unpriced_models_failed_calls_and_other_names_are_built_i
     failed = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o", "error.type": "RateLimitError"}
     assert _built_in_c(failed, status=2)
     assert _built_in_c({key: value for key, value in failed.items() if key != "error.type"})
+
+
+@pytest.mark.parametrize(
+    ("cost_source", "stored"),
+    [("provider", "provider"), ("local", "instrumentation"), (None, "instrumentation")],
+)
+def test_who_computed_a_reported_cost_is_named_in_c_as_in_python(cost_source, stored):
+    (row, _), (slow, _) = _both(
+        *next(_llm_spans(_request({**_CALL, "gen_ai.usage.cost": 0.0042, "gen_ai.usage.cost.source": cost_source})))
+    )
+    assert row is not None and row == slow
+    assert (row[33], row[35], row[36]) == (4_200_000_000, stored, "")  # the span's total, kept; no price of ours
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def test_each_convention_becomes_the_expected_call(convention):
         if name not in expected
     }
     assert untouched == {name: getattr(_DEFAULTS, name) for name in untouched}
-    if call.cost_source == "computed":
+    if call.cost_source == "collector":
         assert call.price_id and call.price_id in extraction.prices
     if call.cost_source == "unpriced":
         assert call.total_cost == 0 and call.price_id == ""
@@ -97,7 +97,7 @@ def test_an_error_without_usage_costs_nothing_but_a_success_without_usage_is_unp
     assert (failed.status_code, failed.error_type, failed.cost_source, failed.total_cost) == (
         "Error",
         "RateLimitError",
-        "computed",
+        "collector",
         0,
     )
     assert (missing.cost_source, missing.usage_complete, missing.total_cost) == ("unpriced", False, 0)
@@ -118,3 +118,32 @@ def test_output_excluding_reasoning_gets_it_added_and_totals_give_a_missing_outp
 def test_a_model_name_alone_without_an_inference_operation_is_not_a_call():
     assert not is_llm_call({"gen_ai.request.model": "gpt-4o"})
     assert is_llm_call({"gen_ai.request.model": "gpt-4o", "gen_ai.operation.name": "embeddings"})
+
+
+@pytest.mark.parametrize(
+    ("attributes", "stored"),
+    [
+        ({"gen_ai.usage.cost": 0.0042, "gen_ai.usage.cost.source": "provider"}, "provider"),
+        ({"gen_ai.usage.cost": 0.0042, "gen_ai.usage.cost.source": "local"}, "instrumentation"),
+        ({"gen_ai.usage.cost": 0.0042}, "instrumentation"),  # OpenLIT's cost: computed by its instrumentation
+        ({}, "collector"),
+        ({"gen_ai.request.model": "no-such-model"}, "unpriced"),
+    ],
+)
+def test_the_cost_source_names_who_computed_the_cost(attributes, stored):
+    provider, exporter = _provider()
+    with provider.get_tracer("any").start_as_current_span("chat gpt-4o-mini") as span:
+        span.set_attributes(
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.usage.input_tokens": 100,
+                "gen_ai.usage.output_tokens": 10,
+                **attributes,
+            }
+        )
+
+    (call,) = extract_calls(encode_spans(exporter.get_finished_spans())).calls
+
+    assert call.cost_source == stored
