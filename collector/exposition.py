@@ -4,6 +4,7 @@
 Names follow from `Pipeline.counters()` keys, so a counter the pipeline adds is exposed without a change here:
 
     received_spans            → llmledger_collector_received_spans_total                 (counter)
+    received_metric_points    → llmledger_collector_received_metric_points_total         (counter)
     dropped_<reason>          → llmledger_collector_dropped_total{reason="<reason>"}     (counter)
     queue_bytes, queue_max_bytes → llmledger_collector_queue_bytes, …_queue_max_bytes    (gauges)
     consumer_lag_bytes_<name> → llmledger_collector_consumer_lag_bytes{consumer="<name>"} (gauge)
@@ -26,17 +27,21 @@ _LABELLED = (  # key prefix → (family, label, type)
     ("consumer_lag_bytes_", "consumer_lag_bytes", "consumer", "gauge"),
 )
 _HELP = {
-    "received_requests_total": "Export requests accepted by the receivers.",
+    "received_requests_total": "Trace export requests accepted by the receivers.",
     "received_spans_total": "Spans in accepted export requests.",
+    "received_metric_requests_total": "Metrics export requests accepted (forwarded, or dropped without --forward).",
+    "received_metric_points_total": "Metric data points in accepted metrics export requests.",
+    "received_log_requests_total": "Logs export requests accepted (forwarded, or dropped without --forward).",
+    "received_log_records_total": "Log records in accepted logs export requests.",
     "stored_calls_total": "LLM calls written to ClickHouse.",
-    "forwarded_requests_total": "Requests forwarded to the next hop.",
+    "forwarded_requests_total": "Requests (traces, metrics and logs) forwarded to the next hop.",
     "duplicate_spans_total": "LLM spans dropped as re-sends of spans already received.",
     "write_errors_total": "Failed ClickHouse inserts (each retry counts).",
     "forward_errors_total": "Requests the forwarder gave up on.",
     "queue_bytes": "Bytes waiting in the queue.",
     "queue_max_bytes": "The queue's limit in bytes.",
     "consumer_lag_bytes": "Bytes a consumer of the queue has yet to commit.",
-    "dropped_total": "Spans dropped by policy, by reason.",
+    "dropped_total": "Spans dropped by policy, by reason (forward_* reasons count requests, *_bytes reasons bytes).",
     "rejected_requests_total": "Requests the receivers refused, by protocol and reason.",
 }
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_]")

@@ -8,6 +8,11 @@ jittered exponential backoff on transient failures (gRPC UNAVAILABLE and friends
 connection errors, honouring Retry-After). Delivery is at least once: a crash re-sends what was in flight and at
 most the last half second of requests. Forwarding never blocks or fails storage: when the queue is full and the
 forwarder is the one behind, its oldest segment is skipped and counted (`DiskQueue(sheddable=…)`).
+
+Metrics and logs requests travel the same way, in queue order with the traces, to the same target: over gRPC to
+their own service's `Export`, over HTTP to the sibling paths of the traces URL (`signal_urls`). A target that
+does not take a signal at all (gRPC UNIMPLEMENTED, HTTP 404 or 405: Jaeger takes traces only) has its requests
+of that signal dropped and counted in `stats.unsupported`, with one warning per signal rather than one a request.
 """
 
 from __future__ import annotations
@@ -23,25 +28,31 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from .backoff import Backoff
+from .otlp.signals import Signal, method
 from .queue import DiskQueue
-from .records import body
+from .records import forwarded
 
 _log = logging.getLogger(__name__)
 CONSUMER = "forward"
 _COMMIT_EVERY = 0.5  # seconds between cursor commits while sending (a crash re-sends at most this much)
 _IN_FLIGHT = 4  # requests sent at once
-_EXPORT_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 _RETRYABLE_HTTP = frozenset({408, 429, 502, 503, 504})
+_UNSUPPORTED_HTTP = frozenset({404, 405})
+_SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")
 
 
 class ForwardError(Exception):
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, unsupported: bool = False
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.unsupported = unsupported  # the target serves no such method or path
 
 
 @dataclass(slots=True)
@@ -49,17 +60,43 @@ class ForwardStats:
     sent: int = 0
     failed: int = 0
     retries: int = 0
+    unsupported: int = 0  # metrics or logs requests dropped because the target does not take that signal
 
 
-def sender_for(url: str, timeout: float = 10.0) -> Callable[[bytes], None]:
+class Sender(Protocol):
+    def __call__(self, body: bytes, signal: Signal = "traces") -> None:
+        """Send one serialized request of `signal`; ForwardError if it was not taken."""
+
+    def close(self) -> None: ...
+
+
+def sender_for(url: str, timeout: float = 10.0) -> Sender:
     """A function sending one serialized request to `url`: `grpc://host:port` or `http[s]://host:port[/path]`."""
     parts = urlsplit(url)
     if parts.scheme == "grpc":
         return _GrpcSender(parts.netloc, timeout)
     if parts.scheme in ("http", "https"):
-        path = parts.path if parts.path not in ("", "/") else "/v1/traces"
-        return _HttpSender(f"{parts.scheme}://{parts.netloc}{path}", timeout)
+        return _HttpSender(signal_urls(url), timeout)
     raise ValueError(f"--forward {url!r}: use grpc://host:port or http://host:port")
+
+
+def signal_urls(url: str) -> dict[Signal, str]:
+    """Where an OTLP/HTTP forward URL sends each signal.
+
+    No path: the OTLP paths, `/v1/traces`, `/v1/metrics`, `/v1/logs`. A path ending in `traces` is the traces
+    URL, and metrics and logs go to its siblings (`…/v1/traces` → `…/v1/metrics`, `…/v1/logs`). Any other path
+    takes the traces as it always did, and is the base of the other two (`/otlp` → `/otlp/v1/metrics`), as the
+    OpenTelemetry SDK's `OTEL_EXPORTER_OTLP_ENDPOINT` would be.
+    """
+    parts = urlsplit(url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    path = parts.path.rstrip("/")
+    if not path:
+        return {signal: f"{base}/v1/{signal}" for signal in _SIGNALS}
+    head, _, last = path.rpartition("/")
+    if last == "traces":
+        return {signal: f"{base}{head}/{signal}" for signal in _SIGNALS}
+    return {"traces": f"{base}{parts.path}", "metrics": f"{base}{path}/v1/metrics", "logs": f"{base}{path}/v1/logs"}
 
 
 class _GrpcSender:
@@ -70,15 +107,18 @@ class _GrpcSender:
         self._channel = grpc.insecure_channel(target)
         # Identity serializer: the bytes we received go out as they are. (`_registered_method` is a private grpcio
         # keyword, absent from its stubs.)
-        self._export: grpc.UnaryUnaryMultiCallable[bytes, bytes] = self._channel.unary_unary(  # type: ignore[call-arg]
-            _EXPORT_METHOD, request_serializer=None, response_deserializer=None, _registered_method=False
-        )
+        self._exports: dict[Signal, grpc.UnaryUnaryMultiCallable[bytes, bytes]] = {
+            signal: self._channel.unary_unary(  # type: ignore[call-arg]
+                method(signal), request_serializer=None, response_deserializer=None, _registered_method=False
+            )
+            for signal in _SIGNALS
+        }
         self._timeout = timeout
 
-    def __call__(self, body: bytes) -> None:
+    def __call__(self, body: bytes, signal: Signal = "traces") -> None:
         grpc = self._grpc
         try:
-            self._export(body, timeout=self._timeout)
+            self._exports[signal](body, timeout=self._timeout)
         except grpc.RpcError as error:
             code = error.code()
             retryable = code in (
@@ -88,20 +128,25 @@ class _GrpcSender:
                 grpc.StatusCode.ABORTED,
                 grpc.StatusCode.CANCELLED,
             )
-            raise ForwardError(f"gRPC {code.name}: {error.details()}", retryable=retryable) from None
+            raise ForwardError(
+                f"gRPC {code.name}: {error.details()}",
+                retryable=retryable,
+                unsupported=code == grpc.StatusCode.UNIMPLEMENTED,
+            ) from None
 
     def close(self) -> None:
         self._channel.close()
 
 
 class _HttpSender:
-    def __init__(self, url: str, timeout: float) -> None:
-        self._url = url
+    def __init__(self, urls: dict[Signal, str], timeout: float) -> None:
+        self._urls = urls
         self._timeout = timeout
 
-    def __call__(self, body: bytes) -> None:
+    def __call__(self, body: bytes, signal: Signal = "traces") -> None:
+        url = self._urls[signal]
         request = urllib.request.Request(
-            self._url, data=body, method="POST", headers={"Content-Type": "application/x-protobuf"}
+            url, data=body, method="POST", headers={"Content-Type": "application/x-protobuf"}
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
@@ -109,12 +154,13 @@ class _HttpSender:
         except urllib.error.HTTPError as error:
             after = error.headers.get("Retry-After")
             raise ForwardError(
-                f"HTTP {error.code} from {self._url}",
+                f"HTTP {error.code} from {url}",
                 retryable=error.code in _RETRYABLE_HTTP,
                 retry_after=float(after) if after and after.isdigit() else None,
+                unsupported=error.code in _UNSUPPORTED_HTTP,
             ) from None
         except (OSError, http.client.HTTPException) as error:  # refused, reset, timed out, a garbled reply
-            raise ForwardError(f"{self._url}: {error}", retryable=True) from None
+            raise ForwardError(f"{url}: {error}", retryable=True) from None
 
     def close(self) -> None:
         pass
@@ -142,6 +188,7 @@ class Forwarder:
         self._in_flight = in_flight
         self._backoff = functools.partial(Backoff, initial_backoff, max_backoff)
         self._counting = threading.Lock()  # the sending threads update `stats`
+        self._unsupported_said: set[Signal] = set()  # signals the target refused as unsupported, warned about once
         self._stopping = threading.Event()
         self._abort = threading.Event()
         self._thread = threading.Thread(target=self._run, name="llmledger-forward", daemon=True)
@@ -158,7 +205,7 @@ class Forwarder:
             self._thread.join(drain_timeout)
             self._abort.set()
             self._thread.join(5.0)
-        getattr(self._send, "close", lambda: None)()
+        self._send.close()
 
     def _run(self) -> None:
         queue = self.queue
@@ -170,7 +217,7 @@ class Forwarder:
             while not self._abort.is_set() and not sending.aborted:
                 records = queue.read(read, timeout=0.0 if self._stopping.is_set() else 0.2)
                 for record in records:
-                    if not sending.add(body(record.payload), record.end):
+                    if not sending.add(forwarded(record.payload), record.end):
                         break
                     read = record.end
                 sending.settle(wait=not records and self._stopping.is_set())
@@ -184,16 +231,20 @@ class Forwarder:
         if sending.done != committed:  # what was in flight from an aborted request on stays for the next start
             queue.commit(CONSUMER, sending.done)
 
-    def _deliver(self, request: bytes) -> bool:
+    def _deliver(self, request: tuple[Signal, bytes]) -> bool:
         """Send one request; False if aborted before it went out."""
+        signal, body = request
         backoff = self._backoff(self._abort)
         while True:
             try:
-                self._send(request)
+                self._send(body, signal)
                 with self._counting:
                     self.stats.sent += 1
                 return True
             except ForwardError as error:
+                if error.unsupported and signal != "traces":  # e.g. Jaeger, which takes traces only
+                    self._unsupported(signal, error)
+                    return True
                 if not error.retryable:
                     with self._counting:
                         self.stats.failed += 1
@@ -204,11 +255,25 @@ class Forwarder:
                 if not backoff.wait(error.retry_after):
                     return False
 
+    def _unsupported(self, signal: Signal, error: ForwardError) -> None:
+        with self._counting:
+            self.stats.unsupported += 1
+            first = signal not in self._unsupported_said
+            self._unsupported_said.add(signal)
+        if first:
+            _log.warning(
+                "forwarding to %s: the target does not take OTLP %s (%s); they are dropped and counted in "
+                'llmledger_collector_dropped_total{reason="forward_unsupported"}, without a warning each time',
+                self.url,
+                signal,
+                error,
+            )
+
 
 class _Sending:
     """Requests in flight, in queue order, and the queue position up to which every one of them is done."""
 
-    def __init__(self, limit: int, deliver: Callable[[bytes], bool], start: int) -> None:
+    def __init__(self, limit: int, deliver: Callable[[tuple[Signal, bytes]], bool], start: int) -> None:
         self._limit = limit
         self._deliver = deliver
         self._pool = ThreadPoolExecutor(limit, thread_name_prefix="llmledger-forward-send")
@@ -221,7 +286,7 @@ class _Sending:
     def idle(self) -> bool:
         return not self._pending
 
-    def add(self, request: bytes | None, end: int) -> bool:
+    def add(self, request: tuple[Signal, bytes] | None, end: int) -> bool:
         """Send `request` (None: a record with nothing to forward) once fewer than `limit` are in flight; False
         if one before it was aborted meanwhile."""
         while self._sends >= self._limit and not self.aborted:

@@ -7,6 +7,10 @@ the rollups) and appends what remains to the durable queue, with the request's b
 (and the receiver acknowledges) only once that is on disk. Two consumers read the queue, each with its own
 cursor: the ClickHouse writer (`storing.StoreConsumer`) and the forwarder, so neither ever waits for the other.
 A full queue raises `Backpressure` and receivers answer 429 / RESOURCE_EXHAUSTED with a retry delay.
+
+Metrics and logs requests go through `accept_signal()`: the collector keeps nothing of them, so with a forwarder
+they are queued as they came (forward records only, acknowledged once durable, sent in order with the traces),
+and without one they are counted and dropped.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from google.protobuf.message import Message
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from .extract import extract_columns
@@ -26,6 +31,7 @@ from .extract.attributes import DEFAULT, AttributeSelection
 from .extracting import Extracted, ExtractionPool
 from .forward import CONSUMER as FORWARD_CONSUMER
 from .forward import Forwarder, ForwardStats
+from .otlp.signals import PassedSignal
 from .queue import DiskQueue, QueueFull, RecordTooLarge
 from .rawspans import raw_span_rows
 from .records import CallColumns, forward_record, rows, store_record
@@ -68,6 +74,10 @@ class PipelineStats:
     calls_written: int = 0
     raw_written: int = 0
     write_errors: int = 0
+    metric_requests: int = 0  # metrics and logs requests taken (forwarded when forwarding, else dropped)
+    metric_points: int = 0
+    log_requests: int = 0
+    log_records: int = 0
 
 
 class SeenSpans:
@@ -244,14 +254,7 @@ class Pipeline:
                 with self._lock:
                     self._seen_calls.forget(new_keys)
                     self._seen_raw.forget(row[1] + row[2] for row in new_raw)
-                if isinstance(error, QueueFull):
-                    self._refused(f"the collector's {error}")
-                if isinstance(error, RecordTooLarge):
-                    raise RequestTooLarge(f"the request cannot be queued: {error}; raise --queue-max-bytes") from None
-                if isinstance(error, OSError):  # e.g. the disk is full: the sender keeps the request and retries
-                    _log.error("cannot write to the queue: %s", error)
-                    self._refused(f"the collector cannot write its queue ({error.strerror or error})")
-                raise
+                self._not_queued(error)
         with self._lock:
             stats = self._stats
             stats.requests += 1
@@ -266,6 +269,42 @@ class Pipeline:
                 f"{rejected} LLM span(s) carry a cost of a million USD or more (or not a number) and were dropped",
             )
         return Outcome()
+
+    def accept_signal(self, signal: PassedSignal, request: Message, body: bytes | None = None) -> Outcome:
+        """Take one metrics or logs request (parsed: that is its validation); `body`: its protobuf bytes if the
+        caller has them. With a forwarder it is durable, queued for forwarding, when this returns, and refused
+        like a traces request when the queue cannot take it; without one it is counted and dropped."""
+        if self._stopping:
+            self._refused("the collector is shutting down")
+        if self.forwarder is not None:
+            if not self.queue.has_room():
+                self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
+            data = body if body is not None else request.SerializeToString()
+            try:
+                self.queue.append(forward_record(data, signal.name))
+            except Exception as error:
+                self._not_queued(error)
+        items = signal.count(request)
+        with self._lock:
+            stats = self._stats
+            if signal.name == "metrics":
+                stats.metric_requests += 1
+                stats.metric_points += items
+            else:
+                stats.log_requests += 1
+                stats.log_records += items
+        return Outcome()
+
+    def _not_queued(self, error: Exception) -> NoReturn:
+        """Raise what the receivers answer for an append to the queue that failed with `error`."""
+        if isinstance(error, QueueFull):
+            self._refused(f"the collector's {error}")
+        if isinstance(error, RecordTooLarge):
+            raise RequestTooLarge(f"the request cannot be queued: {error}; raise --queue-max-bytes") from None
+        if isinstance(error, OSError):  # e.g. the disk is full: the sender keeps the request and retries
+            _log.error("cannot write to the queue: %s", error)
+            self._refused(f"the collector cannot write its queue ({error.strerror or error})")
+        raise error
 
     def _extract(self, request: ExportTraceServiceRequest, body: bytes | None) -> tuple[Extracted, CallColumns | None]:
         """The request's storable calls: by a worker when there is a pool (their record only), else here (their
@@ -295,6 +334,10 @@ class Pipeline:
         counters: dict[str, float] = {
             "received_requests": stats.requests,
             "received_spans": stats.spans,
+            "received_metric_requests": stats.metric_requests,
+            "received_metric_points": stats.metric_points,
+            "received_log_requests": stats.log_requests,
+            "received_log_records": stats.log_records,
             "stored_calls": stats.calls_written,
             "stored_raw_spans": stats.raw_written,
             "forwarded_requests": forward.sent,
@@ -308,6 +351,7 @@ class Pipeline:
             "consumer_lag_bytes_forward": queue.lag(FORWARD_CONSUMER) if self.forwarder is not None else 0,
             "dropped_cost_too_large": stats.rejected,
             "dropped_forward_rejected": forward.failed,
+            "dropped_forward_unsupported": forward.unsupported,
             "dropped_forward_queue_full_bytes": queue.shed_bytes.get(FORWARD_CONSUMER, 0),
             "dropped_corrupt_queue_bytes": queue.corrupt_bytes,
             "dropped_clickhouse_rejected_calls": 0,

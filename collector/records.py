@@ -4,6 +4,9 @@
     F + the request's protobuf bytes                                          for the forwarder (sent unchanged)
     M + length + marshal((call field names, call columns)) + pickle((prices, raw span rows))   for the writer
 
+A metrics or logs request, which the collector only passes on, becomes one forward record, tagged with its
+signal: G (metrics: M was taken) or L (logs) + the request's protobuf bytes. The writer skips all three kinds.
+
 The store record holds the rows *after* extraction and the duplicate filter, exactly as they will be inserted:
 a batch re-formed from the same queue range after a restart is then the same rows under the same token. Calls
 are kept by column (`CallColumns`: a list per `LlmCall` field), costs as integers in units of 10^-12 USD, which is
@@ -32,6 +35,7 @@ from typing import Any
 from llmledger.instrumentation._shared.prices import ModelPrice
 
 from .calls import LlmCall
+from .otlp.signals import Signal
 
 _log = logging.getLogger(__name__)
 _FIELD_NAMES = tuple(f.name for f in fields(LlmCall))
@@ -45,6 +49,10 @@ COST_SCALE = 12  # Decimal(18, 12)
 _COST_QUANTUM = Decimal(1).scaleb(-COST_SCALE)
 _SCALED_LIMIT = 10**18  # a million USD in units of 10^-12: Decimal(18, 12) holds less
 FORWARD = b"F"
+FORWARD_METRICS = b"G"
+FORWARD_LOGS = b"L"
+_FORWARD_TAGS: dict[Signal, bytes] = {"traces": FORWARD, "metrics": FORWARD_METRICS, "logs": FORWARD_LOGS}
+_SIGNALS: dict[bytes, Signal] = {tag: signal for signal, tag in _FORWARD_TAGS.items()}
 STORE = b"M"
 _STORE_PICKLED = b"C"  # the layout before the columns were marshalled: still read, and written for odd values
 _STORE_DECIMALS = b"S"  # the layout before costs were scaled: still read
@@ -187,8 +195,9 @@ class Rows:
         self.raw.extend(other.raw)
 
 
-def forward_record(body: bytes) -> bytes:
-    return FORWARD + body
+def forward_record(body: bytes, signal: Signal = "traces") -> bytes:
+    """The forward record of one request of `signal` (its protobuf bytes)."""
+    return _FORWARD_TAGS[signal] + body
 
 
 def store_record(calls: CallColumns, prices: Mapping[str, ModelPrice], raw: list[Sequence[Any]]) -> bytes:
@@ -234,5 +243,11 @@ def rows(payload: bytes) -> Rows | None:
 
 
 def body(payload: bytes) -> bytes | None:
-    """The request bytes of a forward record; None for a record of another consumer."""
+    """The request bytes of a traces forward record; None for any other record."""
     return payload[1:] if payload[:1] == FORWARD else None
+
+
+def forwarded(payload: bytes) -> tuple[Signal, bytes] | None:
+    """The signal and request bytes of a forward record of any signal; None for a record of another consumer."""
+    signal = _SIGNALS.get(payload[:1])
+    return None if signal is None else (signal, payload[1:])

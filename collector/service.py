@@ -125,7 +125,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         secured = (" with TLS" if tls else "") + (", bearer token required" if token else "")
         http_base = f"{http_receiver.scheme}://{_address(config.host, http_receiver.port)}"
         _say(f"llmledger collector: OTLP/gRPC on {_address(config.host, grpc_receiver.port)}{secured}")
-        _say(f"llmledger collector: OTLP/HTTP on {http_base}/v1/traces{secured}")
+        _say(f"llmledger collector: OTLP/HTTP on {http_base}/v1/traces, /v1/metrics and /v1/logs{secured}")
         _say(f"llmledger collector: health on {http_base}/healthz, /readyz and /metrics")
         schema = f"migrations applied: {', '.join(applied)}" if applied else "schema up to date"
         raw = "; raw spans into otel_traces" if config.store_raw_spans else ""
@@ -134,7 +134,9 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         reader = "in C" if reads_in_c() else "in Python (the C reader was not built: no C compiler at install)"
         _say(f"llmledger collector: extracting LLM calls on {where}, spans read {reader}")
         if forwarder is not None:
-            _say(f"llmledger collector: forwarding every span to {config.forward}")
+            _say(f"llmledger collector: forwarding every span, metric and log to {config.forward}")
+        else:
+            _say("llmledger collector: metrics and logs are acknowledged, counted and dropped (no --forward target)")
         replay = f", replaying {backlog} bytes left by the last run" if backlog else ""
         _say(f"llmledger collector: queue in {queue_dir} (fsync per {config.queue_fsync}{replay})")
         if config.budgets_file is not None:

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+"""OTLP/gRPC receiver: `TraceService/Export`, and `MetricsService/Export` and `LogsService/Export` on the same port.
 
-Registered as a generic handler with no deserializer, so the method receives the request's bytes: they are
-parsed once here and forwarded as they came. gzip is handled by grpcio, and `max_request_bytes` is grpcio's
+Registered as generic handlers with no deserializer, so each method receives the request's bytes: they are
+parsed once here and forwarded as they came (metrics and logs are only parsed, counted and passed on: see
+`Pipeline.accept_signal`). gzip is handled by grpcio, and `max_request_bytes` is grpcio's
 `max_receive_message_length`, which it applies to the decompressed message while decompressing, so a gzip bomb
 is refused (RESOURCE_EXHAUSTED) without being inflated. Bad bytes → INVALID_ARGUMENT; no or a wrong bearer token
 when one is set → UNAUTHENTICATED; a full pipeline → RESOURCE_EXHAUSTED (retryable per the OTLP spec, with a
@@ -15,6 +16,7 @@ rich status, read by the Collector's exporters and grpc-go).
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent import futures
 from typing import Any, NoReturn
@@ -27,6 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from ..otlp.signals import LOGS, METRICS, TRACES_SERVICE, PassedSignal
 from ..pipeline import Backpressure, Pipeline, RequestTooLarge
 from . import _rejections as reasons
 from ._access import BearerToken
@@ -34,7 +37,7 @@ from ._rejections import Rejections
 from ._tls import TlsFiles
 
 _log = logging.getLogger(__name__)
-SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+SERVICE = TRACES_SERVICE
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _OK = ExportTraceServiceResponse().SerializeToString()
 _PROTOCOL = "grpc"
@@ -65,7 +68,13 @@ class GrpcReceiver:
         )
         # No (de)serializers: bytes in, bytes out.
         handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(self._export)
-        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {"Export": handler}),))
+        handlers = [grpc.method_handlers_generic_handler(SERVICE, {"Export": handler})]
+        for signal in (METRICS, LOGS):
+            passed: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(
+                functools.partial(self._export_passed, signal)
+            )
+            handlers.append(grpc.method_handlers_generic_handler(signal.service, {"Export": passed}))
+        self._server.add_generic_rpc_handlers(handlers)
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
             if tls is None:
@@ -101,23 +110,49 @@ class GrpcReceiver:
             )
         try:
             outcome = self.pipeline.accept(request, body)
-        except Backpressure as error:
-            context.set_trailing_metadata(_retry_metadata(str(error), error.retry_after))
-            self._refuse(context, grpc.StatusCode.RESOURCE_EXHAUSTED, reasons.BACKPRESSURE, str(error))
-        except RequestTooLarge as error:  # not RESOURCE_EXHAUSTED: exporters would retry what can never fit
-            self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, reasons.TOO_LARGE, str(error))
-        except Exception:
-            _log.exception("could not process an OTLP/gRPC request")
-            self._refuse(
-                context,
-                grpc.StatusCode.INTERNAL,
-                reasons.INTERNAL,
-                "the collector failed to process the request; see its log",
-            )
+        except Exception as error:
+            self._refuse_failure(context, error)
         if not outcome.rejected_spans:
             return _OK
         partial = ExportTracePartialSuccess(rejected_spans=outcome.rejected_spans, error_message=outcome.message)
         return ExportTraceServiceResponse(partial_success=partial).SerializeToString()
+
+    def _export_passed(self, signal: PassedSignal, body: bytes, context: Any) -> bytes:
+        """A metrics or logs Export: the same checks and refusals as traces; its answer is always a plain OK (an
+        empty response message: nothing in it is ever rejected)."""
+        if self._token is not None and not self._token.allows(_metadata(context, "authorization")):
+            self._refuse(
+                context, grpc.StatusCode.UNAUTHENTICATED, reasons.UNAUTHENTICATED, "a bearer token is required"
+            )
+        try:
+            request = signal.request.FromString(body)
+        except DecodeError as error:
+            self._refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                reasons.MALFORMED,
+                f"malformed {signal.request_name}: {error}",
+            )
+        try:
+            self.pipeline.accept_signal(signal, request, body)
+        except Exception as error:
+            self._refuse_failure(context, error)
+        return b""
+
+    def _refuse_failure(self, context: Any, error: Exception) -> NoReturn:
+        """Refuse a request the pipeline did not take, with the status its exception calls for."""
+        if isinstance(error, Backpressure):
+            context.set_trailing_metadata(_retry_metadata(str(error), error.retry_after))
+            self._refuse(context, grpc.StatusCode.RESOURCE_EXHAUSTED, reasons.BACKPRESSURE, str(error))
+        if isinstance(error, RequestTooLarge):  # not RESOURCE_EXHAUSTED: exporters would retry what can never fit
+            self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, reasons.TOO_LARGE, str(error))
+        _log.error("could not process an OTLP/gRPC request", exc_info=error)
+        self._refuse(
+            context,
+            grpc.StatusCode.INTERNAL,
+            reasons.INTERNAL,
+            "the collector failed to process the request; see its log",
+        )
 
     def _refuse(self, context: Any, code: grpc.StatusCode, reason: str, message: str) -> NoReturn:
         self.rejections.count(_PROTOCOL, reason)

@@ -1,5 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""OTLP/HTTP receiver: `POST /v1/traces`, protobuf or JSON, identity or gzip; plus a small registry of GET routes.
+"""OTLP/HTTP receiver: `POST /v1/traces`, `/v1/metrics` and `/v1/logs`, protobuf or JSON, identity or gzip; plus a
+small registry of GET routes.
+
+Metrics and logs get the same checks, limits, token and refusals as traces; they are parsed (their validation),
+then passed on by `Pipeline.accept_signal` (forwarded, or counted and dropped) and answered with an empty
+Export…ServiceResponse.
 
 The stdlib `ThreadingHTTPServer` with HTTP/1.1 keep-alive: the SDK exporters reuse one connection, the work per
 request is protobuf parsing and extraction (not HTTP), and it needs no dependency. Answers follow the OTLP/HTTP
@@ -49,6 +54,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from ..otlp.jsonformat import InvalidOtlpJson
 from ..otlp.jsonformat import parse as parse_json
+from ..otlp.signals import LOGS, METRICS, PassedSignal
 from ..pipeline import Backpressure, Outcome, Pipeline, RequestTooLarge
 from . import _rejections as reasons
 from ._access import BearerToken
@@ -57,6 +63,9 @@ from ._tls import TlsFiles
 
 _log = logging.getLogger(__name__)
 TRACES_PATH = "/v1/traces"
+PASSED_PATHS = {signal.path: signal for signal in (METRICS, LOGS)}
+EXPORT_PATHS = frozenset({TRACES_PATH, *PASSED_PATHS})
+_EXPORTS = f"POST {TRACES_PATH}, {METRICS.path} or {LOGS.path}"
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 MAX_BODY_BYTES = 64 * 1024 * 1024
 PROTOBUF = "application/x-protobuf"
@@ -104,8 +113,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         if path != TRACES_PATH:
+            signal = PASSED_PATHS.get(path)
+            if signal is not None:
+                self._post_passed(signal)
+                return
             self._drain()
-            self._refuse(404, f"no such path {path}; OTLP/HTTP traces go to POST {TRACES_PATH}")
+            self._refuse(404, f"no such path {path}; OTLP/HTTP goes to {_EXPORTS}")
             return
         media_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if not self._authorized():
@@ -125,24 +138,58 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             outcome = self.pipeline.accept(request, body if media_type == PROTOBUF else None)
-        except Backpressure as error:
-            self._refuse(429, str(error), media_type, retry_after=error.retry_after)
-            return
-        except RequestTooLarge as error:
-            self._refuse(413, str(error), media_type)
-            return
-        except Exception:
-            _log.exception("could not process an OTLP/HTTP request")
-            self._refuse(500, "the collector failed to process the request; see its log", media_type)
+        except Exception as error:
+            self._refuse_failure(error, media_type)
             return
         self._success(outcome, media_type)
+
+    def _post_passed(self, signal: PassedSignal) -> None:
+        """A metrics or logs export: read, checked and refused as traces are, then passed on."""
+        media_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if not self._authorized():
+            self._drain()
+            self._refuse(401, "a bearer token is required (Authorization: Bearer TOKEN)", media_type)
+            return
+        try:
+            body = self._body(signal.request_name)
+            if media_type == PROTOBUF:
+                try:
+                    request = signal.request.FromString(body)
+                except DecodeError as error:
+                    raise _BadRequest(400, f"malformed protobuf {signal.request_name}: {error}") from None
+            elif media_type == JSON:
+                try:
+                    request = signal.parse_json(body)
+                except InvalidOtlpJson as error:
+                    raise _BadRequest(400, str(error)) from None
+            else:
+                raise _BadRequest(415, f"unsupported Content-Type {media_type or '(none)'!r}; use {PROTOBUF} or {JSON}")
+        except _BadRequest as error:
+            self._refuse(error.status, str(error), media_type)
+            return
+        try:
+            self.pipeline.accept_signal(signal, request, body if media_type == PROTOBUF else None)
+        except Exception as error:
+            self._refuse_failure(error, media_type)
+            return
+        self._send(200, JSON, b"{}") if media_type == JSON else self._send(200, PROTOBUF, b"")
+
+    def _refuse_failure(self, error: Exception, media_type: str) -> None:
+        """Refuse a request the pipeline did not take, with the status its exception calls for."""
+        if isinstance(error, Backpressure):
+            self._refuse(429, str(error), media_type, retry_after=error.retry_after)
+        elif isinstance(error, RequestTooLarge):
+            self._refuse(413, str(error), media_type)
+        else:
+            _log.error("could not process an OTLP/HTTP request", exc_info=error)
+            self._refuse(500, "the collector failed to process the request; see its log", media_type)
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         route = self.routes.get(path)
         if route is None:
             self._drain()
-            self._refuse(405 if path == TRACES_PATH else 404, f"use POST {TRACES_PATH}")
+            self._refuse(405 if path in EXPORT_PATHS else 404, f"use {_EXPORTS}")
             return
         if path not in OPEN_PATHS and not self._authorized():
             self._drain()
@@ -158,14 +205,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._drain()
         path = self.path.split("?", 1)[0]
-        self._refuse(405 if path == TRACES_PATH or path in self.routes else 404, f"use POST {TRACES_PATH}")
+        self._refuse(405 if path in EXPORT_PATHS or path in self.routes else 404, f"use {_EXPORTS}")
 
     do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_PUT
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # The stdlib answers a method it has no do_* for with 501; that is the client's mistake, not ours.
         if code == 501:
-            code, message = 405, f"unsupported method; use POST {TRACES_PATH}"
+            code, message = 405, f"unsupported method; use {_EXPORTS}"
         if code >= 400:
             self.rejections.count(_PROTOCOL, reasons.MALFORMED if code != 405 else reasons.UNSUPPORTED)
         super().send_error(code, message, explain)
@@ -174,7 +221,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.token is None or self.token.allows(self.headers.get("Authorization"))
 
     # -- reading -----------------------------------------------------------------------------------------
-    def _body(self) -> bytes:
+    def _body(self, expected: str = "ExportTraceServiceRequest") -> bytes:
         limit = self.max_body
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             raw = self._chunked()
@@ -197,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif encoding not in ("identity", ""):
             raise _BadRequest(415, f"unsupported Content-Encoding {encoding!r}; use gzip or none")
         if not raw:
-            raise _BadRequest(400, "empty body: expected an ExportTraceServiceRequest")
+            raise _BadRequest(400, f"empty body: expected an {expected}")
         return raw
 
     def _chunked(self) -> bytes:
@@ -389,4 +436,4 @@ class HttpReceiver:
         self._server.server_close()
 
 
-__all__ = ["OPEN_PATHS", "HttpReceiver", "Route", "gunzip"]
+__all__ = ["EXPORT_PATHS", "OPEN_PATHS", "HttpReceiver", "Route", "gunzip"]

@@ -153,7 +153,7 @@ def _post(url, body, content_type, headers=None):
         ("/v1/traces", b"{nope", "application/json", {}, 400, b"invalid JSON"),
         ("/v1/traces", b"not gzip", "application/x-protobuf", {"Content-Encoding": "gzip"}, 400, b"not valid gzip"),
         ("/v1/traces", b"x", "application/x-protobuf", {"Content-Encoding": "br"}, 415, b"Content-Encoding"),
-        ("/v1/logs", b"x", "application/x-protobuf", {}, 404, b"no such path"),
+        ("/v1/profiles", b"x", "application/x-protobuf", {}, 404, b"no such path"),
     ],
 )
 def test_bad_http_input_gets_a_4xx_that_says_why(collector, path, body, content_type, headers, status, message):
