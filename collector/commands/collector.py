@@ -147,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
             from llmledger.instrumentation.budgets import load as load_budgets
 
             load_budgets(config.budgets_file)  # BudgetFileError (a ValueError) names the file and the entry
+        _check_prices_file()
     except (ConfigError, ValueError) as error:
         print(f"llmledger collector: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -155,3 +156,24 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"llmledger collector: {error}", file=sys.stderr)
         return 1
+
+
+def _check_prices_file() -> None:
+    """Refuse to start on a price file that cannot be used: the collector would price calls without it.
+
+    Raises ValueError saying `LLMLEDGER_PRICES_FILE=<path>`, where in the file (line and column, or the entry) and
+    what is wrong. Once running, a file edited into a broken one is logged and genai-prices prices alone until it
+    is fixed, as in the instrumentation.
+    """
+    import os
+    from pathlib import Path
+
+    from llmledger.instrumentation._shared import prices
+
+    path = os.environ.get(prices.PRICES_FILE_ENV)
+    if not path:
+        return
+    try:
+        prices.load_price_file(Path(path))
+    except prices.PriceFileError as error:
+        raise ValueError(prices.describe(error)) from None

@@ -70,7 +70,14 @@ class ModelPrice:
 
 
 class PriceFileError(ValueError):
-    """The override file cannot be used; the message says which entry and why."""
+    """The override file cannot be used; the message names the file and says where (line and column, or the
+    entry) and why. Callers name the variable that chose the file (`describe`)."""
+
+
+def describe(error: PriceFileError) -> str:
+    """`error` as users read it: the variable that named the file first, e.g.
+    ``LLMLEDGER_PRICES_FILE=prices.yaml, line 3, column 5: not valid YAML: …``."""
+    return f"{PRICES_FILE_ENV}={error}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -251,6 +258,7 @@ class _Override:
 
 _CHECK_INTERVAL_NS = 2 * 10**9
 _override_state: list[Any] = [None, None, None]  # path, monotonic ns of the last look (None: never), key
+_unreadable: list[str | None] = [None]  # the last unreadable file warned about: warned once, not every look
 
 
 def _overrides_key() -> tuple[str, float] | None:
@@ -268,8 +276,17 @@ def _overrides_key() -> tuple[str, float] | None:
     if path:
         try:
             key = (path, os.stat(path).st_mtime)
-        except OSError:
-            _log.warning("%s=%s cannot be read; using genai-prices only", PRICES_FILE_ENV, path)
+        except OSError as error:
+            if _unreadable[0] != path:
+                _log.error(
+                    "%s=%s cannot be read (%s); pricing with genai-prices only until it can",
+                    PRICES_FILE_ENV,
+                    path,
+                    error.strerror,
+                )
+            _unreadable[0] = path
+        else:
+            _unreadable[0] = None
     _override_state[:] = [path, now, key]
     return key
 
@@ -284,7 +301,7 @@ def _load_overrides(path: str, _mtime: float) -> tuple[_Override, ...]:
     try:
         return load_price_file(Path(path))
     except PriceFileError as error:
-        _log.error("ignoring price file: %s", error)
+        _log.error("%s; pricing with genai-prices only until the file is fixed", describe(error))
         return ()
 
 
@@ -302,23 +319,53 @@ def load_price_file(path: Path) -> tuple[_Override, ...]:
             cache_read: 1.25          # optional, like cache_write and cache_write_1h
     """
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise PriceFileError(f"{path}: {error.strerror}") from error
-    import yaml
-
-    try:
-        document = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise PriceFileError(
-            f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {error}"
-        ) from error
+        raise PriceFileError(f"{path}: cannot be read: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise PriceFileError(f"{path}, byte {error.start + 1}: not UTF-8 text") from error
+    document = _parse(path, text)
     entries = document.get("prices") if isinstance(document, dict) else document
     if not isinstance(entries, list):
         raise PriceFileError(f"{path}: expected a list of prices (or a mapping with a 'prices' list)")
     version = f"{path.name}:{hashlib.sha1(text.encode()).hexdigest()[:12]}"
     parsed = [_parse_entry(entry, index, path, version) for index, entry in enumerate(entries)]
     return tuple(sorted(parsed, key=lambda o: o.valid_from, reverse=True))
+
+
+def _parse(path: Path, text: str) -> Any:
+    """The document in `text`, JSON when the name ends in .json, else YAML; a syntax error says where it is."""
+    import yaml
+
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise PriceFileError(
+                f"{path}, line {error.lineno}, column {error.colno}: not valid JSON: {error.msg}"
+            ) from error
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = error.problem or error.context or "syntax error"
+        context = error.context_mark
+        started = (
+            f" ({error.context} at line {context.line + 1}, column {context.column + 1})"
+            if error.context and error.problem and context is not None
+            else ""
+        )
+        raise PriceFileError(f"{path}{where}: not valid YAML: {problem}{started}") from error
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow, at a character offset
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        character = error.character if isinstance(error.character, int) else ord(error.character[:1] or "\0")
+        raise PriceFileError(
+            f"{path}, line {line}, column {column}: not valid YAML: character #x{character:04x} is not allowed"
+        ) from error
+    except yaml.YAMLError as error:
+        raise PriceFileError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from error
 
 
 def _parse_entry(entry: object, index: int, path: Path, version: str) -> _Override:

@@ -9,6 +9,7 @@ collector keeps serving, and nothing is stored twice. SIGTERM flushes and exits 
 from __future__ import annotations
 
 import gzip
+import os
 import socket
 import subprocess
 import sys
@@ -249,6 +250,22 @@ def test_bad_settings_exit_2_with_a_message(tmp_path):
     )
     assert done.returncode == 2
     assert "grpc://host:port or http://host:port" in done.stderr
+
+
+def test_a_broken_price_file_refuses_to_start_naming_the_variable_the_file_and_the_line(tmp_path):
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("prices:\n  - model: gpt-4o*\n   input: 1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "llmledger.collector.cli", "collector", "--data-dir", str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "LLMLEDGER_PRICES_FILE": str(prices)},
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"LLMLEDGER_PRICES_FILE={prices}, line 3, column 4: not valid YAML" in done.stderr
+    assert not (tmp_path / "data").exists()  # refused before starting anything
 
 
 def test_a_port_in_use_exits_1_saying_so(clickhouse, database):

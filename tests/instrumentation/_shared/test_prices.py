@@ -92,3 +92,37 @@ def test_a_glob_override_prices_the_call_under_its_own_model_and_keeps_the_patte
     assert dated.id == plain.id  # one entry, one price id, whichever model it priced
     assert prices.lookup("openai", "gpt-4o").source == "genai-prices"
     assert prices.lookup("openai", "gpt-4o").pattern == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "where"),
+    [
+        ("prices.yaml", "prices:\n  - model: m\n   input: 1\n", "prices.yaml, line 3, column 4: not valid YAML: "),
+        ("prices.yaml", "prices:\n  - {model: m, input: 1\n", "prices.yaml, line 3, column 1: not valid YAML: "),
+        ("prices.yaml", "prices:\n  - model: m\x07\n", "prices.yaml, line 2, column 13: not valid YAML: character"),
+        ("prices.json", '{"prices": [{"model": "m",, }]}', "prices.json, line 1, column 27: not valid JSON: "),
+    ],
+)
+def test_a_syntax_error_says_at_which_line_and_column(tmp_path, name, content, where):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(PriceFileError) as raised:
+        load_price_file(path)
+    assert str(raised.value).startswith(f"{path.parent}/{where}")
+    assert "\n" not in str(raised.value)  # one line in a log or on a terminal
+
+
+def test_a_broken_file_is_logged_with_the_variable_file_and_line_and_prices_go_on_without_it(
+    tmp_path, monkeypatch, caplog
+):
+    path = tmp_path / "prices.yaml"
+    path.write_text("prices:\n  - {model: gpt-4o-mini, input: 1, output: 2\n")
+    monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(path))
+    prices.reload()
+
+    with caplog.at_level("ERROR", logger="llmledger.instrumentation._shared.prices"):
+        price = prices.lookup("openai", "gpt-4o-mini")
+
+    assert price is not None and price.source == "genai-prices"  # never raised into the app
+    (record,) = caplog.records
+    assert record.getMessage().startswith(f"LLMLEDGER_PRICES_FILE={path}, line 3, column 1: not valid YAML: ")
