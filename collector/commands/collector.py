@@ -151,10 +151,13 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as error:
         print(f"llmledger collector: {error}", file=sys.stderr)
         return EXIT_USAGE
+    from ._ports import check_free, explain
+
     try:
+        check_free(config)  # before starting ClickHouse: a busy port is said with its address and option
         return service.run(config)
     except OSError as error:
-        print(f"llmledger collector: {error}", file=sys.stderr)
+        print(f"llmledger collector: {explain(error, config)}", file=sys.stderr)
         return 1
 
 

@@ -268,21 +268,23 @@ def test_a_broken_price_file_refuses_to_start_naming_the_variable_the_file_and_t
     assert not (tmp_path / "data").exists()  # refused before starting anything
 
 
-def test_a_port_in_use_exits_1_saying_so(clickhouse, database):
+@pytest.mark.parametrize(("receiver", "flag"), [("OTLP/HTTP", "--http-port"), ("OTLP/gRPC", "--grpc-port")])
+def test_a_port_in_use_exits_1_naming_the_address_the_port_and_the_option(clickhouse, database, receiver, flag):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        command = [sys.executable, "-m", "llmledger.collector.cli", "collector", "--grpc-port", "0"]
+        command = [sys.executable, "-m", "llmledger.collector.cli", "collector", "--grpc-port", "0", "--http-port", "0"]
         done = subprocess.run(
-            [*command, "--http-port", str(port), "--clickhouse-url", clickhouse.url, "--database", database],
+            [*command, flag, str(port), "--clickhouse-url", clickhouse.url, "--database", database],
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         )
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "Address already in use" in done.stderr
+    assert f"cannot listen for {receiver} on 127.0.0.1:{port}: address already in use" in done.stderr
+    assert f"choose another port with {flag} PORT" in done.stderr
 
 
 def test_with_a_token_file_and_tls_exporters_need_both_and_the_probes_stay_open(
