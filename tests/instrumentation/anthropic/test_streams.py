@@ -13,11 +13,12 @@ import asyncio
 import gc
 
 import anthropic
-import httpx2
 import pytest
 
+from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, STREAM, recorded_body
+from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
 
 MODEL = "claude-3-5-haiku-20241022"
 ARGS = {"model": MODEL, "max_tokens": 1024, "messages": MESSAGES}
@@ -81,16 +82,35 @@ def test_create_stream_with_block_left_early(instrumented, span_exporter):
     _assert_incomplete(_one_span(span_exporter))
 
 
-def test_create_stream_connection_lost(instrumented, span_exporter):
-    client = transport.client(lambda request: transport.failing_stream(recorded_body(*STREAM), 3))
-    received = []
-    with pytest.raises(httpx2.ReadError):  # what this SDK raises mid-stream, passed through unchanged
-        for event in client.messages.create(**ARGS, stream=True):
-            received.append(event)
+def _lost_connection_client():
+    """A client whose stream delivers three recorded events, then the connection drops."""
+    return transport.client(lambda request: transport.failing_stream(recorded_body(*STREAM), 3))
 
+
+def _read_create_stream_until_it_fails() -> tuple[list[str], Raised]:
+    """What the app sees reading `create(stream=True)` on a lost connection: the events, then the error."""
+    received: list[str] = []
+
+    def read():
+        for event in _lost_connection_client().messages.create(**ARGS, stream=True):
+            received.append(event.type)
+
+    return received, raised_by(read)
+
+
+def test_create_stream_connection_lost(tracer_provider, meter_provider, span_exporter):
+    without, instrumented = without_and_with(
+        AnthropicInstrumentor(),
+        _read_create_stream_until_it_fails,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
+
+    assert instrumented == without  # the same events, then the same exception, as without llmledger
+    (received, raised) = instrumented
+    assert received[0] == "message_start"
     span = _one_span(span_exporter)
-    assert received[0].type == "message_start"  # the events before the failure reached the app
-    assert span.attributes["error.type"] == "ReadError"
+    assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     _assert_incomplete(span)
 
@@ -151,13 +171,27 @@ def test_an_error_inside_the_block_reaches_the_app_and_marks_the_span(instrument
     _assert_incomplete(span)
 
 
-def test_helper_connection_lost(instrumented, span_exporter):
-    client = transport.client(lambda request: transport.failing_stream(recorded_body(*STREAM), 3))
-    with pytest.raises(httpx2.ReadError), client.messages.stream(**ARGS) as stream:
-        stream.get_final_message()
+def _helper_until_it_fails() -> Raised:
+    """What the app sees from `get_final_message()` on a lost connection."""
 
+    def read():
+        with _lost_connection_client().messages.stream(**ARGS) as stream:
+            stream.get_final_message()
+
+    return raised_by(read)
+
+
+def test_helper_connection_lost(tracer_provider, meter_provider, span_exporter):
+    without, instrumented = without_and_with(
+        AnthropicInstrumentor(),
+        _helper_until_it_fails,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+    )
+
+    assert instrumented == without
     span = _one_span(span_exporter)
-    assert span.attributes["error.type"] == "ReadError"
+    assert span.attributes["error.type"] == instrumented.type.__qualname__
     _assert_incomplete(span)
 
 

@@ -13,8 +13,10 @@ import gc
 import openai
 import pytest
 
+from llmledger.instrumentation.openai import OpenAIInstrumentor
 from tests.instrumentation.openai import transport
 from tests.instrumentation.openai.transport import CHAT_STREAM, RESPONSES_STREAM, recorded_body, sse
+from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
 
 MESSAGES = [{"role": "user", "content": "Say this is a test"}]
 
@@ -84,17 +86,28 @@ def test_a_stream_never_read_ends_when_dropped(instrumented, span_exporter):
     assert span.attributes["llmledger.usage.complete"] is False
 
 
-def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(instrumented, span_exporter):
+def _read_until_the_connection_drops() -> tuple[list[str], Raised]:
+    """What the app sees reading a stream whose connection drops after three chunks: the chunks, then the error."""
     client = transport.client(lambda request: transport.failing_stream(recorded_body(*CHAT_STREAM), 3))
-    stream = client.chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True)
-    received = []
-    with pytest.raises(openai.APIConnectionError):
-        for chunk in stream:
-            received.append(chunk)
+    received: list[str] = []
 
-    span = _one_span(span_exporter)
+    def read():
+        for chunk in client.chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True):
+            received.append(chunk.model_dump_json())
+
+    return received, raised_by(read)
+
+
+def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(tracer_provider, span_exporter):
+    without, instrumented = without_and_with(
+        OpenAIInstrumentor(), _read_until_the_connection_drops, tracer_provider=tracer_provider
+    )
+
+    assert instrumented == without  # the same chunks, then the same exception, as without llmledger
+    (received, raised) = instrumented
     assert len(received) == 3
-    assert span.attributes["error.type"] == "APIConnectionError"
+    span = _one_span(span_exporter)
+    assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     assert span.attributes["llmledger.usage.complete"] is False
 
@@ -220,8 +233,6 @@ def test_the_callers_stream_options_win(instrumented, span_exporter):
 
 
 def test_include_usage_can_be_switched_off(monkeypatch, tracer_provider, span_exporter):
-    from llmledger.instrumentation.openai import OpenAIInstrumentor
-
     monkeypatch.setenv("LLMLEDGER_OPENAI_INCLUDE_USAGE", "false")
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider)
@@ -245,8 +256,6 @@ def test_include_usage_can_be_switched_off(monkeypatch, tracer_provider, span_ex
 def test_include_usage_is_asked_of_every_host_but_known_refusers_unless_forced(
     base_url, setting, asked, monkeypatch, tracer_provider, span_exporter
 ):
-    from llmledger.instrumentation.openai import OpenAIInstrumentor
-
     monkeypatch.setenv("LLMLEDGER_OPENAI_INCLUDE_USAGE", setting)
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider)
