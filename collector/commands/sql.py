@@ -101,7 +101,20 @@ def run(args: argparse.Namespace) -> int:
             raise
     sys.stdout.buffer.write(output)
     sys.stdout.flush()
+    if _is_empty(output, args.format):
+        # ClickHouse prints nothing (or only a header) for an empty result: say so, in the table itself, and on
+        # stderr for machine formats, whose output must stay parseable.
+        print(NO_ROWS, file=sys.stdout if args.format == "table" else sys.stderr, flush=True)
     return 0
+
+
+NO_ROWS = "(no rows)"
+
+
+def _is_empty(output: bytes, fmt: str) -> bool:
+    """Whether `output` in format `fmt` holds no row (CSV keeps its header line)."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    return len(lines) <= (1 if fmt == "csv" else 0)
 
 
 _READ_ONLY = 2  # read queries and SET of settings other than readonly itself

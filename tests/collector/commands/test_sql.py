@@ -211,3 +211,13 @@ def test_reads_still_set_their_output_format_under_read_only(cli, loaded):
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"n": 1.5}
+
+
+def test_an_empty_result_says_so_in_the_table_and_on_stderr_for_machine_formats(cli, loaded):
+    empty = "SELECT Tenant FROM llm_calls WHERE Tenant = 'nobody'"
+
+    table = cli("sql", empty)
+    csv_text = cli("sql", empty, "-f", "csv")
+
+    assert (table.returncode, table.stdout) == (0, "(no rows)\n")
+    assert (csv_text.stdout, csv_text.stderr) == ('"Tenant"\n', "(no rows)\n")  # the header stays parseable
