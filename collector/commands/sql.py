@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """`llmledger sql`: run one SQL query, or a named one, against the cost tables and print the result.
 
-ClickHouse formats the output itself (`PrettyCompactMonoBlock`, `CSVWithNames`, `JSONEachRow`), so Decimal
-costs are printed exactly as stored, never through a float.
+ClickHouse formats the output itself (`PrettyCompactMonoBlock`, `CSVWithNames`, `JSONEachRow` as one array for
+`json` and one object a line for `jsonl`), so Decimal costs are printed exactly as stored, never through a float.
 
 Read-only unless `--allow-writes`: the query runs with ClickHouse's `readonly=2` setting, so the server itself
 refuses anything that writes or changes schema (and refuses a query that tries to lift the setting), whatever
@@ -17,6 +17,11 @@ from typing import Any
 
 from ._options import UsageError, add_connection_options, connection_settings, reports_errors
 
+# Numbers as JSON numbers, exactly as stored (a Decimal is printed in full, never through a float).
+_JSON_NUMBERS: dict[str, int | str] = {
+    "output_format_json_quote_64bit_integers": 0,
+    "output_format_json_quote_decimals": 0,
+}
 # Per --format: ClickHouse's name for it and its settings, to which `run` adds `default_format`, a str.
 FORMATS: dict[str, tuple[str, dict[str, int | str]]] = {
     "table": (
@@ -30,8 +35,11 @@ FORMATS: dict[str, tuple[str, dict[str, int | str]]] = {
         },
     ),
     "csv": ("CSVWithNames", {}),
-    "json": ("JSONEachRow", {"output_format_json_quote_64bit_integers": 0, "output_format_json_quote_decimals": 0}),
+    "json": ("JSONEachRow", {**_JSON_NUMBERS, "output_format_json_array_of_rows": 1}),  # one document: an array
+    "jsonl": ("JSONEachRow", _JSON_NUMBERS),  # JSON lines: one object a line
 }
+FORMATS["jsonlines"] = FORMATS["jsonl"]
+FORMAT_CHOICES = ("table", "csv", "json", "jsonl", "jsonlines")
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +59,13 @@ def register(subparsers: Any) -> None:
         metavar="NAME=VALUE",
         help="query parameter, bound as {NAME:Type} (repeatable), e.g. -p days=7",
     )
-    parser.add_argument("--format", "-f", choices=sorted(FORMATS), default="table", help="output format")
+    parser.add_argument(
+        "--format",
+        "-f",
+        choices=FORMAT_CHOICES,
+        default="table",
+        help="output format: table, csv, json (one array of objects) or jsonl / jsonlines (one object a line) [table]",
+    )
     parser.add_argument("--show-sql", action="store_true", help="print the named query's SQL instead of running it")
     parser.add_argument(
         "--allow-writes",
@@ -114,6 +128,8 @@ NO_ROWS = "(no rows)"
 def _is_empty(output: bytes, fmt: str) -> bool:
     """Whether `output` in format `fmt` holds no row (CSV keeps its header line)."""
     lines = [line for line in output.splitlines() if line.strip()]
+    if fmt == "json":
+        return b"".join(lines).replace(b" ", b"") == b"[]"
     return len(lines) <= (1 if fmt == "csv" else 0)
 
 

@@ -74,7 +74,8 @@ def _sql(clickhouse, database: str) -> list[dict]:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]  # one JSON object per row
+    rows: list[dict] = json.loads(done.stdout)  # one JSON document: an array of objects
+    return rows
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])

@@ -11,6 +11,8 @@ import sys
 from collections import defaultdict
 from decimal import Decimal
 
+import pytest
+
 from llmledger.collector.clickhouse.queries import named_queries
 
 SPEND_BY_TENANT = (
@@ -56,8 +58,21 @@ def test_csv_format_has_a_header_and_exact_values(cli, loaded):
     }
 
 
-def test_json_format_is_one_object_per_line_with_numbers_as_numbers(cli, loaded):
+def test_json_format_is_one_array_of_objects_with_numbers_as_numbers(cli, loaded):
     result = cli("sql", SPEND_BY_TENANT, "-f", "json")
+
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout, parse_float=Decimal)  # one document
+    spend, count = spend_by_tenant(loaded)
+    assert [row["Tenant"] for row in rows] == sorted(spend)
+    assert {row["Tenant"]: (row["spend"], row["calls"]) for row in rows} == {
+        tenant: (spend[tenant], count[tenant]) for tenant in spend
+    }
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonlines"])
+def test_jsonl_format_is_one_object_per_line_with_numbers_as_numbers(cli, loaded, fmt):
+    result = cli("sql", SPEND_BY_TENANT, "-f", fmt)
 
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line, parse_float=Decimal) for line in result.stdout.splitlines()]
@@ -65,6 +80,12 @@ def test_json_format_is_one_object_per_line_with_numbers_as_numbers(cli, loaded)
     assert {row["Tenant"]: (row["spend"], row["calls"]) for row in rows} == {
         tenant: (spend[tenant], count[tenant]) for tenant in spend
     }
+
+
+def test_an_empty_json_result_is_an_empty_array(cli, loaded):
+    result = cli("sql", "SELECT Tenant FROM llm_calls WHERE Tenant = 'nobody'", "-f", "json")
+
+    assert (result.returncode, json.loads(result.stdout), result.stderr) == (0, [], "(no rows)\n")
 
 
 def test_query_parameters_are_bound_by_the_server(cli, loaded):
@@ -90,7 +111,7 @@ def test_a_named_query_answers_with_its_defaults(cli, loaded):
     expected: dict[str, Decimal] = defaultdict(Decimal)
     for call in loaded:
         expected[call.priced_model or call.response_model] += call.total_cost
-    rows = [json.loads(line, parse_float=Decimal) for line in result.stdout.splitlines()]
+    rows = json.loads(result.stdout, parse_float=Decimal)
     assert {row["model"]: row["spend_usd"] for row in rows} == expected
     assert [row["spend_usd"] for row in rows] == sorted(expected.values(), reverse=True)
 
@@ -99,7 +120,7 @@ def test_a_named_query_takes_parameters(cli, loaded):
     result = cli("sql", "--query", "total_spend", "-p", "tenant=globex", "-p", "days=7", "-f", "json")
 
     assert result.returncode == 0, result.stderr
-    (row,) = [json.loads(line, parse_float=Decimal) for line in result.stdout.splitlines()]
+    (row,) = json.loads(result.stdout, parse_float=Decimal)
     spend, count = spend_by_tenant(loaded)
     assert (row["spend_usd"], row["calls"], row["previous_calls"]) == (spend["globex"], count["globex"], 0)
 
@@ -210,7 +231,7 @@ def test_reads_still_set_their_output_format_under_read_only(cli, loaded):
     result = cli("sql", "SELECT toDecimal64(1.5, 3) AS n", "-f", "json")
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"n": 1.5}
+    assert json.loads(result.stdout) == [{"n": 1.5}]
 
 
 def test_an_empty_result_says_so_in_the_table_and_on_stderr_for_machine_formats(cli, loaded):
