@@ -21,12 +21,14 @@ from typing import Any
 PEERS = "openai,anthropic,google-genai,google_generativeai"
 
 
-def exported_spans(app_source: str, tmp_path: Path, **env: str) -> list[dict[str, Any]]:
-    """Run `app_source` under `opentelemetry-instrument`; the spans it exported, as the console exporter wrote them."""
+def exported_spans(app_source: str, tmp_path: Path, python: Path | None = None, **env: str) -> list[dict[str, Any]]:
+    """Run `app_source` under `opentelemetry-instrument` (of `python`'s environment, by default this one's); the
+    spans it exported, as the console exporter wrote them."""
     app = tmp_path / "app.py"
     app.write_text(textwrap.dedent(app_source))
+    python = python or Path(sys.executable)
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "opentelemetry-instrument"), sys.executable, str(app)],
+        [str(python.parent / "opentelemetry-instrument"), str(python), str(app)],
         env={
             **os.environ,
             "OTEL_TRACES_EXPORTER": "console",
@@ -39,6 +41,7 @@ def exported_spans(app_source: str, tmp_path: Path, **env: str) -> list[dict[str
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,  # opentelemetry-instrument puts the working directory first on the path, as an app's own
     )
     assert done.returncode == 0, done.stderr
     return _json_objects(done.stdout)

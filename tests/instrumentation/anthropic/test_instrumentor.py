@@ -223,23 +223,9 @@ def test_with_streaming_response_of_a_stream(instrumented, span_exporter):
 
 
 def _zero_code_spans(tmp_path, native: str, disabled: str = zero_code.PEERS) -> list[dict]:
-    """The spans of an app with no telemetry code, run under `opentelemetry-instrument`: a plain call and a
-    `stream()`, served recorded bodies in-process; the SDK's own tracing on or off."""
-    plain, streamed = transport.recorded_body(*OPUS), transport.recorded_body(*STREAM)
+    """The spans of `transport.zero_code_app()` under `opentelemetry-instrument`, the SDK's own tracing on or off."""
     return zero_code.exported_spans(
-        f"""
-        import anthropic, httpx2
-        def serve(request):
-            streaming = b'"stream":true' in request.content.replace(b" ", b"")
-            body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
-            return httpx2.Response(200, headers={{"content-type": kind}}, content=body)
-        client = anthropic.Anthropic(api_key="test", max_retries=0,
-            http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(serve)))
-        question = {MESSAGES!r}
-        client.messages.create(model="claude-3-opus-20240229", max_tokens=1024, messages=question)
-        with client.messages.stream(model="claude-3-5-haiku-20241022", max_tokens=1024, messages=question) as s:
-            s.get_final_message()
-        """,
+        transport.zero_code_app(),
         tmp_path,
         ANTHROPIC_OPEN_TELEMETRY="" if native == "on" else "false",  # the SDK reads only "false" as off
         OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=disabled,

@@ -66,3 +66,23 @@ def vertex_client(handler: Handler) -> anthropic.AnthropicVertex:
         max_retries=0,
         http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(handler)),
     )
+
+
+def zero_code_app() -> str:
+    """Source for an app with no telemetry code, run under `opentelemetry-instrument`: a plain `messages.create`
+    (claude-3-opus, OPUS) and a `messages.stream()` (claude-3-5-haiku, STREAM), served recorded bodies in-process
+    through the SDK's own HTTP client."""
+    plain, streamed = recorded_body(*OPUS), recorded_body(*STREAM)
+    return f"""
+        import anthropic, httpx2
+        def serve(request):
+            streaming = b'"stream":true' in request.content.replace(b" ", b"")
+            body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
+            return httpx2.Response(200, headers={{"content-type": kind}}, content=body)
+        client = anthropic.Anthropic(api_key="test", max_retries=0,
+            http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(serve)))
+        question = {MESSAGES!r}
+        client.messages.create(model="claude-3-opus-20240229", max_tokens=1024, messages=question)
+        with client.messages.stream(model="claude-3-5-haiku-20241022", max_tokens=1024, messages=question) as s:
+            s.get_final_message()
+        """

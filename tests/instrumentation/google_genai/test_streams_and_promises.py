@@ -19,13 +19,9 @@ from google.genai import errors
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.google_genai import transport
+from tests.instrumentation.google_genai.transport import MODEL, PLAIN, STREAM
 from tests.instrumentation.imports import loaded_by
 from tests.instrumentation.openai.transport import failing_stream, recorded_body, sse
-
-G = "google_genai/openinference/google-genai/test_instrumentation"
-STREAM = (f"{G}/test_streaming_text_content.yaml", 0)
-PLAIN = (f"{G}/test_generate_content.yaml", 0)  # gemini-2.0-flash, 45 in, 23 out
-MODEL = "gemini-2.0-flash"
 
 
 def _streaming():
@@ -175,24 +171,7 @@ def test_registered_for_opentelemetry_instrument_under_its_own_name():
 
 def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call(tmp_path):
     """`opentelemetry-instrument python app.py` with no code change: a call and a stream, one span each, costed."""
-    plain, streamed = recorded_body(*PLAIN), recorded_body(*STREAM)
-    spans = zero_code.exported_spans(
-        f"""
-        import httpx2
-        from google import genai
-        from google.genai import types
-        def serve(request):
-            streaming = request.url.path.endswith(":streamGenerateContent")
-            body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
-            return httpx2.Response(200, headers={{"content-type": kind}}, content=body)
-        client = genai.Client(api_key="test", http_options=types.HttpOptions(
-            api_version="v1beta", httpx_client=httpx2.Client(transport=httpx2.MockTransport(serve))))
-        client.models.generate_content(model="{MODEL}", contents="Tell me a joke")
-        for _ in client.models.generate_content_stream(model="{MODEL}", contents="Tell me a story"):
-            pass
-        """,
-        tmp_path,
-    )
+    spans = zero_code.exported_spans(transport.zero_code_app(), tmp_path)
 
     assert [s["name"] for s in spans] == [f"generate_content {MODEL}"] * 2
     costs = [s["attributes"]["gen_ai.usage.cost"] for s in spans]

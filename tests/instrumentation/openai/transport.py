@@ -129,3 +129,23 @@ def zero_code_client(file: str, index: int) -> str:
         client = openai.OpenAI(api_key="test", max_retries=0, http_client=openai.DefaultHttpxClient(
             transport=httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))))
         """
+
+
+def zero_code_app() -> str:
+    """Source for an app with no telemetry code, run under `opentelemetry-instrument`: a plain chat call (CHAT,
+    gpt-4o-mini) and a streamed one (CHAT_STREAM, gpt-4), served recorded bodies in-process through the SDK's
+    own HTTP client."""
+    plain, streamed = recorded_body(*CHAT), recorded_body(*CHAT_STREAM)
+    return f"""
+        import httpx2, openai
+        def serve(request):
+            streaming = b'"stream":true' in request.content.replace(b" ", b"")
+            body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
+            return httpx2.Response(200, headers={{"content-type": kind}}, content=body)
+        client = openai.OpenAI(api_key="test", max_retries=0,
+            http_client=openai.DefaultHttpxClient(transport=httpx2.MockTransport(serve)))
+        question = [{{"role": "user", "content": "Say this is a test"}}]
+        client.chat.completions.create(model="gpt-4o-mini", messages=question)
+        for _ in client.chat.completions.create(model="gpt-4", messages=question, stream=True):
+            pass
+        """

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: Apache-2.0
+"""An app with only one LLM SDK installed gets exact, costed spans under `opentelemetry-instrument`.
+
+Each case runs in an environment holding llmledger, opentelemetry-distro and that one SDK (`one_sdk`), with
+OpenTelemetry's own loader deciding which entry points load, as a user's first run does. The app makes a plain
+and a streamed call, served recorded bodies through the SDK's own HTTP client.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.instrumentation import one_sdk, zero_code
+from tests.instrumentation.anthropic import transport as anthropic_transport
+from tests.instrumentation.google_genai import transport as google_transport
+from tests.instrumentation.openai import transport as openai_transport
+
+APPS = {
+    # gpt-4o-mini 12 in / 5 out at $0.15 / $0.60 per million; gpt-4 12 in / 5 out at $30 / $60 per million.
+    "openai": (openai_transport.zero_code_app, ["chat gpt-4o-mini", "chat gpt-4"], [4.8e-6, 6.6e-4], "openai"),
+    # claude-3-opus 17 in / 220 out at $15 / $75; claude-3-5-haiku 17 in / 108 out at $0.80 / $4.
+    "anthropic": (
+        anthropic_transport.zero_code_app,
+        ["chat claude-3-opus-20240229", "chat claude-3-5-haiku-20241022"],
+        [0.016755, 0.0004456],
+        "anthropic",
+    ),
+    # gemini-2.0-flash 45 in / 23 out, then 9 in / 527 out, at $0.10 / $0.40 per million.
+    "google-genai": (
+        google_transport.zero_code_app,
+        ["generate_content gemini-2.0-flash"] * 2,
+        [(45 * 0.1 + 23 * 0.4) / 1e6, (9 * 0.1 + 527 * 0.4) / 1e6],
+        "gcp.gemini",
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def llmledger_wheel(tmp_path_factory):
+    return one_sdk.build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.mark.parametrize("sdk", one_sdk.SDKS)
+def test_an_app_with_only_one_sdk_installed_records_a_costed_span_per_call(sdk, llmledger_wheel, tmp_path):
+    python = one_sdk.environment_with_only(sdk, llmledger_wheel)
+    installed = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.metadata as m, json; print(json.dumps("
+            "sorted(d.metadata['Name'] for d in m.distributions())))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert set(json.loads(installed.stdout)) & set(one_sdk.SDKS) == {sdk}
+
+    app, names, costs, provider = APPS[sdk]
+    spans = zero_code.exported_spans(app(), tmp_path, python=python, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="")
+
+    assert [s["name"] for s in spans] == names
+    assert [s["attributes"]["gen_ai.usage.cost"] for s in spans] == pytest.approx(costs, rel=1e-9)
+    assert {s["attributes"]["gen_ai.provider.name"] for s in spans} == {provider}
+    assert {s["attributes"]["llmledger.price.source"] for s in spans} == {"genai-prices"}
