@@ -3,7 +3,9 @@
 
 `add_connection_options(parser)` adds --clickhouse-url/--clickhouse-user/--clickhouse-password/--database/
 --data-dir; `connection_settings(args)` turns them (over the LLMLEDGER_* environment) into `ConnectionSettings`,
-which `llmledger.collector.clickhouse.settings.open_client()` connects with. `reports_errors` wraps a command's
+which `llmledger.collector.clickhouse.settings.open_client()` connects with. `require_data(settings)` is what
+commands that only use data call first: only the collector (and `llmledger clickhouse`) creates a data directory,
+so a mistyped --data-dir is an error naming it, not a new empty database. `reports_errors` wraps a command's
 `func`: bad input (a wrong query, a bad flag value) exits 2 and a broken server exits 1, each with one line on
 stderr and no traceback.
 """
@@ -58,6 +60,22 @@ def connection_settings(args: argparse.Namespace) -> ConnectionSettings:
         database=getattr(args, "database", None),
         data_dir=getattr(args, "data_dir", None),
     )
+
+
+def require_data(settings: ConnectionSettings) -> ConnectionSettings:
+    """`settings`, once sure that the embedded server's data directory holds ClickHouse data; UsageError naming
+    the directory otherwise. A server given by URL is not looked at here."""
+    if not settings.embedded:
+        return settings
+    from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
+
+    data_dir = settings.data_dir
+    where = "give the collector's --data-dir (it creates the directory on its first start), or --clickhouse-url"
+    if not data_dir.is_dir():
+        raise UsageError(f"no data directory {data_dir}: it does not exist; {where}")
+    if not EmbeddedClickHouse(data_dir).clickhouse_path.is_dir():
+        raise UsageError(f"no ClickHouse data in data directory {data_dir}; {where}")
+    return settings
 
 
 def reports_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-from ._options import UsageError, add_connection_options, connection_settings, reports_errors
+from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
 from ._table import render, usd
 
 BUDGETS_FILE_VARIABLE = "LLMLEDGER_BUDGETS_FILE"
@@ -50,7 +50,7 @@ def run_status(args: argparse.Namespace) -> int:
     except BudgetFileError as error:
         raise UsageError(str(error)) from None
     now = datetime.now(UTC)
-    with open_client(connection_settings(args)) as client:
+    with open_client(require_data(connection_settings(args))) as client:
         statuses = read_status(client, budgets, now)
     if args.format == "json":
         print(json.dumps(status_document(statuses, now), indent=2))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ._options import UsageError, add_connection_options, connection_settings, reports_errors
+from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
 from ._table import count, render, usd
 
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.traces < 0:
         raise UsageError("--traces must not be negative")
     params = {"since": parse_since(args.since), "tenant": args.tenant, "limit": args.traces}
-    with open_client(connection_settings(args)) as client, translate_errors():
+    with open_client(require_data(connection_settings(args))) as client, translate_errors():
 
         def rows(sql: str) -> Sequence[Sequence[Any]]:
             result: Sequence[Sequence[Any]] = client.query(sql, parameters=params).result_rows

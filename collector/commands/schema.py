@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._options import add_connection_options, connection_settings, reports_errors
+from ._options import add_connection_options, connection_settings, reports_errors, require_data
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +31,7 @@ def run_apply(args: argparse.Namespace) -> int:
     if args.print:
         print(migrations.render(settings.database, raw_spans=args.raw_spans))
         return 0
-    with open_client(settings, apply_schema=False, require_database=False) as client:
+    with open_client(require_data(settings), apply_schema=False, require_database=False) as client:
         applied = migrations.apply(client, settings.database, raw_spans=args.raw_spans)
     where = f"embedded server of {settings.data_dir}" if settings.embedded else settings.url
     if applied:

@@ -15,7 +15,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._options import UsageError, add_connection_options, connection_settings, reports_errors
+from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
 
 # Numbers as JSON numbers, exactly as stored (a Decimal is printed in full, never through a float).
 _JSON_NUMBERS: dict[str, int | str] = {
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     settings = {**settings, "default_format": fmt}
     if not args.allow_writes:
         settings["readonly"] = _READ_ONLY
-    with open_client(connection_settings(args)) as client:
+    with open_client(require_data(connection_settings(args))) as client:
         try:
             with translate_errors():
                 output = client.raw_query(sql, parameters=parameters or None, settings=settings)

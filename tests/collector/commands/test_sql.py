@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
 from llmledger.collector.clickhouse.queries import named_queries
 
 SPEND_BY_TENANT = (
@@ -134,11 +135,13 @@ def test_show_sql_prints_the_named_query_without_running_it(cli):
 
 
 def test_without_a_url_it_uses_a_temporary_embedded_server_with_the_schema(cli, tmp_path):
+    with EmbeddedClickHouse(tmp_path):  # the data directory as a collector leaves it
+        pass
+
     result = cli("sql", "SELECT count() FROM llm_calls", "--data-dir", str(tmp_path), "-f", "csv", connect=False)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "0"
-    assert (tmp_path / "clickhouse").is_dir()
     assert not (tmp_path / "clickhouse-server.json").exists()  # stopped again
 
 
