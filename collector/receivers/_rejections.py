@@ -11,7 +11,7 @@ from typing import Final
 
 UNAUTHENTICATED: Final = "unauthenticated"  # no or wrong bearer token
 TOO_LARGE: Final = "too_large"  # body or message over --max-request-bytes (compressed or not)
-MALFORMED: Final = "malformed"  # not a decodable ExportTraceServiceRequest (protobuf, JSON, gzip, framing)
+MALFORMED: Final = "malformed"  # not a decodable Export…ServiceRequest (protobuf, JSON, gzip, framing)
 UNSUPPORTED: Final = "unsupported"  # media type, content encoding, path or method
 BACKPRESSURE: Final = "backpressure"  # the pipeline is full; the client should retry
 INTERNAL: Final = "internal"  # our fault: logged with its traceback

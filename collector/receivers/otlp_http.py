@@ -172,7 +172,10 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as error:
             self._refuse_failure(error, media_type)
             return
-        self._send(200, JSON, b"{}") if media_type == JSON else self._send(200, PROTOBUF, b"")
+        if media_type == JSON:  # an empty Export…ServiceResponse: nothing in it is ever rejected
+            self._send(200, JSON, b"{}")
+        else:
+            self._send(200, PROTOBUF, b"")
 
     def _refuse_failure(self, error: Exception, media_type: str) -> None:
         """Refuse a request the pipeline did not take, with the status its exception calls for."""
