@@ -3,25 +3,29 @@
 traces (with Jaeger links), cache savings, and the calls nobody could price.
 
 Read from the rollups (and `llm_trace_costs`), so a report stays fast on months of data. Unpriced calls are
-listed separately because their cost is unknown, not zero: the totals above them leave them out.
+listed separately because their cost is unknown, not zero: the totals above them leave them out. `--format`
+prints the same report as a table (default), JSON, JSON lines or CSV (`_report_formats`).
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
-from ._table import count, render, usd
+from ._report_formats import FORMATS, Report, Section, render
 
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 _FILTER = "({tenant:String} = '' OR Tenant = {tenant:String})"
 _HOURLY = f"FROM llm_usage_hourly WHERE {_FILTER} AND Hour >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
+
+Rows = Callable[[str], Sequence[Sequence[Any]]]
 
 
 def register(subparsers: Any) -> None:
@@ -37,6 +41,13 @@ def register(subparsers: Any) -> None:
         "--traces", type=int, default=10, metavar="N", help="how many costly traces begun in it to list [10]"
     )
     parser.add_argument("--jaeger-url", metavar="URL", help="Jaeger UI base URL, to link traces as URL/trace/<id>")
+    parser.add_argument(
+        "--format",
+        "-f",
+        choices=FORMATS,
+        default="table",
+        help="output format: table, csv, json (one document) or jsonl / jsonlines (one record a line) [table]",
+    )
     add_connection_options(parser)
     parser.set_defaults(func=reports_errors(run))
 
@@ -55,76 +66,94 @@ def run(args: argparse.Namespace) -> int:
 
     if args.traces < 0:
         raise UsageError("--traces must not be negative")
-    params = {"since": parse_since(args.since), "tenant": args.tenant, "limit": args.traces}
+    seconds = parse_since(args.since)
+    params = {"since": seconds, "tenant": args.tenant, "limit": args.traces}
     with open_client(require_data(connection_settings(args))) as client, translate_errors():
 
         def rows(sql: str) -> Sequence[Sequence[Any]]:
             result: Sequence[Sequence[Any]] = client.query(sql, parameters=params).result_rows
             return result
 
-        print(_build(rows, args))
+        report = collect(rows, args, seconds)
+    print(render(report, args.format))
+    if report.empty and args.format != "table":  # the table says it; machine output stays parseable
+        print(f"no LLM calls in the last {args.since.strip()} ({report.scope})", file=sys.stderr)
     return 0
 
 
-def _build(rows: Any, args: argparse.Namespace) -> str:
-    out: list[str] = []
-    scope = f"tenant {args.tenant}" if args.tenant else "all tenants"
-    out.append(f"LLM spend over the last {args.since.strip()} ({scope})")
-
+def collect(rows: Rows, args: argparse.Namespace, seconds: int) -> Report:
+    """Run the report's queries; every list is present in the result, empty when there are no calls."""
     ((spend, calls, input_tokens, output_tokens, unpriced),) = rows(
         f"SELECT sum(TotalCost), sum(Calls), sum(InputTokens), sum(OutputTokens), sum(UnpricedCalls) {_HOURLY}"
     )
-    out.append(
-        f"\nTotal spend {usd(spend)} in {count(calls)} calls "
-        f"({count(input_tokens)} input tokens, {count(output_tokens)} output tokens)"
+    report = Report(
+        args.since,
+        seconds,
+        args.tenant,
+        total={
+            "spend_usd": spend,
+            "calls": calls,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "unpriced_calls": unpriced,
+        },
     )
-    if not calls:
-        out.append("\nNo LLM calls recorded in this period.")
-        return "\n".join(out)
-
-    by_model = rows(
-        "SELECT Provider, Model, sum(Calls), sum(InputTokens), sum(OutputTokens), sum(TotalCost) "
-        f"{_HOURLY} GROUP BY Provider, Model ORDER BY sum(TotalCost) DESC, Provider, Model"
-    )
-    out.append(
-        _section(
+    by_model = report.add(
+        Section(
+            "spend_by_model",
             "Spend by model",
-            ["provider", "model", "calls", "input tokens", "output tokens", "spend"],
-            [[p or "-", m or "-", count(c), count(i), count(o), usd(s)] for p, m, c, i, o, s in by_model],
+            ("provider", "model", "calls", "input_tokens", "output_tokens", "spend_usd"),
         )
     )
-
-    by_provider = rows(
-        f"SELECT Provider, sum(Calls), sum(TotalCost) {_HOURLY} "
-        "GROUP BY Provider ORDER BY sum(TotalCost) DESC, Provider"
+    by_provider = report.add(Section("spend_by_provider", "Spend by provider", ("provider", "calls", "spend_usd")))
+    by_service = report.add(
+        Section("spend_by_service", "Spend by service", ("service", "environment", "calls", "spend_usd"))
     )
-    out.append(
-        _section(
-            "Spend by provider",
-            ["provider", "calls", "spend"],
-            [[p or "-", count(c), usd(s)] for p, c, s in by_provider],
+    by_day = report.add(Section("spend_by_day", "Spend by day (UTC)", ("day", "calls", "spend_usd")))
+    traces = report.add(
+        Section(
+            "traces",
+            "Most expensive traces",
+            ("trace_id", "spend_usd", "calls", "models", "service", *(("link",) if args.jaeger_url else ())),
         )
     )
-
-    by_service = rows(
-        f"SELECT ServiceName, Environment, sum(Calls), sum(TotalCost) {_HOURLY} "
-        "GROUP BY ServiceName, Environment ORDER BY sum(TotalCost) DESC, ServiceName, Environment"
+    by_cache = report.add(
+        Section("cache_savings", "Cache savings", ("provider", "model", "cache_read_input_tokens", "savings_usd"))
     )
-    out.append(
-        _section(
-            "Spend by service",
-            ["service", "environment", "calls", "spend"],
-            [[s or "-", e or "-", count(c), usd(v)] for s, e, c, v in by_service],
+    by_unpriced = report.add(
+        Section(
+            "unpriced",
+            "Unpriced calls: {calls} calls have no known price; their cost is NOT in the totals above",
+            ("provider", "model", "unpriced_calls", "input_tokens", "output_tokens"),
         )
     )
+    report.cache = {"savings_usd": Decimal(0), "cache_read_input_tokens": 0, "input_tokens": input_tokens}
+    if report.empty:
+        return report
 
-    by_day = rows(f"SELECT toDate(Hour) AS day, sum(Calls), sum(TotalCost) {_HOURLY} GROUP BY day ORDER BY day")
-    out.append(
-        _section("Spend by day (UTC)", ["day", "calls", "spend"], [[str(d), count(c), usd(s)] for d, c, s in by_day])
+    by_model.rows = _tuples(
+        rows(
+            "SELECT Provider, Model, sum(Calls), sum(InputTokens), sum(OutputTokens), sum(TotalCost) "
+            f"{_HOURLY} GROUP BY Provider, Model ORDER BY sum(TotalCost) DESC, Provider, Model"
+        )
     )
-
+    by_provider.rows = _tuples(
+        rows(
+            f"SELECT Provider, sum(Calls), sum(TotalCost) {_HOURLY} "
+            "GROUP BY Provider ORDER BY sum(TotalCost) DESC, Provider"
+        )
+    )
+    by_service.rows = _tuples(
+        rows(
+            f"SELECT ServiceName, Environment, sum(Calls), sum(TotalCost) {_HOURLY} "
+            "GROUP BY ServiceName, Environment ORDER BY sum(TotalCost) DESC, ServiceName, Environment"
+        )
+    )
+    by_day.rows = _tuples(
+        rows(f"SELECT toDate(Hour) AS day, sum(Calls), sum(TotalCost) {_HOURLY} GROUP BY day ORDER BY day")
+    )
     if args.traces:
-        traces = rows(
+        found = rows(
             "SELECT TraceId, sum(TotalCost) AS spend, sum(Calls), arraySort(groupUniqArrayArray(Models)), "
             "max(ServiceName) FROM llm_trace_costs "
             f"WHERE {_FILTER} AND Day >= toDate(now() - toIntervalSecond({{since:UInt64}})) AND TraceId != '' "
@@ -132,50 +161,34 @@ def _build(rows: Any, args: argparse.Namespace) -> str:
             "GROUP BY TraceId HAVING min(Start) >= now() - toIntervalSecond({since:UInt64}) "
             "ORDER BY spend DESC, TraceId LIMIT {limit:UInt32}"
         )
-        headers = ["trace", "spend", "calls", "models", "service"]
-        table = [[t, usd(s), count(c), ", ".join(m) or "-", svc or "-"] for t, s, c, m, svc in traces]
-        if args.jaeger_url:
-            base = args.jaeger_url.rstrip("/")
-            headers.append("link")
-            for row in table:
-                row.append(f"{base}/trace/{row[0]}")
-        out.append(_section("Most expensive traces", headers, table))
+        base = (args.jaeger_url or "").rstrip("/")
+        traces.rows = [
+            (trace, spend, calls, list(models), service, *((f"{base}/trace/{trace}",) if args.jaeger_url else ()))
+            for trace, spend, calls, models, service in found
+        ]
 
     ((savings, cache_read, all_input),) = rows(
         f"SELECT sum(CacheSavings), sum(CacheReadInputTokens), sum(InputTokens) {_HOURLY}"
     )
-    share = Decimal(cache_read) / Decimal(all_input) * 100 if all_input else Decimal(0)
-    out.append(f"\nCache savings: {usd(savings)} saved; {share:.1f}% of input tokens were cache reads")
+    report.cache = {"savings_usd": savings, "cache_read_input_tokens": cache_read, "input_tokens": all_input}
     if savings or cache_read:
-        by_cache = rows(
-            f"SELECT Provider, Model, sum(CacheReadInputTokens), sum(CacheSavings) {_HOURLY} "
-            "GROUP BY Provider, Model HAVING sum(CacheReadInputTokens) > 0 OR sum(CacheSavings) != 0 "
-            "ORDER BY sum(CacheSavings) DESC, Provider, Model"
-        )
-        out.append(
-            render(
-                ["provider", "model", "cache read tokens", "saved"],
-                [[p or "-", m or "-", count(t), usd(s)] for p, m, t, s in by_cache],
+        by_cache.rows = _tuples(
+            rows(
+                f"SELECT Provider, Model, sum(CacheReadInputTokens), sum(CacheSavings) {_HOURLY} "
+                "GROUP BY Provider, Model HAVING sum(CacheReadInputTokens) > 0 OR sum(CacheSavings) != 0 "
+                "ORDER BY sum(CacheSavings) DESC, Provider, Model"
             )
         )
-
     if unpriced:
-        by_unpriced = rows(
-            f"SELECT Provider, Model, sum(UnpricedCalls), sum(InputTokens), sum(OutputTokens) {_HOURLY} "
-            "GROUP BY Provider, Model HAVING sum(UnpricedCalls) > 0 ORDER BY sum(UnpricedCalls) DESC, Provider, Model"
-        )
-        out.append(
-            _section(
-                f"Unpriced calls: {count(unpriced)} calls have no known price; their cost is NOT in the totals above",
-                ["provider", "model", "unpriced calls", "input tokens", "output tokens"],
-                [[p or "-", m or "-", count(c), count(i), count(o)] for p, m, c, i, o in by_unpriced],
+        by_unpriced.rows = _tuples(
+            rows(
+                f"SELECT Provider, Model, sum(UnpricedCalls), sum(InputTokens), sum(OutputTokens) {_HOURLY} "
+                "GROUP BY Provider, Model HAVING sum(UnpricedCalls) > 0 "
+                "ORDER BY sum(UnpricedCalls) DESC, Provider, Model"
             )
         )
-        out.append("  (tokens are of all calls of these models; add prices with LLMLEDGER_PRICES_FILE)")
-    else:
-        out.append("\nUnpriced calls: none")
-    return "\n".join(out)
+    return report
 
 
-def _section(title: str, headers: list[str], table: list[list[str]]) -> str:
-    return f"\n{title}\n" + (render(headers, table) if table else "  (none)")
+def _tuples(found: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in found]

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections import defaultdict
 from decimal import Decimal
 from time import time_ns
@@ -105,3 +108,53 @@ def test_a_trace_is_listed_whole_or_not_at_all(cli, loaded):
     result = cli("report", "--since", "4h", "--traces", "3")
     assert result.returncode == 0, result.stderr
     assert started_earlier not in "\n".join(section(result.stdout, "Most expensive traces"))
+
+
+def test_json_is_one_document_with_every_section_and_exact_money(cli, loaded):
+    result = cli("report", "--format", "json", "--traces", "2", "--jaeger-url", "http://jaeger:16686")
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    total = sum((call.total_cost for call in loaded), Decimal(0))
+    assert document["period"] == {"since": "7d", "seconds": 7 * 86400, "tenant": None}
+    assert Decimal(document["total"]["spend_usd"]) == total  # a decimal string: exact, never a float
+    assert document["total"]["calls"] == len(loaded)
+    by_model = {row["model"]: Decimal(row["spend_usd"]) for row in document["spend_by_model"]}
+    assert sum(by_model.values(), Decimal(0)) == total
+    assert [trace["link"] for trace in document["traces"]] == [
+        f"http://jaeger:16686/trace/{trace['trace_id']}" for trace in document["traces"]
+    ]
+    assert len(document["traces"]) == 2
+    assert {"spend_by_provider", "spend_by_service", "spend_by_day", "cache_savings", "unpriced"} <= set(document)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonlines"])
+def test_json_lines_give_one_record_a_line_each_naming_its_section(cli, loaded, fmt):
+    result = cli("report", "--format", fmt)
+
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["section"] == "total" and records[0]["calls"] == len(loaded)
+    days = [record for record in records if record["section"] == "spend_by_day"]
+    assert sum(record["calls"] for record in days) == len(loaded)
+
+
+def test_csv_is_one_table_with_a_section_column(cli, loaded):
+    result = cli("report", "--format", "csv")
+
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    total = sum((call.total_cost for call in loaded), Decimal(0))
+    providers = [row for row in rows if row["section"] == "spend_by_provider"]
+    assert sum((Decimal(row["spend_usd"]) for row in providers), Decimal(0)) == total
+    assert [row["section"] for row in rows][:2] == ["total", "cache"]
+
+
+def test_an_empty_period_is_said_in_every_format(cli, loaded):
+    table = cli("report", "--tenant", "nobody")
+    document = cli("report", "--tenant", "nobody", "--format", "json")
+
+    assert "No LLM calls recorded in this period." in table.stdout
+    assert json.loads(document.stdout)["total"]["calls"] == 0
+    assert json.loads(document.stdout)["spend_by_model"] == []
+    assert document.stderr == "no LLM calls in the last 7d (tenant nobody)\n"
