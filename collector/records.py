@@ -30,12 +30,14 @@ import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmledger.instrumentation._shared.prices import ModelPrice
 
 from .calls import LlmCall
-from .otlp.signals import Signal
+
+if TYPE_CHECKING:  # a name for annotations only: the extraction workers import this module, and need no protobuf
+    from .otlp.signals import Signal
 
 _log = logging.getLogger(__name__)
 _FIELD_NAMES = tuple(f.name for f in fields(LlmCall))
