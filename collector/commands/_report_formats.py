@@ -45,7 +45,7 @@ class Report:
     since: str  # as given, e.g. "7d"
     seconds: int
     tenant: str  # "" for all tenants
-    total: dict[str, Any]  # spend_usd, calls, input_tokens, output_tokens, unpriced_calls
+    total: dict[str, Any]  # spend_usd, calls, input_tokens, output_tokens, unpriced_calls, usage_missing_calls
     cache: dict[str, Any] = field(default_factory=dict)  # savings_usd, cache_read_input_tokens, input_tokens
     sections: dict[str, Section] = field(default_factory=dict)  # by key, in report order
 
@@ -155,9 +155,20 @@ def table(report: Report) -> str:
     unpriced = report.sections["unpriced"]
     if total["unpriced_calls"]:
         out.append(_titled(unpriced, unpriced.title.format(calls=count(total["unpriced_calls"]))))
-        out.append("  (tokens are of all calls of these models; add prices with LLMLEDGER_PRICES_FILE)")
+        out.append("  (add prices for these models with LLMLEDGER_PRICES_FILE: docs/pricing.md)")
     else:
         out.append("\nUnpriced calls: none")
+    missing = report.sections["usage_missing"]
+    if missing.rows:
+        calls = total["usage_missing_calls"]
+        streams = sum(record["streams"] for record in missing.records())
+        what = f"{count(calls)} streams" if calls == streams else f"{count(calls)} calls ({count(streams)} streams)"
+        out.append(_titled(missing, missing.title.format(calls=what)))
+        out.append(
+            "  (a price file cannot help these: the usage never arrived. A stream closed before its end never gets "
+            "it; an OpenAI-compatible host sends it only when asked (stream_options.include_usage, which llmledger "
+            "asks for unless LLMLEDGER_OPENAI_INCLUDE_USAGE=false))"
+        )
     return "\n".join(out)
 
 

@@ -2,9 +2,13 @@
 """`llmledger report`: where the money went — spend by model, provider, service and day, the most expensive
 traces (with Jaeger links), cache savings, and the calls nobody could price.
 
-Read from the rollups (and `llm_trace_costs`), so a report stays fast on months of data. Unpriced calls are
-listed separately because their cost is unknown, not zero: the totals above them leave them out. `--format`
-prints the same report as a table (default), JSON, JSON lines or CSV (`_report_formats`).
+Read from the rollups (and `llm_trace_costs`), so a report stays fast on months of data. Two kinds of calls
+whose cost is unknown, not zero, are listed apart from the totals, from `llm_calls` (few rows, found by its
+`CostSource` index): calls of models nobody has a price for (add one to the price file), and calls whose usage
+never arrived, such as streams that ended before their usage chunk (`llmledger.usage.complete = false`), grouped
+by provider and, where it was stored (`--attribute server.address`), by host; a price file cannot help those, so
+they are not listed as unpriced. `--format` prints the same report as a table (default), JSON, JSON lines or CSV
+(`_report_formats`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 _FILTER = "({tenant:String} = '' OR Tenant = {tenant:String})"
 _HOURLY = f"FROM llm_usage_hourly WHERE {_FILTER} AND Hour >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
+# The calls of the rollup rows `_HOURLY` reads: the same hours, from the fact table.
+_CALLS = f"FROM llm_calls WHERE {_FILTER} AND Timestamp >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
+_SERVER_ATTRIBUTE = "server.address"  # in Attributes when the collector runs with --attribute server.address
 
 Rows = Callable[[str], Sequence[Sequence[Any]]]
 
@@ -83,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
 def collect(rows: Rows, args: argparse.Namespace, seconds: int) -> Report:
     """Run the report's queries; every list is present in the result, empty when there are no calls."""
-    ((spend, calls, input_tokens, output_tokens, unpriced),) = rows(
-        f"SELECT sum(TotalCost), sum(Calls), sum(InputTokens), sum(OutputTokens), sum(UnpricedCalls) {_HOURLY}"
+    ((spend, calls, input_tokens, output_tokens, unpriced, incomplete),) = rows(
+        "SELECT sum(TotalCost), sum(Calls), sum(InputTokens), sum(OutputTokens), sum(UnpricedCalls), "
+        f"sum(IncompleteUsageCalls) {_HOURLY}"
     )
     report = Report(
         args.since,
@@ -95,7 +103,8 @@ def collect(rows: Rows, args: argparse.Namespace, seconds: int) -> Report:
             "calls": calls,
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
-            "unpriced_calls": unpriced,
+            "unpriced_calls": 0,  # of models without a price, usage complete: from `llm_calls` below
+            "usage_missing_calls": 0,
         },
     )
     by_model = report.add(
@@ -125,6 +134,14 @@ def collect(rows: Rows, args: argparse.Namespace, seconds: int) -> Report:
             "unpriced",
             "Unpriced calls: {calls} calls have no known price; their cost is NOT in the totals above",
             ("provider", "model", "unpriced_calls", "input_tokens", "output_tokens"),
+        )
+    )
+    usage_missing = report.add(
+        Section(
+            "usage_missing",
+            "Usage missing on {calls}: they ended without reporting usage, so their tokens and cost are missing "
+            "from the totals above",
+            ("provider", "server", "calls", "streams", "models"),
         )
     )
     report.cache = {"savings_usd": Decimal(0), "cache_read_input_tokens": 0, "input_tokens": input_tokens}
@@ -179,14 +196,25 @@ def collect(rows: Rows, args: argparse.Namespace, seconds: int) -> Report:
                 "ORDER BY sum(CacheSavings) DESC, Provider, Model"
             )
         )
-    if unpriced:
+    if unpriced:  # of models without a price; a call without usage is `usage_missing`'s, whatever its model
         by_unpriced.rows = _tuples(
             rows(
-                f"SELECT Provider, Model, sum(UnpricedCalls), sum(InputTokens), sum(OutputTokens) {_HOURLY} "
-                "GROUP BY Provider, Model HAVING sum(UnpricedCalls) > 0 "
-                "ORDER BY sum(UnpricedCalls) DESC, Provider, Model"
+                f"SELECT Provider, Model, count(), sum(InputTokens), sum(OutputTokens) {_CALLS} "
+                "AND CostSource = 'unpriced' AND UsageComplete "
+                "GROUP BY Provider, Model ORDER BY count() DESC, Provider, Model"
             )
         )
+        report.total["unpriced_calls"] = sum(row[2] for row in by_unpriced.rows)
+    if incomplete:
+        usage_missing.rows = [
+            (provider, server, calls, streams, list(models))
+            for provider, server, calls, streams, models in rows(
+                f"SELECT Provider, Attributes['{_SERVER_ATTRIBUTE}'] AS server, count(), countIf(IsStreaming), "
+                f"arraySort(groupUniqArray(Model)) {_CALLS} AND NOT UsageComplete "
+                "GROUP BY Provider, server ORDER BY count() DESC, Provider, server"
+            )
+        ]
+        report.total["usage_missing_calls"] = sum(row[2] for row in usage_missing.rows)
     return report
 
 
