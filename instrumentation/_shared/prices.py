@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
 import logging
 import os
 import re
@@ -23,6 +22,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from . import documents
 
 _log = logging.getLogger(__name__)
 
@@ -335,37 +336,10 @@ def load_price_file(path: Path) -> tuple[_Override, ...]:
 
 def _parse(path: Path, text: str) -> Any:
     """The document in `text`, JSON when the name ends in .json, else YAML; a syntax error says where it is."""
-    import yaml
-
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
-            raise PriceFileError(
-                f"{path}, line {error.lineno}, column {error.colno}: not valid JSON: {error.msg}"
-            ) from error
     try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = error.problem or error.context or "syntax error"
-        context = error.context_mark
-        started = (
-            f" ({error.context} at line {context.line + 1}, column {context.column + 1})"
-            if error.context and error.problem and context is not None
-            else ""
-        )
-        raise PriceFileError(f"{path}{where}: not valid YAML: {problem}{started}") from error
-    except yaml.reader.ReaderError as error:  # a character YAML does not allow, at a character offset
-        line = text.count("\n", 0, error.position) + 1
-        column = error.position - text.rfind("\n", 0, error.position)
-        character = error.character if isinstance(error.character, int) else ord(error.character[:1] or "\0")
-        raise PriceFileError(
-            f"{path}, line {line}, column {column}: not valid YAML: character #x{character:04x} is not allowed"
-        ) from error
-    except yaml.YAMLError as error:
-        raise PriceFileError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from error
+        return documents.parse(text, json_text=path.suffix.lower() == ".json")
+    except documents.DocumentError as error:
+        raise PriceFileError(f"{path}, {error}" if str(error).startswith("line ") else f"{path}: {error}") from error
 
 
 def _parse_entry(entry: object, index: int, path: Path, version: str) -> _Override:

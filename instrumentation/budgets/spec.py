@@ -10,7 +10,6 @@ when something is wrong.
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -186,16 +185,20 @@ def parse(document: Mapping[str, Any], source: str) -> BudgetFile:
 
 def load(path: str | os.PathLike[str]) -> BudgetFile:
     """Read a budget file: JSON when it ends in ``.json``, YAML otherwise."""
-    import yaml  # here, not at import: `import llmledger` stays light
+    from .._shared import documents
 
     source = os.fspath(path)
     try:
         text = Path(source).read_text(encoding="utf-8")
-        document = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
     except OSError as error:
         raise BudgetFileError(f"{source}: cannot read budget file: {error.strerror or error}") from None
-    except (yaml.YAMLError, json.JSONDecodeError) as error:
-        raise BudgetFileError(f"{source}: not valid YAML/JSON: {error}") from None
+    except UnicodeDecodeError as error:
+        raise BudgetFileError(f"{source}, byte {error.start + 1}: not UTF-8 text") from None
+    try:
+        document = documents.parse(text, json_text=source.endswith(".json"))
+    except documents.DocumentError as error:  # "line L, column C: not valid YAML: …"
+        separator = ", " if str(error).startswith("line ") else ": "
+        raise BudgetFileError(f"{source}{separator}{error}") from None
     return parse(document, source)
 
 

@@ -158,5 +158,8 @@ def test_file_level_errors_name_the_file(tmp_path: Path):
     with pytest.raises(BudgetFileError, match="cannot read"):
         load(tmp_path / "missing.yaml")
     (tmp_path / "bad.yaml").write_text("budgets: [")
-    with pytest.raises(BudgetFileError, match=r"bad\.yaml: not valid"):
+    with pytest.raises(BudgetFileError, match=r"bad\.yaml, line 1, column 11: not valid YAML: "):
         load(tmp_path / "bad.yaml")
+    (tmp_path / "bad.json").write_text('{"budgets": [}')
+    with pytest.raises(BudgetFileError, match=r"bad\.json, line 1, column 14: not valid JSON: "):
+        load(tmp_path / "bad.json")
