@@ -7,7 +7,6 @@ import asyncio
 import json
 
 import anthropic
-import httpx2
 import pytest
 
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
@@ -138,7 +137,7 @@ def test_api_errors_reach_the_app_unchanged(instrumented, span_exporter):
 
 def test_timeouts_reach_the_app_unchanged(instrumented, span_exporter):
     def timeout(request):
-        raise httpx2.ReadTimeout("timed out", request=request)
+        raise transport.http.ReadTimeout("timed out", request=request)
 
     with pytest.raises(anthropic.APITimeoutError):
         transport.client(timeout).messages.create(**ARGS)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Anthropic clients whose real httpx2 stack is served in-process from recorded bodies.
+"""Anthropic clients whose real HTTP stack (httpx2 from anthropic 1 on, httpx before) is served in-process from
+recorded bodies.
 
 For what no recording has (1-hour cache writes, thinking-token counts, a failure mid-stream, Vertex AI), a test
 starts from a recorded body and changes only what it is about.
@@ -12,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import anthropic
-import httpx2
 
-from tests.instrumentation.openai.transport import failing_stream, recorded_body, recorded_json, sse
+from tests.instrumentation import sdk_http
+from tests.instrumentation.openai.transport import recorded_body, recorded_json
 
 __all__ = ["failing_stream", "recorded_body", "recorded_json", "sse"]
 
@@ -25,12 +26,23 @@ OPUS = (f"{_DIR}/test_messages/test_anthropic_message_create_legacy.yaml", 0)
 STREAM = (f"{_DIR}/test_messages/test_anthropic_message_stream_manager_legacy.yaml", 0)  # claude-3-5-haiku
 MESSAGES = [{"role": "user", "content": "Tell me a joke about OpenTelemetry"}]
 
-Handler = Callable[[httpx2.Request], httpx2.Response]
+Handler = Callable[[Any], Any]  # an `http.Request` to an `http.Response`
+
+http = sdk_http.library_of(anthropic.DefaultHttpxClient)
+
+
+def sse(body: bytes) -> Any:
+    return sdk_http.sse(http, body)
+
+
+def failing_stream(body: bytes, events_before_failure: int, error: BaseException | None = None) -> Any:
+    """The first events of a recorded stream, then `error` (a dropped connection unless given)."""
+    return sdk_http.failing_stream(http, body, events_before_failure, error)
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> Handler:
     payload = json.dumps(body).encode()
-    return lambda request: httpx2.Response(status, headers={"content-type": "application/json"}, content=payload)
+    return lambda request: http.Response(status, headers={"content-type": "application/json"}, content=payload)
 
 
 def stream_response(recording: tuple[str, int] = STREAM) -> Handler:
@@ -41,19 +53,19 @@ def client(handler: Handler, **options: Any) -> anthropic.Anthropic:
     return anthropic.Anthropic(
         api_key="test",
         max_retries=0,
-        http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(handler)),
+        http_client=anthropic.DefaultHttpxClient(transport=http.MockTransport(handler)),
         **options,
     )
 
 
 def async_client(handler: Handler, **options: Any) -> anthropic.AsyncAnthropic:
-    async def serve(request: httpx2.Request) -> httpx2.Response:
+    async def serve(request: Any) -> Any:
         return handler(request)
 
     return anthropic.AsyncAnthropic(
         api_key="test",
         max_retries=0,
-        http_client=anthropic.DefaultAsyncHttpxClient(transport=httpx2.MockTransport(serve)),
+        http_client=anthropic.DefaultAsyncHttpxClient(transport=http.MockTransport(serve)),
         **options,
     )
 
@@ -64,7 +76,7 @@ def vertex_client(handler: Handler) -> anthropic.AnthropicVertex:
         project_id="test-project",
         access_token="test",
         max_retries=0,
-        http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(handler)),
+        http_client=anthropic.DefaultHttpxClient(transport=http.MockTransport(handler)),
     )
 
 
@@ -74,13 +86,13 @@ def zero_code_app() -> str:
     through the SDK's own HTTP client."""
     plain, streamed = recorded_body(*OPUS), recorded_body(*STREAM)
     return f"""
-        import anthropic, httpx2
+        import anthropic, {http.__name__} as http
         def serve(request):
             streaming = b'"stream":true' in request.content.replace(b" ", b"")
             body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
-            return httpx2.Response(200, headers={{"content-type": kind}}, content=body)
+            return http.Response(200, headers={{"content-type": kind}}, content=body)
         client = anthropic.Anthropic(api_key="test", max_retries=0,
-            http_client=anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(serve)))
+            http_client=anthropic.DefaultHttpxClient(transport=http.MockTransport(serve)))
         question = {MESSAGES!r}
         client.messages.create(model="claude-3-opus-20240229", max_tokens=1024, messages=question)
         with client.messages.stream(model="claude-3-5-haiku-20241022", max_tokens=1024, messages=question) as s:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx2
 import pytest
 from google import genai
 
@@ -45,10 +44,9 @@ class _Server:
     def __init__(self, *hops: bytes) -> None:
         self.hops, self.requests = hops, []
 
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+    def __call__(self, request):
         self.requests.append(json.loads(request.content))
-        body = self.hops[len(self.requests) - 1]
-        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+        return transport.sse(self.hops[len(self.requests) - 1])
 
     def client(self) -> genai.Client:
         return transport.client(self)

@@ -91,13 +91,11 @@ def test_a_model_nobody_prices_is_flagged_unpriced_never_zero(instrumented, span
 def test_the_service_tier_the_response_reports_sets_the_price(tier, total, variant, instrumented, span_exporter):
     import json
 
-    import httpx2
-
     from tests.instrumentation.openai import transport
 
     body = transport.recorded_json(f"{OPENAI}/test_chat/test_chat_reasoning.yaml", 0)
     body["service_tier"] = tier
-    client = transport.client(lambda request: httpx2.Response(200, content=json.dumps(body).encode()))
+    client = transport.client(lambda request: transport.http.Response(200, content=json.dumps(body).encode()))
     client.chat.completions.create(model="gpt-5-nano", messages=[{"role": "user", "content": "hi"}], service_tier=tier)
 
     (span,) = span_exporter.get_finished_spans()

@@ -7,7 +7,6 @@ import asyncio
 import json
 import textwrap
 
-import httpx2
 import openai
 import pytest
 
@@ -23,7 +22,7 @@ MESSAGES = [{"role": "user", "content": "Say this is a test"}]
 def _chat_client(body: dict | None = None) -> openai.OpenAI:
     payload = json.dumps(body or recorded_json(*CHAT)).encode()
     return transport.client(
-        lambda request: httpx2.Response(200, headers={"content-type": "application/json"}, content=payload)
+        lambda request: transport.http.Response(200, headers={"content-type": "application/json"}, content=payload)
     )
 
 
@@ -151,7 +150,7 @@ def test_metric_exemplars_point_at_the_calls_own_span_inside_an_app_span(
 
 def test_api_errors_reach_the_app_unchanged(instrumented, span_exporter):
     error_body = json.dumps({"error": {"message": "Rate limit reached", "type": "requests"}}).encode()
-    client = transport.client(lambda request: httpx2.Response(429, content=error_body))
+    client = transport.client(lambda request: transport.http.Response(429, content=error_body))
     with pytest.raises(openai.RateLimitError) as raised:
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
@@ -164,7 +163,7 @@ def test_api_errors_reach_the_app_unchanged(instrumented, span_exporter):
 
 def test_timeouts_reach_the_app_unchanged(instrumented, span_exporter):
     def timeout(request):
-        raise httpx2.ReadTimeout("timed out", request=request)
+        raise transport.http.ReadTimeout("timed out", request=request)
 
     with pytest.raises(openai.APITimeoutError):
         transport.client(timeout).chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -216,7 +215,7 @@ def test_async_calls_are_recorded(instrumented, span_exporter):
     payload = json.dumps(recorded_json(*CHAT)).encode()
 
     async def run():
-        client = transport.async_client(lambda r: httpx2.Response(200, content=payload))
+        client = transport.async_client(lambda r: transport.http.Response(200, content=payload))
         return await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
     result = asyncio.run(run())
@@ -280,7 +279,7 @@ def test_a_provider_reported_cost_is_passed_through(instrumented, span_exporter)
     body = recorded_json(*CHAT)
     body["usage"]["cost"] = 0.000123
     client = transport.client(
-        lambda request: httpx2.Response(200, content=json.dumps(body).encode()), "https://openrouter.ai/api/v1"
+        lambda request: transport.http.Response(200, content=json.dumps(body).encode()), "https://openrouter.ai/api/v1"
     )
     client.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
 
@@ -426,7 +425,7 @@ def test_async_with_raw_response(instrumented, span_exporter):
     payload = json.dumps(recorded_json(*CHAT)).encode()
 
     async def run():
-        client = transport.async_client(lambda r: httpx2.Response(200, content=payload))
+        client = transport.async_client(lambda r: transport.http.Response(200, content=payload))
         raw = await client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=MESSAGES)
         return raw.parse()
 

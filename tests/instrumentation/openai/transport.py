@@ -1,23 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
-"""An in-process transport serving recorded response bodies to the OpenAI SDK's real httpx2 client.
+"""An in-process transport serving recorded response bodies to the OpenAI SDK's real HTTP client.
 
 Used where a test needs to shape the traffic (a cost field, a failure mid-stream, a timeout) that no
-recording has; the body it starts from is always a recorded one.
+recording has; the body it starts from is always a recorded one. Replies are built with the HTTP library the
+SDK's client uses (`http`: httpx2 or httpx, see tests/instrumentation/sdk_http.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import httpx2
 import openai
 
 from tests.cassette_replay import interactions
+from tests.instrumentation import sdk_http
 
 CHAT_STREAM = ("openai/otel-contrib/openai-v2/test_chat_completion_streaming.yaml", 0)
 CHAT = ("openai/otel-contrib/openai-v2/test_chat_completion_with_content.yaml", 0)
@@ -35,52 +35,25 @@ def recorded_json(file: str, index: int) -> dict[str, Any]:
     return json.loads(recorded_body(file, index))
 
 
-def sse(body: bytes) -> httpx2.Response:
-    return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+http = sdk_http.library_of(openai.DefaultHttpxClient)  # httpx2 from openai 3 on, httpx before
 
 
-class _Failing(httpx2.SyncByteStream):
-    """A body that delivers some bytes, then `error` is raised while reading (the connection drops, say)."""
-
-    def __init__(self, head: bytes, error: BaseException) -> None:
-        self._head = head
-        self._error = error
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self._head
-        raise self._error
+def sse(body: bytes) -> Any:
+    return sdk_http.sse(http, body)
 
 
-class _Stalling(httpx2.AsyncByteStream):
-    """A body that delivers some bytes, then never more: a reader waits until it is cancelled."""
-
-    def __init__(self, head: bytes) -> None:
-        self._head = head
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._head
-        await asyncio.Event().wait()
-
-
-def _head(body: bytes, events: int) -> bytes:
-    return b"\n\n".join(body.split(b"\n\n")[:events]) + b"\n\n"
-
-
-def failing_stream(body: bytes, events_before_failure: int, error: BaseException | None = None) -> httpx2.Response:
+def failing_stream(body: bytes, events_before_failure: int, error: BaseException | None = None) -> Any:
     """The first events of a recorded stream, then `error` (a dropped connection unless given)."""
-    failure = error if error is not None else httpx2.ReadError("connection reset by peer")
-    return httpx2.Response(
-        200, headers={"content-type": "text/event-stream"}, stream=_Failing(_head(body, events_before_failure), failure)
-    )
+    return sdk_http.failing_stream(http, body, events_before_failure, error)
 
 
-def stalling_stream(body: bytes, events: int) -> httpx2.Response:
+def stalling_stream(body: bytes, events: int) -> Any:
     """The first events of a recorded stream, then silence (async clients only)."""
-    return httpx2.Response(200, headers={"content-type": "text/event-stream"}, stream=_Stalling(_head(body, events)))
+    return sdk_http.stalling_stream(http, body, events)
 
 
-Handler = Callable[[httpx2.Request], httpx2.Response]
-AsyncHandler = Callable[[httpx2.Request], httpx2.Response | Awaitable[httpx2.Response]]
+Handler = Callable[[Any], Any]  # an `http.Request` to an `http.Response`
+AsyncHandler = Callable[[Any], Any]  # the same, or to an awaitable of one
 
 
 class Recorder:
@@ -88,9 +61,9 @@ class Recorder:
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
-        self.requests: list[httpx2.Request] = []
+        self.requests: list[Any] = []
 
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+    def __call__(self, request: Any) -> Any:
         self.requests.append(request)
         return self.handler(request)
 
@@ -103,12 +76,12 @@ def client(handler: Handler, base_url: str = "https://api.openai.com/v1") -> ope
         api_key="test",
         base_url=base_url,
         max_retries=0,
-        http_client=openai.DefaultHttpxClient(transport=httpx2.MockTransport(handler)),
+        http_client=openai.DefaultHttpxClient(transport=http.MockTransport(handler)),
     )
 
 
 def async_client(handler: AsyncHandler, base_url: str = "https://api.openai.com/v1") -> openai.AsyncOpenAI:
-    async def serve(request: httpx2.Request) -> httpx2.Response:
+    async def serve(request: Any) -> Any:
         response = handler(request)
         return await response if inspect.isawaitable(response) else response
 
@@ -116,7 +89,7 @@ def async_client(handler: AsyncHandler, base_url: str = "https://api.openai.com/
         api_key="test",
         base_url=base_url,
         max_retries=0,
-        http_client=openai.DefaultAsyncHttpxClient(transport=httpx2.MockTransport(serve)),
+        http_client=openai.DefaultAsyncHttpxClient(transport=http.MockTransport(serve)),
     )
 
 
@@ -124,10 +97,10 @@ def zero_code_client(file: str, index: int) -> str:
     """Source for an app run under `opentelemetry-instrument`: `client`, an OpenAI SDK client serving the recording."""
     payload = json.dumps(recorded_json(file, index))
     return f"""
-        import httpx2, openai
+        import openai, {http.__name__} as http
         body = {payload!r}.encode()
         client = openai.OpenAI(api_key="test", max_retries=0, http_client=openai.DefaultHttpxClient(
-            transport=httpx2.MockTransport(lambda request: httpx2.Response(200, content=body))))
+            transport=http.MockTransport(lambda request: http.Response(200, content=body))))
         """
 
 
@@ -137,13 +110,13 @@ def zero_code_app() -> str:
     own HTTP client."""
     plain, streamed = recorded_body(*CHAT), recorded_body(*CHAT_STREAM)
     return f"""
-        import httpx2, openai
+        import openai, {http.__name__} as http
         def serve(request):
             streaming = b'"stream":true' in request.content.replace(b" ", b"")
             body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
-            return httpx2.Response(200, headers={{"content-type": kind}}, content=body)
+            return http.Response(200, headers={{"content-type": kind}}, content=body)
         client = openai.OpenAI(api_key="test", max_retries=0,
-            http_client=openai.DefaultHttpxClient(transport=httpx2.MockTransport(serve)))
+            http_client=openai.DefaultHttpxClient(transport=http.MockTransport(serve)))
         question = [{{"role": "user", "content": "Say this is a test"}}]
         client.chat.completions.create(model="gpt-4o-mini", messages=question)
         for _ in client.chat.completions.create(model="gpt-4", messages=question, stream=True):
