@@ -3,7 +3,7 @@
 results and errors with and without instrumentation.
 
 The stream is a recorded one (gemini-2.0-flash, 9 input and 527 output tokens), served through the SDK's own
-httpx2 client by an in-process transport.
+HTTP client by an in-process transport.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import gc
 import json
 
-import httpx2
 import pytest
 from google.genai import errors
 
@@ -21,18 +20,17 @@ from tests.instrumentation import zero_code
 from tests.instrumentation.google_genai import transport
 from tests.instrumentation.google_genai.transport import MODEL, PLAIN, STREAM
 from tests.instrumentation.imports import loaded_by
-from tests.instrumentation.openai.transport import failing_stream, recorded_body, sse
+from tests.instrumentation.openai.transport import recorded_body
+from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
 
 
 def _streaming():
-    return transport.client(lambda request: sse(recorded_body(*STREAM)))
+    return transport.client(lambda request: transport.sse(recorded_body(*STREAM)))
 
 
 def _plain(status=200, body=None):
     payload = body if body is not None else recorded_body(*PLAIN)
-    return transport.client(
-        lambda request: httpx2.Response(status, headers={"content-type": "application/json"}, content=payload)
-    )
+    return transport.client(lambda request: transport.response(status, payload))
 
 
 def _one_span(span_exporter):
@@ -74,14 +72,29 @@ def test_stream_closed_early_ends_incomplete(instrumented, span_exporter):
     assert _one_span(span_exporter).attributes["llmledger.usage.complete"] is False
 
 
-def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(instrumented, span_exporter):
+def _read_until_the_connection_drops() -> tuple[list[str], Raised]:
+    """What the app sees reading a stream whose connection drops after two events: the text, then the error."""
     body = recorded_body(*STREAM).replace(b"\r\n\r\n", b"\n\n")  # Gemini ends events with CRLF pairs
-    client = transport.client(lambda request: failing_stream(body, 2))
-    with pytest.raises(Exception) as raised:  # whatever this SDK raises, passed through
-        list(client.models.generate_content_stream(model=MODEL, contents="Tell me a story"))
+    client = transport.client(lambda request: transport.failing_stream(body, 2))
+    received: list[str] = []
 
+    def read():
+        for chunk in client.models.generate_content_stream(model=MODEL, contents="Tell me a story"):
+            received.append(chunk.text)
+
+    return received, raised_by(read)
+
+
+def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(tracer_provider, span_exporter):
+    without, instrumented = without_and_with(
+        GoogleGenAIInstrumentor(), _read_until_the_connection_drops, tracer_provider=tracer_provider
+    )
+
+    assert instrumented == without  # the same chunks, then the same exception, as without llmledger
+    (received, raised) = instrumented
+    assert received
     span = _one_span(span_exporter)
-    assert span.attributes["error.type"] == type(raised.value).__qualname__
+    assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     assert span.attributes["llmledger.usage.complete"] is False
 
