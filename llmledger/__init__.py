@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         BudgetExceeded,
         BudgetFile,
         BudgetFileError,
+        BudgetFileUnusable,
         BudgetWarning,
         Scope,
         Window,
@@ -42,7 +43,16 @@ _LAZY = {
     "bind": ("llmledger.instrumentation.attribution", "bind"),
     **{
         name: ("llmledger.instrumentation.budgets", name)
-        for name in ("Budget", "BudgetExceeded", "BudgetFile", "BudgetFileError", "BudgetWarning", "Scope", "Window")
+        for name in (
+            "Budget",
+            "BudgetExceeded",
+            "BudgetFile",
+            "BudgetFileError",
+            "BudgetFileUnusable",
+            "BudgetWarning",
+            "Scope",
+            "Window",
+        )
     },
 }
 
@@ -67,6 +77,7 @@ __all__ = [
     "BudgetExceeded",
     "BudgetFile",
     "BudgetFileError",
+    "BudgetFileUnusable",
     "BudgetWarning",
     "Scope",
     "Window",

@@ -8,7 +8,7 @@ no SDK and no price data.
 
 from ._ledger import PoolStatus
 from .enforcement import add, clear, configure, refresh, status
-from .errors import BudgetExceeded, BudgetWarning
+from .errors import BudgetExceeded, BudgetFileUnusable, BudgetWarning
 from .spec import DIMENSIONS, Action, Budget, BudgetFile, BudgetFileError, Scope, Window, load, parse
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "BudgetExceeded",
     "BudgetFile",
     "BudgetFileError",
+    "BudgetFileUnusable",
     "BudgetWarning",
     "PoolStatus",
     "Scope",

@@ -21,6 +21,10 @@ Otherwise, at the first instrumented call (never at import):
 
 Calls to a model with no known price reserve nothing and are logged once per model; they still count as
 refused when a raise-budget they fall under is already used up.
+
+A budget file that cannot be used (unreadable, bad YAML/JSON, a bad entry) fails closed when it may hold a
+raise budget: every call is refused with ``BudgetFileUnusable`` until it is fixed (see ``_unusable``).
+``configure()`` in code replaces it, like any budgets before.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from .._shared import budget_gate
 from ._estimate import DEFAULT_OUTPUT_TOKENS, worst_case
 from ._ledger import Clock, Ledger, PoolStatus
 from ._remote import StatusPoller
+from ._unusable import UnusableFile
 from .errors import BudgetExceeded, BudgetWarning
 from .spec import Budget, BudgetFile, BudgetFileError, load
 
@@ -76,10 +81,12 @@ class _Options:
 
 
 class _State:
-    """What is in force; `loaded` is False until the environment was read or `configure` ran."""
+    """What is in force; `loaded` is False until the environment was read or `configure` ran. `unusable`: the
+    environment's budget file, when it could not be used."""
 
     lock = threading.Lock()
     enforcer: _Enforcer | None = None
+    unusable: UnusableFile | None = None
     loaded = False
     unpriced_logged: set[tuple[str, str | None]] = set()  # noqa: RUF012 - one process-wide registry
 
@@ -114,7 +121,9 @@ def add(budget: Budget) -> None:
     """Add one budget to those in force (after reading ``LLMLEDGER_BUDGETS_FILE`` if nothing was configured)."""
     enforcer = _enforcer()
     if enforcer is None:
+        unusable = _State.unusable
         _install((budget,), _Options())
+        _State.unusable = unusable  # an unusable budget file still refuses calls until it is fixed
     else:
         enforcer.ledger.add(budget)
 
@@ -124,6 +133,7 @@ def clear() -> None:
     with _State.lock:
         _stop(_State.enforcer)
         _State.enforcer = None
+        _State.unusable = None
         _State.loaded = False
         _State.unpriced_logged.clear()
 
@@ -143,10 +153,12 @@ def status() -> list[PoolStatus]:
 def guard(invocation: Any, arguments: Mapping[str, Any]) -> None:
     """Reserve the worst case of the call `invocation` is about to send with `arguments`, or refuse it.
 
-    Raises only `BudgetExceeded` (after ending the invocation's span with it); any failure of our own is logged
-    and lets the call through.
+    Raises only `BudgetExceeded`, or `BudgetFileUnusable` (after ending the invocation's span with it); any failure
+    of our own is logged and lets the call through.
     """
     enforcer = _State.enforcer if _State.loaded else _enforcer()
+    if _State.unusable is not None:
+        enforcer = _check_unusable_file(invocation)
     if enforcer is None:
         return
     try:
@@ -219,21 +231,53 @@ def _enforcer() -> _Enforcer | None:
     if not _State.loaded:
         with _State.lock:
             if not _State.loaded:
-                _State.enforcer = _from_env()
+                _State.enforcer, _State.unusable = _from_env()
                 _State.loaded = True
     return _State.enforcer
 
 
-def _from_env() -> _Enforcer | None:
+def _from_env() -> tuple[_Enforcer | None, UnusableFile | None]:
+    """The budgets of the environment's file, or what to do because it cannot be used."""
     path = os.environ.get(FILE_ENV)
     if not path:
-        return None
+        return None, None
     try:
         budgets = load(path).budgets
     except BudgetFileError as error:
-        _log.error("llmledger: no budgets enforced: %s", error)
-        return None
-    return _build(budgets, _Options())
+        return None, UnusableFile.of(FILE_ENV, path, error)
+    return _build(budgets, _Options()), None
+
+
+def _check_unusable_file(invocation: Any) -> _Enforcer | None:
+    """With the environment's budget file unusable: read it again if it changed, then refuse the call if it still
+    may hold a raise budget (raising `BudgetFileUnusable`); else the enforcer in force."""
+    unusable = _State.unusable
+    if unusable is not None and unusable.changed():
+        with _State.lock:
+            if _State.unusable is unusable:  # no other thread read it again meanwhile
+                enforcer, _State.unusable = _from_env()
+                if _State.unusable is None:
+                    _log.warning("llmledger: %s=%s is usable again; its budgets apply", FILE_ENV, unusable.path)
+                    _State.enforcer = _merged(_State.enforcer, enforcer)
+        unusable = _State.unusable
+    if unusable is None or not unusable.refuses:
+        return _State.enforcer
+    refused = unusable.refusal()
+    invocation.finish(error=refused)
+    raise refused
+
+
+def _merged(current: _Enforcer | None, read: _Enforcer | None) -> _Enforcer | None:
+    """The file's budgets (`read`) joined to those `add()` put in force meanwhile (`current`)."""
+    if current is None or read is None:
+        return read or current
+    for budget in read.ledger.budgets:
+        try:
+            current.ledger.add(budget)
+        except ValueError as error:  # a budget of that name was added in code: the one in code stays
+            _log.warning("llmledger: %s=%s: %s; the one added in code stays", FILE_ENV, os.environ.get(FILE_ENV), error)
+    _stop(read)
+    return current
 
 
 def _install(budgets: tuple[Budget, ...], options: _Options) -> None:
@@ -241,6 +285,7 @@ def _install(budgets: tuple[Budget, ...], options: _Options) -> None:
     with _State.lock:
         _stop(_State.enforcer)
         _State.enforcer = enforcer
+        _State.unusable = None  # budgets configured in code replace the environment's file, usable or not
         _State.loaded = True
 
 

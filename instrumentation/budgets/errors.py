@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What an app sees when a budget trips: `BudgetExceeded` (action raise) or `BudgetWarning` (action warn)."""
+"""What an app sees when a budget trips: `BudgetExceeded` (action raise) or `BudgetWarning` (action warn), and
+`BudgetFileUnusable` when the budget file cannot be used and may hold a raise budget."""
 
 from __future__ import annotations
 
@@ -34,6 +35,20 @@ class BudgetExceeded(Exception):
         self.requested = requested
         self.limit = budget.limit_usd
         super().__init__(_describe(self))
+
+
+class BudgetFileUnusable(Exception):
+    """A call refused before any request was sent, because ``LLMLEDGER_BUDGETS_FILE`` names a file that cannot be
+    used (unreadable, bad YAML/JSON, a bad entry) and that may hold a budget whose action is raise.
+
+    The message names the variable, the file and where in it the problem is; `path` is the file. Calls are refused
+    until the file is fixed (it is looked at again every few seconds). Not a `BudgetExceeded`: no budget was
+    reached, the budgets are unknown; nor a `ValueError`, which generic error handling might swallow.
+    """
+
+    def __init__(self, message: str, path: str) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 class BudgetWarning(UserWarning):

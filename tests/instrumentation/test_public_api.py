@@ -21,7 +21,7 @@ def test_importing_an_instrumentor_loads_neither_the_sdk_nor_prices_nor_budgets(
 
 def test_the_top_level_package_is_light_and_exports_the_everyday_api():
     assert loaded_by("llmledger", "openai", "anthropic", "google.genai", "genai_prices.data", "yaml") == []
-    errors = ["BudgetExceeded", "BudgetFile", "BudgetFileError", "BudgetWarning"]
+    errors = ["BudgetExceeded", "BudgetFile", "BudgetFileError", "BudgetFileUnusable", "BudgetWarning"]
     assert llmledger.__all__ == ["Budget", *errors, "Scope", "Window", "__version__", "attributes", "bind", "budgets"]
 
 

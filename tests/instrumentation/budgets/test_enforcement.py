@@ -17,7 +17,7 @@ from decimal import Decimal
 import openai
 import pytest
 
-from llmledger import Budget, BudgetExceeded, BudgetWarning, Scope, Window, attributes, budgets
+from llmledger import Budget, BudgetExceeded, BudgetFileUnusable, BudgetWarning, Scope, Window, attributes, budgets
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.budgets.support import CALL_COST, CALL_RESERVES, NOT_FOUND, QUESTION, STREAM_RESERVES, Clock
@@ -276,12 +276,91 @@ def test_a_budget_file_in_the_environment_alone_is_enforced_under_opentelemetry_
     assert span["attributes"]["error.type"] == "BudgetExceeded"
 
 
-def test_a_bad_budget_file_is_logged_and_enforces_nothing(monkeypatch, tmp_path, replay_client, caplog):
+def test_a_bad_budget_file_without_a_raise_budget_is_logged_and_calls_go_ahead(
+    monkeypatch, tmp_path, replay, replay_client, caplog
+):
     path = tmp_path / "budgets.yaml"
-    path.write_text("budgets:\n  - {name: tiny, window: weekly, limit_usd: 0.1}\n")
+    path.write_text("budgets:\n  - {name: tiny, window: weekly, limit_usd: 0.1, action: warn}\n")
     monkeypatch.setenv("LLMLEDGER_BUDGETS_FILE", str(path))
     ask(replay_client)
-    assert any("budgets.yaml: budgets[0] (tiny): window must be" in r.getMessage() for r in caplog.records)
+    assert replay.requests == 1
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage().startswith(
+        f"llmledger: LLMLEDGER_BUDGETS_FILE={path}: budgets[0] (tiny): window must be"
+    )
+    assert "no budget is enforced until the file is fixed" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            "budgets:\n  - {name: tiny, window: day, limit_usd: 0.1, action: raise\n",
+            ", line 3, column 1: not valid YAML",
+        ),
+        ("budgets:\n  - {name: tiny, window: weekly, limit_usd: 0.1, action: raise}\n", ": budgets[0] (tiny): window"),
+    ],
+)
+def test_a_bad_budget_file_that_may_hold_a_raise_budget_refuses_every_call_saying_why(
+    monkeypatch, tmp_path, replay, replay_client, span_exporter, caplog, text, where
+):
+    path = tmp_path / "budgets.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("LLMLEDGER_BUDGETS_FILE", str(path))
+
+    for _ in range(2):
+        with pytest.raises(BudgetFileUnusable) as refused:
+            ask(replay_client)
+
+    assert replay.requests == 0  # refused before anything was sent
+    assert str(refused.value).startswith(f"LLMLEDGER_BUDGETS_FILE={path}{where}")
+    assert "every LLM call is refused until the budget file is fixed" in str(refused.value)
+    assert refused.value.path == str(path)
+    assert not isinstance(refused.value, (openai.OpenAIError, ValueError))
+    assert [span.attributes["error.type"] for span in span_exporter.get_finished_spans()] == ["BudgetFileUnusable"] * 2
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and f"LLMLEDGER_BUDGETS_FILE={path}{where}" in errors[0]  # logged once, not per call
+
+
+def test_a_budget_file_that_cannot_be_read_refuses_every_call(monkeypatch, tmp_path, replay, replay_client):
+    missing = tmp_path / "budgest.yaml"
+    monkeypatch.setenv("LLMLEDGER_BUDGETS_FILE", str(missing))
+
+    with pytest.raises(BudgetFileUnusable, match=f"LLMLEDGER_BUDGETS_FILE={missing}: cannot read budget file"):
+        ask(replay_client)
+    assert replay.requests == 0
+
+
+def test_once_the_budget_file_is_fixed_its_budgets_apply_without_a_restart(
+    monkeypatch, tmp_path, replay, replay_client, caplog
+):
+    from llmledger.instrumentation.budgets import _unusable
+
+    monkeypatch.setattr(_unusable, "_CHECK_INTERVAL_NS", 0)  # look at the file at every call
+    path = tmp_path / "budgets.yaml"
+    path.write_text("budgets:\n  - {name: tiny, window: day, limit_usd: 0.3, action: raise\n")
+    monkeypatch.setenv("LLMLEDGER_BUDGETS_FILE", str(path))
+    with pytest.raises(BudgetFileUnusable):
+        ask(replay_client)
+
+    path.write_text("budgets:\n  - {name: tiny, window: day, limit_usd: 0.3, action: raise}\n")
+    ask(replay_client)
+    with pytest.raises(BudgetExceeded, match="budget 'tiny'"):
+        ask(replay_client)
+    assert replay.requests == 1
+    assert any("is usable again; its budgets apply" in r.getMessage() for r in caplog.records)
+
+
+def test_budgets_configured_in_code_replace_an_unusable_file(monkeypatch, tmp_path, replay, replay_client):
+    path = tmp_path / "budgets.yaml"
+    path.write_text("budgets: [ # action: raise\n")
+    monkeypatch.setenv("LLMLEDGER_BUDGETS_FILE", str(path))
+    with pytest.raises(BudgetFileUnusable):
+        ask(replay_client)
+
+    budgets.configure([daily("5")])
+    ask(replay_client)
+    assert replay.requests == 1
 
 
 def test_an_unpriced_model_reserves_nothing_but_a_used_up_budget_refuses_it(monkeypatch, replay_client, caplog):
