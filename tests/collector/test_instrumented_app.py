@@ -124,4 +124,4 @@ def test_llmledger_sql_returns_the_recorded_tokens_and_dollars(protocol, collect
     )
     assert got == EXPECTED
     assert {(r["Provider"], r["ServiceName"], r["Environment"]) for r in rows} == {("openai", "e2e-app", "test")}
-    assert {r["CostSource"] for r in rows} == {"instrumentation"}  # llmledger priced them in the app; the collector kept it
+    assert {r["CostSource"] for r in rows} == {"instrumentation"}  # priced in the app by llmledger, kept
