@@ -51,9 +51,11 @@ Rate = Decimal | Tiered
 class ModelPrice:
     """USD per million tokens of each kind, with where the numbers came from.
 
-    `model` is the model id the price was found under: genai-prices' id for its prices (a dated snapshot name
-    is priced under its model's id), the call's own model for an override entry, whose `pattern` (a glob or
-    `re:` pattern, as written in the file) is only where the price came from and never names a model.
+    `model` is the model id the price was found under: genai-prices' id of the call's model (a dated snapshot
+    name is priced under its model's id), whichever source priced it, else the call's model as it named it. An
+    override entry's `pattern` (a glob or `re:` pattern, as written in the file) is only where the price came
+    from and never names a model, so a call groups under the same model whether the file or genai-prices
+    priced it.
     """
 
     provider: str
@@ -140,7 +142,8 @@ def _lookup(
     if overrides_key is not None:
         for entry in _load_overrides(*overrides_key):
             if entry.matches(provider, model, day):
-                return entry.price_of(asked)
+                known = _find(provider, model)
+                return entry.price_of(known[1].id if known is not None else asked)
     return _from_genai_prices(provider, model, day, variant)
 
 
@@ -163,18 +166,26 @@ def _genai_prices_version() -> str:
     return f"genai-prices {version('genai-prices')}"
 
 
-def _from_genai_prices(provider: str, model: str, day: date, variant: Variant = ()) -> ModelPrice | None:
+def _find(provider: str, model: str) -> tuple[Any, Any] | None:
+    """genai-prices' (provider, model info) for a lower-case `model` at a semconv `provider`; None when unknown."""
     if provider in _GENAI_PRICES_PROVIDER:
         provider_id = _GENAI_PRICES_PROVIDER[provider]
         if provider_id is None:
             return None
     else:
         provider_id = None  # an unknown OpenAI-compatible host: match the model across providers
-    snapshot = _snapshot()
     try:
-        found_provider, info = snapshot.find_provider_model(model, None, provider_id, None)
+        found: tuple[Any, Any] = _snapshot().find_provider_model(model, None, provider_id, None)
     except LookupError:
         return None
+    return found
+
+
+def _from_genai_prices(provider: str, model: str, day: date, variant: Variant = ()) -> ModelPrice | None:
+    found = _find(provider, model)
+    if found is None:
+        return None
+    found_provider, info = found
     when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
     prices = info.get_prices(when, dict(variant) if variant else None)
     standard = info.get_prices(when) if variant else prices
@@ -250,7 +261,8 @@ class _Override:
         )
 
     def price_of(self, model: str) -> ModelPrice:
-        """The entry's price for a call to `model`: found under that model, the pattern kept as provenance.
+        """The entry's price for a call to `model` (genai-prices' id of it, or its name as the call gave it):
+        found under that model, the pattern kept as provenance.
 
         The id stays the entry's, so every model one entry prices points at one row of `llm_model_prices`.
         """

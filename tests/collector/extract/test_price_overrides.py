@@ -23,7 +23,11 @@ _PRICED_MODEL = [field.name for field in fields(LlmCall)].index("priced_model") 
 @pytest.fixture
 def glob_prices(tmp_path, monkeypatch):
     path = tmp_path / "prices.yaml"
-    path.write_text('prices:\n  - {provider: openai, model: "gpt-4o-mini*", input: 0.2, output: 0.8}\n')
+    path.write_text(
+        "prices:\n"
+        '  - {provider: openai, model: "gpt-4o-mini*", input: 0.2, output: 0.8}\n'
+        '  - {model: "house-*", input: 0.2, output: 0.8}\n'
+    )
     monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(path))
 
 
@@ -32,13 +36,17 @@ def _spans_without_cost() -> bytes:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("opentelemetry.instrumentation.openai_v2")
-    for response_model in ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"):
-        with tracer.start_as_current_span("chat gpt-4o-mini", kind=SpanKind.CLIENT) as span:
+    for system, request_model, response_model in (
+        ("openai", "gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
+        ("openai", "gpt-4o-mini", "gpt-4o-mini"),
+        ("vllm", "House-Model-7B", "House-Model-7B"),
+    ):
+        with tracer.start_as_current_span(f"chat {request_model}", kind=SpanKind.CLIENT) as span:
             span.set_attributes(
                 {
                     "gen_ai.operation.name": "chat",
-                    "gen_ai.provider.name": "openai",
-                    "gen_ai.request.model": "gpt-4o-mini",
+                    "gen_ai.provider.name": system,
+                    "gen_ai.request.model": request_model,
                     "gen_ai.response.model": response_model,
                     "gen_ai.usage.input_tokens": 1000,
                     "gen_ai.usage.output_tokens": 100,
@@ -48,18 +56,22 @@ def _spans_without_cost() -> bytes:
 
 
 def test_the_priced_model_is_the_calls_model_on_both_extraction_paths(glob_prices):
+    """Under genai-prices' id where it knows the model (as if genai-prices had priced it), else as named."""
     body = _spans_without_cost()
 
     calls = extract_calls(body).calls
     columns = extract_columns(body).columns
 
-    assert [call.priced_model for call in calls] == ["gpt-4o-mini-2024-07-18", "gpt-4o-mini"]
-    assert [call.total_cost for call in calls] == [Decimal("0.00028")] * 2  # 1000 × 0.2 + 100 × 0.8 per million
-    assert list(columns.columns[_PRICED_MODEL]) == ["gpt-4o-mini-2024-07-18", "gpt-4o-mini"]
+    expected = ["gpt-4o-mini", "gpt-4o-mini", "House-Model-7B"]
+    assert [call.priced_model for call in calls] == expected
+    assert [call.total_cost for call in calls] == [Decimal("0.00028")] * 3  # 1000 × 0.2 + 100 × 0.8 per million
+    assert list(columns.columns[_PRICED_MODEL]) == expected
 
 
-def test_the_price_table_names_the_pattern_once_for_every_model_it_priced(glob_prices):
+def test_the_price_table_names_each_pattern_once_whatever_models_it_priced(glob_prices):
     extraction = extract_calls(_spans_without_cost())
 
-    (price,) = extraction.prices.values()
-    assert (price.pattern, price.source) == ("gpt-4o-mini*", "override")
+    assert sorted((price.pattern, price.source) for price in extraction.prices.values()) == [
+        ("gpt-4o-mini*", "override"),
+        ("house-*", "override"),
+    ]

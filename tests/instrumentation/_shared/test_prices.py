@@ -80,14 +80,21 @@ def test_a_new_prices_file_applies_at_once_after_reload(monkeypatch, tmp_path):
 
 def test_a_glob_override_prices_the_call_under_its_own_model_and_keeps_the_pattern_as_provenance(tmp_path, monkeypatch):
     path = tmp_path / "prices.yaml"
-    path.write_text('prices:\n  - {provider: openai, model: "gpt-4o-mini*", input: 0.2, output: 0.8}\n')
+    path.write_text(
+        "prices:\n"
+        '  - {provider: openai, model: "gpt-4o-mini*", input: 0.2, output: 0.8}\n'
+        '  - {provider: vllm, model: "house-*", input: 0.01, output: 0.01}\n'
+    )
     monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(path))
     prices.reload()
 
     dated = prices.lookup("openai", "gpt-4o-mini-2024-07-18")
     plain = prices.lookup("openai", "GPT-4o-mini")
+    house = prices.lookup("vllm", "House-Model-7B")
 
-    assert (dated.model, plain.model) == ("gpt-4o-mini-2024-07-18", "GPT-4o-mini")  # as the call named it
+    # A model genai-prices knows is priced under its id, as genai-prices' own price would be: one model either way.
+    assert (dated.model, plain.model) == ("gpt-4o-mini", "gpt-4o-mini")
+    assert house.model == "House-Model-7B"  # one it does not know, under the name the call gave
     assert (dated.pattern, dated.source, dated.input) == ("gpt-4o-mini*", "override", Decimal("0.2"))
     assert dated.id == plain.id  # one entry, one price id, whichever model it priced
     assert prices.lookup("openai", "gpt-4o").source == "genai-prices"
