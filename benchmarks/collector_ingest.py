@@ -47,11 +47,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from llmledger._core.cost import compute, price_of
+from llmledger._core.usage import Usage
 from llmledger.collector.clickhouse import migrations
 from llmledger.collector.clickhouse.client import connect
 from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse, free_port
-from llmledger.instrumentation._shared.cost import compute, price_of
-from llmledger.instrumentation._shared.usage import Usage
 from tests.collector.running import Collector, rotel_binary, start_collector
 
 SPANS_PER_REQUEST = 512

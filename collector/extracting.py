@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from llmledger.instrumentation._shared import prices
-from llmledger.instrumentation._shared.prices import ModelPrice
+from llmledger._core import prices
+from llmledger._core.prices import ModelPrice
 
 from . import cycle_collector
 from .extract import extract_columns

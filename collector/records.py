@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, fields
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
-from llmledger.instrumentation._shared.prices import ModelPrice
+from llmledger._core.prices import ModelPrice
 
 from .calls import LlmCall
 

@@ -20,7 +20,7 @@ from typing import TypedDict
 
 from clickhouse_connect.driver.client import Client
 
-from llmledger.instrumentation._shared import prices
+from llmledger._core import prices
 
 from . import cycle_collector
 from .budgets import STATUS_PATH, BudgetMonitor, sync
@@ -168,7 +168,7 @@ def receiver_access(config: CollectorConfig) -> tuple[BearerToken | None, TlsFil
 
 def _budget_monitor(client: Client, config: CollectorConfig) -> BudgetMonitor:
     """Load and sync the budget file, and start evaluating it (a bad file stops the start: BudgetFileError)."""
-    from llmledger.instrumentation.budgets import load
+    from llmledger._core.budget_file import load
 
     assert config.budgets_file is not None
     budgets = load(config.budgets_file)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from clickhouse_connect.driver.client import Client
 
-from llmledger.instrumentation._shared.prices import ModelPrice
+from llmledger._core.prices import ModelPrice
 
 from .rawspans import COLUMNS
 from .records import CallColumns

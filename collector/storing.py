@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmledger.instrumentation._shared.prices import ModelPrice
+from llmledger._core.prices import ModelPrice
 
 from .backoff import Backoff
 from .clickhouse.errors import ClickHouseError, ConnectionFailed, QueryFailed

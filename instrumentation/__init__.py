@@ -5,6 +5,6 @@ Instrumentors are imported from their provider module (``llmledger.instrumentati
 importing this package loads no SDK and no price data.
 """
 
-from .version import __version__
+from llmledger.version import __version__
 
 __all__ = ["__version__"]

@@ -36,7 +36,7 @@ from typing import Any, ParamSpec, TypeVar
 from opentelemetry import baggage
 from opentelemetry.util.types import AttributeValue
 
-from ._shared import attributes as attr
+from llmledger._core import attributes as attr
 
 __all__ = ["attributes", "bind", "current"]
 

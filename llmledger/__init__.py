@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 
-from llmledger.instrumentation.version import __version__
+from llmledger.version import __version__
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing alone costs 5 ms here
 if TYPE_CHECKING:

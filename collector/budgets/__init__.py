@@ -8,7 +8,7 @@
 * `AlertEvaluator` / `Webhook` — thresholds fire once per window, to the log and a JSON webhook.
 * `BudgetMonitor` — the collector's loop: cached `GET /v1/budgets/status` and periodic alerts.
 
-The budget file model itself is `llmledger.instrumentation.budgets`, shared with the in-process enforcement.
+The budget file model itself is `llmledger._core.budget_file`, shared with the in-process enforcement.
 """
 
 from .alerts import Alert, AlertEvaluator, Webhook

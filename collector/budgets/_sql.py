@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from llmledger.instrumentation.budgets import DIMENSIONS, Budget
+from llmledger._core.budget_file import DIMENSIONS, Budget
 
 BUDGETS_TABLE = "llm_budgets"
 STATUS_VIEW = "llm_budget_status"
@@ -233,7 +233,7 @@ def _value(value: object) -> str:
 
 
 def _none() -> Budget:
-    from llmledger.instrumentation.budgets import Scope, Window
+    from llmledger._core.budget_file import Scope, Window
 
     return Budget("-", Scope(), Window("day"), Decimal(0))
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from clickhouse_connect.driver.client import Client
 
-from llmledger.instrumentation.budgets import BudgetFile
+from llmledger._core.budget_file import BudgetFile
 
 from ..clickhouse.errors import ClickHouseError
 from .alerts import AlertEvaluator, Webhook

@@ -18,7 +18,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from llmledger.instrumentation.budgets import Budget, BudgetFile
+from llmledger._core.budget_file import Budget, BudgetFile
 
 from ..clickhouse.client import translate_errors
 from ..clickhouse.migrations import quote_identifier
@@ -118,7 +118,7 @@ _TABLE_COLUMNS = [name for name, _ in BUDGET_COLUMN_TYPES] + ["Version", "Delete
 
 
 def _placeholder(name: str) -> Budget:
-    from llmledger.instrumentation.budgets import Scope, Window
+    from llmledger._core.budget_file import Scope, Window
 
     return Budget(name, Scope(), Window("day"), Decimal(0))
 

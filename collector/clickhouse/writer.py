@@ -21,10 +21,10 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from llmledger.collector.calls import LlmCall
-from llmledger.collector.records import COST_FIELDS, CallColumns
-from llmledger.instrumentation._shared.prices import ModelPrice, Rate, Tiered
+from llmledger._core.prices import ModelPrice, Rate, Tiered
 
+from ..calls import LlmCall
+from ..records import COST_FIELDS, CallColumns
 from . import native
 from .client import translate_errors
 from .errors import QueryFailed

@@ -14,7 +14,7 @@ import socket
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from llmledger.collector.config import CollectorConfig
+    from ..config import CollectorConfig
 
 
 class PortInUse(OSError):

@@ -38,9 +38,10 @@ def register(subparsers: Any) -> None:
 def run_status(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from llmledger.collector.budgets import read_status, status_document
-    from llmledger.collector.clickhouse.settings import open_client
-    from llmledger.instrumentation.budgets import BudgetFileError, load
+    from llmledger._core.budget_file import BudgetFileError, load
+
+    from ..budgets import read_status, status_document
+    from ..clickhouse.settings import open_client
 
     path = args.budgets_file or os.environ.get(BUDGETS_FILE_VARIABLE)
     if not path:

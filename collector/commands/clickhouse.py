@@ -31,9 +31,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmledger.collector.clickhouse import migrations
-    from llmledger.collector.clickhouse.client import connect
-    from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
+    from ..clickhouse import migrations
+    from ..clickhouse.client import connect
+    from ..clickhouse.embedded import EmbeddedClickHouse
 
     settings = connection_settings(args)
     stop = threading.Event()

@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import sys
 
-    from llmledger.collector import service
-    from llmledger.collector.config import ConfigError, load
+    from .. import service
+    from ..config import ConfigError, load
 
     logging.basicConfig(level=logging.WARNING, format="llmledger collector: %(levelname)s %(name)s: %(message)s")
     flags = {
@@ -139,12 +139,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load(args.config, flags)
         if config.forward:
-            from llmledger.collector.forward import sender_for
+            from ..forward import sender_for
 
             sender_for(config.forward)  # validate the URL before starting anything
         service.receiver_access(config)  # read the token and the certificate before starting anything
         if config.budgets_file is not None:
-            from llmledger.instrumentation.budgets import load as load_budgets
+            from llmledger._core.budget_file import load as load_budgets
 
             load_budgets(config.budgets_file)  # BudgetFileError (a ValueError) names the file and the entry
         _check_prices_file()
@@ -171,7 +171,7 @@ def _check_prices_file() -> None:
     import os
     from pathlib import Path
 
-    from llmledger.instrumentation._shared import prices
+    from llmledger._core import prices
 
     path = os.environ.get(prices.PRICES_FILE_ENV)
     if not path:

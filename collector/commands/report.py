@@ -68,8 +68,8 @@ def parse_since(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmledger.collector.clickhouse.client import translate_errors
-    from llmledger.collector.clickhouse.settings import open_client
+    from ..clickhouse.client import translate_errors
+    from ..clickhouse.settings import open_client
 
     if args.traces < 0:
         raise UsageError("--traces must not be negative")

@@ -77,10 +77,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmledger.collector.clickhouse.client import translate_errors
-    from llmledger.collector.clickhouse.errors import QueryFailed
-    from llmledger.collector.clickhouse.queries import named_queries, named_query
-    from llmledger.collector.clickhouse.settings import open_client
+    from ..clickhouse.client import translate_errors
+    from ..clickhouse.errors import QueryFailed
+    from ..clickhouse.queries import named_queries, named_query
+    from ..clickhouse.settings import open_client
 
     if args.query == "list":
         _print_list(named_queries())

@@ -24,10 +24,10 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from llmledger.collector.records import CallColumns, scaled_cost, scaled_row
-from llmledger.instrumentation._shared.integer_costs import IntegerPrice, integer_price
-from llmledger.instrumentation._shared.prices import ModelPrice
+from llmledger._core.integer_costs import IntegerPrice, integer_price
+from llmledger._core.prices import ModelPrice
 
+from ..records import CallColumns, scaled_cost, scaled_row
 from . import conventions as names
 from . import spans, wire
 from .attributes import DEFAULT, AttributeSelection

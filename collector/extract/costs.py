@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from llmledger.collector.calls import CostSource, LlmCall
-from llmledger.instrumentation._shared.cost import Cost, compute, price_of
-from llmledger.instrumentation._shared.prices import ModelPrice
-from llmledger.instrumentation._shared.usage import Usage
+from llmledger._core.cost import Cost, compute, price_of
+from llmledger._core.prices import ModelPrice
+from llmledger._core.usage import Usage
 
+from ..calls import CostSource, LlmCall
 from . import conventions as names
 from .values import money, text
 

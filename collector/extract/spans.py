@@ -17,10 +17,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from llmledger.collector.calls import LlmCall
-from llmledger.instrumentation._shared.prices import ModelPrice
-from llmledger.instrumentation._shared.usage import Usage
+from llmledger._core.prices import ModelPrice
+from llmledger._core.usage import Usage
 
+from ..calls import LlmCall
 from . import conventions as names
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import bound

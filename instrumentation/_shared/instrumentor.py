@@ -69,7 +69,8 @@ class SdkInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _patch(self, tracer_provider: Any, meter_provider: Any) -> None:
         try:
-            from . import prices
+            from llmledger._core import prices
+
             from .config import Config
             from .telemetry import Telemetry
 

@@ -17,14 +17,15 @@ from typing import Any, Protocol
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from llmledger._core import attributes as attr
+from llmledger._core.cost import compute, price_of
+from llmledger._core.integer_costs import integer_price
+from llmledger._core.prices import ModelPrice
+from llmledger._core.usage import Usage
+
 from .. import attribution
-from . import attributes as attr
-from .cost import compute, price_of
 from .fields import field as read_field
-from .integer_costs import integer_price
-from .prices import ModelPrice
 from .telemetry import Telemetry
-from .usage import Usage
 
 _log = logging.getLogger(__name__)
 

@@ -21,8 +21,9 @@ from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.trace import NonRecordingSpan, SpanContext, Tracer, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
-from ..version import __version__
-from . import attributes as attr
+from llmledger._core import attributes as attr
+from llmledger.version import __version__
+
 from .config import Config
 
 _log = logging.getLogger(__name__)

@@ -6,10 +6,21 @@ a call's worst-case cost before the SDK sends it and settles the real cost after
 no SDK and no price data.
 """
 
+from llmledger._core.budget_file import (
+    DIMENSIONS,
+    Action,
+    Budget,
+    BudgetFile,
+    BudgetFileError,
+    Scope,
+    Window,
+    load,
+    parse,
+)
+
 from ._ledger import PoolStatus
 from .enforcement import add, clear, configure, refresh, status
 from .errors import BudgetExceeded, BudgetFileUnusable, BudgetWarning
-from .spec import DIMENSIONS, Action, Budget, BudgetFile, BudgetFileError, Scope, Window, load, parse
 
 __all__ = [
     "DIMENSIONS",

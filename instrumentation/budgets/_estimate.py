@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .._shared import attributes as attr
-from .._shared.cost import compute
-from .._shared.prices import lookup_ns
-from .._shared.usage import Usage
+from llmledger._core import attributes as attr
+from llmledger._core.cost import compute
+from llmledger._core.prices import lookup_ns
+from llmledger._core.usage import Usage
 
 if TYPE_CHECKING:  # the span lifecycle (and the OTel SDK behind it) stays out of `import llmledger`
     from .._shared.invocation import Request

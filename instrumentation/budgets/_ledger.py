@@ -27,8 +27,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from llmledger._core.budget_file import Budget
+
 from .errors import BudgetExceeded
-from .spec import Budget
 
 _log = logging.getLogger(__name__)
 _ZERO = Decimal(0)

@@ -22,8 +22,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from llmledger._core.budget_file import BudgetFileError
+
 from .errors import BudgetFileUnusable
-from .spec import BudgetFileError
 
 _log = logging.getLogger("llmledger.budgets")
 

@@ -40,15 +40,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from llmledger._core import attributes as attr
+from llmledger._core.budget_file import Budget, BudgetFile, BudgetFileError, load
+
 from .. import attribution
-from .._shared import attributes as attr
 from .._shared import budget_gate
 from ._estimate import DEFAULT_OUTPUT_TOKENS, worst_case
 from ._ledger import Clock, Ledger, PoolStatus
 from ._remote import StatusPoller
 from ._unusable import UnusableFile
 from .errors import BudgetExceeded, BudgetWarning
-from .spec import Budget, BudgetFile, BudgetFileError, load
 
 __all__ = ["add", "clear", "configure", "refresh", "status"]
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from .spec import Budget
+from llmledger._core.budget_file import Budget
 
 
 class BudgetExceeded(Exception):

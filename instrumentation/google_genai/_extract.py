@@ -14,11 +14,12 @@ from typing import Any
 
 from opentelemetry.util.types import AttributeValue
 
-from .._shared import attributes as attr
+from llmledger._core import attributes as attr
+from llmledger._core.usage import Usage, as_count
+
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response, clean
-from .._shared.usage import Usage, as_count
 
 _CONFIG = {
     "max_output_tokens": attr.REQUEST_MAX_TOKENS,

@@ -13,12 +13,13 @@ from typing import Any
 
 from opentelemetry.util.types import AttributeValue
 
-from .._shared import attributes as attr
+from llmledger._core import attributes as attr
+from llmledger._core.usage import Usage, as_count
+
 from .._shared.fields import Fields
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response, clean
-from .._shared.usage import Usage, as_count
 
 # --- requests ------------------------------------------------------------------------------------------
 

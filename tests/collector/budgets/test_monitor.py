@@ -12,11 +12,11 @@ from decimal import Decimal
 
 import pytest
 
+from llmledger._core.budget_file import Budget, BudgetFile, Scope, Window
 from llmledger.collector.budgets import STATUS_PATH, BudgetMonitor
 from llmledger.collector.calls import LlmCall
 from llmledger.collector.clickhouse.writer import insert_llm_calls
 from llmledger.collector.receivers.otlp_http import HttpReceiver
-from llmledger.instrumentation.budgets import Budget, BudgetFile, Scope, Window
 
 BUDGETS = BudgetFile(budgets=(Budget("m-day", Scope(tenant="m"), Window("day"), Decimal(1)),))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -11,6 +11,7 @@ from time import time_ns
 
 import pytest
 
+from llmledger._core.prices import ModelPrice, Tiered
 from llmledger.collector.calls import LlmCall
 from llmledger.collector.clickhouse.errors import QueryFailed
 from llmledger.collector.clickhouse.writer import (
@@ -20,7 +21,6 @@ from llmledger.collector.clickhouse.writer import (
     record_prices,
 )
 from llmledger.collector.extract.bounds import MAX_MS, MAX_TIMESTAMP_NS, bound
-from llmledger.instrumentation._shared.prices import ModelPrice, Tiered
 
 
 @pytest.fixture(autouse=True)

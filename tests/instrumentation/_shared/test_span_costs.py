@@ -8,11 +8,11 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from llmledger.instrumentation._shared.cost import compute
+from llmledger._core.cost import compute
+from llmledger._core.prices import ModelPrice
+from llmledger._core.usage import Usage
 from llmledger.instrumentation._shared.invocation import _exact_floats
-from llmledger.instrumentation._shared.prices import ModelPrice
-from llmledger.instrumentation._shared.usage import Usage
-from tests.collector.extract.test_integer_costs import SNAPSHOT, usages
+from tests.core.test_integer_costs import SNAPSHOT, usages
 
 _SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

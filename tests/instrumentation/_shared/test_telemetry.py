@@ -13,9 +13,9 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import INVALID_SPAN_CONTEXT
 
+from llmledger._core.usage import Usage
 from llmledger.instrumentation._shared.invocation import Invocation, Request, Response
 from llmledger.instrumentation._shared.telemetry import PendingRecords, Telemetry
-from llmledger.instrumentation._shared.usage import Usage
 
 # gpt-4o-mini: $0.15 input and $0.60 output per million tokens.
 CALL_COST = (1000 * 0.15 + 200 * 0.6) / 1e6

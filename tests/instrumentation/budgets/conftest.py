@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from llmledger import budgets
-from llmledger.instrumentation._shared import prices as _prices
+from llmledger._core import prices as _prices
 from tests.instrumentation.budgets.support import PRICES
 
 

@@ -13,14 +13,14 @@ from genai_prices import data_snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from llmledger._core import prices
+from llmledger._core.cost import compute
+from llmledger._core.integer_costs import IntegerPrice, per_token
+from llmledger._core.prices import ModelPrice, Tiered
+from llmledger._core.usage import Usage
 from llmledger.collector.calls import LlmCall
 from llmledger.collector.extract.costs import _savings
 from llmledger.collector.records import scaled_costs
-from llmledger.instrumentation._shared import prices
-from llmledger.instrumentation._shared.cost import compute
-from llmledger.instrumentation._shared.integer_costs import IntegerPrice, per_token
-from llmledger.instrumentation._shared.prices import ModelPrice, Tiered
-from llmledger.instrumentation._shared.usage import Usage
 
 _WHEN = datetime(2026, 1, 15, 12, tzinfo=UTC)
 _MAX_TOKENS = 2**32 - 1

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from llmledger.instrumentation._shared import prices
-from llmledger.instrumentation._shared.prices import PriceFileError, load_price_file
+from llmledger._core import prices
+from llmledger._core.prices import PriceFileError, load_price_file
 
 
 def test_known_models_are_found_by_dated_snapshot_names():
@@ -127,7 +127,7 @@ def test_a_broken_file_is_logged_with_the_variable_file_and_line_and_prices_go_o
     monkeypatch.setenv("LLMLEDGER_PRICES_FILE", str(path))
     prices.reload()
 
-    with caplog.at_level("ERROR", logger="llmledger.instrumentation._shared.prices"):
+    with caplog.at_level("ERROR", logger="llmledger._core.prices"):
         price = prices.lookup("openai", "gpt-4o-mini")
 
     assert price is not None and price.source == "genai-prices"  # never raised into the app

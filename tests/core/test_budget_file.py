@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from llmledger.instrumentation.budgets import Budget, BudgetFile, BudgetFileError, Scope, Window, load, parse
+from llmledger._core.budget_file import Budget, BudgetFile, BudgetFileError, Scope, Window, load, parse
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from llmledger.instrumentation._shared.cost import compute
-from llmledger.instrumentation._shared.prices import ModelPrice, Tiered
-from llmledger.instrumentation._shared.usage import Usage
+from llmledger._core.cost import compute
+from llmledger._core.prices import ModelPrice, Tiered
+from llmledger._core.usage import Usage
 
 D = Decimal
 SONNET = ModelPrice(

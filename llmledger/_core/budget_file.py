@@ -185,7 +185,7 @@ def parse(document: Mapping[str, Any], source: str) -> BudgetFile:
 
 def load(path: str | os.PathLike[str]) -> BudgetFile:
     """Read a budget file: JSON when it ends in ``.json``, YAML otherwise."""
-    from .._shared import documents
+    from . import documents
 
     source = os.fspath(path)
     try:
