@@ -4,8 +4,8 @@
     python benchmarks/openai_cold_cost.py [--rounds N]
 
 `openai_overhead.py` times each instrumentor in a whole call (the real SDK builds the request and parses the
-answer, ~1 ms) and isolated (the SDK's work taken out). Every instrumentor costs 80–200 µs more in the first than
-in the second. This script times, with the same method and in one run, wrappers that do a known part of an
+answer, ~1 ms) and isolated (the SDK's work taken out). Every instrumentor costs more in the first than in the
+second. This script times, with the same method and in one run, wrappers that do a known part of an
 instrumentor's job around `Completions.create`, so the difference can be attributed:
 
 - ``passthrough``: a wrapt wrapper that only calls through;

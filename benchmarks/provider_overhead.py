@@ -5,8 +5,9 @@ OpenLLMetry, ours — the same method as openai_overhead.py, whose helpers it im
     python benchmarks/provider_overhead.py [--provider anthropic|google|all] [--rounds N] [--quick]
                                            [--anthropic-native on|off]
 
-Why a second script: openai_overhead.py's printed OpenAI figures stay exactly as they were; this one adds the
-other two SDKs that llmledger instruments, measured the same way, so that the overhead claim covers all three.
+Why a second script: openai_overhead.py prints the OpenAI figures the targets are judged by, and only those; this
+one adds the other two SDKs that llmledger instruments, measured the same way, so that the overhead claim covers
+all three.
 
 Each provider shares one real TracerProvider (counting processor, spans dropped) and one real MeterProvider
 (in-memory reader, never collected), and the SDK's own HTTP client (httpx2 for both) with an in-process

@@ -19,7 +19,7 @@ import importlib
 
 from llmledger.version import __version__
 
-TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing alone costs 5 ms here
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing would add milliseconds to every app's start
 if TYPE_CHECKING:
     from llmledger import budgets
     from llmledger.instrumentation.attribution import attributes, bind

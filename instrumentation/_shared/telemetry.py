@@ -98,8 +98,8 @@ class PendingRecords:
     A deque, because its appends and pops are atomic: no record is lost to threads draining at once.
 
     A record holds the span's `SpanContext`, never the span or a context holding it: a queued span would keep its
-    attributes, lock and lists alive for up to `BATCH` calls, enough objects that Python's garbage collector ran
-    two to six times as often in an app's calls, each run scanning the LLM SDK's young objects too.
+    attributes, lock and lists alive for up to `BATCH` calls, enough objects to make Python's garbage collector
+    run several times as often during an app's calls, each run scanning the LLM SDK's young objects too.
     """
 
     BATCH = 32

@@ -4,7 +4,7 @@
 A price per million tokens with at most six decimals is an exact whole number of 10⁻¹² USD per token, so a
 cost is tokens × that integer: exactly what `cost.compute` gives in `Decimal`, for a ninth of the CPU. Both
 sides use it on every call: the collector stores costs as Decimal(18, 12), which it carries as integers of
-10⁻¹² USD (`records.CallColumns`); the instrumentation turns them into the span's float attributes (an integer
+10⁻¹² USD in its call columns; the instrumentation turns them into the span's float attributes (an integer
 below 2⁵³ divided by 10¹², one correctly rounded division, is the same double as the float of the Decimal).
 `IntegerPrice.of` returns None for any price with a rate that is not such an integer (more decimals, absurdly
 large): those calls keep the `Decimal` path. Rates are worked out once per price and tier with `cost`'s own
