@@ -10,9 +10,10 @@ import textwrap
 import openai
 import pytest
 
-from llmledger.instrumentation._shared import prices as _prices
+from llmledger._core import prices as _prices
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 from tests.instrumentation import zero_code
+from tests.instrumentation.features import needs
 from tests.instrumentation.openai import transport
 from tests.instrumentation.openai.transport import CHAT, CHAT_STREAM, recorded_body, recorded_json, sse
 
@@ -413,7 +414,9 @@ def test_parse_records_one_span(instrumented, span_exporter):
 
     body = recorded_json(*CHAT)
     body["choices"][0]["message"]["content"] = json.dumps({"text": "This is a test."})
-    parsed = _chat_client(body).chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Answer)
+    completions = _chat_client(body).chat.completions
+    needs(completions, "parse")
+    parsed = completions.parse(model="gpt-4o-mini", messages=MESSAGES, response_format=Answer)
 
     assert parsed.choices[0].message.parsed == Answer(text="This is a test.")
     (span,) = span_exporter.get_finished_spans()

@@ -14,6 +14,7 @@ import openai
 import pytest
 
 from llmledger.instrumentation.openai import OpenAIInstrumentor
+from tests.instrumentation.features import needs
 from tests.instrumentation.openai import transport
 from tests.instrumentation.openai.transport import CHAT_STREAM, RESPONSES_STREAM, recorded_body, sse
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
@@ -179,7 +180,9 @@ def test_async_with_block_left_early(instrumented, span_exporter):
 
 
 def test_chat_stream_helper_records_one_span(instrumented, span_exporter):
-    with _stream_client().chat.completions.stream(model="gpt-4", messages=MESSAGES) as stream:
+    completions = _stream_client().chat.completions
+    needs(completions, "stream")
+    with completions.stream(model="gpt-4", messages=MESSAGES) as stream:
         for _ in stream:
             pass
         completion = stream.get_final_completion()
@@ -191,7 +194,9 @@ def test_chat_stream_helper_records_one_span(instrumented, span_exporter):
 
 
 def test_chat_stream_helper_left_early_ends_the_span(instrumented, span_exporter):
-    with _stream_client().chat.completions.stream(model="gpt-4", messages=MESSAGES) as stream:
+    completions = _stream_client().chat.completions
+    needs(completions, "stream")
+    with completions.stream(model="gpt-4", messages=MESSAGES) as stream:
         next(iter(stream))
 
     assert _one_span(span_exporter).attributes["llmledger.usage.complete"] is False
@@ -199,6 +204,7 @@ def test_chat_stream_helper_left_early_ends_the_span(instrumented, span_exporter
 
 def test_responses_stream_helper_records_usage(instrumented, span_exporter):
     client = transport.client(lambda request: sse(recorded_body(*RESPONSES_STREAM)))
+    needs(client, "responses")
     with client.responses.stream(model="gpt-4.1-nano", input="Tell me a joke") as stream:
         for _ in stream:
             pass
