@@ -3,7 +3,9 @@
 
 Usage (from `bash scripts/sdk-matrix`): no argument runs, for openai, anthropic and google-genai, the oldest
 release inside the range its instrumentor supports (`instrumentation/<sdk>/package.py`) and the newest release
-the index serves; `SDK==VERSION` arguments (e.g. `openai==1.60.0 openai==2.0.0`) run just those.
+the index serves; `SDK==VERSION` arguments (e.g. `openai==1.60.0 openai==2.0.0`) run just those, and
+`SDK==VERSION,REQUIREMENT…` also holds other packages to what that release needs beside it (e.g.
+`openai==1.40.0,httpx<0.28`: releases before 1.55.3 pass an argument httpx 0.28 removed).
 
 Each run gets its own virtual environment under build/sdk-matrix/, resolved from requirements/test.lock with
 only that SDK's version overridden: every other pin is kept unless the SDK release needs otherwise, and the
@@ -53,6 +55,25 @@ SDKS = {
 
 
 @dataclass(frozen=True)
+class Run:
+    """One release of an SDK to test, with any other requirements that release needs beside it."""
+
+    sdk: Sdk
+    version: str
+    beside: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """e.g. `openai 1.40.0 (httpx<0.28)`."""
+        return f"{self.sdk.name} {self.version}" + (f" ({', '.join(self.beside)})" if self.beside else "")
+
+    @property
+    def folder(self) -> Path:
+        slug = re.sub(r"[^A-Za-z0-9.]+", "_", "-".join(self.beside))
+        return WORK / (f"{self.sdk.name}-{self.version}" + (f"-{slug}" if slug else ""))
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one run of an SDK release's tests gave."""
 
@@ -80,7 +101,7 @@ def served_versions(name: str) -> list[Version]:
     return sorted((Version(v) for v in match.group(1).split(", ")), reverse=True)
 
 
-def default_runs() -> list[tuple[Sdk, str]]:
+def default_runs() -> list[Run]:
     """For each SDK, the oldest served release inside its supported range and the newest served release."""
     runs = []
     for sdk in SDKS.values():
@@ -88,7 +109,7 @@ def default_runs() -> list[tuple[Sdk, str]]:
         inside = [v for v in served if sdk.supported().specifier.contains(v)]
         if not inside:
             raise SystemExit(f"the index serves no {sdk.name} release inside {sdk.supported()}")
-        runs += [(sdk, str(min(inside))), (sdk, str(served[0]))]
+        runs += [Run(sdk, str(min(inside))), Run(sdk, str(served[0]))]
     return runs
 
 
@@ -113,15 +134,15 @@ def moved_pins(before: dict[str, str], after: dict[str, str], sdk: str) -> str:
     return ", ".join(changes) or "-"
 
 
-def build_environment(sdk: Sdk, version: str, place: Path) -> Path:
-    """A virtual environment at `place` holding the test lock with `sdk` at `version`, and llmledger editable
-    (built without isolation by the locked setuptools, which the environment holds as the test lock's build
-    requirement)."""
+def build_environment(run: Run, place: Path) -> Path:
+    """A virtual environment at `place` holding the test lock with the SDK release of `run` (and what it needs
+    beside it), and llmledger editable (built without isolation by the locked setuptools, which the environment
+    holds as the test lock's build requirement)."""
     place.mkdir(parents=True, exist_ok=True)
     lock = place / "requirements.txt"
     lock.write_text(LOCK.read_text())  # uv keeps the pins of the file it writes over where it can
     override = place / "override.txt"
-    override.write_text(f"{sdk.name}=={version}\n")
+    override.write_text("\n".join([f"{run.sdk.name}=={run.version}", *run.beside]) + "\n")
     build_requires = "\n".join(tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"])
     uv = ["bash", str(ROOT / "scripts" / "uv")]
     compile_lock = ["pip", "compile", "--quiet", "--universal", "--python-version", "3.11", "-o", str(lock)]
@@ -145,14 +166,14 @@ def build_environment(sdk: Sdk, version: str, place: Path) -> Path:
     return python
 
 
-def run(sdk: Sdk, version: str) -> Outcome:
+def test(run: Run) -> Outcome:
     """Builds the environment for one SDK release and runs that SDK's instrumentation tests in it."""
-    place = WORK / f"{sdk.name}-{version}"
-    print(f"== {sdk.name} {version}: building {place.relative_to(ROOT)}", flush=True)
-    python = build_environment(sdk, version, place)
+    sdk, place = run.sdk, run.folder
+    print(f"== {run.name}: building {place.relative_to(ROOT)}", flush=True)
+    python = build_environment(run, place)
     report, log = place / "junit.xml", place / "pytest.log"
     tests = f"tests/instrumentation/{sdk.folder}"
-    print(f"== {sdk.name} {version}: running {tests} (log: {log.relative_to(ROOT)})", flush=True)
+    print(f"== {run.name}: running {tests} (log: {log.relative_to(ROOT)})", flush=True)
     with log.open("w") as out:
         subprocess.run(
             ["nice", str(python), "-m", "pytest", tests, "-q", "-p", "no:cacheprovider", f"--junitxml={report}"],
@@ -166,8 +187,8 @@ def run(sdk: Sdk, version: str) -> Outcome:
     total, failed, errors, skipped = (int(suite.get(key, "0")) for key in ("tests", "failures", "errors", "skipped"))
     return Outcome(
         sdk=sdk.name,
-        version=version,
-        in_range=sdk.supported().specifier.contains(version),
+        version=run.version + (f" ({', '.join(run.beside)})" if run.beside else ""),
+        in_range=sdk.supported().specifier.contains(run.version),
         passed=total - failed - errors - skipped,
         failed=failed + errors,
         skipped=skipped,
@@ -192,15 +213,18 @@ def table(outcomes: list[Outcome]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="*", metavar="SDK==VERSION", help="the releases to run (default: see above)")
+    parser.add_argument(
+        "runs", nargs="*", metavar="SDK==VERSION[,REQUIREMENT…]", help="the releases to run (default: see above)"
+    )
     arguments = parser.parse_args()
     runs = []
     for spec in arguments.runs:
-        name, _, version = spec.partition("==")
+        release, *beside = spec.split(",")
+        name, _, version = release.partition("==")
         if name not in SDKS or not version:
-            raise SystemExit(f"{spec!r}: give SDK==VERSION with SDK one of {', '.join(SDKS)}")
-        runs.append((SDKS[name], version))
-    outcomes = [run(sdk, version) for sdk, version in runs or default_runs()]
+            raise SystemExit(f"{spec!r}: give SDK==VERSION[,REQUIREMENT…] with SDK one of {', '.join(SDKS)}")
+        runs.append(Run(SDKS[name], version, tuple(beside)))
+    outcomes = [test(run) for run in runs or default_runs()]
     print()
     print(table(outcomes))
 
