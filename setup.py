@@ -9,8 +9,8 @@ cannot express a prefix-adding mapping of whole trees, so the package list is co
 lives in pyproject.toml.
 
 The three C extensions, the collector's span reader (`collector/extract/_scan.c`), row builder
-(`collector/extract/_rows.c`) and Native String encoder (`collector/clickhouse/_native.c`), are optional: without
-a C compiler the install still succeeds and the collector uses the Python they accelerate.
+(`collector/extract/_rows.c`) and Native String encoder (`collector/exporters/clickhouse/_native.c`), are
+optional: without a C compiler the install still succeeds and the collector uses the Python they accelerate.
 """
 
 from setuptools import Extension, find_namespace_packages, setup
@@ -45,8 +45,8 @@ setup(
             optional=True,
         ),
         Extension(
-            "llmledger.collector.clickhouse._native",
-            ["collector/clickhouse/_native.c"],
+            "llmledger.collector.exporters.clickhouse._native",
+            ["collector/exporters/clickhouse/_native.c"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
         ),

@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from collector_ingest import SPANS_PER_REQUEST, build_requests
 
-from llmledger.collector.clickhouse import migrations
-from llmledger.collector.clickhouse.client import connect
-from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
-from llmledger.collector.clickhouse.writer import insert_llm_calls
+from llmledger.collector.exporters.clickhouse import migrations
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
+from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.extract import extract_columns
-from llmledger.collector.records import CallColumns
+from llmledger.collector.pipeline.records import CallColumns
 
 INSERT_ROWS = 50_000  # the collector's default --batch-size
 _ROLLUPS = ("llm_trace_costs_mv", "llm_usage_hourly_mv", "llm_usage_daily_user_mv", "llm_budget_usage_mv")

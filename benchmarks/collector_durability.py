@@ -33,9 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from benchmarks.collector_ingest import SPANS_PER_REQUEST, build_requests, rows, timed
-from llmledger.collector.clickhouse import migrations
-from llmledger.collector.clickhouse.client import connect
-from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
+from llmledger.collector.exporters.clickhouse import migrations
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
 from tests.collector.running import start_collector
 
 SMALL = 8  # spans per request of the small workload

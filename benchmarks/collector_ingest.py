@@ -49,9 +49,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from llmledger._core.cost import compute, price_of
 from llmledger._core.usage import Usage
-from llmledger.collector.clickhouse import migrations
-from llmledger.collector.clickhouse.client import connect
-from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse, free_port
+from llmledger.collector.exporters.clickhouse import migrations
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse, free_port
 from tests.collector.running import Collector, rotel_binary, start_collector
 
 SPANS_PER_REQUEST = 512

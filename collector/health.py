@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .exposition import CONTENT_TYPE, render
-from .pipeline import Pipeline
+from .pipeline.pipeline import Pipeline
 from .receivers._rejections import Rejections
 from .receivers.otlp_http import Route
 

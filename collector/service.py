@@ -24,22 +24,22 @@ from llmledger._core import prices
 
 from . import cycle_collector
 from .budgets import STATUS_PATH, BudgetMonitor, sync
-from .clickhouse.errors import ClickHouseError
 from .config import CollectorConfig, ConfigError
+from .exporters.clickhouse.consumer import CONSUMER as STORE_CONSUMER
+from .exporters.clickhouse.errors import ClickHouseError
+from .exporters.clickhouse.store import ClickHouseStore
+from .exporters.forward import CONSUMER as FORWARD_CONSUMER
+from .exporters.forward import Forwarder
 from .extract.attributes import AttributeSelection
 from .extract.wire import reads_in_c
-from .forward import CONSUMER as FORWARD_CONSUMER
-from .forward import Forwarder
 from .health import health_routes
-from .pipeline import Pipeline, SeenSpans
-from .queue import DiskQueue
+from .pipeline.pipeline import Pipeline, SeenSpans
+from .pipeline.queue import DiskQueue
 from .receivers._access import BearerToken, read_token
 from .receivers._rejections import Rejections
 from .receivers._tls import TlsFiles
 from .receivers.otlp_grpc import GrpcReceiver
 from .receivers.otlp_http import HttpReceiver, Route
-from .store import ClickHouseStore
-from .storing import CONSUMER as STORE_CONSUMER
 
 _log = logging.getLogger(__name__)
 
@@ -54,10 +54,10 @@ class _ReceiverLimits(TypedDict):
 
 
 def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
-    from .clickhouse import migrations
-    from .clickhouse.client import connect
-    from .clickhouse.embedded import EmbeddedClickHouse
-    from .clickhouse.settings import default_data_dir
+    from .exporters.clickhouse import migrations
+    from .exporters.clickhouse.client import connect
+    from .exporters.clickhouse.embedded import EmbeddedClickHouse
+    from .exporters.clickhouse.settings import default_data_dir
 
     stop = stop or threading.Event()
     _on_signals(stop)

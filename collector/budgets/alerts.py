@@ -30,8 +30,8 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from ..clickhouse.client import translate_errors
-from ..clickhouse.migrations import quote_identifier
+from ..exporters.clickhouse.client import translate_errors
+from ..exporters.clickhouse.migrations import quote_identifier
 from .status import BudgetStatus, decimal_text, iso, utc
 
 ALERTS_TABLE = "llm_budget_alerts"

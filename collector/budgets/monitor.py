@@ -20,7 +20,7 @@ from clickhouse_connect.driver.client import Client
 
 from llmledger._core.budget_file import BudgetFile
 
-from ..clickhouse.errors import ClickHouseError
+from ..exporters.clickhouse.errors import ClickHouseError
 from .alerts import AlertEvaluator, Webhook
 from .status import BudgetStatus, read_status, status_document
 

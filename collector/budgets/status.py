@@ -20,8 +20,8 @@ from clickhouse_connect.driver.client import Client
 
 from llmledger._core.budget_file import Budget, BudgetFile
 
-from ..clickhouse.client import translate_errors
-from ..clickhouse.migrations import quote_identifier
+from ..exporters.clickhouse.client import translate_errors
+from ..exporters.clickhouse.migrations import quote_identifier
 from ._sql import (
     BUDGET_COLUMN_TYPES,
     BUDGETS_TABLE,

@@ -3,7 +3,7 @@
 
 `add_connection_options(parser)` adds --clickhouse-url/--clickhouse-user/--clickhouse-password/--database/
 --data-dir; `connection_settings(args)` turns them (over the LLMLEDGER_* environment) into `ConnectionSettings`,
-which `llmledger.collector.clickhouse.settings.open_client()` connects with. `require_data(settings)` is what
+which `llmledger.collector.exporters.clickhouse.settings.open_client()` connects with. `require_data(settings)` is what
 commands that only use data call first: only the collector (and `llmledger clickhouse`) creates a data directory,
 so a mistyped --data-dir is an error naming it, not a new empty database. `reports_errors` wraps a command's
 `func`: bad input (a wrong query, a bad flag value) exits 2 and a broken server exits 1, each with one line on
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..clickhouse.settings import ConnectionSettings
+    from ..exporters.clickhouse.settings import ConnectionSettings
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -51,7 +51,7 @@ def add_data_dir_option(parser: argparse.ArgumentParser | argparse._ArgumentGrou
 
 def connection_settings(args: argparse.Namespace) -> ConnectionSettings:
     """`ConnectionSettings` from the parsed flags over the environment (imported late: `--help` stays fast)."""
-    from ..clickhouse.settings import ConnectionSettings
+    from ..exporters.clickhouse.settings import ConnectionSettings
 
     return ConnectionSettings.from_env(
         url=getattr(args, "clickhouse_url", None),
@@ -67,7 +67,7 @@ def require_data(settings: ConnectionSettings) -> ConnectionSettings:
     the directory otherwise. A server given by URL is not looked at here."""
     if not settings.embedded:
         return settings
-    from ..clickhouse.embedded import EmbeddedClickHouse
+    from ..exporters.clickhouse.embedded import EmbeddedClickHouse
 
     data_dir = settings.data_dir
     where = "give the collector's --data-dir (it creates the directory on its first start), or --clickhouse-url"
@@ -83,7 +83,7 @@ def reports_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argpa
 
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
-        from ..clickhouse.errors import BadQuery, ClickHouseError
+        from ..exporters.clickhouse.errors import BadQuery, ClickHouseError
 
         # clickhouse-connect logs failed requests itself; the error we print says it better, once.
         logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())

@@ -41,7 +41,7 @@ def run_status(args: argparse.Namespace) -> int:
     from llmledger._core.budget_file import BudgetFileError, load
 
     from ..budgets import read_status, status_document
-    from ..clickhouse.settings import open_client
+    from ..exporters.clickhouse.settings import open_client
 
     path = args.budgets_file or os.environ.get(BUDGETS_FILE_VARIABLE)
     if not path:

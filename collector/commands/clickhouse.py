@@ -31,9 +31,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..clickhouse import migrations
-    from ..clickhouse.client import connect
-    from ..clickhouse.embedded import EmbeddedClickHouse
+    from ..exporters.clickhouse import migrations
+    from ..exporters.clickhouse.client import connect
+    from ..exporters.clickhouse.embedded import EmbeddedClickHouse
 
     settings = connection_settings(args)
     stop = threading.Event()

@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = load(args.config, flags)
         if config.forward:
-            from ..forward import sender_for
+            from ..exporters.forward import sender_for
 
             sender_for(config.forward)  # validate the URL before starting anything
         service.receiver_access(config)  # read the token and the certificate before starting anything

@@ -68,8 +68,8 @@ def parse_since(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..clickhouse.client import translate_errors
-    from ..clickhouse.settings import open_client
+    from ..exporters.clickhouse.client import translate_errors
+    from ..exporters.clickhouse.settings import open_client
 
     if args.traces < 0:
         raise UsageError("--traces must not be negative")

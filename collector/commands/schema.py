@@ -24,8 +24,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    from ..clickhouse import migrations
-    from ..clickhouse.settings import open_client
+    from ..exporters.clickhouse import migrations
+    from ..exporters.clickhouse.settings import open_client
 
     settings = connection_settings(args)
     if args.print:

@@ -77,10 +77,10 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..clickhouse.client import translate_errors
-    from ..clickhouse.errors import QueryFailed
-    from ..clickhouse.queries import named_queries, named_query
-    from ..clickhouse.settings import open_client
+    from ..exporters.clickhouse.client import translate_errors
+    from ..exporters.clickhouse.errors import QueryFailed
+    from ..exporters.clickhouse.queries import named_queries, named_query
+    from ..exporters.clickhouse.settings import open_client
 
     if args.query == "list":
         _print_list(named_queries())

@@ -17,7 +17,7 @@ import operator
 from decimal import Decimal
 from typing import Final
 
-from ..calls import _ZERO, LlmCall
+from ..llm_calls import _ZERO, LlmCall
 
 TRUNCATED: Final = "llmledger.truncated"
 MAX_TOKENS: Final = 2**32 - 1  # UInt32

@@ -20,7 +20,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from llmledger._core.prices import ModelPrice
 from llmledger._core.usage import Usage
 
-from ..calls import LlmCall
+from ..llm_calls import LlmCall
 from . import conventions as names
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import bound

@@ -30,7 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ..otlp.signals import LOGS, METRICS, TRACES_SERVICE, PassedSignal
-from ..pipeline import Backpressure, Pipeline, RequestTooLarge
+from ..pipeline.pipeline import Backpressure, Pipeline, RequestTooLarge
 from . import _rejections as reasons
 from ._access import BearerToken
 from ._rejections import Rejections

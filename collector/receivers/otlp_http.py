@@ -55,7 +55,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from ..otlp.jsonformat import InvalidOtlpJson
 from ..otlp.jsonformat import parse as parse_json
 from ..otlp.signals import LOGS, METRICS, PassedSignal
-from ..pipeline import Backpressure, Outcome, Pipeline, RequestTooLarge
+from ..pipeline.pipeline import Backpressure, Outcome, Pipeline, RequestTooLarge
 from . import _rejections as reasons
 from ._access import BearerToken
 from ._rejections import Rejections

@@ -28,10 +28,10 @@ from time import time_ns
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from llmledger.collector.calls import LlmCall
-from llmledger.collector.clickhouse import migrations
-from llmledger.collector.clickhouse.client import connect
-from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
+from llmledger.collector.exporters.clickhouse import migrations
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
+from llmledger.collector.llm_calls import LlmCall
 
 
 @dataclass

@@ -8,15 +8,15 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from llmledger.collector.clickhouse.client import connect
-from llmledger.collector.clickhouse.embedded import free_port
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import free_port
+from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
 from llmledger.collector.exposition import render
 from llmledger.collector.health import health_routes
-from llmledger.collector.pipeline import Pipeline
-from llmledger.collector.queue import DiskQueue
+from llmledger.collector.pipeline.pipeline import Pipeline
+from llmledger.collector.pipeline.queue import DiskQueue
 from llmledger.collector.receivers._rejections import Rejections
 from llmledger.collector.receivers.otlp_http import HttpReceiver
-from llmledger.collector.store import ClickHouseStore
 from tests.collector.receivers.conftest import PROTOBUF, otlp_body, post
 from tests.collector.running import wait_for
 

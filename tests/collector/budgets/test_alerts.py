@@ -17,8 +17,8 @@ import pytest
 
 from llmledger._core.budget_file import Budget, BudgetFile, Scope, Window
 from llmledger.collector.budgets import AlertEvaluator, Webhook, read_status
-from llmledger.collector.calls import LlmCall
-from llmledger.collector.clickhouse.writer import insert_llm_calls
+from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
+from llmledger.collector.llm_calls import LlmCall
 
 YESTERDAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
 TODAY = YESTERDAY + timedelta(days=1)

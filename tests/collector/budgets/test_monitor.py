@@ -14,8 +14,8 @@ import pytest
 
 from llmledger._core.budget_file import Budget, BudgetFile, Scope, Window
 from llmledger.collector.budgets import STATUS_PATH, BudgetMonitor
-from llmledger.collector.calls import LlmCall
-from llmledger.collector.clickhouse.writer import insert_llm_calls
+from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
+from llmledger.collector.llm_calls import LlmCall
 from llmledger.collector.receivers.otlp_http import HttpReceiver
 
 BUDGETS = BudgetFile(budgets=(Budget("m-day", Scope(tenant="m"), Window("day"), Decimal(1)),))

@@ -18,8 +18,8 @@ import pytest
 from llmledger._core.budget_file import Budget, BudgetFile, Scope, Window
 from llmledger.collector.budgets import read_status, status_document, sync
 from llmledger.collector.budgets._sql import glob_pattern
-from llmledger.collector.calls import LlmCall
-from llmledger.collector.clickhouse.writer import insert_llm_calls
+from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
+from llmledger.collector.llm_calls import LlmCall
 
 NOW = datetime.now(UTC).replace(microsecond=123_000)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

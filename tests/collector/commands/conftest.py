@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from llmledger.collector.clickhouse.writer import insert_llm_calls
+from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 
 
 @pytest.fixture(scope="module")

@@ -29,9 +29,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.clickhouse.client import connect
-from llmledger.collector.clickhouse.embedded import running_url
-from llmledger.collector.clickhouse.writer import LLM_CALL_COLUMNS
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import running_url
+from llmledger.collector.exporters.clickhouse.writer import LLM_CALL_COLUMNS
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
 from tests.collector.running import start_collector, to_otlp_json, wait_for
 

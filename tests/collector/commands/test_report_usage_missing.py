@@ -15,8 +15,8 @@ from time import time_ns
 
 import pytest
 
-from llmledger.collector.calls import LlmCall
-from llmledger.collector.clickhouse.writer import insert_llm_calls
+from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
+from llmledger.collector.llm_calls import LlmCall
 
 _HOUR_NS = 3600 * 10**9
 

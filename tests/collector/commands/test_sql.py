@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import pytest
 
-from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
-from llmledger.collector.clickhouse.queries import named_queries
+from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
+from llmledger.collector.exporters.clickhouse.queries import named_queries
 
 SPEND_BY_TENANT = (
     "SELECT Tenant, sum(TotalCost) AS spend, count() AS calls FROM llm_calls FINAL GROUP BY Tenant ORDER BY Tenant"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from llmledger.collector.calls import LlmCall
 from llmledger.collector.extract.bounds import (
     MAX_ATTRIBUTES,
     MAX_MS,
@@ -15,6 +14,7 @@ from llmledger.collector.extract.bounds import (
     TRUNCATED,
     bound,
 )
+from llmledger.collector.llm_calls import LlmCall
 
 
 def test_a_call_in_range_is_left_exactly_as_it_was():

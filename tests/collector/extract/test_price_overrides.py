@@ -14,8 +14,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from llmledger.collector.calls import LlmCall
 from llmledger.collector.extract import extract_calls, extract_columns
+from llmledger.collector.llm_calls import LlmCall
 
 _PRICED_MODEL = [field.name for field in fields(LlmCall)].index("priced_model")  # columns are in field order
 

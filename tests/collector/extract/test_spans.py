@@ -12,9 +12,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.calls import LlmCall
 from llmledger.collector.extract import extract_calls
 from llmledger.collector.extract.spans import is_llm_call, usage_of
+from llmledger.collector.llm_calls import LlmCall
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
 
 RESOURCE = {"service.name": "support-bot", "deployment.environment.name": "prod"}

@@ -11,8 +11,8 @@ import os
 import signal
 from pathlib import Path
 
-from llmledger.collector.clickhouse.client import connect
-from llmledger.collector.clickhouse.embedded import EmbeddedClickHouse
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
 from tests.collector.running import Collector, start_collector
 
 

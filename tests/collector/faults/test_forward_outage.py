@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 
 import pytest
 
-from llmledger.collector.clickhouse.embedded import free_port
+from llmledger.collector.exporters.clickhouse.embedded import free_port
 from tests.collector.running import wait_for
 
 from .accounting import assert_exactly_once, wait_stored

@@ -12,14 +12,14 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
+from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
 from llmledger.collector.health import health_routes
-from llmledger.collector.pipeline import Pipeline
-from llmledger.collector.queue import DiskQueue
+from llmledger.collector.pipeline.pipeline import Pipeline
+from llmledger.collector.pipeline.queue import DiskQueue
 from llmledger.collector.receivers._access import BearerToken, read_token
 from llmledger.collector.receivers._rejections import Rejections
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
 from llmledger.collector.receivers.otlp_http import HttpReceiver
-from llmledger.collector.store import ClickHouseStore
 from tests.collector.running import wait_for
 
 from .conftest import PROTOBUF, grpc_export, otlp_body, post, spans

@@ -26,15 +26,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
 from llmledger.collector.extract import conventions
 from llmledger.collector.extract.bounds import MAX_TEXT, MAX_TOKENS, TRUNCATED
 from llmledger.collector.health import health_routes
-from llmledger.collector.pipeline import Pipeline
-from llmledger.collector.queue import DiskQueue
+from llmledger.collector.pipeline.pipeline import Pipeline
+from llmledger.collector.pipeline.queue import DiskQueue
 from llmledger.collector.receivers._rejections import Rejections
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
 from llmledger.collector.receivers.otlp_http import HttpReceiver, gunzip
-from llmledger.collector.store import ClickHouseStore
 from tests.collector.running import wait_for
 
 from .conftest import PROTOBUF, grpc_export, otlp_body, otlp_json, post

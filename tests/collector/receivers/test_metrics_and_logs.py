@@ -14,16 +14,16 @@ import pytest
 from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
-from llmledger.collector.forward import Forwarder
+from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.exporters.forward import Forwarder
 from llmledger.collector.health import health_routes
 from llmledger.collector.otlp.signals import LOGS, METRICS
-from llmledger.collector.pipeline import Pipeline
-from llmledger.collector.queue import DiskQueue
+from llmledger.collector.pipeline.pipeline import Pipeline
+from llmledger.collector.pipeline.queue import DiskQueue
 from llmledger.collector.receivers._access import BearerToken
 from llmledger.collector.receivers._rejections import Rejections
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
 from llmledger.collector.receivers.otlp_http import HttpReceiver
-from llmledger.collector.store import ClickHouseStore
 from tests.collector.signals import (
     METRIC_POINTS,
     log_exporter,

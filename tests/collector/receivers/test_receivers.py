@@ -16,13 +16,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.clickhouse.client import connect
-from llmledger.collector.clickhouse.embedded import free_port
-from llmledger.collector.pipeline import Pipeline
-from llmledger.collector.queue import DiskQueue
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import free_port
+from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.pipeline.pipeline import Pipeline
+from llmledger.collector.pipeline.queue import DiskQueue
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
 from llmledger.collector.receivers.otlp_http import HttpReceiver
-from llmledger.collector.store import ClickHouseStore
 
 from .conftest import PROTOBUF, otlp_body, post, spans
 

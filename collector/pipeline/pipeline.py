@@ -1,0 +1,404 @@
+# SPDX-License-Identifier: Apache-2.0
+"""From received requests to stored rows: extract, de-duplicate, queue durably, then write and forward.
+
+Receivers call `accept()` on their own threads. It extracts the request's LLM calls (and raw span rows when
+asked), drops spans already seen (a (trace id, span id) memory: SDK re-sends would otherwise be counted twice by
+the rollups) and appends what remains to the durable queue, with the request's bytes when forwarding; it returns
+(and the receiver acknowledges) only once that is on disk. Two consumers read the queue, each with its own
+cursor: the ClickHouse writer (`storing.StoreConsumer`) and the forwarder, so neither ever waits for the other.
+A full queue raises `Backpressure` and receivers answer 429 / RESOURCE_EXHAUSTED with a retry delay.
+
+Metrics and logs requests go through `accept_signal()`: the collector keeps nothing of them, so with a forwarder
+they are queued as they came (forward records only, acknowledged once durable, sent in order with the traces),
+and without one they are counted and dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from google.protobuf.message import Message
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from ..exporters.clickhouse.consumer import CONSUMER as STORE_CONSUMER
+from ..exporters.clickhouse.consumer import StoreConsumer
+from ..exporters.clickhouse.store import Store
+from ..exporters.forward import CONSUMER as FORWARD_CONSUMER
+from ..exporters.forward import Forwarder, ForwardStats
+from ..extract import extract_columns
+from ..extract.attributes import DEFAULT, AttributeSelection
+from ..extract.raw_span_rows import raw_span_rows
+from ..otlp.signals import PassedSignal
+from .extract_workers import Extracted, ExtractionPool
+from .queue import DiskQueue, QueueFull, RecordTooLarge
+from .records import CallColumns, forward_record, rows, store_record
+
+_log = logging.getLogger(__name__)
+_MARKERS = (b"gen_ai.", b"llm.", b"openinference.span.kind")
+
+
+class Backpressure(Exception):
+    """The collector cannot take the request now (queue full, shutting down); retry after `retry_after` s."""
+
+    def __init__(self, retry_after: int = 1, reason: str = "the collector's queue is full") -> None:
+        super().__init__(f"{reason}; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class RequestTooLarge(ValueError):
+    """A request larger than the whole queue: refused for good (413 / INVALID_ARGUMENT), never retried forever."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one request: spans rejected (partial success) and why."""
+
+    rejected_spans: int = 0
+    message: str = ""
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    requests: int = 0
+    spans: int = 0
+    calls: int = 0
+    duplicates: int = 0
+    rejected: int = 0  # LLM spans whose cost Decimal(18, 12) cannot hold
+    backpressure: int = 0  # requests refused with a retry delay (not lost: the sender retries)
+    calls_written: int = 0
+    raw_written: int = 0
+    write_errors: int = 0
+    metric_requests: int = 0  # metrics and logs requests taken (forwarded when forwarding, else dropped)
+    metric_points: int = 0
+    log_requests: int = 0
+    log_records: int = 0
+
+
+class SeenSpans:
+    """The last `capacity` span keys (trace id + span id, hex), oldest forgotten first.
+
+    Sized for SDK retries, which come within seconds: 200k keys cost about 38 MB. A restarted pipeline seeds it
+    from the calls still in the queue and from the latest calls in ClickHouse (`Pipeline.remember_stored`), so
+    an exporter re-sending what the collector stored before a crash is still caught. Past the window a re-send
+    collapses in `llm_calls` under FINAL (same sort key) but the rollups count it again, which the periodic
+    rollup reconciliation of research/schemas.md §3.6 is there to correct.
+    """
+
+    CAPACITY = 200_000
+    _SEED_CHUNK = 4096
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        # A set for membership and the keys in the order they came, a request's at a time: a request's keys are
+        # tested, added and (once old) forgotten by whole-set operations in C, ~0.2 µs a key where an OrderedDict
+        # taking them one by one cost ~1 µs, in the one process that receives every span. (A dict alone would not
+        # do: finding its oldest key, `next(iter(d))`, walks past every key deleted before it.)
+        self._seen: set[str] = set()
+        self._chunks: deque[list[str]] = deque()  # disjoint, and together exactly `_seen`
+        self._capacity = capacity
+
+    def add_all(self, keys: Sequence[str]) -> Sequence[int]:
+        """Remember `keys`; the indexes of those that were new (a key repeated within `keys` is new once)."""
+        seen = self._seen
+        before = len(seen)
+        if seen.isdisjoint(keys):
+            seen.update(keys)
+            if len(seen) - before == len(keys):
+                new: Sequence[int] = range(len(keys))
+                chunk = list(keys)
+            else:  # a key twice in the same request: its first time is the new one
+                first: dict[str, int] = {}
+                for index, key in enumerate(keys):
+                    first.setdefault(key, index)
+                new, chunk = list(first.values()), list(first)
+        else:
+            new, chunk = [], []
+            for index, key in enumerate(keys):
+                if key not in seen:
+                    seen.add(key)
+                    chunk.append(key)
+                    new.append(index)
+        if chunk:  # a request of re-sends only adds nothing: no empty chunk piles up while the set is not full
+            self._chunks.append(chunk)
+            self._trim()
+        return new
+
+    def add(self, key: str) -> bool:
+        """True if `key` is new (and now remembered)."""
+        return bool(self.add_all((key,)))
+
+    def _trim(self) -> None:
+        seen, chunks = self._seen, self._chunks
+        while len(seen) > self._capacity:
+            excess = len(seen) - self._capacity
+            oldest = chunks[0]
+            if len(oldest) <= excess:
+                chunks.popleft()
+                seen.difference_update(oldest)
+            else:
+                seen.difference_update(oldest[:excess])
+                del oldest[:excess]
+
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain.from_iterable(list(self._chunks))
+
+    def remember(self, keys: Iterable[str]) -> None:
+        """Add `keys`, oldest first (seeding the memory after a restart)."""
+        iterator = iter(keys)
+        while chunk := list(itertools.islice(iterator, self._SEED_CHUNK)):
+            self.add_all(chunk)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Forget `keys` just added: their request was refused, and its retry must not count as a duplicate."""
+        gone = self._seen.intersection(keys)
+        if not gone:
+            return
+        self._seen.difference_update(gone)
+        left = len(gone)
+        for chunk in reversed(self._chunks):  # just added: among the newest chunks
+            kept = [key for key in chunk if key not in gone]
+            if len(kept) < len(chunk):
+                left -= len(chunk) - len(kept)
+                chunk[:] = kept
+                if not left:
+                    return
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        queue: DiskQueue,
+        *,
+        batch_size: int = 50_000,
+        flush_interval: float = 1.0,
+        store_raw_spans: bool = False,
+        forwarder: Forwarder | None = None,
+        retry_delay: float = 0.5,
+        retry_after: int = 1,
+        attributes: AttributeSelection = DEFAULT,
+        extract_workers: int = 0,
+    ) -> None:
+        self.store = store
+        self.queue = queue
+        self.store_raw_spans = store_raw_spans
+        self.forwarder = forwarder
+        self._stats = PipelineStats()
+        self._retry_after = retry_after
+        self.attributes = attributes  # which custom span attributes go into llm_calls.Attributes
+        self._seen_calls = SeenSpans()
+        self._seen_raw = SeenSpans()
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._writer = StoreConsumer(
+            store, queue, batch_size=batch_size, flush_interval=flush_interval, retry_delay=retry_delay
+        )
+        self._remember_queued()
+        # Extraction off the receiving threads' GIL: worth it from two cores up (see `extracting`).
+        self._pool = ExtractionPool(extract_workers, attributes) if extract_workers > 0 else None
+
+    def remember_stored(self, call_keys: Iterable[str]) -> None:
+        """Seed the duplicate filter with calls stored by an earlier run (trace id + span id, oldest first), ahead
+        of those still queued."""
+        seen = SeenSpans()
+        seen.remember(call_keys)
+        with self._lock:
+            seen.remember(self._seen_calls)
+            self._seen_calls = seen
+
+    def _remember_queued(self, scan_bytes: int = 64 << 20) -> None:
+        """Seed the duplicate filter with the spans of the last `scan_bytes` of records not yet stored."""
+        position = self.queue.recent_position(scan_bytes, since=self.queue.cursor(STORE_CONSUMER).committed)
+        while records := self.queue.read(position):
+            for record in records:
+                found = rows(record.payload)
+                if found is not None:
+                    self._seen_calls.remember(found.calls.keys())
+                    self._seen_raw.remember(row[1] + row[2] for row in found.raw)
+            position = records[-1].end
+
+    # -- receiving ---------------------------------------------------------------------------------------
+    def accept(self, request: ExportTraceServiceRequest, body: bytes | None = None) -> Outcome:
+        """Take one request; when this returns it is durable. `body`: its protobuf bytes if the caller has them."""
+        if self._stopping:
+            self._refused("the collector is shutting down")
+        if not self.queue.has_room():  # before extracting: a full queue should cost the sender little
+            self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
+        extracted, columns = self._extract(request, body)
+        raw = raw_span_rows(request) if self.store_raw_spans else []
+        keys = extracted.keys
+        with self._lock:
+            new = self._seen_calls.add_all(keys)
+            new_raw: list[Sequence[Any]] = [raw[index] for index in self._seen_raw.add_all([r[1] + r[2] for r in raw])]
+        new_keys = keys if len(new) == len(keys) else [keys[index] for index in new]
+        payloads = []
+        if self.forwarder is not None:
+            payloads.append(forward_record(body if body is not None else request.SerializeToString()))
+        if len(new) == len(keys) and not new_raw and extracted.record is not None:
+            payloads.append(extracted.record)  # as the worker pickled it
+        elif new or new_raw:
+            if columns is None:  # a worker's record, of which some calls are re-sends (or raw rows join it)
+                found = rows(extracted.record) if extracted.record is not None else None
+                columns = found.calls if found is not None else CallColumns()
+            new_calls = columns if len(new) == len(keys) else columns.take(new)
+            payloads.append(store_record(new_calls, extracted.prices if new else {}, new_raw))
+        if payloads:
+            try:
+                self.queue.append(*payloads)
+            except Exception as error:  # not acknowledged: the sender's retry must not be taken for a duplicate
+                with self._lock:
+                    self._seen_calls.forget(new_keys)
+                    self._seen_raw.forget(row[1] + row[2] for row in new_raw)
+                self._not_queued(error)
+        with self._lock:
+            stats = self._stats
+            stats.requests += 1
+            stats.spans += extracted.spans
+            stats.rejected += extracted.rejected
+            stats.calls += len(new)
+            stats.duplicates += len(keys) - len(new)
+        rejected = extracted.rejected
+        if rejected:
+            return Outcome(
+                rejected,
+                f"{rejected} LLM span(s) carry a cost of a million USD or more (or not a number) and were dropped",
+            )
+        return Outcome()
+
+    def accept_signal(self, signal: PassedSignal, request: Message, body: bytes | None = None) -> Outcome:
+        """Take one metrics or logs request (parsed: that is its validation); `body`: its protobuf bytes if the
+        caller has them. With a forwarder it is durable, queued for forwarding, when this returns, and refused
+        like a traces request when the queue cannot take it; without one it is counted and dropped."""
+        if self._stopping:
+            self._refused("the collector is shutting down")
+        if self.forwarder is not None:
+            if not self.queue.has_room():
+                self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
+            data = body if body is not None else request.SerializeToString()
+            try:
+                self.queue.append(forward_record(data, signal.name))
+            except Exception as error:
+                self._not_queued(error)
+        items = signal.count(request)
+        with self._lock:
+            stats = self._stats
+            if signal.name == "metrics":
+                stats.metric_requests += 1
+                stats.metric_points += items
+            else:
+                stats.log_requests += 1
+                stats.log_records += items
+        return Outcome()
+
+    def _not_queued(self, error: Exception) -> NoReturn:
+        """Raise what the receivers answer for an append to the queue that failed with `error`."""
+        if isinstance(error, QueueFull):
+            self._refused(f"the collector's {error}")
+        if isinstance(error, RecordTooLarge):
+            raise RequestTooLarge(f"the request cannot be queued: {error}; raise --queue-max-bytes") from None
+        if isinstance(error, OSError):  # e.g. the disk is full: the sender keeps the request and retries
+            _log.error("cannot write to the queue: %s", error)
+            self._refused(f"the collector cannot write its queue ({error.strerror or error})")
+        raise error
+
+    def _extract(self, request: ExportTraceServiceRequest, body: bytes | None) -> tuple[Extracted, CallColumns | None]:
+        """The request's storable calls: by a worker when there is a pool (their record only), else here (their
+        columns too)."""
+        if body is not None and not any(marker in body for marker in _MARKERS):
+            spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+            return Extracted(spans, 0, [], None, {}), None
+        if body is not None and self._pool is not None:
+            extracted = self._pool.extract(body)
+            if extracted is not None:
+                return extracted, None
+        extraction = extract_columns(body if body is not None else request, self.attributes)
+        columns = extraction.columns
+        keys = list(columns.keys())
+        return Extracted(extraction.spans, extraction.rejected, keys, None, extraction.prices), columns
+
+    def _refused(self, reason: str) -> NoReturn:
+        with self._lock:
+            self._stats.backpressure += 1
+        raise Backpressure(self._retry_after, reason)
+
+    # -- self-telemetry ----------------------------------------------------------------------------------
+    def counters(self) -> dict[str, float]:
+        """The collector's own counters, for /metrics: totals since start, and gauges (queue_*, *_lag_*)."""
+        stats, queue = self.stats, self.queue
+        forward = self.forwarder.stats if self.forwarder is not None else ForwardStats()
+        counters: dict[str, float] = {
+            "received_requests": stats.requests,
+            "received_spans": stats.spans,
+            "received_metric_requests": stats.metric_requests,
+            "received_metric_points": stats.metric_points,
+            "received_log_requests": stats.log_requests,
+            "received_log_records": stats.log_records,
+            "stored_calls": stats.calls_written,
+            "stored_raw_spans": stats.raw_written,
+            "forwarded_requests": forward.sent,
+            "duplicate_spans": stats.duplicates,
+            "write_errors": stats.write_errors,
+            "forward_errors": forward.retries + forward.failed,
+            "rejected_requests_queue_full": stats.backpressure,
+            "queue_bytes": queue.size(),
+            "queue_max_bytes": queue.max_bytes,
+            "consumer_lag_bytes_store": queue.lag(STORE_CONSUMER),
+            "consumer_lag_bytes_forward": queue.lag(FORWARD_CONSUMER) if self.forwarder is not None else 0,
+            "dropped_cost_too_large": stats.rejected,
+            "dropped_forward_rejected": forward.failed,
+            "dropped_forward_unsupported": forward.unsupported,
+            "dropped_forward_queue_full_bytes": queue.shed_bytes.get(FORWARD_CONSUMER, 0),
+            "dropped_corrupt_queue_bytes": queue.corrupt_bytes,
+            "dropped_clickhouse_rejected_calls": 0,
+            "dropped_clickhouse_rejected_raw_spans": 0,
+        }
+        for reason, count in self._writer.stats.dropped.items():
+            counters[f"dropped_{reason}"] = count
+        return counters
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether to take more traffic: False, with the reason, when the queue is ≥ 90 % full of what storage has
+        yet to write, or ClickHouse has failed its last writes."""
+        if self._stopping:
+            return False, "the collector is stopping"
+        size, limit = self.queue.held_bytes(), self.queue.max_bytes  # a forwarder's backlog can be shed
+        if size >= 0.9 * limit:
+            return False, f"the queue is {100 * size / limit:.0f} % full ({size} of {limit} bytes)"
+        writer = self._writer.stats
+        if writer.consecutive_failures >= 2:
+            return False, f"the last {writer.consecutive_failures} writes to ClickHouse failed: {writer.last_error}"
+        return True, "ok"
+
+    # -- consumers ---------------------------------------------------------------------------------------
+    def start(self) -> Pipeline:
+        self._writer.start()
+        if self.forwarder is not None:
+            self.forwarder.start(self.queue)
+        return self
+
+    def stop(self, timeout: float = 30.0, forward_timeout: float = 5.0) -> None:
+        """Write what is queued (within `timeout`), forward what can be (within `forward_timeout`), close the
+        queue. Whatever is left stays on disk and is replayed on the next start.
+
+        From now on `accept()` refuses with a retry delay: receivers may still be finishing requests on open
+        keep-alive connections, and the queue must stop growing for the drain to end."""
+        self._stopping = True
+        if self._pool is not None:
+            self._pool.close()
+        self._writer.stop(timeout)
+        if self.forwarder is not None:
+            self.forwarder.stop(forward_timeout)
+        self.queue.close()
+
+    @property
+    def stats(self) -> PipelineStats:
+        """Totals since start, the writer's included."""
+        writer, stats = self._writer.stats, self._stats
+        stats.calls_written, stats.raw_written = writer.calls_written, writer.raw_written
+        stats.write_errors = writer.write_errors
+        return stats

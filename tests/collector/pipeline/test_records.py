@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Queue records: a store record gives back the very calls, prices and raw rows it was made of, a backlog
+written by a version with other `LlmCall` fields still loads, and each consumer sees only its own records."""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import fields, replace
+from decimal import Decimal
+
+import pytest
+
+from llmledger.collector.llm_calls import LlmCall
+from llmledger.collector.pipeline.records import CallColumns, body, fits, forward_record, rows, storable, store_record
+
+
+def test_a_store_record_gives_back_the_calls_prices_and_raw_rows_it_was_made_of(sample_calls):
+    raw = [[1, "trace", "span", {"k": "v"}]]
+    found = rows(store_record(CallColumns.of(sample_calls), {}, raw))
+    assert found is not None
+    assert (found.calls, found.prices, found.raw) == (CallColumns.of(sample_calls), {}, raw)
+    assert found.calls.calls() == [_rounded(call) for call in sample_calls]
+    assert list(found.calls.keys()) == [call.trace_id + call.span_id for call in sample_calls]
+
+
+def test_costs_are_kept_as_integers_of_ten_to_the_minus_twelve_usd_rounded_half_even():
+    call = LlmCall(1, "t", "s", input_cost=Decimal("0.0000000000005"), output_cost=Decimal("0.0000000000015"))
+    extremes = replace(call, span_id="x", total_cost=Decimal("999999.9999999999994"), other_cost=Decimal("-0.25"))
+    columns = CallColumns.of([call, extremes])
+    assert columns.field("input_cost") == [0, 0]
+    assert columns.field("output_cost") == [2, 2]
+    assert columns.field("total_cost") == [0, 999_999_999_999_999_999]
+    assert columns.field("other_cost") == [0, -250_000_000_000]
+    assert columns.calls()[1].total_cost == Decimal("999999.999999999999")
+
+
+@pytest.mark.parametrize("cost", [Decimal(1_000_000), Decimal("999999.9999999999995"), Decimal("-1e6"), Decimal("NaN")])
+def test_a_cost_decimal_18_12_cannot_hold_is_refused_naming_the_span(cost):
+    call = LlmCall(1, "t", "s", cache_write_cost=cost)
+    with pytest.raises(ValueError, match=r"cache_write_cost=.* of span t/s does not fit Decimal\(18, 12\)"):
+        CallColumns.of([call])
+    assert not fits(call)
+
+
+def test_a_record_written_all_pickled_by_the_previous_version_still_loads(sample_calls):
+    columns = CallColumns.of(sample_calls)
+    raw = [[1, "trace", "span", {"k": "v"}]]
+    names = tuple(field.name for field in fields(LlmCall))
+    found = rows(b"C" + pickle.dumps((names, columns.columns, {}, raw)))
+    assert found is not None
+    assert (found.calls, found.raw) == (columns, raw)
+
+
+def test_a_value_marshal_cannot_write_is_pickled_with_its_record_and_loads_the_same(sample_calls):
+    columns = CallColumns.of([replace(sample_calls[0], feature=Text("search"))])
+    record = store_record(columns, {}, [])
+    assert record[:1] == b"C"
+    found = rows(record)
+    assert found is not None and found.calls == columns
+
+
+def test_a_record_of_an_older_layout_loads_by_field_name_ignoring_fields_that_are_gone():
+    names = ("timestamp_ns", "trace_id", "span_id", "total_cost", "retired_field")
+    columns = [(7,), ("t" * 32,), ("s" * 16,), (Decimal("0.25"),), ("whatever",)]
+    found = rows(b"S" + pickle.dumps((names, columns, {}, [])))
+    assert found is not None
+    assert found.calls.calls() == [LlmCall(7, "t" * 32, "s" * 16, total_cost=Decimal("0.25"))]
+    assert found.calls.field("total_cost") == [250_000_000_000]
+
+
+def test_a_record_of_the_decimal_layout_leaves_out_calls_whose_cost_cannot_be_stored(sample_calls):
+    names = ("timestamp_ns", "trace_id", "span_id", "total_cost")
+    columns = [(7, 8), ("t" * 32, "u" * 32), ("s" * 16, "s" * 16), (Decimal("0.25"), Decimal("2e6"))]
+    found = rows(b"S" + pickle.dumps((names, columns, {}, [])))
+    assert found is not None
+    assert list(found.calls.keys()) == ["t" * 32 + "s" * 16]
+
+
+def test_each_consumer_reads_only_its_own_records():
+    assert body(store_record(CallColumns(), {}, [])) is None
+    assert rows(forward_record(b"\x0a\x00")) is None
+    assert body(forward_record(b"\x0a\x00")) == b"\x0a\x00"
+
+
+class Text(str):
+    """A string marshal refuses (it writes exact built-in types only)."""
+
+
+def _rounded(call: LlmCall) -> LlmCall:
+    costs = {
+        name: getattr(call, name).quantize(Decimal("1e-12"))
+        for name in (
+            "input_cost",
+            "cache_read_cost",
+            "cache_write_cost",
+            "output_cost",
+            "other_cost",
+            "total_cost",
+            "cache_savings",
+        )
+    }
+    return replace(call, **costs)
+
+
+def test_storable_keeps_the_calls_that_fit_and_counts_the_others():
+    fine = LlmCall(1, "t", "a", total_cost=Decimal("0.5"))
+    negative = LlmCall(1, "t", "b", other_cost=Decimal("-1e6"))  # not the total: refused all the same
+    columns, refused = storable([fine, negative, replace(fine, span_id="c")])
+    assert (list(columns.keys()), refused) == (["ta", "tc"], 1)
