@@ -9,7 +9,7 @@ cannot express a prefix-adding mapping of whole trees, so the package list is co
 lives in pyproject.toml.
 
 The three C extensions, the collector's span reader (`collector/extract/_scan.c`), row builder
-(`collector/extract/_rows.c`) and Native String encoder (`collector/exporters/clickhouse/_native.c`), are
+(`collector/extract/_rows.c`) and Native String encoder (`collector/exporters/clickhouse/_native_format.c`), are
 optional: without a C compiler the install still succeeds and the collector uses the Python they accelerate.
 """
 
@@ -45,8 +45,8 @@ setup(
             optional=True,
         ),
         Extension(
-            "llmledger.collector.exporters.clickhouse._native",
-            ["collector/exporters/clickhouse/_native.c"],
+            "llmledger.collector.exporters.clickhouse._native_format",
+            ["collector/exporters/clickhouse/_native_format.c"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
         ),

@@ -34,7 +34,7 @@ from llmledger.collector.exporters.clickhouse.client import connect
 from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.extract import extract_columns
-from llmledger.collector.pipeline.records import CallColumns
+from llmledger.collector.llm_calls import CallColumns
 
 INSERT_ROWS = 50_000  # the collector's default --batch-size
 _ROLLUPS = ("llm_trace_costs_mv", "llm_usage_hourly_mv", "llm_usage_daily_user_mv", "llm_budget_usage_mv")

@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
 """The collector's unit of work: one LLM call, as it becomes a row of `llm_calls`.
 
-Extraction (any span convention → `LlmCall`) and storage (`LlmCall` → ClickHouse) meet only here, so
-each can change without the other. Field names are the column names of `schemas/…llm_calls…sql`
-in snake_case; defaults are the columns' defaults ('' and 0, never NULL).
+Extraction (any span convention → rows), the queue (rows on disk) and the writer (rows → ClickHouse) meet only
+here, so each can change without the others. `LlmCall` is one row: its field names are the column names of
+`schemas/migrations/0001_llm_calls.sql` in snake_case, its defaults the columns' defaults ('' and 0, never NULL).
+`CallColumns` is many rows by column, the form extraction makes, the queue keeps and the writer sends, with costs
+as integers of 10^-12 USD: what the Decimal(18, 12) columns store, exact, and cheap to write.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Literal
+import operator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, fields
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Literal
 
 # Who computed a call's cost: the instrumentation that made the span (llmledger's, in the application, or any
 # other that put a cost on it), the provider (a cost the response reported, e.g. OpenRouter's `usage.cost`,
@@ -68,3 +72,133 @@ class LlmCall:
     currency: str = "USD"
 
     attributes: dict[str, str] = field(default_factory=dict)  # allow-listed custom attributes
+
+
+FIELD_NAMES = tuple(f.name for f in fields(LlmCall))
+_FIELD_VALUES = operator.attrgetter(*FIELD_NAMES)
+COST_FIELDS = tuple(f.name for f in fields(LlmCall) if f.type in ("Decimal", Decimal))
+_COST_INDEXES = tuple(FIELD_NAMES.index(name) for name in COST_FIELDS)
+_TRACE_ID, _SPAN_ID = FIELD_NAMES.index("trace_id"), FIELD_NAMES.index("span_id")
+COST_SCALE = 12  # Decimal(18, 12)
+_COST_QUANTUM = Decimal(1).scaleb(-COST_SCALE)
+COST_LIMIT = 10**18  # a million USD in units of 10^-12: Decimal(18, 12) holds less
+
+
+class CallColumns:
+    """Calls by column, in `LlmCall` field order, costs as integers scaled by 10^12 (exact: rounded half-even to
+    the column's 12 places, as the Decimal(18, 12) column would). Build it with `of()`."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: list[Sequence[Any]] | None = None) -> None:
+        self.columns: list[Sequence[Any]] = columns if columns is not None else [[] for _ in FIELD_NAMES]
+
+    @classmethod
+    def of(cls, calls: Sequence[LlmCall]) -> CallColumns:
+        """The columns of `calls`; ValueError naming the span and field of a cost Decimal(18, 12) cannot hold."""
+        if not calls:
+            return cls()
+        columns: list[Sequence[Any]] = list(zip(*map(_FIELD_VALUES, calls), strict=True))
+        for index in _COST_INDEXES:
+            columns[index] = scaled_costs(columns[index], FIELD_NAMES[index], calls)
+        return cls(columns)
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CallColumns) and list(map(list, self.columns)) == list(map(list, other.columns))
+
+    def __getitem__(self, rows: slice) -> CallColumns:
+        return CallColumns([column[rows] for column in self.columns])
+
+    def take(self, indexes: Sequence[int]) -> CallColumns:
+        """The rows at `indexes`, in that order."""
+        return CallColumns([[column[index] for index in indexes] for column in self.columns])
+
+    def extend(self, other: CallColumns) -> None:
+        columns = self.columns
+        for index, values in enumerate(other.columns):
+            column = columns[index]
+            if not isinstance(column, list):
+                column = columns[index] = list(column)
+            column.extend(values)
+
+    def keys(self) -> Iterator[str]:
+        """Trace id + span id of each row: what the duplicate filter remembers."""
+        return map(operator.add, self.columns[_TRACE_ID], self.columns[_SPAN_ID])
+
+    def field(self, name: str) -> Sequence[Any]:
+        return self.columns[FIELD_NAMES.index(name)]
+
+    def calls(self) -> list[LlmCall]:
+        """Back to `LlmCall`s, costs as Decimals (for tests and tools; the writer sends the columns)."""
+        columns = list(self.columns)
+        for index in _COST_INDEXES:
+            columns[index] = [Decimal(value).scaleb(-COST_SCALE) for value in columns[index]]
+        return [LlmCall(*values) for values in zip(*columns, strict=True)]
+
+
+def scaled_cost(value: Any) -> int:
+    """A Decimal cost as an integer of 10^-12 USD, rounded half-even (unchecked: see `scaled_costs`)."""
+    # round() of a Decimal is half-even to an int: the same as quantize(1e-12) then scaling, one step less.
+    # Most costs are zero (no cache write, nothing "other"): a falsy value is 0 without a Decimal operation.
+    return round(value.scaleb(COST_SCALE)) if value else int(value)
+
+
+def scaled_costs(values: Sequence[Any], name: str, calls: Sequence[LlmCall]) -> list[int]:
+    """Costs as integers scaled by 10^12, rounded half-even; ValueError naming the span of the first that
+    Decimal(18, 12) cannot hold (a million USD or more, not a number)."""
+    try:
+        scaled = list(map(scaled_cost, values))
+    except (AttributeError, ArithmeticError, ValueError, OverflowError, TypeError):  # not a Decimal, or not finite
+        scaled = []
+    if not scaled or min(scaled) <= -COST_LIMIT or max(scaled) >= COST_LIMIT:
+        return _checked(values, name, calls)
+    return scaled
+
+
+def _checked(values: Sequence[Any], name: str, calls: Sequence[LlmCall]) -> list[int]:
+    """`scaled_costs` value by value: floats by their decimal text, the first unstorable value named."""
+    scaled = []
+    for value, call in zip(values, calls, strict=True):
+        try:
+            number: int | None = int(_decimal(value).quantize(_COST_QUANTUM, ROUND_HALF_EVEN).scaleb(COST_SCALE))
+        except (ArithmeticError, ValueError, TypeError):  # not a number, infinite, or past the context's digits
+            number = None
+        if number is None or not -COST_LIMIT < number < COST_LIMIT:
+            raise ValueError(f"{name}={value} of span {call.trace_id}/{call.span_id} does not fit Decimal(18, 12)")
+        scaled.append(number)
+    return scaled
+
+
+def fits(call: LlmCall) -> bool:
+    """Whether every cost of `call` fits Decimal(18, 12)."""
+    try:
+        CallColumns.of([call])
+    except ValueError:
+        return False
+    return True
+
+
+def scaled_row(call: LlmCall) -> tuple[Any, ...] | None:
+    """One call as a `CallColumns` row (costs scaled), or None when a cost does not fit Decimal(18, 12)."""
+    try:
+        columns = CallColumns.of([call]).columns
+    except ValueError:
+        return None
+    return tuple(column[0] for column in columns)
+
+
+def storable(calls: Sequence[LlmCall]) -> tuple[CallColumns, int]:
+    """The columns of the calls `llm_calls` can hold, and how many it cannot (a cost Decimal(18, 12) cannot hold:
+    a million USD or more, or not a number): those are refused as a partial success, never clamped."""
+    try:
+        return CallColumns.of(calls), 0
+    except ValueError:
+        kept = [call for call in calls if fits(call)]
+        return CallColumns.of(kept), len(calls) - len(kept)
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))

@@ -27,14 +27,15 @@ from .budgets import STATUS_PATH, BudgetMonitor, sync
 from .config import CollectorConfig, ConfigError
 from .exporters.clickhouse.consumer import CONSUMER as STORE_CONSUMER
 from .exporters.clickhouse.errors import ClickHouseError
-from .exporters.clickhouse.store import ClickHouseStore
+from .exporters.clickhouse.writer import ClickHouseStore
 from .exporters.forward import CONSUMER as FORWARD_CONSUMER
 from .exporters.forward import Forwarder
 from .extract.attributes import AttributeSelection
 from .extract.wire import reads_in_c
 from .health import health_routes
-from .pipeline.pipeline import Pipeline, SeenSpans
+from .pipeline.pipeline import Pipeline
 from .pipeline.queue import DiskQueue
+from .pipeline.seen_spans import SeenSpans
 from .receivers._access import BearerToken, read_token
 from .receivers._rejections import Rejections
 from .receivers._tls import TlsFiles

@@ -28,7 +28,7 @@ from llmledger._core.cost import same_all_day
 from llmledger._core.integer_costs import IntegerPrice, integer_price
 from llmledger._core.prices import ModelPrice
 
-from ..pipeline.records import CallColumns, scaled_cost, scaled_row
+from ..llm_calls import CallColumns, scaled_cost, scaled_row
 from . import conventions as names
 from . import spans, wire
 from .attributes import DEFAULT, AttributeSelection

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from llmledger.collector.exporters.clickhouse.client import connect
 from llmledger.collector.exporters.clickhouse.embedded import free_port
-from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
 from llmledger.collector.exposition import render
 from llmledger.collector.health import health_routes
 from llmledger.collector.pipeline.pipeline import Pipeline

@@ -19,8 +19,7 @@ from llmledger._core.integer_costs import IntegerPrice, per_token
 from llmledger._core.prices import ModelPrice, Tiered
 from llmledger._core.usage import Usage
 from llmledger.collector.extract.costs import _savings
-from llmledger.collector.llm_calls import LlmCall
-from llmledger.collector.pipeline.records import scaled_costs
+from llmledger.collector.llm_calls import LlmCall, scaled_costs
 
 _WHEN = datetime(2026, 1, 15, 12, tzinfo=UTC)
 _MAX_TOKENS = 2**32 - 1

@@ -24,10 +24,11 @@ from typing import Any
 from llmledger._core.prices import ModelPrice
 
 from ...backoff import Backoff
+from ...llm_calls import CallColumns
 from ...pipeline.queue import DiskQueue
-from ...pipeline.records import CallColumns, Rows, rows
+from ...pipeline.records import Rows, rows
 from .errors import ClickHouseError, ConnectionFailed, QueryFailed
-from .store import Store
+from .writer import Store
 
 _log = logging.getLogger(__name__)
 CONSUMER = "store"

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Writing to ClickHouse: batches of `LlmCall` into `llm_calls`, the prices they used, and raw span rows.
+"""Where a row is written: call rows into `llm_calls`, the prices they used, and raw span rows into `otel_traces`.
 
 Inserts are columnar, name their columns (so extra columns in the table never break an older writer), and take
 an optional `deduplication_token`: the same batch retried with the same token is dropped by ClickHouse, in
@@ -7,6 +7,9 @@ an optional `deduplication_token`: the same batch retried with the same token is
 `deduplicate_blocks_in_dependent_materialized_views`). Use one token per batch, derived from what the batch
 is (e.g. the queue segment and offset), never from the time of the attempt. Tables are in the client's
 default database unless `database` names another.
+
+`Store` is what the queue's ClickHouse consumer (`consumer`) writes through; `ClickHouseStore` is it over a
+clickhouse-connect client, and also reads back the latest stored calls for a restarted duplicate filter.
 """
 
 from __future__ import annotations
@@ -17,15 +20,15 @@ import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from clickhouse_connect.driver.client import Client
 
 from llmledger._core.prices import ModelPrice, Rate, Tiered
 
-from ...llm_calls import LlmCall
-from ...pipeline.records import COST_FIELDS, CallColumns
-from . import native
+from ...extract.raw_span_rows import COLUMNS as RAW_SPAN_COLUMNS
+from ...llm_calls import COST_FIELDS, CallColumns, LlmCall
+from . import native_format
 from .client import translate_errors
 from .errors import QueryFailed
 from .migrations import quote_identifier
@@ -45,21 +48,21 @@ def _column_name(field_name: str) -> str:
 LLM_CALL_COLUMNS: Mapping[str, str] = {f.name: _column_name(f.name) for f in fields(LlmCall)}
 # The Native type each field is sent as: what migration 0001 declares, LowCardinality(String) as String (the
 # server builds the dictionary, in C++), costs as Decimal(18, 12) from `CallColumns`' scaled integers.
-_NATIVE_TYPES: Mapping[str, tuple[str, native.Encoder]] = {
-    "int": ("UInt32", native.uint32),
-    "float": ("Float64", native.float64),
-    "bool": ("Bool", native.booleans),
-    "str": ("String", native.strings),
-    "CostSource": ("String", native.strings),
-    "dict[str, str]": ("Map(String, String)", native.string_map),
+_NATIVE_TYPES: Mapping[str, tuple[str, native_format.Encoder]] = {
+    "int": ("UInt32", native_format.uint32),
+    "float": ("Float64", native_format.float64),
+    "bool": ("Bool", native_format.booleans),
+    "str": ("String", native_format.strings),
+    "CostSource": ("String", native_format.strings),
+    "dict[str, str]": ("Map(String, String)", native_format.string_map),
 }
 _NATIVE = tuple(
     (
         LLM_CALL_COLUMNS[f.name],
         *(
-            ("DateTime64(9)", native.int64)
+            ("DateTime64(9)", native_format.int64)
             if f.name == "timestamp_ns"
-            else ("Decimal(18, 12)", native.int64)
+            else ("Decimal(18, 12)", native_format.int64)
             if f.name in COST_FIELDS
             else _NATIVE_TYPES[str(f.type)]
         ),
@@ -88,7 +91,7 @@ def insert_llm_calls(
     if not len(columns):
         return 0
     with _inserting(LLM_CALLS):
-        data = native.block(
+        data = native_format.block(
             [
                 (name, type_name, encode, values)
                 for (name, type_name, encode), values in zip(_NATIVE, columns.columns, strict=True)
@@ -145,7 +148,7 @@ def _inserting(table: str) -> Iterator[None]:
     with translate_errors():
         try:
             yield
-        except (AttributeError, TypeError, OverflowError, struct.error, native.Unencodable) as error:
+        except (AttributeError, TypeError, OverflowError, struct.error, native_format.Unencodable) as error:
             raise QueryFailed(f"a row for {table} holds a value its column cannot take: {error}") from error
 
 
@@ -216,3 +219,39 @@ def _base(rate: Rate | None) -> Decimal | None:
         return None
     base: Decimal = rate.base if isinstance(rate, Tiered) else rate
     return base
+
+
+class Store(Protocol):
+    def write_calls(self, calls: CallColumns, prices: Iterable[ModelPrice], token: str) -> None: ...
+
+    def write_raw_spans(self, rows: Sequence[Sequence[Any]], token: str) -> None: ...
+
+
+class ClickHouseStore:
+    """`Store` with clickhouse-connect, into `database` (the client's default database when None)."""
+
+    def __init__(self, client: Client, database: str | None = None) -> None:
+        self.client = client
+        self.database = database
+        # clickhouse-connect imports pandas and numpy (when installed) on its first insert, for ~1 s holding the
+        # GIL, which stalled the receivers in the middle of the first batch; pay it here, at start.
+        from clickhouse_connect.driver import options
+
+        _ = (options.pd, options.np)  # lazy module attributes: reading them imports
+
+    def write_calls(self, calls: CallColumns, prices: Iterable[ModelPrice], token: str) -> None:
+        insert_llm_calls(self.client, calls, database=self.database, deduplication_token=token, prices=prices)
+
+    def write_raw_spans(self, rows: Sequence[Sequence[Any]], token: str) -> None:
+        insert_raw_spans(self.client, RAW_SPAN_COLUMNS, rows, database=self.database, deduplication_token=token)
+
+    def recent_call_keys(self, limit: int) -> list[str]:
+        """Trace id + span id of the latest `limit` calls that started in the last day, oldest first: what a
+        restarted collector must still recognise when an exporter re-sends a span it stored before."""
+        query = (
+            f"SELECT concat(TraceId, SpanId) AS key, Timestamp FROM {_table(self.database, LLM_CALLS)}"
+            " WHERE Timestamp >= now() - INTERVAL 1 DAY ORDER BY Timestamp DESC LIMIT {limit:UInt32}"
+        )
+        with translate_errors():
+            rows = self.client.query(query, {"limit": limit}).result_rows
+        return [row[0] for row in reversed(rows)]

@@ -24,7 +24,7 @@ from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
 from llmledger.collector.exporters.clickhouse.embedded import free_port
-from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
 from llmledger.collector.exporters.forward import CONSUMER as FORWARD
 from llmledger.collector.exporters.forward import Forwarder, signal_urls
 from llmledger.collector.otlp.signals import LOGS, METRICS, Signal, method

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from llmledger.collector.extract import Extraction, extract_calls, extract_columns
 from llmledger.collector.extract import conventions as names
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
-from llmledger.collector.pipeline.records import storable
+from llmledger.collector.llm_calls import storable
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
 
 

@@ -12,13 +12,14 @@ import sys
 import textwrap
 import threading
 
-from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
 from llmledger.collector.extract import Extraction, extract_calls
 from llmledger.collector.extract.attributes import AttributeSelection
+from llmledger.collector.llm_calls import storable
 from llmledger.collector.pipeline.extract_workers import Extracted, ExtractionPool
 from llmledger.collector.pipeline.pipeline import Pipeline
 from llmledger.collector.pipeline.queue import DiskQueue
-from llmledger.collector.pipeline.records import rows, storable
+from llmledger.collector.pipeline.records import rows
 from tests.collector.pipeline.test_pipeline import _count, _request
 from tests.collector.running import wait_for
 

@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from llmledger.collector.exporters.clickhouse.client import connect
 from llmledger.collector.exporters.clickhouse.embedded import free_port
-from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
 from llmledger.collector.exporters.forward import Forwarder
 from llmledger.collector.pipeline.pipeline import Backpressure, Pipeline
 from llmledger.collector.pipeline.queue import DiskQueue

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from llmledger.collector.llm_calls import LlmCall
-from llmledger.collector.pipeline.records import CallColumns, body, fits, forward_record, rows, storable, store_record
+from llmledger.collector.llm_calls import CallColumns, LlmCall, fits, storable
+from llmledger.collector.pipeline.records import body, forward_record, rows, store_record
 
 
 def test_a_store_record_gives_back_the_calls_prices_and_raw_rows_it_was_made_of(sample_calls):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from llmledger.collector.pipeline.pipeline import SeenSpans
+from llmledger.collector.pipeline.seen_spans import SeenSpans
 
 
 def _keys(first: int, count: int) -> list[str]:

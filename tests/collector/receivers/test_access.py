@@ -12,7 +12,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
 from llmledger.collector.health import health_routes
 from llmledger.collector.pipeline.pipeline import Pipeline
 from llmledger.collector.pipeline.queue import DiskQueue

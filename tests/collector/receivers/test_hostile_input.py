@@ -26,7 +26,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
 from llmledger.collector.extract import conventions
 from llmledger.collector.extract.bounds import MAX_TEXT, MAX_TOKENS, TRUNCATED
 from llmledger.collector.health import health_routes

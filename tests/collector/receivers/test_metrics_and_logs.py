@@ -14,7 +14,7 @@ import pytest
 from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.metrics.export import MetricExportResult
 
-from llmledger.collector.exporters.clickhouse.store import ClickHouseStore
+from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
 from llmledger.collector.exporters.forward import Forwarder
 from llmledger.collector.health import health_routes
 from llmledger.collector.otlp.signals import LOGS, METRICS

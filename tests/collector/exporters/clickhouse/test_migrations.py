@@ -12,7 +12,7 @@ from llmledger.collector.exporters.clickhouse.client import connect
 from llmledger.collector.exporters.clickhouse.errors import BadQuery
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.extract import extract_columns
-from llmledger.collector.pipeline.records import CallColumns
+from llmledger.collector.llm_calls import CallColumns
 
 # exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql (see research/jaeger.md §5)
 OTEL_TRACES_COLUMNS = [

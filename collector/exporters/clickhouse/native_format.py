@@ -6,7 +6,7 @@ clickhouse-connect's own insert path converts every value through its type objec
 column after column, so most of it is one C call per column: fixed-width numbers are `array(...).tobytes()`,
 and a string column encodes each distinct value once (ids, all of one length, are joined in one go).
 
-String columns, most of what is left, are encoded in C when the optional extension `_native` is built
+String columns, most of what is left, are encoded in C when the optional extension `_native_format.c` is built
 (`python_strings` below is its specification and fallback). Only what `llm_calls` needs is here: Int64 (also
 DateTime64 and Decimal(18, S) from scaled integers), UInt32, Float64, Bool, String and Map(String, String). A
 value a column cannot take raises `Unencodable` naming the column, before anything is sent.
@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-_native: ModuleType | None
+_native_format: ModuleType | None
 try:
-    from . import _native  # `python_strings` in C (_native.c), built when the install had a C compiler
+    from . import _native_format  # `python_strings` in C, built when the install had a C compiler
 except ImportError:
-    _native = None
+    _native_format = None
 
 Encoder = Callable[[Sequence[Any]], bytes]
 
@@ -53,13 +53,13 @@ def _prefixed(text: str) -> bytes:
 
 def strings(values: Sequence[str]) -> bytes:
     """A String column: each value's UTF-8 bytes after their length (LEB128)."""
-    if _native is not None:
-        return _native.strings(values)
+    if _native_format is not None:
+        return _native_format.strings(values)
     return python_strings(values)
 
 
 def python_strings(values: Sequence[str]) -> bytes:
-    """`strings` in Python: what `_native.strings` must give, and what runs without it."""
+    """`strings` in Python: what `_native_format.strings` must give, and what runs without it."""
     if not values:
         return b""
     first = values[0]

@@ -14,11 +14,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmledger.collector.exporters.clickhouse import native
+from llmledger.collector.exporters.clickhouse import native_format
 from llmledger.collector.exporters.clickhouse.errors import QueryFailed
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
-from llmledger.collector.llm_calls import LlmCall
-from llmledger.collector.pipeline.records import CallColumns
+from llmledger.collector.llm_calls import CallColumns, LlmCall
 
 
 @pytest.fixture(autouse=True)
@@ -115,7 +114,7 @@ def test_a_cost_past_decimal_18_12_is_refused_naming_the_span(client):
         insert_llm_calls(client, [replace(EDGES[0], total_cost=_MAX + Decimal("1e-12"))])
 
 
-@pytest.mark.parametrize("encode", [native.strings, native.python_strings], ids=["as run", "python"])
+@pytest.mark.parametrize("encode", [native_format.strings, native_format.python_strings], ids=["as run", "python"])
 def test_string_lengths_are_leb128(encode):
     assert encode(["", "a", "é", "x" * 128]) == b"\x00" + b"\x01a" + b"\x02\xc3\xa9" + b"\x80\x01" + b"x" * 128
     assert encode(["ab", "cd"]) == b"\x02ab\x02cd"  # the one-length fast path, same bytes
@@ -123,14 +122,14 @@ def test_string_lengths_are_leb128(encode):
 
 
 def test_string_columns_are_encoded_in_c_where_it_is_built():
-    assert native._native is not None  # the suite runs on an install with a C compiler
+    assert native_format._native_format is not None  # the suite runs on an install with a C compiler
 
 
 @given(st.lists(st.text(max_size=300) | st.sampled_from(["gpt-4o", "", "é" * 200])))
 def test_c_and_python_encode_any_strings_alike(values):
-    if native._native is None:
+    if native_format._native_format is None:
         pytest.skip("built without the C extension")
-    assert native._native.strings(values) == native.python_strings(values)
+    assert native_format._native_format.strings(values) == native_format.python_strings(values)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +142,8 @@ def test_c_and_python_encode_any_strings_alike(values):
     ],
 )
 def test_c_and_python_refuse_what_a_string_column_cannot_take(values, error):
-    encoders = [native.python_strings] + ([native._native.strings] if native._native is not None else [])
+    compiled = native_format._native_format
+    encoders = [native_format.python_strings] + ([compiled.strings] if compiled is not None else [])
     for encode in encoders:
         with pytest.raises(error):
             encode(values)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
- * `native.strings` in C: a ClickHouse Native String column, each value's UTF-8 bytes after their length (LEB128).
+ * `native_format.strings` in C: a ClickHouse Native String column, each value's UTF-8 bytes after their length (LEB128).
  *
  * The writer encodes some fifteen String columns of every 50,000-row insert; in Python that is a dictionary probe
  * and a bytes object per value, most of the Native block's cost. Here it is two passes over the values: sizes, then
- * one buffer written in place. The Python in native.py stays the specification and the fallback; tests hold the two
+ * one buffer written in place. The Python in native_format.py (`python_strings`) stays the specification and the fallback; tests hold the two
  * to the same bytes and the same errors (TypeError for a value that is not a str, UnicodeEncodeError for one UTF-8
  * cannot hold).
  */
@@ -73,7 +73,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "_native", "ClickHouse Native String columns in C; see native.py.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_native_format", "ClickHouse Native String columns in C; see native_format.py.", -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module_def); }
+PyMODINIT_FUNC PyInit__native_format(void) { return PyModule_Create(&module_def); }
