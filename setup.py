@@ -8,9 +8,9 @@ package lands in site-packages. The folder `llmledger/` is the package itself: a
 cannot express a prefix-adding mapping of whole trees, so the package list is computed here; everything else
 lives in pyproject.toml.
 
-The three C extensions, the collector's span reader (`collector/extract/_scan.c`), row builder
-(`collector/extract/_rows.c`) and Native String encoder (`collector/exporters/clickhouse/_native_format.c`), are
-optional: without a C compiler the install still succeeds and the collector uses the Python they accelerate.
+The three C extensions, the collector's span reader (`collector/extract/_read_spans.c`), row builder
+(`collector/extract/_build_rows.c`) and Native String encoder (`collector/exporters/clickhouse/_native_format.c`)
+are optional: without a C compiler the install still succeeds and the collector uses the Python they accelerate.
 """
 
 from setuptools import Extension, find_namespace_packages, setup
@@ -22,6 +22,7 @@ _FOLDERS = {
 }
 
 packages: list[str] = ["llmledger"]
+packages += [f"llmledger.{sub}" for sub in find_namespace_packages("llmledger", exclude=["*__pycache__*"])]
 package_dir: dict[str, str] = {"llmledger": "llmledger"}
 for folder, name in _FOLDERS.items():
     package_dir[name] = folder
@@ -33,14 +34,14 @@ setup(
     package_dir=package_dir,
     ext_modules=[
         Extension(
-            "llmledger.collector.extract._scan",
-            ["collector/extract/_scan.c"],
+            "llmledger.collector.extract._read_spans",
+            ["collector/extract/_read_spans.c"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
         ),
         Extension(
-            "llmledger.collector.extract._rows",
-            ["collector/extract/_rows.c"],
+            "llmledger.collector.extract._build_rows",
+            ["collector/extract/_build_rows.c"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
         ),
@@ -51,5 +52,5 @@ setup(
             optional=True,
         ),
     ],
-    package_data={"llmledger.schemas": ["*.sql", "**/*.sql", "*.yaml", "**/*.yaml", "*.md", "**/*.json"]},
+    package_data={"llmledger.schemas": ["README.md", "migrations/*.sql", "queries/*.sql"]},
 )

@@ -33,7 +33,7 @@ from llmledger.collector.exporters.clickhouse import migrations
 from llmledger.collector.exporters.clickhouse.client import connect
 from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
-from llmledger.collector.extract import extract_columns
+from llmledger.collector.extract import Extractor
 from llmledger.collector.llm_calls import CallColumns
 
 INSERT_ROWS = 50_000  # the collector's default --batch-size
@@ -74,7 +74,8 @@ def _cpu_seconds(pid: int) -> float:
 
 def insert_batches(rows: int) -> list[CallColumns]:
     """The benchmark's spans as the collector would insert them."""
-    extracted = [extract_columns(body).columns for body in build_requests(rows)]
+    extractor = Extractor()
+    extracted = [extractor.columns(body).columns for body in build_requests(rows)]
     all_rows = [row for columns in extracted for row in zip(*columns.columns, strict=True)]
     return [
         CallColumns([list(column) for column in zip(*all_rows[start : start + INSERT_ROWS], strict=True)])

@@ -31,7 +31,6 @@ from .exporters.clickhouse.writer import ClickHouseStore
 from .exporters.forward import CONSUMER as FORWARD_CONSUMER
 from .exporters.forward import Forwarder
 from .extract.attributes import AttributeSelection
-from .extract.wire import reads_in_c
 from .health import health_routes
 from .pipeline.pipeline import Pipeline
 from .pipeline.queue import DiskQueue
@@ -132,8 +131,8 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         raw = "; raw spans into otel_traces" if config.store_raw_spans else ""
         _say(f"llmledger collector: storing into {url} database {config.database} ({schema}){raw}")
         where = f"{config.extract_workers} worker processes" if config.extract_workers else "the receiving threads"
-        reader = "in C" if reads_in_c() else "in Python (the C reader was not built: no C compiler at install)"
-        _say(f"llmledger collector: extracting LLM calls on {where}, spans read {reader}")
+        how = "in C" if pipeline.extractor.native else "in Python (the C was not built: no C compiler at install)"
+        _say(f"llmledger collector: extracting LLM calls on {where}, spans read and rows built {how}")
         if forwarder is not None:
             _say(f"llmledger collector: forwarding every span, metric and log to {config.forward}")
         else:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .conventions import CUSTOM_PREFIX, READ
-from .wire import EncodedReader, read_encoded
 
 MAX_KEY_LENGTH = 128
 _REPEAT_PREFIX = itertools.repeat(CUSTOM_PREFIX)
@@ -28,13 +27,11 @@ class AttributeSelection:
     max_keys: int = 32
     max_value_length: int = 256
     wanted: frozenset[str] = field(init=False)  # every key extraction reads: the conventions' and `names`
-    reader: EncodedReader = field(init=False, repr=False, compare=False)  # reads `wanted` from the wire
 
     def __post_init__(self) -> None:
         names = frozenset(name for name in self.names if name)
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "wanted", READ | names)
-        object.__setattr__(self, "reader", read_encoded if not names - READ else EncodedReader(self.wanted))
 
     @classmethod
     def of(cls, names: Iterable[str]) -> AttributeSelection:

@@ -2,7 +2,7 @@
 """Extraction in worker processes, so that it no longer shares one GIL with receiving and writing.
 
 Extracting costs 40–60 µs a span in Python, most of the collector's CPU; in one process it capped ingest near
-10k spans/s however many cores were idle. `ExtractionPool.extract(body)` runs `extract_columns` on a worker and
+10k spans/s however many cores were idle. `ExtractionPool.extract(body)` runs `Extractor.columns` on a worker and
 returns what the queue needs: the span count, the calls refused, the calls' keys (for the duplicate filter) and
 their store record, already written by the worker. Durability does not move: the receiving thread still waits
 for the result, filters duplicates and appends to the queue before the request is acknowledged; a worker only
@@ -34,7 +34,7 @@ from llmledger._core import prices
 from llmledger._core.prices import ModelPrice
 
 from .. import cycle_collector
-from ..extract import extract_columns
+from ..extract import Extractor
 from ..extract.attributes import DEFAULT, AttributeSelection
 from .records import store_record
 
@@ -184,7 +184,7 @@ class ExtractionPool:
 def _serve(connection: Connection, names: tuple[str, ...], parent: int) -> None:
     """A worker: extract each request read from `connection` and write back the result, until the pipe ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the collector's to handle; it closes the pipe
-    selection = AttributeSelection.of(names)
+    extractor = Extractor(AttributeSelection.of(names))  # C or Python, chosen once: here
     threading.Thread(target=_exit_with, args=(parent,), name="llmledger-orphan-watch", daemon=True).start()
     prices.lookup_ns("openai", "gpt-4o-mini", time.time_ns())  # load the price data before the first request
     # A 512-span request holds a few thousand container objects until its record is written: at the default
@@ -197,7 +197,7 @@ def _serve(connection: Connection, names: tuple[str, ...], parent: int) -> None:
         except (EOFError, OSError):
             return
         try:
-            extraction = extract_columns(body, selection)
+            extraction = extractor.columns(body)
             columns = extraction.columns
             record = store_record(columns, extraction.prices, []) if len(columns) else None
             result = (extraction.spans, extraction.rejected, list(columns.keys()), record, extraction.prices)

@@ -29,7 +29,7 @@ from ..exporters.clickhouse.consumer import StoreConsumer
 from ..exporters.clickhouse.writer import Store
 from ..exporters.forward import CONSUMER as FORWARD_CONSUMER
 from ..exporters.forward import Forwarder, ForwardStats
-from ..extract import extract_columns
+from ..extract import Extractor
 from ..extract.attributes import DEFAULT, AttributeSelection
 from ..extract.raw_span_rows import raw_span_rows
 from ..llm_calls import CallColumns
@@ -102,6 +102,7 @@ class Pipeline:
         self._stats = PipelineStats()
         self._retry_after = retry_after
         self.attributes = attributes  # which custom span attributes go into llm_calls.Attributes
+        self.extractor = Extractor(attributes)  # C or Python, chosen once: here
         self._seen_calls = SeenSpans()
         self._seen_raw = SeenSpans()
         self._lock = threading.Lock()
@@ -227,7 +228,7 @@ class Pipeline:
             extracted = self._pool.extract(body)
             if extracted is not None:
                 return extracted, None
-        extraction = extract_columns(body if body is not None else request, self.attributes)
+        extraction = self.extractor.columns(body if body is not None else request)
         columns = extraction.columns
         keys = list(columns.keys())
         return Extracted(extraction.spans, extraction.rejected, keys, None, extraction.prices), columns

@@ -11,9 +11,10 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.extract import extract_calls, span_to_call
+from llmledger.collector.extract import Extractor
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
-from llmledger.collector.extract.spans import resource_dimensions
+from llmledger.collector.extract.build_calls import span_to_call
+from llmledger.collector.extract.read_spans import resource_dimensions
 from llmledger.collector.extract.values import read
 
 CALL = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 3}
@@ -33,7 +34,7 @@ def _spans(span_attributes: dict, resource: dict | None = None, processor: SpanP
 def _both_paths(spans, selection: AttributeSelection = DEFAULT):
     """The call as the wire reader extracts it, after checking the decoded path agrees."""
     request = encode_spans(spans)
-    (wire,) = extract_calls(request.SerializeToString(), attributes=selection).calls
+    (wire,) = Extractor(selection).calls(request.SerializeToString()).calls
     resource_spans = request.resource_spans[0]
     resource = resource_dimensions(read(resource_spans.resource.attributes, selection.wanted), selection)
     decoded = span_to_call(resource_spans.scope_spans[0].spans[0], resource, attributes=selection)

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from llmledger.collector.extract import extract_calls, extract_columns
+from llmledger.collector.extract import Extractor
 from llmledger.collector.llm_calls import LlmCall
 
 _PRICED_MODEL = [field.name for field in fields(LlmCall)].index("priced_model")  # columns are in field order
@@ -59,8 +59,8 @@ def test_the_priced_model_is_the_calls_model_on_both_extraction_paths(glob_price
     """Under genai-prices' id where it knows the model (as if genai-prices had priced it), else as named."""
     body = _spans_without_cost()
 
-    calls = extract_calls(body).calls
-    columns = extract_columns(body).columns
+    calls = Extractor().calls(body).calls
+    columns = Extractor().columns(body).columns
 
     expected = ["gpt-4o-mini", "gpt-4o-mini", "House-Model-7B"]
     assert [call.priced_model for call in calls] == expected
@@ -69,7 +69,7 @@ def test_the_priced_model_is_the_calls_model_on_both_extraction_paths(glob_price
 
 
 def test_the_price_table_names_each_pattern_once_whatever_models_it_priced(glob_prices):
-    extraction = extract_calls(_spans_without_cost())
+    extraction = Extractor().calls(_spans_without_cost())
 
     assert sorted((price.pattern, price.source) for price in extraction.prices.values()) == [
         ("gpt-4o-mini*", "override"),

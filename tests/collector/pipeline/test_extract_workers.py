@@ -13,7 +13,7 @@ import textwrap
 import threading
 
 from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
-from llmledger.collector.extract import Extraction, extract_calls
+from llmledger.collector.extract import Extractor
 from llmledger.collector.extract.attributes import AttributeSelection
 from llmledger.collector.llm_calls import storable
 from llmledger.collector.pipeline.extract_workers import Extracted, ExtractionPool
@@ -41,7 +41,7 @@ def test_a_worker_extracts_the_same_calls_prices_and_attributes_as_the_collector
     finally:
         pool.close()
     assert extracted is not None
-    inline = extract_calls(body, Extraction(), selection)
+    inline = Extractor(selection).calls(body)
     columns, _ = storable(inline.calls)
     found = rows(extracted.record)
     assert found is not None
@@ -80,7 +80,7 @@ def test_threads_outnumbering_the_workers_wait_their_turn_and_each_gets_its_own_
     assert sorted(results) == list(range(len(bodies)))
     for index, extracted in results.items():
         assert isinstance(extracted, Extracted)
-        assert extracted.keys == list(storable(extract_calls(bodies[index], Extraction()).calls)[0].keys())
+        assert extracted.keys == list(storable(Extractor().calls(bodies[index]).calls)[0].keys())
 
 
 def test_a_request_a_worker_cannot_extract_is_left_to_the_caller_and_the_worker_serves_on():

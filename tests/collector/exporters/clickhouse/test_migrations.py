@@ -11,7 +11,7 @@ from llmledger.collector.exporters.clickhouse import migrations
 from llmledger.collector.exporters.clickhouse.client import connect
 from llmledger.collector.exporters.clickhouse.errors import BadQuery
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
-from llmledger.collector.extract import extract_columns
+from llmledger.collector.extract import Extractor
 from llmledger.collector.llm_calls import CallColumns
 
 # exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql (see research/jaeger.md §5)
@@ -138,9 +138,9 @@ def test_a_collector_sized_insert_is_written_as_a_compact_part(clickhouse, fresh
     from benchmarks.collector_ingest import build_requests
 
     migrations.apply(clickhouse.client, fresh_database)
-    calls = CallColumns()
+    calls, extractor = CallColumns(), Extractor()
     for body in build_requests(50_176):
-        calls.extend(extract_columns(body).columns)
+        calls.extend(extractor.columns(body).columns)
     insert_llm_calls(connect(clickhouse.url, database=fresh_database), calls)
     part_type, uncompressed = clickhouse.client.query(
         "SELECT part_type, data_uncompressed_bytes FROM system.parts"

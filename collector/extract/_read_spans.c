@@ -3,11 +3,11 @@
  * The collector's hot loop in C: reading a serialized ExportTraceServiceRequest straight to each span's fields
  * and the attributes extraction wants, without a Python object per attribute.
  *
- * It is an accelerator of `wire.py`, which stays the specification: for every span, `found` here is exactly what
- * `wire.read_encoded` gives for that span's attributes. It only handles the canonical encoding every OTLP SDK
- * writes (each field once, key then value, scalar or array-of-scalar values); anything else is left to the Python
- * readers, for one span (its attributes are returned raw, `found` is None) or for the whole request (`scan`
- * returns None). tests/collector/extract/test_scan.py holds the two to the same results.
+ * It is an accelerator of `read_spans.py`, which stays the specification: for every span, `found` here is exactly
+ * what `read_spans.EncodedReader` gives for that span's attributes. It only handles the canonical encoding every
+ * OTLP SDK writes (each field once, key then value, scalar or array-of-scalar values); anything else is left to the
+ * Python readers, for one span (its attributes are returned raw, `found` is None) or for the whole request (`scan`
+ * returns None). tests/collector/extract/test_read_spans_in_c.py holds the two to the same results.
  *
  * scan(body, names, custom_prefix) -> (resources, scopes) | None
  *   names:     dict of wanted attribute key (bytes) -> key (str)
@@ -233,8 +233,8 @@ static PyObject *wanted_name(const Wanted *wanted, const uint8_t *key, Py_ssize_
     return NULL;
 }
 
-/* One serialized KeyValue into `found`, as `wire.EncodedReader._decode` reads it. 1 when done (read or skipped),
- * 0 when the span's attributes must go to the Python reader, -1 on a Python error. */
+/* One serialized KeyValue into `found`, as `read_spans.EncodedReader._decode` reads it. 1 when done (read or
+ * skipped), 0 when the span's attributes must go to the Python reader, -1 on a Python error. */
 static int read_attribute(Cursor kv, const Wanted *wanted, PyObject *found) {
     /* The shape the Python reader's fast path takes: field 1 (the key, shorter than 128 bytes) first. */
     if (kv.end - kv.p < 2 || kv.p[0] != 0x0A || kv.p[1] >= 0x80) return 0;
@@ -295,14 +295,14 @@ static PyStructSequence_Field span_fields[] = {
     {NULL, NULL},
 };
 static PyStructSequence_Desc span_desc = {
-    "llmledger.collector.extract._scan.ScannedSpan",
-    "The fields of a span extraction reads, with the names `wire.LeanSpan` gives them.",
+    "llmledger.collector.extract._read_spans.ScannedSpan",
+    "The fields of a span extraction reads, with the names `read_spans.LeanRequest`'s spans give them.",
     span_fields,
     8,
 };
 static PyStructSequence_Field status_fields[] = {{"code", NULL}, {NULL, NULL}};
 static PyStructSequence_Desc status_desc = {
-    "llmledger.collector.extract._scan.ScannedStatus", "A span status's code.", status_fields, 1};
+    "llmledger.collector.extract._read_spans.ScannedStatus", "A span status's code.", status_fields, 1};
 
 static PyObject *status_of(int64_t code) {
     if (code >= 0 && code < 3) {
@@ -559,15 +559,15 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "_scan",
-    "The OTLP span reader of `wire`, in C, for the canonical encoding; None where the Python reader must read.",
+    PyModuleDef_HEAD_INIT, "_read_spans",
+    "The OTLP span reader of `read_spans`, in C, for the canonical encoding; None where the Python reader must read.",
     -1, methods,
 };
 
-PyMODINIT_FUNC PyInit__scan(void) {
+PyMODINIT_FUNC PyInit__read_spans(void) {
     const uint16_t probe = 1;
     if (*(const uint8_t *)&probe != 1) { /* fixed64 fields are read with memcpy */
-        PyErr_SetString(PyExc_ImportError, "_scan reads little-endian protobuf on little-endian hosts only");
+        PyErr_SetString(PyExc_ImportError, "_read_spans reads little-endian protobuf on little-endian hosts only");
         return NULL;
     }
     PyObject *module = PyModule_Create(&module_def);

@@ -1,19 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0
  *
- * `columns._row` in C, for the spans nearly every request is made of: a span read by `_scan.c` whose token counts
- * are ints, with no custom attribute, priced at an integer price or reporting its own cost in doubles. Building
- * its row in Python was most of an extraction worker's CPU (~11 µs a span, ~22 with a reported cost); here it
- * is ~3.5 (~4.5).
+ * `build_rows._row` in C, for the spans nearly every request is made of: a span read by `_read_spans.c` whose
+ * token counts are ints, with no custom attribute, priced at an integer price or reporting its own cost in doubles.
+ * Building those rows is most of what extraction costs, and in Python most of that is creating and looking up
+ * objects this does without.
  *
- * It is an accelerator of `columns._row`, which stays the specification: `row()` gives exactly the tuple `_row`
+ * It is an accelerator of `build_rows._row`, which stays the specification: `row()` gives exactly the tuple `_row`
  * gives, or None whenever the span is anything else (a count written as a string or a double, custom or
  * allow-listed attributes, a value `bound` would clamp, a price that is not an integer one, a cost past a million
  * USD), and the caller then asks `_row`. Python still does what is rare or memoised: `_described` on a memo
  * miss, a price lookup once per (provider, models, day) in a request, and a reported cost the C cannot read
- * exactly (a string, more than 18 decimals, a million USD or more: `columns._reported_columns`).
- * tests/collector/extract/test_rows.py holds the two to the same rows.
+ * exactly (a string, more than 18 decimals, a million USD or more: `build_rows._reported_columns`).
+ * tests/collector/extract/test_build_rows_in_c.py holds the two to the same rows.
  *
- * configure(...)  once, at import of `columns`: the attribute names, limits and callbacks (`columns._configured_row`)
+ * configure(...)  once, before the first row: the attribute names, limits and callbacks
+ *                 (`build_rows.configure_native`)
  * row(span, found, resource, wanted, names, entries, used, entry_of) -> tuple | None
  *   wanted, names: the `AttributeSelection`'s frozensets
  *   entries:  a dict this function fills, (provider, response model, request model, day) -> `entry_of`'s answer
@@ -45,11 +46,11 @@ struct config {
     PyObject *cost_source_key; /* `gen_ai.usage.cost.source`: "provider" when the provider reported the cost */
     PyObject *kind_key, *llm_kinds, *traceloop_key, *operation_names, *not_a_call, *call_keys; /* `is_llm_call` */
     PyObject *call_operations, *model_names;
-    PyObject *described_keys;  /* tuple: `spans._DESCRIBED_KEYS` */
-    PyObject *described_cache; /* dict: `spans._described_cache` */
-    PyObject *described;       /* `spans._described` */
-    PyObject *reported;        /* `columns._reported_columns` */
-    PyObject *statuses;        /* `spans._STATUS` */
+    PyObject *described_keys;  /* tuple: `build_calls._DESCRIBED_KEYS` */
+    PyObject *described_cache; /* dict: `build_calls._described_cache` */
+    PyObject *described;       /* `build_calls._described` */
+    PyObject *reported;        /* `build_rows._reported_columns` */
+    PyObject *statuses;        /* `build_calls._STATUS` */
     PyObject *empty, *usd, *s_instrumentation, *s_provider, *s_collector, *s_unpriced; /* `calls.CostSource` */
     PyObject *k_attributes, *k_tenant, *k_service, *k_environment, *k_feature, *k_user, *k_session;
     long long max_tokens, max_timestamp, cost_limit;
@@ -227,7 +228,7 @@ static int reported_by_provider(PyObject *found) {
     return PyUnicode_Compare(value, cfg.s_provider) == 0;
 }
 
-/* `spans.is_llm_call(found)` where it is certainly True; 0 where Python must decide (another kind, a framework
+/* `build_calls.is_llm_call(found)` where it is certainly True; 0 where Python must decide (another kind, a framework
  * span, an operation that is not a call, a call known only by its operation and model). */
 static int certainly_a_call(PyObject *found) {
     PyObject *kind = PyDict_GetItemWithError(found, cfg.kind_key);
@@ -341,7 +342,7 @@ static wide pico(wide atto) {
     return whole;
 }
 
-/* `columns._reported_columns`' costs, (input, cache read, cache write, output, other, total) in 10⁻¹² USD:
+/* `build_rows._reported_columns`' costs, (input, cache read, cache write, output, other, total) in 10⁻¹² USD:
  * 1 when the span reports a cost, 0 when it reports none, -1 where only Python can say. */
 static int reported_costs(PyObject *found, wide out[6]) {
     wide total, parts[4];
@@ -371,7 +372,7 @@ static int reported_costs(PyObject *found, wide out[6]) {
 
 /* ---- the row ------------------------------------------------------------------------------------------------- */
 
-/* `spans._described(found)`: the memo looked up here, `_described` called on a miss. A new reference or NULL. */
+/* `build_calls._described(found)`: the memo looked up here, `_described` called on a miss. A new reference or NULL. */
 static PyObject *described(PyObject *found) {
     Py_ssize_t count = PyTuple_GET_SIZE(cfg.described_keys);
     PyObject *values = PyTuple_New(count);
@@ -413,7 +414,7 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
         return NULL;
     }
     if (!cfg.ready) {
-        PyErr_SetString(PyExc_RuntimeError, "_rows.configure() was not called");
+        PyErr_SetString(PyExc_RuntimeError, "_build_rows.configure() was not called");
         return NULL;
     }
     PyObject *span = args[0], *found = args[1], *resource = args[2], *wanted = args[3], *names = args[4];
@@ -427,7 +428,7 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
 
     if (!certainly_a_call(found)) DEFER();
 
-    /* Token counts, made inclusive as `spans.token_counts` does. */
+    /* Token counts, made inclusive as `build_calls.token_counts` does. */
     long long count[KINDS];
     int present[KINDS];
     for (int kind = 0; kind < KINDS; kind++)
@@ -753,14 +754,15 @@ static PyMethodDef methods[] = {
     {"configure", (PyCFunction)(void (*)(void))configure, METH_VARARGS | METH_KEYWORDS,
      "configure(**names_and_limits): once, before row(); see the module's source."},
     {"row", (PyCFunction)(void (*)(void))row, METH_FASTCALL,
-     "row(span, found, resource, wanted, names, entries, used, entry_of) -> tuple | None: `columns._row`, or None "
+     "row(span, found, resource, wanted, names, entries, used, entry_of) -> tuple | None: `build_rows._row`, or None "
      "where only it can say."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "_rows", "`columns._row` in C for common spans; None where the Python must decide.", -1,
+    PyModuleDef_HEAD_INIT, "_build_rows", "`build_rows._row` in C for common spans; None where the Python must decide.",
+    -1,
     methods,
 };
 
-PyMODINIT_FUNC PyInit__rows(void) { return PyModule_Create(&module_def); }
+PyMODINIT_FUNC PyInit__build_rows(void) { return PyModule_Create(&module_def); }

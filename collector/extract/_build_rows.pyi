@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The C row builder (`_rows.c`) as type checkers see it: they cannot read an extension module."""
+"""The C row builder (`_build_rows.c`) as type checkers see it: they cannot read an extension module."""
 
 from collections.abc import Callable
 from typing import Any
 
 def configure(**names_and_limits: Any) -> None:
-    """Once, before `row`: the attribute names, memo, callbacks and limits `columns._row` uses."""
+    """Once, before `row`: the attribute names, memo, callbacks and limits `build_rows._row` uses."""
 
 def row(
     span: Any,
@@ -18,4 +18,4 @@ def row(
     entry_of: Callable[[str, str, str, int], Any],
     /,
 ) -> tuple[Any, ...] | None:
-    """`columns._row` for a span `_scan` read, or None where `_row` must build it. See `_rows.c`."""
+    """`build_rows._row` for a span `_read_spans` read, or None where `_row` must build it. See `_build_rows.c`."""

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The C row builder (`_rows.c`) builds exactly the row `columns._row` builds, or leaves the span to it: for the
-spans of every convention, the benchmark's workloads, and generated spans, common and absurd. It builds the common
-ones itself, which is the point of it."""
+"""The C row builder (`_build_rows.c`) builds exactly the row `build_rows._row` builds, or leaves the span to it:
+for the spans of every convention, the benchmark's workloads, and generated spans, common and absurd. It builds the
+common ones itself, which is the point of it."""
 
 from __future__ import annotations
 
@@ -24,18 +24,20 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.extract import _rows, columns
+from llmledger.collector.extract import build_rows
 from llmledger.collector.extract import conventions as names
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
-from llmledger.collector.extract.spans import is_llm_call, scopes
+from llmledger.collector.extract.build_calls import is_llm_call
+from llmledger.collector.extract.read_spans import SpanReader
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
-from tests.collector.extract.test_columns import _spans, _value, generated_request
+from tests.collector.extract.test_build_rows import _spans, _value, generated_request
 
-pytestmark = pytest.mark.skipif(columns._fast_row is None, reason="the C extensions are not built (no C compiler)")
+pytestmark = pytest.mark.skipif(not build_rows.NATIVE, reason="the C extensions are not built (no C compiler)")
+_rows = build_rows._build_rows
 
 
 def _llm_spans(body: bytes, selection: AttributeSelection = DEFAULT) -> Iterator[tuple[Any, Any, Any]]:
-    for resource, spans, founds in scopes(body, selection):
+    for resource, spans, founds in SpanReader(selection).scopes(body):
         for span, found in zip(spans, founds, strict=True):
             if found and is_llm_call(found):
                 yield span, found, resource
@@ -43,12 +45,11 @@ def _llm_spans(body: bytes, selection: AttributeSelection = DEFAULT) -> Iterator
 
 def _both(span: Any, found: Any, resource: Any, selection: AttributeSelection = DEFAULT) -> tuple[Any, Any]:
     """(the C row or None, with the prices it used; `_row`'s row or None, with the prices it used)."""
-    assert columns._fast_row is not None
-    ours, theirs = columns._Pricing(), columns._Pricing()
-    fast = columns._fast_row(
-        span, found, resource, selection.wanted, selection.names, ours.entries, ours.used, ours.entry
-    )
-    slow = columns._row(span, found, resource, theirs, selection)
+    fast_row = build_rows.native_row()
+    assert fast_row is not None
+    ours, theirs = build_rows._Pricing(), build_rows._Pricing()
+    fast = fast_row(span, found, resource, selection.wanted, selection.names, ours.entries, ours.used, ours.entry)
+    slow = build_rows._row(span, found, resource, theirs, selection)
     return (_comparable(fast), ours.used), (_comparable(slow), theirs.used)
 
 
@@ -62,7 +63,7 @@ def _assert_alike_or_left(body: bytes, selection: AttributeSelection = DEFAULT) 
     """Every LLM span of `body` gets `_row`'s row from C, or None, and every other span None; returns how many
     C built."""
     built = 0
-    for resource, spans, founds in scopes(body, selection):
+    for resource, spans, founds in SpanReader(selection).scopes(body):
         for span, found in zip(spans, founds, strict=True):
             if found and not is_llm_call(found):
                 assert _both(span, found, resource, selection)[0][0] is None, found
@@ -108,7 +109,7 @@ def test_spans_that_are_not_calls_are_left_to_python():
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     not_llm_calls(provider)
     body = encode_spans(exporter.get_finished_spans()).SerializeToString()
-    assert [found for _, _, founds in scopes(body) for found in founds if found]  # GenAI attributes, yet no calls
+    assert [found for _, _, founds in SpanReader().scopes(body) for found in founds if found]  # GenAI, no calls
     assert _assert_alike_or_left(body) == 0
 
 
@@ -198,9 +199,9 @@ def python_reads_no_cost():
     def refuse(found):
         raise AssertionError(f"a reported cost left to Python: {found}")
 
-    columns._configured_row(refuse)
+    build_rows.configure_native(refuse)
     yield
-    columns._configured_row()
+    build_rows.configure_native()
 
 
 def test_llmledgers_own_spans_have_their_reported_cost_read_in_c(python_reads_no_cost):
@@ -242,13 +243,13 @@ def test_reported_amounts_c_cannot_read_exactly_go_to_python(amount):
 
     def counting(found):
         called.append(found)
-        return columns._reported_columns(found)
+        return build_rows._reported_columns(found)
 
-    columns._configured_row(counting)
+    build_rows.configure_native(counting)
     try:
         _built_in_c({**_CALL, "gen_ai.usage.cost": amount})
     finally:
-        columns._configured_row()
+        build_rows.configure_native()
     assert called
 
 
@@ -302,20 +303,23 @@ def test_any_attribute_values_are_built_in_c_as_in_python_or_left_to_it(data):
 
 def test_a_new_configuration_releases_what_the_old_one_held():
     def reader(found):
-        return columns._reported_columns(found)
+        return build_rows._reported_columns(found)
 
-    columns._configured_row(reader)
+    build_rows.configure_native(reader)
     held = weakref.ref(reader)
     del reader
-    columns._configured_row()
+    build_rows.configure_native()
     gc.collect()
     assert held() is None
 
 
 def test_a_refused_configuration_leaves_the_running_one_as_it_was(monkeypatch):
     given: dict[str, Any] = {}
-    monkeypatch.setattr(columns, "_rows", SimpleNamespace(configure=lambda **names: given.update(names), row=_rows.row))
-    columns._configured_row()
+    assert _rows is not None
+    build_rows.configure_native()  # the running configuration
+    fake = SimpleNamespace(configure=lambda **names: given.update(names), row=_rows.row)
+    monkeypatch.setattr(build_rows, "_build_rows", fake)
+    build_rows.configure_native()
     monkeypatch.undo()
     with pytest.raises(ValueError, match="five cost kinds"):
         _rows.configure(**{**given, "max_tokens": 0, "cost_names": given["cost_names"][:4]})

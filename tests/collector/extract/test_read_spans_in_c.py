@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The C span reader (`_scan.c`) reads every request exactly as the Python reader does: the same resources, span
+"""The C span reader (`_read_spans.c`) reads every request exactly as the Python reader does: the same resources, span
 fields and attributes, or the same error; whatever it does not handle itself it leaves to the Python reader.
 
 Requests are generated with every kind of attribute value and layout a sender may write (well-formed and not),
@@ -22,29 +22,32 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from llmledger.collector.extract import conventions as names
-from llmledger.collector.extract import wire
+from llmledger.collector.extract import read_spans
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
-from llmledger.collector.extract.spans import scopes
+from llmledger.collector.extract.read_spans import SpanReader
 
-pytestmark = pytest.mark.skipif(wire._scan is None, reason="the C reader is not built (no C compiler at install)")
+pytestmark = pytest.mark.skipif(not read_spans.NATIVE, reason="the C reader is not built (no C compiler at install)")
 
 
-def _read(body: bytes, selection: AttributeSelection, in_c: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """What `scopes` gives, made comparable (NaN equal to NaN, -0.0 apart from 0.0), or the error's type."""
-    with monkeypatch.context() as patch:
-        if not in_c:
-            patch.setattr(wire, "_scan", None)
-        try:
-            return [
-                (
-                    resource,
-                    [_fields(span) for span in spans],
-                    [_comparable(found) for found in founds],
-                )
-                for resource, spans, founds in scopes(body, selection)
-            ]
-        except DecodeError:
-            return DecodeError
+def _scan(body: bytes) -> Any:
+    """What the C reader itself gives for `body` (None: a request it leaves to the Python reader)."""
+    assert read_spans._read_spans is not None
+    return read_spans._read_spans.scan(body, read_spans.read_encoded.encoded_names, names.CUSTOM_PREFIX.encode())
+
+
+def _read(body: bytes, selection: AttributeSelection, in_c: bool) -> Any:
+    """What the reader gives, made comparable (NaN equal to NaN, -0.0 apart from 0.0), or the error's type."""
+    try:
+        return [
+            (
+                resource,
+                [_fields(span) for span in spans],
+                [_comparable(found) for found in founds],
+            )
+            for resource, spans, founds in SpanReader(selection, native=in_c).scopes(body)
+        ]
+    except DecodeError:
+        return DecodeError
 
 
 def _fields(span: Any) -> tuple[Any, ...]:
@@ -69,42 +72,42 @@ def _comparable(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def _assert_read_alike(body: bytes, monkeypatch: pytest.MonkeyPatch, selection: AttributeSelection = DEFAULT) -> Any:
-    in_c = _read(body, selection, True, monkeypatch)
-    assert in_c == _read(body, selection, False, monkeypatch)
+def _assert_read_alike(body: bytes, selection: AttributeSelection = DEFAULT) -> Any:
+    in_c = _read(body, selection, True)
+    assert in_c == _read(body, selection, False)
     return in_c
 
 
-def test_the_benchmark_workload_is_read_in_c_as_in_python(monkeypatch):
+def test_the_benchmark_workload_is_read_in_c_as_in_python():
     from benchmarks.collector_ingest import build_requests
 
     for reported_costs in (False, True):
         for body in build_requests(1024, reported_costs=reported_costs):
-            assert wire.read_encoded.scan(body) is not None  # read in C, no span left to Python
-            assert all(f is not None for _, _, founds in wire.read_encoded.scan(body)[1] for f in founds)
-            _assert_read_alike(body, monkeypatch)
+            assert _scan(body) is not None  # read in C, no span left to Python
+            assert all(f is not None for _, _, founds in _scan(body)[1] for f in founds)
+            _assert_read_alike(body)
 
 
-def test_a_request_in_another_shape_is_left_to_the_python_reader(monkeypatch):
+def test_a_request_in_another_shape_is_left_to_the_python_reader():
     span = Span(trace_id=bytes(16), span_id=bytes(8), name="chat").SerializeToString()
     renamed = span + _field(5, b"again")  # a field written twice: protobuf keeps the later one
     body = _field(1, _field(2, _field(2, renamed)))
-    assert wire.read_encoded.scan(body) is None
-    ((_, (fields,), _),) = _assert_read_alike(body, monkeypatch)
+    assert _scan(body) is None
+    ((_, (fields,), _),) = _assert_read_alike(body)
     assert fields[3] == "again"  # the span's name, as protobuf reads it
-    assert wire.read_encoded.scan(body[:-2]) is None  # cut short
-    assert wire.read_encoded.scan(b"") == ([], [])
+    assert _scan(body[:-2]) is None  # cut short
+    assert _scan(b"") == ([], [])
 
 
-def test_a_span_whose_attributes_are_unusual_is_left_to_the_python_reader(monkeypatch):
+def test_a_span_whose_attributes_are_unusual_is_left_to_the_python_reader():
     nested = KeyValue(key="gen_ai.request.model", value=AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key="a")])))
     plain = KeyValue(key="gen_ai.request.model", value=AnyValue(string_value="gpt-4o"))
     body = _request([[plain], [nested, plain]])
-    _, scopes_read = wire.read_encoded.scan(body)
+    _, scopes_read = _scan(body)
     ((_, spans, founds),) = scopes_read
     assert founds[0] == {"gen_ai.request.model": "gpt-4o"} and spans[0].attributes is None
     assert founds[1] is None and spans[1].attributes == [nested.SerializeToString(), plain.SerializeToString()]
-    _assert_read_alike(body, monkeypatch)
+    _assert_read_alike(body)
 
 
 _MODEL_KEY = KeyValue(key="gen_ai.request.model").SerializeToString()
@@ -133,17 +136,17 @@ _UNUSUAL = {
 
 
 @pytest.mark.parametrize("case", list(_UNUSUAL))
-def test_unusual_encodings_are_read_in_c_as_in_python(case, monkeypatch):
+def test_unusual_encodings_are_read_in_c_as_in_python(case):
     plain = KeyValue(key="gen_ai.operation.name", value=AnyValue(string_value="chat")).SerializeToString()
     for attributes in (_UNUSUAL[case], [plain, *_UNUSUAL[case], plain]):
         span = b"".join(b"\x4a" + _varint(len(attribute)) + attribute for attribute in attributes)
-        _assert_read_alike(_field(1, _field(2, _field(2, span))), monkeypatch)
+        _assert_read_alike(_field(1, _field(2, _field(2, span))))
 
 
 @pytest.mark.parametrize("code", [2**31, 2**32 + 1, 2**64 - 1])
-def test_a_status_code_beyond_int32_is_read_in_c_as_in_python(code, monkeypatch):
+def test_a_status_code_beyond_int32_is_read_in_c_as_in_python(code):
     span = _field(15, b"\x18" + _varint(code))
-    _assert_read_alike(_field(1, _field(2, _field(2, span))), monkeypatch)
+    _assert_read_alike(_field(1, _field(2, _field(2, span))))
 
 
 def _request(attribute_lists: list[list[KeyValue]]) -> bytes:
@@ -286,6 +289,5 @@ def _requests(draw: st.DrawFn) -> bytes:
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=_requests())
 def test_generated_requests_are_read_in_c_as_in_python(body):
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        _assert_read_alike(body, monkeypatch)
-        _assert_read_alike(body, monkeypatch, AttributeSelection.of(["server.address", "team"]))
+    _assert_read_alike(body)
+    _assert_read_alike(body, AttributeSelection.of(["server.address", "team"]))

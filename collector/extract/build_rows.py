@@ -1,52 +1,52 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Spans straight to `CallColumns` rows, without an `LlmCall` per span: the collector's hot path.
+"""Building rows: the spans `read_spans` read → `CallColumns`, without an `LlmCall` per span: the hot path.
 
-`extract_columns(body)` gives exactly what `records.storable(extract_calls(body).calls)` gives (the same rows in
+`build_rows(scopes)` gives exactly what `llm_calls.storable(build_calls(scopes).calls)` gives (the same rows in
 the same order, the same prices, the same count of calls refused), at about half the CPU: a common span becomes
 one tuple in `CallColumns` field order, its costs computed in integers (`integer_costs`) or, when the span
-reports its own (as llmledger's spans do), read by `costs.reported`, its descriptive fields from `spans`'
-per-shape memo. Anything unusual takes the `LlmCall` path (`spans._build`, `bounds.bound`, `records`) for that
+reports its own (as llmledger's spans do), read by `costs.reported`, its descriptive fields from `build_calls`'
+per-shape memo. Anything unusual takes the `LlmCall` path (`build_calls`, `bounds.bound`, `llm_calls`) for that
 span alone: a price whose rates are not exact integers of 10⁻¹² USD per token, any value `bound` would clamp,
-any cost `llm_calls` cannot hold. tests/collector/extract/test_columns.py holds the two paths to the same rows.
+any cost `llm_calls` cannot hold. tests/collector/extract/test_build_rows.py holds the two paths to the same rows.
 
-Where the C extensions are built, a span the C reader read is first offered to `_rows.row`, `_row` (and
-`is_llm_call`) in C for common spans (~3.5 µs instead of ~11); it answers None for anything else, which Python
-then decides and builds.
-tests/collector/extract/test_rows.py holds the two to the same rows.
+`_row` is the Python reference of one span's row; `_build_rows.c` is the same in C, for the spans the C reader
+read (`native_row`). Given the C row builder, `build_rows` offers it each span first; it builds the common ones and
+answers None for anything else, which Python then decides and builds. Whether it is given is chosen once, when the
+collector makes its `Extractor`. tests/collector/extract/test_build_rows_in_c.py holds the two to the same rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-from llmledger._core.cost import same_all_day
 from llmledger._core.integer_costs import IntegerPrice, integer_price
 from llmledger._core.prices import ModelPrice
 
-from ..llm_calls import CallColumns, scaled_cost, scaled_row
+from ..llm_calls import COST_LIMIT, CallColumns, scaled_cost, scaled_row
+from . import build_calls
 from . import conventions as names
-from . import spans, wire
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import MAX_ATTRIBUTES, MAX_MS, MAX_TEXT, MAX_TIMESTAMP_NS, MAX_TOKENS
+from .build_calls import _STATUS, _build, _described, is_llm_call, token_counts
 from .costs import _COST_KEYS, PriceCache, price_for, reported, reported_source
-from .spans import _STATUS, _build, _described, is_llm_call, scopes, token_counts
+from .read_spans import ScannedSpan, Scope
 from .values import Found, number, text
 
-# Declared, since it is None without a C compiler at install; _rows.pyi lets mypy resolve the import.
-_rows: ModuleType | None
+# Declared, since it is None without a C compiler at install; _build_rows.pyi lets mypy resolve the import.
+_build_rows: ModuleType | None
 try:
-    from . import _rows  # `_row` in C (_rows.c), for spans the C reader (`wire._scan`) read
+    from . import _build_rows  # `_row` in C, for spans the C reader read
 except ImportError:
-    _rows = None
+    _build_rows = None
 
-_COST_LIMIT = 10**18  # a million USD in 10⁻¹² USD: what Decimal(18, 12) holds, and where `bound` clamps savings
+NATIVE = _build_rows is not None and ScannedSpan is not None  # whether the C row builder (and its reader) was built
+_configured = False  # whether `configure_native` ran: the C builder keeps its configuration process-wide
 _UNPRICED = (0, 0, 0, 0, 0, 0)
 _Row = tuple[Any, ...]
+NativeRow = Callable[..., "_Row | None"]
 assert not any(key.startswith(names.CUSTOM_PREFIX) for key in names.READ)  # what `_row`'s custom-attribute test needs
 
 
@@ -67,7 +67,7 @@ class _Pricing:
 
     used: dict[str, ModelPrice] = field(default_factory=dict)
     cache: PriceCache = field(default_factory=dict)
-    entries: dict[tuple[str, str, str, int], Any] = field(default_factory=dict)  # `_rows.row`'s lookups
+    entries: dict[tuple[str, str, str, int], Any] = field(default_factory=dict)  # `_build_rows.row`'s lookups
 
     def of(
         self, provider: str, response_model: str, request_model: str, timestamp_ns: int
@@ -77,11 +77,8 @@ class _Pricing:
         return price, None if price is None else integer_price(price)
 
     def entry(self, provider: str, response_model: str, request_model: str, timestamp_ns: int) -> Any:
-        """`of` as `_rows.row` reads it: None (no price), False (`_row` decides: not an integer price, or one that
-        changes within the day, which `_rows.row`'s cache by day cannot hold), or (price, its id, its model, tier
-        starts, integer rates per tier)."""
-        if not same_all_day(provider, response_model, request_model, timestamp_ns):
-            return False
+        """`of` as `_build_rows.row` reads it: None (no price), False (not an integer price: `_row` decides), or
+        (price, its id, its model, tier starts, integer rates per tier)."""
         price, integer = self.of(provider, response_model, request_model, timestamp_ns)
         if price is None:
             return None
@@ -90,17 +87,18 @@ class _Pricing:
         return (price, price.id, price.model, *integer.tiers)
 
 
-def extract_columns(
-    request: ExportTraceServiceRequest | bytes, attributes: AttributeSelection = DEFAULT
+def build_rows(
+    scopes: Iterable[Scope], attributes: AttributeSelection = DEFAULT, fast_row: NativeRow | None = None
 ) -> ExtractedColumns:
-    """The storable LLM calls of `request` (or its serialized bytes) as `CallColumns`, with the custom and
-    allow-listed `attributes`."""
+    """The storable LLM calls of `scopes` (a request as `read_spans.SpanReader.scopes` reads it) as
+    `CallColumns`, with the custom and allow-listed `attributes`; each span offered first to `fast_row` when
+    given (`native_row()`: the C row builder)."""
     result = ExtractedColumns()
     pricing = _Pricing(result.prices)
     rows: list[_Row] = []
-    fast, wanted, chosen = _fast_row, attributes.wanted, attributes.names
+    fast, wanted, chosen = fast_row, attributes.wanted, attributes.names
     entries, used, entry = pricing.entries, pricing.used, pricing.entry
-    for resource, spans_read, founds in scopes(request, attributes):
+    for resource, spans_read, founds in scopes:
         result.spans += len(spans_read)
         for span, found in zip(spans_read, founds, strict=True):
             if not found:
@@ -125,7 +123,7 @@ def extract_columns(
 def _row(
     span: Any, found: dict[str, Any], resource: dict[str, Any], pricing: _Pricing, attributes: AttributeSelection
 ) -> _Row | None:
-    """The span's row (`spans._build`, `costs.apply_cost`, then `records`' scaling), or None when it needs the
+    """The span's row (`build_calls._build`, `costs.apply_cost`, then `llm_calls`' scaling), or None when it needs the
     `LlmCall` path: `bound` would change it, its price is not an integer one, or a cost does not fit."""
     input_tokens, output_tokens, cache_read, cache_write, cache_write_1h, reasoning = token_counts(found)
     inputs = input_tokens or 0
@@ -192,7 +190,7 @@ def _row(
             source = "collector"
             if price_id:
                 pricing.used[price_id] = price
-    if not -_COST_LIMIT < min(costs) <= max(costs) < _COST_LIMIT or not -_COST_LIMIT < other_cost < _COST_LIMIT:
+    if not -COST_LIMIT < min(costs) <= max(costs) < COST_LIMIT or not -COST_LIMIT < other_cost < COST_LIMIT:
         return None  # refused or clamped, by the LlmCall path
     trace_id = span.trace_id.hex()
     span_id = span.span_id.hex()
@@ -235,15 +233,26 @@ def _reported_columns(found: Found) -> tuple[int, int, int, int, int, int, str, 
     return input_cost, read_cost, write_cost, output_cost, other_cost, total, priced_model, currency
 
 
-def _configured_row(
-    reported_columns: Callable[[Found], tuple[int, int, int, int, int, int, str, str] | None] = _reported_columns,
-) -> Callable[..., _Row | None] | None:
-    """`_rows.row`, told the names and limits `_row` uses; None without the C extensions. `reported_columns` reads
-    the reported costs the C does not (a cost in a string, more than 18 decimals, a million USD or more)."""
-    if _rows is None or wire._scan is None:
+def native_row() -> NativeRow | None:
+    """The C row builder, configured (once, on first use); None when it is not built."""
+    if _build_rows is None or ScannedSpan is None:
         return None
-    _rows.configure(
-        span_type=wire._scan.ScannedSpan,
+    return _build_rows.row if _configured else configure_native()
+
+
+def configure_native(
+    reported_columns: Callable[[Found], tuple[int, int, int, int, int, int, str, str] | None] = _reported_columns,
+) -> NativeRow | None:
+    """`_build_rows.row`, told the names and limits `_row` uses; None without the C extensions. `reported_columns`
+    reads the reported costs the C does not (a cost in a string, more than 18 decimals, a million USD or more).
+
+    The configuration is the process's: call it at start, or from a test that needs another `reported_columns`
+    (and again without it after), never while rows are being built."""
+    global _configured
+    if _build_rows is None or ScannedSpan is None:
+        return None
+    _build_rows.configure(
+        span_type=ScannedSpan,
         tokens=(
             names.INPUT_TOKENS,
             names.OUTPUT_TOKENS,
@@ -277,12 +286,12 @@ def _configured_row(
         call_keys=tuple(sorted(names.USAGE_KEYS | names.COST_KEYS)),
         call_operations=frozenset(
             operation
-            for operation in {*names.CALL_OPERATIONS, *spans._OPERATION_ALIASES}
-            if spans._OPERATION_ALIASES.get(operation, operation) in names.CALL_OPERATIONS
+            for operation in {*names.CALL_OPERATIONS, *build_calls._OPERATION_ALIASES}
+            if build_calls._OPERATION_ALIASES.get(operation, operation) in names.CALL_OPERATIONS
         ),
         model_names=names.REQUEST_MODEL + names.RESPONSE_MODEL,
-        described_keys=spans._DESCRIBED_KEYS,
-        described_cache=spans._described_cache,
+        described_keys=build_calls._DESCRIBED_KEYS,
+        described_cache=build_calls._described_cache,
         described=_described,
         reported=reported_columns,
         statuses=_STATUS,
@@ -290,12 +299,8 @@ def _configured_row(
         max_timestamp_ns=MAX_TIMESTAMP_NS,
         max_ms=MAX_MS,
         max_text=MAX_TEXT,
-        cost_limit=_COST_LIMIT,
+        cost_limit=COST_LIMIT,
     )
-    row: Callable[..., _Row | None] = _rows.row
+    _configured = True
+    row: NativeRow = _build_rows.row
     return row
-
-
-_fast_row = _configured_row()
-
-__all__ = ["ExtractedColumns", "extract_columns"]

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The column path gives exactly the rows of the `LlmCall` path: `extract_columns(body)` equals
-`storable(extract_calls(body).calls)`, with the same prices and refusals, for every convention the collector reads
-and for generated spans, common and absurd (huge counts, reported costs, custom attributes, long names, NaNs)."""
+"""The row path gives exactly the rows of the `LlmCall` path: `Extractor().columns(body)` equals
+`storable(Extractor().calls(body).calls)`, in Python and with the C, with the same prices and refusals, for every
+convention the collector reads and for generated spans, common and absurd (huge counts, reported costs, custom
+attributes, long names, NaNs)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.extract import Extraction, extract_calls, extract_columns
+from llmledger.collector.extract import Extractor
 from llmledger.collector.extract import conventions as names
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
 from llmledger.collector.llm_calls import storable
@@ -26,11 +27,13 @@ from tests.collector.conventions import CONVENTIONS, not_llm_calls
 
 
 def _assert_same_rows(body: bytes, selection: AttributeSelection = DEFAULT) -> None:
-    expected = extract_calls(body, Extraction(), selection)
+    python = Extractor(selection, native=False)
+    expected = python.calls(body)
     columns, rejected = storable(expected.calls)
-    found = extract_columns(body, selection)
-    assert (found.spans, found.rejected, found.prices) == (expected.spans, rejected, expected.prices)
-    assert _comparable(found.columns.columns) == _comparable(columns.columns)
+    for extractor in (python, Extractor(selection)):  # the Python alone, and with the C where it is built
+        found = extractor.columns(body)
+        assert (found.spans, found.rejected, found.prices) == (expected.spans, rejected, expected.prices)
+        assert _comparable(found.columns.columns) == _comparable(columns.columns)
 
 
 def _comparable(columns) -> list[list[object]]:

@@ -12,8 +12,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.extract import extract_calls
-from llmledger.collector.extract.spans import is_llm_call, usage_of
+from llmledger.collector.extract import Extractor
+from llmledger.collector.extract.build_calls import is_llm_call, usage_of
 from llmledger.collector.llm_calls import LlmCall
 from tests.collector.conventions import CONVENTIONS, not_llm_calls
 
@@ -34,7 +34,7 @@ def test_each_convention_becomes_the_expected_call(convention):
     expected = CONVENTIONS[convention](provider)
     (span,) = exporter.get_finished_spans()
 
-    extraction = extract_calls(encode_spans([span]))
+    extraction = Extractor().calls(encode_spans([span]))
 
     (call,) = extraction.calls
     assert call.trace_id == f"{span.context.trace_id:032x}"
@@ -65,7 +65,7 @@ def test_each_convention_becomes_the_expected_call(convention):
 def test_spans_that_are_not_calls_are_skipped_and_counted():
     provider, exporter = _provider()
     not_llm_calls(provider)
-    extraction = extract_calls(encode_spans(exporter.get_finished_spans()))
+    extraction = Extractor().calls(encode_spans(exporter.get_finished_spans()))
     assert extraction.calls == []
     assert extraction.spans == 5
 
@@ -80,7 +80,7 @@ def test_resource_dimensions_fill_in_and_span_attributes_win():
         pass
     with tracer.start_as_current_span("b", attributes={**usage, "llmledger.tenant": "acme", "enduser.id": "u1"}):
         pass
-    first, second = extract_calls(encode_spans(exporter.get_finished_spans())).calls
+    first, second = Extractor().calls(encode_spans(exporter.get_finished_spans())).calls
     assert (first.tenant, first.user_id, first.environment, first.service_name) == ("globex", "u0", "staging", "batch")
     assert (second.tenant, second.user_id) == ("acme", "u1")
 
@@ -93,7 +93,7 @@ def test_an_error_without_usage_costs_nothing_but_a_success_without_usage_is_unp
         pass
     with tracer.start_as_current_span("no usage", attributes=base):
         pass
-    failed, missing = extract_calls(encode_spans(exporter.get_finished_spans())).calls
+    failed, missing = Extractor().calls(encode_spans(exporter.get_finished_spans())).calls
     assert (failed.status_code, failed.error_type, failed.cost_source, failed.total_cost) == (
         "Error",
         "RateLimitError",
@@ -144,6 +144,6 @@ def test_the_cost_source_names_who_computed_the_cost(attributes, stored):
             }
         )
 
-    (call,) = extract_calls(encode_spans(exporter.get_finished_spans())).calls
+    (call,) = Extractor().calls(encode_spans(exporter.get_finished_spans())).calls
 
     assert call.cost_source == stored

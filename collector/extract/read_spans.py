@@ -1,49 +1,58 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Reading a serialized `ExportTraceServiceRequest` with span attributes left as bytes, for speed.
+"""Reading spans: a serialized `ExportTraceServiceRequest` → per scope, its resource's dimensions, its spans, and
+of each span the attributes extraction reads (`Found`), with nothing decoded that extraction does not need.
 
-Walking `KeyValue` messages costs about 1 µs per attribute in Python (a wrapper per message, a `WhichOneof`
-per value), which made extraction the collector's bottleneck. So the request is parsed a second time (upb,
-~1 µs per span) into `LeanRequest`: a wire-compatible view of the OTLP messages that keeps only what extraction
-reads and declares `Span.attributes` (field 9) as `repeated bytes`, so each attribute is one `bytes` object.
+    reader = SpanReader(selection)           # once, at start: the C reader where it is built
+    for resource, spans, founds in reader.scopes(body): ...
 
-`read_encoded` then gives exactly what `values.read` gives for the decoded attributes: the key is sliced from
-the bytes, attributes whose key extraction does not read are skipped without decoding, and a wanted attribute
-is decoded once per distinct encoding (`KeyValue.FromString`) and remembered — the same model, provider,
-operation, finish reason or token count recurs on most spans; a new int or double (a token count, a cost) is
-read from its bytes directly. Anything not in the simple shape (key first, then one value) is decoded in full,
-so the result never depends on how a sender laid the fields out.
+The Python reader is the specification. Walking `KeyValue` messages costs about 1 µs per attribute in Python (a
+wrapper per message, a `WhichOneof` per value), so the request is parsed a second time (upb, ~1 µs per span) into
+`LeanRequest`: a wire-compatible view of the OTLP messages that keeps only what extraction reads and declares
+`Span.attributes` (field 9) as `repeated bytes`, so each attribute is one `bytes` object. `EncodedReader` then
+gives exactly what `values.read` gives for the decoded attributes: the key is sliced from the bytes, attributes
+whose key extraction does not read are skipped without decoding, and a wanted attribute is decoded once per
+distinct encoding (`KeyValue.FromString`) and remembered — the same model, provider, operation, finish reason or
+token count recurs on most spans; a new int or double (a token count, a cost) is read from its bytes directly.
+Anything not in the simple shape (key first, then one value) is decoded in full, so the result never depends on
+how a sender laid the fields out.
 
-`_scan.c` does all of this in C for a request in the canonical shape (`EncodedReader.scan`), at a quarter of the
-cost; this module stays its specification and reads whatever the C reader leaves to it.
+The C reader (`_read_spans.c`) does all of this for a request in the canonical shape, at a quarter of the cost,
+and leaves to the Python reader what it does not handle (a span's attributes, or the whole request).
+tests/collector/extract/test_read_spans_in_c.py holds the two to the same results.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+from . import conventions as names
+from .attributes import DEFAULT, AttributeSelection
 from .conventions import CUSTOM_PREFIX, READ
-from .values import Found, read
+from .values import Found, read, text
 
-# Declared, since it is None without the C reader; _scan.pyi lets mypy resolve the import of the extension.
-_scan: ModuleType | None
+# Declared, since it is None without the C reader; _read_spans.pyi lets mypy resolve the import of the extension.
+_read_spans: ModuleType | None
 try:
-    from . import _scan  # this module's reading, in C (_scan.c), built when the install had a C compiler
+    from . import _read_spans  # built when the install had a C compiler
 except ImportError:
-    _scan = None
+    _read_spans = None
 
-
-def reads_in_c() -> bool:
-    """Whether requests are read by the C reader (`_scan.c`); without it, by this module's Python reader alone."""
-    return _scan is not None
-
+NATIVE: Final = _read_spans is not None  # whether the C reader was built
+# The type of the spans the C reader makes (what the C row builder takes); None without it.
+ScannedSpan: Final[type | None] = None if _read_spans is None else _read_spans.ScannedSpan
+# Per scope: its resource's `resource_dimensions`, its spans, and each span's attributes as read.
+Scope = tuple[dict[str, Any], Sequence[Any], Iterable[Found]]
 
 _F = descriptor_pb2.FieldDescriptorProto
 _PACKAGE = "llmledger.collector.lean.v1"
@@ -52,7 +61,7 @@ _PACKAGE = "llmledger.collector.lean.v1"
 def _message_classes() -> dict[str, Any]:
     """Build the lean message types in the default pool (once), next to the real OTLP ones they refer to."""
     pool = descriptor_pool.Default()
-    names = ("LeanRequest", "LeanResourceSpans", "LeanScopeSpans", "LeanSpan")
+    classes = ("LeanRequest", "LeanResourceSpans", "LeanScopeSpans", "LeanSpan")
     try:
         pool.FindMessageTypeByName(f"{_PACKAGE}.LeanSpan")
     except KeyError:
@@ -90,7 +99,7 @@ def _message_classes() -> dict[str, Any]:
             ("status", 15, _F.TYPE_MESSAGE, one, ".opentelemetry.proto.trace.v1.Status"),
         )
         pool.Add(file)
-    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}")) for name in names}
+    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}")) for name in classes}
 
 
 LeanRequest: Any = _message_classes()["LeanRequest"]
@@ -110,15 +119,8 @@ class EncodedReader:
 
     def __init__(self, wanted: frozenset[str] = READ) -> None:
         self.wanted = wanted
-        self._names = {key.encode(): key for key in wanted}
+        self.encoded_names = {key.encode(): key for key in wanted}  # what the C reader looks keys up in
         self._cache: dict[bytes, tuple[str, Any]] = {}
-
-    def scan(self, body: bytes) -> tuple[list[bytes], list[tuple[int, list[Any], list[Found | None]]]] | None:
-        """The whole request read in C, when the extension is built and the request is in the canonical shape
-        (else None): each resource serialized, and per scope (its resource's index, its spans, what this reader
-        gives for each span's attributes). A span's found is None where the C reader left its attributes (then
-        in `span.attributes`) to this one."""
-        return None if _scan is None else _scan.scan(body, self._names, _CUSTOM)
 
     def __call__(self, attributes: Sequence[bytes]) -> Found:
         hits: list[Any] = list(map(self._cache.get, attributes))
@@ -137,7 +139,7 @@ class EncodedReader:
         if size > 1 and encoded[0] == 0x0A and encoded[1] < 0x80:  # field 1 (key) first, length < 128
             end = 2 + encoded[1]
             key = encoded[2:end]
-            name = self._names.get(key)
+            name = self.encoded_names.get(key)
             if name is None:
                 if not key.startswith(_CUSTOM) and _only_value_after(encoded, end, size):
                     return self._remember(encoded, _SKIP)
@@ -206,3 +208,84 @@ def _only_value_after(encoded: bytes, end: int, size: int) -> bool:
             return position + length == size
         shift += 7
     return False
+
+
+class SpanReader:
+    """Reads requests for one `AttributeSelection`, in C or in Python as chosen when it is made.
+
+    `native` is the choice: True reads in C (what the C reader does not handle is read in Python), False only in
+    Python (the specification, which the differential tests hold the C reader to). The collector makes one reader
+    at start (`Extractor`), so the choice is made once and the attribute memo lasts the collector's life.
+    """
+
+    def __init__(self, selection: AttributeSelection = DEFAULT, *, native: bool = NATIVE) -> None:
+        if native and _read_spans is None:
+            raise ValueError("the C span reader is not built (the install had no C compiler)")
+        self.selection = selection
+        self.native = native
+        # Selections that add no name to `READ` share one memo; any other reads more keys, and needs its own.
+        self._attributes = read_encoded if selection.wanted == READ else EncodedReader(selection.wanted)
+        self._scan = _read_spans.scan if native and _read_spans is not None else None
+
+    def scopes(self, request: ExportTraceServiceRequest | bytes) -> Iterator[Scope]:
+        """(its resource's `resource_dimensions`, its spans, their attributes as read) for every scope of
+        `request` (its bytes; a request is serialized first); resource attributes are read once per resource.
+        DecodeError for bytes that are not a request."""
+        body = request if isinstance(request, bytes) else request.SerializeToString()
+        scanned = self._scanned(body) if self._scan is not None else None
+        if scanned is not None:
+            yield from scanned
+            return
+        reader, selection = self._attributes, self.selection
+        for resource_spans in LeanRequest.FromString(body).resource_spans:
+            resource = _resource(resource_spans.resource, selection)
+            for scope_spans in resource_spans.scope_spans:
+                spans = scope_spans.spans
+                yield resource, spans, map(reader, [span.attributes for span in spans])
+
+    def _scanned(self, body: bytes) -> list[Scope] | None:
+        """`scopes` of a request the C reader read; None when it did not (a request in another shape) or a resource
+        does not decode: the Python reader then reads the request, and raises what it raises."""
+        assert self._scan is not None
+        reader = self._attributes
+        scanned = self._scan(body, reader.encoded_names, _CUSTOM)
+        if scanned is None:
+            return None
+        serialized, scopes_read = scanned
+        try:
+            resources = [_resource(Resource.FromString(resource), self.selection) for resource in serialized]
+        except DecodeError:
+            return None
+        return [
+            (
+                resources[index],
+                spans,
+                [
+                    reader(span.attributes) if found is None else found
+                    for span, found in zip(spans, founds, strict=True)
+                ],
+            )
+            for index, spans, founds in scopes_read
+        ]
+
+
+_DIMENSIONS = (
+    ("tenant", names.TENANT),
+    ("service_name", (names.SERVICE,)),
+    ("environment", names.ENVIRONMENT),
+    ("feature", names.FEATURE),
+    ("user_id", names.USER),
+    ("session_id", names.SESSION),
+)
+
+
+def resource_dimensions(attributes: Mapping[str, Any], selection: AttributeSelection = DEFAULT) -> dict[str, Any]:
+    """The ownership dimensions and custom attributes a resource gives every span under it (read once per
+    resource); the custom ones under the key "attributes"."""
+    dimensions: dict[str, Any] = {field: text(attributes, keys) for field, keys in _DIMENSIONS}
+    dimensions["attributes"] = selection.of_resource(attributes)
+    return dimensions
+
+
+def _resource(resource: Resource, selection: AttributeSelection) -> dict[str, Any]:
+    return resource_dimensions(read(resource.attributes, selection.wanted), selection)

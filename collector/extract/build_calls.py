@@ -1,20 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Deciding which spans are LLM calls and turning each into one `LlmCall`.
+"""Building calls: which spans are LLM calls, and what each one becomes as an `LlmCall`.
 
-Speed is the point of the shape: spans are read from the serialized request (`wire`, in C where it is built),
-their attributes filtered there to the keys extraction reads (`conventions.READ`), and a span without any of
-them is dropped; only LLM spans are read further. Resource attributes are read once per resource, not per span.
+This is the reference path, one `LlmCall` object per call, with its costs as Decimals (`costs.apply_cost`) and its
+values brought into range (`bounds.bound`). The row builder (`build_rows`) makes the same rows without it, and
+takes this path for the unusual span; tests/collector/extract/test_build_rows.py holds the two to the same rows.
+Spans come from `read_spans`: their attributes filtered to the keys extraction reads (`conventions.READ`), a span
+without any of them already dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from llmledger._core.prices import ModelPrice
@@ -25,8 +24,8 @@ from . import conventions as names
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import bound
 from .costs import PriceCache, apply_cost
-from .values import Found, count, flag, number, read, text
-from .wire import LeanRequest
+from .read_spans import Scope
+from .values import count, flag, number, read, text
 
 _STATUS = ("Unset", "Ok", "Error")
 _OPERATION_ALIASES = {"completion": "text_completion", "embedding": "embeddings"}
@@ -42,71 +41,21 @@ class Extraction:
     price_cache: PriceCache = field(default_factory=dict, repr=False)
 
 
-def extract_calls(
-    request: ExportTraceServiceRequest | bytes,
-    into: Extraction | None = None,
-    attributes: AttributeSelection = DEFAULT,
+def build_calls(
+    scopes: Iterable[Scope], attributes: AttributeSelection = DEFAULT, into: Extraction | None = None
 ) -> Extraction:
-    """The LLM calls of every span in `request`, a request or its serialized bytes (appended to `into` when
-    given), with the custom and allow-listed `attributes`. Either way the spans are read from the bytes
-    (`wire`): a request is serialized first."""
+    """The LLM calls of every span of `scopes` (a request as `read_spans.SpanReader.scopes` reads it), with the
+    custom and allow-listed `attributes`; appended to `into` when given."""
     result = into if into is not None else Extraction()
     prices_used = result.prices
     price_cache = result.price_cache
     calls = result.calls
-    for resource, spans, founds in scopes(request, attributes):
+    for resource, spans, founds in scopes:
         result.spans += len(spans)
         for span, found in zip(spans, founds, strict=True):
             if found and is_llm_call(found):
                 calls.append(_build(span, found, resource, prices_used, price_cache, attributes))
     return result
-
-
-def scopes(
-    request: ExportTraceServiceRequest | bytes, attributes: AttributeSelection = DEFAULT
-) -> Iterator[tuple[dict[str, Any], Sequence[Any], Iterable[Found]]]:
-    """(its resource's `resource_dimensions`, its spans, their attributes as `attributes.reader` reads them) for
-    every scope of `request`, read from the bytes (a request is serialized first) in C where it can be
-    (`EncodedReader.scan`), else through `wire.LeanRequest`; resource attributes are read once per resource."""
-    body = request if isinstance(request, bytes) else request.SerializeToString()
-    scanned = _scanned(body, attributes)
-    if scanned is not None:
-        yield from scanned
-        return
-    reader = attributes.reader
-    for resource_spans in LeanRequest.FromString(body).resource_spans:
-        resource = _resource(resource_spans.resource, attributes)
-        for scope_spans in resource_spans.scope_spans:
-            spans = scope_spans.spans
-            yield resource, spans, map(reader, [span.attributes for span in spans])
-
-
-def _scanned(
-    body: bytes, attributes: AttributeSelection
-) -> list[tuple[dict[str, Any], Sequence[Any], list[Found]]] | None:
-    """`scopes` of a request the C reader read; None when it did not (not built, or a request in another shape)
-    or a resource does not decode: the Python reader then reads the request, and raises what it raises."""
-    reader = attributes.reader
-    scanned = reader.scan(body)
-    if scanned is None:
-        return None
-    serialized, scopes_read = scanned
-    try:
-        resources = [_resource(Resource.FromString(resource), attributes) for resource in serialized]
-    except DecodeError:
-        return None
-    return [
-        (
-            resources[index],
-            spans,
-            [reader(span.attributes) if found is None else found for span, found in zip(spans, founds, strict=True)],
-        )
-        for index, spans, founds in scopes_read
-    ]
-
-
-def _resource(resource: Resource, attributes: AttributeSelection) -> dict[str, Any]:
-    return resource_dimensions(read(resource.attributes, attributes.wanted), attributes)
 
 
 def span_to_call(
@@ -121,24 +70,6 @@ def span_to_call(
     if not found or not is_llm_call(found):
         return None
     return _build(span, found, resource, {} if prices_used is None else prices_used, price_cache, attributes)
-
-
-_DIMENSIONS = (
-    ("tenant", names.TENANT),
-    ("service_name", (names.SERVICE,)),
-    ("environment", names.ENVIRONMENT),
-    ("feature", names.FEATURE),
-    ("user_id", names.USER),
-    ("session_id", names.SESSION),
-)
-
-
-def resource_dimensions(attributes: Mapping[str, Any], selection: AttributeSelection = DEFAULT) -> dict[str, Any]:
-    """The ownership dimensions and custom attributes a resource gives every span under it (read once per
-    resource); the custom ones under the key "attributes"."""
-    dimensions: dict[str, Any] = {field: text(attributes, keys) for field, keys in _DIMENSIONS}
-    dimensions["attributes"] = selection.of_resource(attributes)
-    return dimensions
 
 
 def is_llm_call(found: Mapping[str, Any]) -> bool:
@@ -267,7 +198,7 @@ def _describe(found: Mapping[str, Any]) -> _Described:
 
 
 def _build(
-    span: Any,  # a `Span`, or a `wire.LeanRequest` span: the same fields but attributes
+    span: Any,  # a `Span`, or a span `read_spans` read: the same fields but attributes
     found: Mapping[str, Any],
     resource: Mapping[str, Any],
     prices_used: dict[str, ModelPrice],

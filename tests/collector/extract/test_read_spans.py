@@ -7,8 +7,8 @@ import pytest
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 
+from llmledger.collector.extract.read_spans import read_encoded
 from llmledger.collector.extract.values import read
-from llmledger.collector.extract.wire import read_encoded
 
 
 def _kv(key: str, value: AnyValue) -> KeyValue:
