@@ -64,6 +64,8 @@ class Response:
     output_messages: Callable[[], Any] | None = None
     # How the call was served where that changes its price, e.g. (("service_tier", "flex"),).
     price_variant: tuple[tuple[str, str], ...] = ()
+    # Searches the provider billed (Cohere's rerank), priced per search beside any tokens.
+    search_units: int | None = None
 
 
 class Invocation:
@@ -250,7 +252,8 @@ class Invocation:
             attributes[attr.USAGE_COST_CURRENCY] = "USD"
             attributes[attr.USAGE_COST_SOURCE] = attr.COST_SOURCE_PROVIDER
             return response.reported_cost
-        if usage.is_empty:
+        searches = response.search_units if response is not None else None
+        if usage.is_empty and searches is None:
             return None  # nothing to price: no usage arrived (flagged by usage.complete on streams)
         price = price_of(
             self.provider,
@@ -259,9 +262,11 @@ class Invocation:
             self._start_unix_ns,
             response.price_variant if response is not None else (),
         )
-        if price is None:
-            attributes[attr.COST_UNPRICED] = True
+        if price is None or (searches is not None and price.search_unit is None):
+            attributes[attr.COST_UNPRICED] = True  # a price that says nothing of searches cannot price them
             return None
+        if searches is not None:
+            return self._search_cost(attributes, price, usage, searches)
         parts = _exact_floats(price, usage)
         if parts is None:  # a rate that is not a whole number of 10⁻¹² USD per token: priced in Decimal
             cost = compute(price, usage)
@@ -272,7 +277,34 @@ class Invocation:
             total_float = float(total)
         else:
             input_cost, cache_read, cache_write, output, total_float, total = parts
-        attributes[attr.USAGE_COST] = attributes[attr.USAGE_COST_AMOUNT] = total_float
+        self._priced(attributes, price, usage, input_cost, cache_read, cache_write, output, total_float)
+        return total
+
+    def _search_cost(
+        self, attributes: dict[str, AttributeValue], price: ModelPrice, usage: Usage, searches: int
+    ) -> Decimal:
+        """A call billed per search (and, where its price says so, per token): priced in Decimal."""
+        cost = compute(price, usage)
+        search_cost = searches * (price.search_unit or Decimal(0))
+        total = cost.total + search_cost
+        attributes[attr.COST_SEARCH_UNITS] = float(search_cost)
+        parts = map(float, (cost.input, cost.cache_read, cost.cache_write, cost.output))
+        self._priced(attributes, price, usage, *parts, float(total))
+        return total
+
+    @staticmethod
+    def _priced(
+        attributes: dict[str, AttributeValue],
+        price: ModelPrice,
+        usage: Usage,
+        input_cost: float,
+        cache_read: float,
+        cache_write: float,
+        output: float,
+        total: float,
+    ) -> None:
+        """The cost attributes of a priced call: its total, the parts whose tokens were reported, the price."""
+        attributes[attr.USAGE_COST] = attributes[attr.USAGE_COST_AMOUNT] = total
         attributes[attr.USAGE_COST_CURRENCY] = "USD"
         attributes[attr.USAGE_COST_SOURCE] = attr.COST_SOURCE_LOCAL
         # A part is set when its tokens were reported: OpenAI never reports cache writes, and a $0 cache-write
@@ -291,7 +323,6 @@ class Invocation:
         attributes[attr.PRICED_MODEL] = price.model
         if price.variant:
             attributes[attr.PRICE_VARIANT] = price.variant
-        return total
 
 
 _PICO = 1e12  # 10¹² exactly, as a double
@@ -338,6 +369,8 @@ def _response_attributes(attributes: dict[str, AttributeValue], response: Respon
     for key, value in zip(_USAGE_KEYS, usage, strict=True):  # a Usage is a tuple of the counts, in this order
         if value is not None:
             attributes[key] = value
+    if response.search_units is not None:
+        attributes[attr.USAGE_SEARCH_UNITS] = response.search_units
     attributes.update(response.attributes)
     if capture_content and response.output_messages is not None:
         attributes[attr.OUTPUT_MESSAGES] = _json(response.output_messages())

@@ -70,6 +70,9 @@ class ModelPrice:
     variant: str = ""  # the price variant in force, e.g. "service_tier=flex"; "" for standard prices
     id: str = field(default="", compare=False)
     pattern: str = ""  # the override entry's model pattern ('' for genai-prices): provenance, not a model name
+    # USD per search unit, for calls billed by the search (Cohere's rerank: one query over up to 100 documents);
+    # None where the price says nothing of searches, and a call billed in them is then unpriced.
+    search_unit: Decimal | None = None
 
 
 class PriceFileError(ValueError):
@@ -236,6 +239,7 @@ def _with_id(price: ModelPrice) -> ModelPrice:
                 price.source,
                 price.version,
                 price.variant,
+                price.search_unit,
             )
         ).encode()
     )
@@ -330,6 +334,9 @@ def load_price_file(path: Path) -> tuple[_Override, ...]:
             input: 2.50               # USD per million tokens
             output: 10.00
             cache_read: 1.25          # optional, like cache_write and cache_write_1h
+          - provider: cohere
+            model: "rerank-*"
+            search_unit: 0.002        # USD per search unit; input and output may then be left out
     """
     try:
         text = path.read_text(encoding="utf-8")
@@ -377,8 +384,15 @@ def _parse_entry(entry: object, index: int, path: Path, version: str) -> _Overri
     if not isinstance(valid_from, date):
         raise PriceFileError(f"{where}: valid_from must be a date")
     rates = {key: _decimal(entry.get(key), key, where) for key in _RATE_KEYS}
+    search_unit = _decimal(entry.get("search_unit"), "search_unit", where)
+    if search_unit is not None:
+        # A price per search: tokens the response may also report are not billed unless the entry says so.
+        rates["input"] = Decimal(0) if rates["input"] is None else rates["input"]
+        rates["output"] = Decimal(0) if rates["output"] is None else rates["output"]
     if rates["input"] is None or rates["output"] is None:
-        raise PriceFileError(f"{where}: 'input' and 'output' (USD per million tokens) are required")
+        raise PriceFileError(
+            f"{where}: 'input' and 'output' (USD per million tokens) are required, or 'search_unit' (USD per search)"
+        )
     provider = entry.get("provider")
     if provider is not None and not isinstance(provider, str):
         raise PriceFileError(f"{where}: 'provider' must be a string")
@@ -394,6 +408,7 @@ def _parse_entry(entry: object, index: int, path: Path, version: str) -> _Overri
             source="override",
             version=version,
             pattern=model,
+            search_unit=search_unit,
         )
     )
     return _Override(provider if provider not in (None, "*") else None, compiled, valid_from, price)
