@@ -8,6 +8,10 @@ looking for the feature itself, never by comparing version numbers.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 
@@ -16,3 +20,9 @@ def needs(owner: object, attribute: str) -> None:
     if not hasattr(owner, attribute):
         kind = type(owner)
         pytest.skip(f"this {kind.__module__.partition('.')[0]} release has no {kind.__qualname__}.{attribute}")
+
+
+def needs_parameter(function: Callable[..., Any], name: str) -> None:
+    """Skips the running test unless `function` (an SDK method or client constructor) takes a `name` argument."""
+    if name not in inspect.signature(function).parameters:
+        pytest.skip(f"this release's {function.__qualname__} takes no {name!r}")

@@ -20,6 +20,7 @@ import vcr
 import yaml
 
 from tests.cassette_replay import CASSETTES, expected, interactions, request_json
+from tests.instrumentation.features import needs, needs_parameter
 
 MATCH_ON = ["method", "scheme", "host", "port", "path"]
 
@@ -27,6 +28,7 @@ MATCH_ON = ["method", "scheme", "host", "port", "path"]
 def client_for(file: str, asynchronous: bool, **options: Any) -> Any:
     if "bedrock" in file:
         cls = anthropic.AsyncAnthropicBedrock if asynchronous else anthropic.AnthropicBedrock
+        needs_parameter(cls.__init__, "api_key")  # without it, Bedrock signs with AWS credentials (boto3)
         return cls(aws_region="us-east-1", api_key="test", max_retries=0, **options)
     cls = anthropic.AsyncAnthropic if asynchronous else anthropic.Anthropic
     return cls(api_key="test", max_retries=0, **options)
@@ -59,6 +61,8 @@ def call(row: dict[str, Any], interaction: dict[str, Any], **client_options: Any
     helper = _style(file) == "helper"
     if helper:
         body.pop("stream", None)
+    if helper:
+        needs(messages, "stream")
     method = messages.stream if helper else messages.create
     kwargs = kwargs_for(method, body)
 

@@ -13,6 +13,7 @@ from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, recorded_json
+from tests.instrumentation.features import needs_parameter
 from tests.instrumentation.imports import loaded_by
 
 ARGS = {"model": "claude-3-opus-20240229", "max_tokens": 1024, "messages": MESSAGES}
@@ -68,6 +69,7 @@ def test_uninstrument_restores_every_original(tracer_provider, span_exporter):
 
 def test_the_span_follows_the_genai_conventions(instrumented, span_exporter):
     # This SDK has no sampling arguments any more (temperature, top_p, top_k): an older one's are read alike.
+    needs_parameter(anthropic.resources.Messages.create, "service_tier")
     _client().messages.create(**ARGS, stop_sequences=["END"], service_tier="auto")
 
     (span,) = span_exporter.get_finished_spans()
@@ -233,6 +235,7 @@ def _zero_code_spans(tmp_path, native: str, disabled: str = zero_code.PEERS) -> 
 
 def test_zero_code_control_without_llmledger_the_sdk_traces_itself(tmp_path):
     """So that the test below is not vacuous: under `opentelemetry-instrument` the SDK makes its own spans."""
+    needs_parameter(anthropic.Anthropic.__init__, "open_telemetry")  # the SDK's own tracing (anthropic 2)
     spans = _zero_code_spans(tmp_path, "on", disabled=f"{zero_code.PEERS},llmledger_anthropic")
 
     assert [s["name"] for s in spans] == ["anthropic.messages.create"] * 2

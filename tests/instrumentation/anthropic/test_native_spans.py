@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 
+import anthropic
 import pytest
 
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, recorded_json
+from tests.instrumentation.features import needs, needs_parameter
 
 
 def _native_on(tracer_provider):
+    needs_parameter(anthropic.Anthropic.__init__, "open_telemetry")  # the SDK's own tracing (anthropic 2)
     return {"open_telemetry": {"tracer_provider": tracer_provider}}
 
 
@@ -32,6 +35,7 @@ def _calls(options):
 
     async def run():
         client = transport.async_client(transport.stream_response(STREAM), **options)
+        needs(client.beta.messages, "stream")
         async with client.beta.messages.stream(
             model="claude-3-5-haiku-20241022", max_tokens=1024, messages=MESSAGES
         ) as stream:

@@ -18,6 +18,7 @@ import pytest
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, STREAM, recorded_body
+from tests.instrumentation.features import needs
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
 
 MODEL = "claude-3-5-haiku-20241022"
@@ -247,8 +248,11 @@ def test_async_helper_text_stream(instrumented, span_exporter):
 
 
 def test_async_helper_left_early(instrumented, span_exporter):
+    client = _async_client()
+    needs(client.beta.messages, "stream")
+
     async def run():
-        async with _async_client().beta.messages.stream(**ARGS) as stream:
+        async with client.beta.messages.stream(**ARGS) as stream:
             await stream.__anext__()
 
     asyncio.run(run())
