@@ -26,6 +26,7 @@ import pickle
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -36,6 +37,7 @@ from llmledger._core.prices import ModelPrice
 from .. import cycle_collector
 from ..extract import Extractor
 from ..extract.attributes import DEFAULT, AttributeSelection
+from ..llm_calls import CallColumns
 from .records import store_record
 
 _log = logging.getLogger(__name__)
@@ -47,13 +49,17 @@ _FAILED = b""  # a worker's answer for a request it could not extract (a pickled
 
 @dataclass(slots=True)
 class Extracted:
-    """One request's calls, ready to queue: `record` is their store record (no raw rows), `keys` their span keys."""
+    """One request's calls, ready to queue: their span keys (for the duplicate filter), and either their store record
+    as a worker wrote it (`record`, no raw rows) or, extracted in the collector, their `columns`; with the request's
+    raw span rows when those are kept."""
 
     spans: int
     rejected: int
     keys: list[str]
     record: bytes | None
     prices: dict[str, ModelPrice]
+    columns: CallColumns | None = None
+    raw: Sequence[Sequence[Any]] = ()
 
 
 @dataclass(slots=True)

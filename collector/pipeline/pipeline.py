@@ -1,12 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
-"""From received requests to stored rows: extract, de-duplicate, queue durably, then write and forward.
+"""From a received request to records on disk: the steps of `Pipeline.accept`, and the consumers that read them.
 
-Receivers call `accept()` on their own threads. It extracts the request's LLM calls (and raw span rows when
-asked), drops spans already seen (a (trace id, span id) memory: SDK re-sends would otherwise be counted twice by
-the rollups) and appends what remains to the durable queue, with the request's bytes when forwarding; it returns
-(and the receiver acknowledges) only once that is on disk. Two consumers read the queue, each with its own
-cursor: the ClickHouse writer (`storing.StoreConsumer`) and the forwarder, so neither ever waits for the other.
-A full queue raises `Backpressure` and receivers answer 429 / RESOURCE_EXHAUSTED with a retry delay.
+Receivers call `accept()` on their own threads, and it reads top to bottom:
+
+    _admit       refuse (`Backpressure`) while stopping or when the queue is full, before any work
+    _extract     the request's LLM calls (`extract.Extractor`, or a worker process), and its raw span rows if kept
+    _first_seen  drop the spans already taken (`SeenSpans`: SDK re-sends would be counted twice by the rollups)
+    _records     the queue records (`records`): the request's bytes for the forwarder, the new rows for the writer
+    _append      append them to the durable queue; if it refuses, forget the spans again and say why
+    _count       the counters `/metrics` shows
+
+It returns (and the receiver acknowledges) only once the records are on disk. Two consumers read the queue, each
+with its own cursor: the ClickHouse writer (`exporters.clickhouse.consumer`) and the forwarder
+(`exporters.forward`), so neither ever waits for the other. A full queue raises `Backpressure` and receivers
+answer 429 / RESOURCE_EXHAUSTED with a retry delay.
 
 Metrics and logs requests go through `accept_signal()`: the collector keeps nothing of them, so with a forwarder
 they are queued as they came (forward records only, acknowledged once durable, sent in order with the traces),
@@ -81,6 +88,9 @@ class PipelineStats:
 
 
 class Pipeline:
+    """The collector between its receivers and its exporters: takes requests (`accept`, `accept_signal`) into the
+    durable queue, runs the queue's consumers (`start`, `stop`), and reports its counters and readiness."""
+
     def __init__(
         self,
         store: Store,
@@ -111,7 +121,7 @@ class Pipeline:
             store, queue, batch_size=batch_size, flush_interval=flush_interval, retry_delay=retry_delay
         )
         self._remember_queued()
-        # Extraction off the receiving threads' GIL: worth it from two cores up (see `extracting`).
+        # Extraction off the receiving threads' GIL: worth it from two cores up (see `extract_workers`).
         self._pool = ExtractionPool(extract_workers, attributes) if extract_workers > 0 else None
 
     def remember_stored(self, call_keys: Iterable[str]) -> None:
@@ -137,60 +147,19 @@ class Pipeline:
     # -- receiving ---------------------------------------------------------------------------------------
     def accept(self, request: ExportTraceServiceRequest, body: bytes | None = None) -> Outcome:
         """Take one request; when this returns it is durable. `body`: its protobuf bytes if the caller has them."""
-        if self._stopping:
-            self._refused("the collector is shutting down")
-        if not self.queue.has_room():  # before extracting: a full queue should cost the sender little
-            self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
-        extracted, columns = self._extract(request, body)
-        raw = raw_span_rows(request) if self.store_raw_spans else []
-        keys = extracted.keys
-        with self._lock:
-            new = self._seen_calls.add_all(keys)
-            new_raw: list[Sequence[Any]] = [raw[index] for index in self._seen_raw.add_all([r[1] + r[2] for r in raw])]
-        new_keys = keys if len(new) == len(keys) else [keys[index] for index in new]
-        payloads = []
-        if self.forwarder is not None:
-            payloads.append(forward_record(body if body is not None else request.SerializeToString()))
-        if len(new) == len(keys) and not new_raw and extracted.record is not None:
-            payloads.append(extracted.record)  # as the worker pickled it
-        elif new or new_raw:
-            if columns is None:  # a worker's record, of which some calls are re-sends (or raw rows join it)
-                found = rows(extracted.record) if extracted.record is not None else None
-                columns = found.calls if found is not None else CallColumns()
-            new_calls = columns if len(new) == len(keys) else columns.take(new)
-            payloads.append(store_record(new_calls, extracted.prices if new else {}, new_raw))
-        if payloads:
-            try:
-                self.queue.append(*payloads)
-            except Exception as error:  # not acknowledged: the sender's retry must not be taken for a duplicate
-                with self._lock:
-                    self._seen_calls.forget(new_keys)
-                    self._seen_raw.forget(row[1] + row[2] for row in new_raw)
-                self._not_queued(error)
-        with self._lock:
-            stats = self._stats
-            stats.requests += 1
-            stats.spans += extracted.spans
-            stats.rejected += extracted.rejected
-            stats.calls += len(new)
-            stats.duplicates += len(keys) - len(new)
-        rejected = extracted.rejected
-        if rejected:
-            return Outcome(
-                rejected,
-                f"{rejected} LLM span(s) carry a cost of a million USD or more (or not a number) and were dropped",
-            )
-        return Outcome()
+        self._admit()
+        extracted = self._extract(request, body)
+        new = self._first_seen(extracted)
+        self._append(self._records(request, body, extracted, new), new)
+        self._count(extracted, new)
+        return _outcome(extracted.rejected)
 
     def accept_signal(self, signal: PassedSignal, request: Message, body: bytes | None = None) -> Outcome:
         """Take one metrics or logs request (parsed: that is its validation); `body`: its protobuf bytes if the
         caller has them. With a forwarder it is durable, queued for forwarding, when this returns, and refused
         like a traces request when the queue cannot take it; without one it is counted and dropped."""
-        if self._stopping:
-            self._refused("the collector is shutting down")
+        self._admit(queueing=self.forwarder is not None)
         if self.forwarder is not None:
-            if not self.queue.has_room():
-                self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
             data = body if body is not None else request.SerializeToString()
             try:
                 self.queue.append(forward_record(data, signal.name))
@@ -207,6 +176,82 @@ class Pipeline:
                 stats.log_records += items
         return Outcome()
 
+    def _admit(self, queueing: bool = True) -> None:
+        """Refuse the request (Backpressure) while stopping, or when it is to be queued and the queue is full:
+        before any work on it, so that a full queue costs the sender little."""
+        if self._stopping:
+            self._refused("the collector is shutting down")
+        if queueing and not self.queue.has_room():
+            self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
+
+    def _extract(self, request: ExportTraceServiceRequest, body: bytes | None) -> Extracted:
+        """The request's storable calls, and its raw span rows when those are stored."""
+        extracted = self._extract_calls(request, body)
+        if self.store_raw_spans:
+            extracted.raw = raw_span_rows(request)
+        return extracted
+
+    def _extract_calls(self, request: ExportTraceServiceRequest, body: bytes | None) -> Extracted:
+        """The request's storable calls: by a worker when there is a pool (their record only), else here (their
+        columns too). A body without any LLM attribute name holds no call, and is not read further."""
+        if body is not None and not any(marker in body for marker in _MARKERS):
+            spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+            return Extracted(spans, 0, [], None, {})
+        if body is not None and self._pool is not None:
+            extracted = self._pool.extract(body)
+            if extracted is not None:
+                return extracted
+        extraction = self.extractor.columns(body if body is not None else request)
+        columns = extraction.columns
+        keys = list(columns.keys())
+        return Extracted(extraction.spans, extraction.rejected, keys, None, extraction.prices, columns)
+
+    def _first_seen(self, extracted: Extracted) -> _New:
+        """What of `extracted` the duplicate filter has not seen before (and now remembers)."""
+        keys, raw = extracted.keys, extracted.raw
+        raw_keys = [row[1] + row[2] for row in raw]
+        with self._lock:
+            calls = self._seen_calls.add_all(keys)
+            new_raw = [raw[index] for index in self._seen_raw.add_all(raw_keys)] if raw else []
+        new_keys = keys if len(calls) == len(keys) else [keys[index] for index in calls]
+        return _New(calls, new_keys, new_raw)
+
+    def _records(
+        self, request: ExportTraceServiceRequest, body: bytes | None, extracted: Extracted, new: _New
+    ) -> list[bytes]:
+        """The request's queue records: its bytes for the forwarder (when forwarding), its new rows for the writer
+        (when it has any)."""
+        records = []
+        if self.forwarder is not None:
+            records.append(forward_record(body if body is not None else request.SerializeToString()))
+        store = _store_record(extracted, new)
+        if store is not None:
+            records.append(store)
+        return records
+
+    def _append(self, records: list[bytes], new: _New) -> None:
+        """Append `records` to the queue: durable when this returns. When the queue refuses them the request is not
+        acknowledged, so the filter forgets its new spans (the sender's retry must not be taken for a re-send) and
+        the receivers are told what to answer."""
+        if not records:
+            return
+        try:
+            self.queue.append(*records)
+        except Exception as error:
+            with self._lock:
+                self._seen_calls.forget(new.keys)
+                self._seen_raw.forget(row[1] + row[2] for row in new.raw)
+            self._not_queued(error)
+
+    def _count(self, extracted: Extracted, new: _New) -> None:
+        with self._lock:
+            stats = self._stats
+            stats.requests += 1
+            stats.spans += extracted.spans
+            stats.rejected += extracted.rejected
+            stats.calls += len(new.calls)
+            stats.duplicates += len(extracted.keys) - len(new.calls)
+
     def _not_queued(self, error: Exception) -> NoReturn:
         """Raise what the receivers answer for an append to the queue that failed with `error`."""
         if isinstance(error, QueueFull):
@@ -217,21 +262,6 @@ class Pipeline:
             _log.error("cannot write to the queue: %s", error)
             self._refused(f"the collector cannot write its queue ({error.strerror or error})")
         raise error
-
-    def _extract(self, request: ExportTraceServiceRequest, body: bytes | None) -> tuple[Extracted, CallColumns | None]:
-        """The request's storable calls: by a worker when there is a pool (their record only), else here (their
-        columns too)."""
-        if body is not None and not any(marker in body for marker in _MARKERS):
-            spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-            return Extracted(spans, 0, [], None, {}), None
-        if body is not None and self._pool is not None:
-            extracted = self._pool.extract(body)
-            if extracted is not None:
-                return extracted, None
-        extraction = self.extractor.columns(body if body is not None else request)
-        columns = extraction.columns
-        keys = list(columns.keys())
-        return Extracted(extraction.spans, extraction.rejected, keys, None, extraction.prices), columns
 
     def _refused(self, reason: str) -> NoReturn:
         with self._lock:
@@ -314,3 +344,37 @@ class Pipeline:
         stats.calls_written, stats.raw_written = writer.calls_written, writer.raw_written
         stats.write_errors = writer.write_errors
         return stats
+
+
+@dataclass(slots=True)
+class _New:
+    """What of a request the duplicate filter let through: its calls (indexes into `Extracted.keys`, and their keys)
+    and its raw span rows."""
+
+    calls: Sequence[int]
+    keys: Sequence[str]
+    raw: list[Sequence[Any]]
+
+
+def _store_record(extracted: Extracted, new: _New) -> bytes | None:
+    """The writer's record of the rows the filter let through; None when there are none."""
+    every_call = len(new.calls) == len(extracted.keys)
+    if every_call and not new.raw and extracted.record is not None:
+        return extracted.record  # as the worker wrote it
+    if not new.calls and not new.raw:
+        return None
+    columns = extracted.columns
+    if columns is None:  # a worker's record, of which some calls are re-sends (or raw rows join it)
+        found = rows(extracted.record) if extracted.record is not None else None
+        columns = found.calls if found is not None else CallColumns()
+    calls = columns if every_call else columns.take(new.calls)
+    return store_record(calls, extracted.prices if new.calls else {}, new.raw)
+
+
+def _outcome(rejected: int) -> Outcome:
+    """A success, or a partial one naming the LLM spans refused."""
+    if not rejected:
+        return Outcome()
+    return Outcome(
+        rejected, f"{rejected} LLM span(s) carry a cost of a million USD or more (or not a number) and were dropped"
+    )
