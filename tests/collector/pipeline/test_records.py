@@ -1,11 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Queue records: a store record gives back the very calls, prices and raw rows it was made of, a backlog
-written by a version with other `LlmCall` fields still loads, and each consumer sees only its own records."""
+"""Queue records: a store record gives back the very calls, prices and raw rows it was made of, a record of
+calls with other fields than this version's is refused naming them, and each consumer sees only its own records."""
 
 from __future__ import annotations
 
+import marshal
 import pickle
-from dataclasses import fields, replace
+import struct
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -42,15 +44,6 @@ def test_a_cost_decimal_18_12_cannot_hold_is_refused_naming_the_span(cost):
     assert not fits(call)
 
 
-def test_a_record_written_all_pickled_by_the_previous_version_still_loads(sample_calls):
-    columns = CallColumns.of(sample_calls)
-    raw = [[1, "trace", "span", {"k": "v"}]]
-    names = tuple(field.name for field in fields(LlmCall))
-    found = rows(b"C" + pickle.dumps((names, columns.columns, {}, raw)))
-    assert found is not None
-    assert (found.calls, found.raw) == (columns, raw)
-
-
 def test_a_value_marshal_cannot_write_is_pickled_with_its_record_and_loads_the_same(sample_calls):
     columns = CallColumns.of([replace(sample_calls[0], feature=Text("search"))])
     record = store_record(columns, {}, [])
@@ -59,21 +52,18 @@ def test_a_value_marshal_cannot_write_is_pickled_with_its_record_and_loads_the_s
     assert found is not None and found.calls == columns
 
 
-def test_a_record_of_an_older_layout_loads_by_field_name_ignoring_fields_that_are_gone():
-    names = ("timestamp_ns", "trace_id", "span_id", "total_cost", "retired_field")
-    columns = [(7,), ("t" * 32,), ("s" * 16,), (Decimal("0.25"),), ("whatever",)]
-    found = rows(b"S" + pickle.dumps((names, columns, {}, [])))
-    assert found is not None
-    assert found.calls.calls() == [LlmCall(7, "t" * 32, "s" * 16, total_cost=Decimal("0.25"))]
-    assert found.calls.field("total_cost") == [250_000_000_000]
-
-
-def test_a_record_of_the_decimal_layout_leaves_out_calls_whose_cost_cannot_be_stored(sample_calls):
-    names = ("timestamp_ns", "trace_id", "span_id", "total_cost")
-    columns = [(7, 8), ("t" * 32, "u" * 32), ("s" * 16, "s" * 16), (Decimal("0.25"), Decimal("2e6"))]
-    found = rows(b"S" + pickle.dumps((names, columns, {}, [])))
-    assert found is not None
-    assert list(found.calls.keys()) == ["t" * 32 + "s" * 16]
+@pytest.mark.parametrize("tag", [b"M", b"C"])
+def test_a_record_of_calls_with_other_fields_is_refused_naming_them(sample_calls, tag):
+    names = ("timestamp_ns", "trace_id", "span_id", "retired_field")
+    columns = [(7,), ("t" * 32,), ("s" * 16,), ("whatever",)]
+    if tag == b"M":
+        marshalled = marshal.dumps((names, columns), 4)
+        record = b"M" + struct.pack("<I", len(marshalled)) + marshalled + pickle.dumps(({}, []))
+    else:
+        record = b"C" + pickle.dumps((names, columns, {}, []))
+    with pytest.raises(ValueError, match=r"fields timestamp_ns, trace_id, span_id, retired_field, not .*: it was"):
+        rows(record)
+    assert rows(store_record(CallColumns.of(sample_calls), {}, [])) is not None  # this version's: read
 
 
 def test_each_consumer_reads_only_its_own_records():
