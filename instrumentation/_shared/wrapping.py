@@ -17,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
 from wrapt import wrap_function_wrapper
 
-from . import budget_gate
+from . import budget_policy
 from .invocation import Invocation, Request, Response
 from .streams import AsyncStream, StreamReader, SyncStream
 from .telemetry import Telemetry
@@ -109,7 +109,8 @@ def start(
 ) -> tuple[Invocation, dict[str, Any]] | None:
     """Start recording a call: its invocation and the kwargs to call the SDK with; None if that failed (logged).
 
-    Budgets are checked here, before the SDK sends anything: `BudgetExceeded` is the one exception we raise.
+    The budget policy in force (`budget_policy`) checks the call here, before the SDK sends anything; refusing it
+    (`BudgetExceeded`) is the one exception we raise. Its hold is settled when the invocation finishes.
     """
     try:
         target = locate(instance)
@@ -119,7 +120,7 @@ def start(
     except Exception:
         _log.debug("llmledger: could not start a span for %s", endpoint.method, exc_info=True)
         return None
-    budget_gate.check(invocation, call_kwargs)
+    invocation.budget = budget_policy.check(invocation, call_kwargs)
     return invocation, call_kwargs
 
 

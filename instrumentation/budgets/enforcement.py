@@ -1,6 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Budgets in force in this process, and the check every instrumented call passes before it is sent.
 
+The budgets in force are an `Enforcement`, the budget policy of the span lifecycle
+(`instrumentation/_shared/budget_policy.py`): `configure`, `add` and `clear` put it in force explicitly, and the
+lifecycle builds it from ``LLMLEDGER_BUDGETS_FILE`` with `from_file`; importing this module changes nothing.
+
 Configuration
 -------------
 In code: ``llmledger.budgets.configure([Budget(...)])`` or ``configure("budgets.yaml")``; ``add(Budget(...))``.
@@ -33,34 +37,40 @@ import logging
 import os
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmledger._core import attributes as attr
 from llmledger._core.budget_file import Budget, BudgetFile, BudgetFileError, load
 
 from .. import attribution
-from .._shared import budget_gate
+from .._shared import budget_policy
+from . import _app_line
 from ._estimate import DEFAULT_OUTPUT_TOKENS, worst_case
-from ._ledger import Clock, Ledger, PoolStatus
+from ._ledger import Clock, Hold, Ledger, Overrun, PoolStatus
 from ._remote import StatusPoller
 from ._unusable import UnusableFile
 from .errors import BudgetExceeded, BudgetWarning
+
+if TYPE_CHECKING:  # the span lifecycle (and the OTel SDK behind it) stays out of `import llmledger.budgets`
+    from .._shared.invocation import Invocation
 
 __all__ = ["add", "clear", "configure", "refresh", "status"]
 
 _log = logging.getLogger("llmledger.budgets")
 
-FILE_ENV = budget_gate.FILE_ENV
+FILE_ENV = budget_policy.FILE_ENV
 URL_ENV = "LLMLEDGER_BUDGETS_URL"
 POLL_ENV = "LLMLEDGER_BUDGETS_POLL_SECONDS"
 LAG_ENV = "LLMLEDGER_BUDGETS_EXPORT_LAG_SECONDS"
 MAX_TOKENS_ENV = "LLMLEDGER_BUDGETS_DEFAULT_MAX_TOKENS"
 TOKEN_ENV = "LLMLEDGER_BUDGETS_TOKEN"
+
+_configuring = threading.Lock()  # one change of the budgets in force at a time
+_unpriced_logged: set[tuple[str, str | None]] = set()  # (provider, model) already logged as unpriced
 
 
 @dataclass(slots=True)
@@ -81,15 +91,77 @@ class _Options:
     now: Clock | None = None
 
 
-class _State:
-    """What is in force; `loaded` is False until the environment was read or `configure` ran. `unusable`: the
-    environment's budget file, when it could not be used."""
+class Enforcement:
+    """The budgets in force: the budget policy every instrumented call passes before it is sent.
 
-    lock = threading.Lock()
-    enforcer: _Enforcer | None = None
-    unusable: UnusableFile | None = None
-    loaded = False
-    unpriced_logged: set[tuple[str, str | None]] = set()  # noqa: RUF012 - one process-wide registry
+    `enforcer` holds the budgets, their ledger and the shared-status poller (None: no budgets); `unusable` is the
+    environment's budget file when it could not be used, which refuses calls while it may hold a raise budget.
+    """
+
+    def __init__(self, enforcer: _Enforcer | None, unusable: UnusableFile | None = None) -> None:
+        self.enforcer = enforcer
+        self.unusable = unusable
+        self._lock = threading.Lock()
+
+    def check(self, invocation: Invocation, arguments: Mapping[str, Any]) -> Hold | None:
+        """Reserve the worst case of the call `invocation` is about to send with `arguments`, or refuse it.
+
+        Raises only `BudgetExceeded`, `BudgetFileUnusable`, or a `BudgetWarning` the app's warnings filter makes an
+        error, after ending the invocation's span with it; any failure of our own is logged and lets the call through.
+        """
+        enforcer = self.enforcer if self.unusable is None else self._usable(invocation)
+        if enforcer is None:
+            return None
+        try:
+            request = invocation.request
+            dims = dimensions(invocation)
+            if not any(budget.scope.matches(dims) for budget in enforcer.ledger.budgets):
+                return None  # nothing to reserve against: skip sizing the request
+            estimate = worst_case(
+                invocation.provider, request, arguments, time.time_ns(), enforcer.default_output_tokens
+            )
+            if estimate is None:
+                _log_unpriced(invocation.provider, request.model)
+                estimate = Decimal(0)
+            hold = enforcer.ledger.reserve(dims, estimate)
+        except BudgetExceeded as refused:
+            invocation.finish(error=refused)
+            raise
+        except Exception:
+            _log.debug("llmledger: budget check failed; the call goes ahead", exc_info=True)
+            return None
+        if hold is not None and hold.overruns:
+            try:
+                _report(invocation, hold.overruns)
+            except Exception as error:  # a warnings filter made the BudgetWarning an error: the call is not sent
+                hold.close(None)
+                invocation.finish(error=error)
+                raise
+        return hold
+
+    def stop(self) -> None:
+        """Stop polling the shared status; the budgets are out of force."""
+        _stop(self.enforcer)
+
+    def _usable(self, invocation: Invocation) -> _Enforcer | None:
+        """With the environment's budget file unusable: read it again if it changed, then refuse the call if it
+        still may hold a raise budget (raising `BudgetFileUnusable`); else the budgets in force."""
+        unusable = self.unusable
+        if unusable is not None and unusable.changed():
+            with self._lock:
+                if self.unusable is unusable:  # no other thread read it again meanwhile
+                    enforcer, self.unusable = _read(unusable.variable, os.environ.get(unusable.variable) or "")
+                    if self.unusable is None:
+                        _log.warning(
+                            "llmledger: %s=%s is usable again; its budgets apply", unusable.variable, unusable.path
+                        )
+                        self.enforcer = _merged(self.enforcer, enforcer, unusable.variable)
+            unusable = self.unusable
+        if unusable is None or not unusable.refuses:
+            return self.enforcer
+        refused = unusable.refusal()
+        invocation.finish(error=refused)
+        raise refused
 
 
 def configure(
@@ -115,28 +187,29 @@ def configure(
     else:
         chosen = tuple(budgets)
     BudgetFile(chosen)  # the same checks as a file: unique names
-    _install(chosen, _Options(status_url, poll_seconds, export_lag_seconds, default_output_tokens, now))
+    options = _Options(status_url, poll_seconds, export_lag_seconds, default_output_tokens, now)
+    with _configuring:
+        # Budgets configured in code replace the environment's file, usable or not.
+        _put_in_force(Enforcement(_build(chosen, options)))
 
 
 def add(budget: Budget) -> None:
     """Add one budget to those in force (after reading ``LLMLEDGER_BUDGETS_FILE`` if nothing was configured)."""
-    enforcer = _enforcer()
-    if enforcer is None:
-        unusable = _State.unusable
-        _install((budget,), _Options())
-        _State.unusable = unusable  # an unusable budget file still refuses calls until it is fixed
-    else:
-        enforcer.ledger.add(budget)
+    with _configuring:
+        current = _in_force()
+        if current is not None and current.enforcer is not None:
+            current.enforcer.ledger.add(budget)
+            return
+        # An unusable budget file still refuses calls until it is fixed.
+        unusable = current.unusable if current is not None else None
+        _put_in_force(Enforcement(_build((budget,), _Options()), unusable))
 
 
 def clear() -> None:
     """Remove every budget and stop polling; the next call reads the environment again."""
-    with _State.lock:
-        _stop(_State.enforcer)
-        _State.enforcer = None
-        _State.unusable = None
-        _State.loaded = False
-        _State.unpriced_logged.clear()
+    with _configuring:
+        _stop_policy(budget_policy.reset())
+        _unpriced_logged.clear()
 
 
 def refresh() -> bool:
@@ -151,41 +224,13 @@ def status() -> list[PoolStatus]:
     return enforcer.ledger.status() if enforcer is not None else []
 
 
-def guard(invocation: Any, arguments: Mapping[str, Any]) -> None:
-    """Reserve the worst case of the call `invocation` is about to send with `arguments`, or refuse it.
-
-    Raises only `BudgetExceeded`, or `BudgetFileUnusable` (after ending the invocation's span with it); any failure
-    of our own is logged and lets the call through.
-    """
-    enforcer = _State.enforcer if _State.loaded else _enforcer()
-    if _State.unusable is not None:
-        enforcer = _check_unusable_file(invocation)
-    if enforcer is None:
-        return
-    try:
-        request = invocation.request
-        dims = dimensions(invocation)
-        if not any(budget.scope.matches(dims) for budget in enforcer.ledger.budgets):
-            return  # nothing to reserve against: skip sizing the request
-        estimate = worst_case(invocation.provider, request, arguments, time.time_ns(), enforcer.default_output_tokens)
-        if estimate is None:
-            _log_unpriced(invocation.provider, request.model)
-            estimate = Decimal(0)
-        hold = enforcer.ledger.reserve(dims, estimate)
-    except BudgetExceeded as refused:
-        invocation.finish(error=refused)
-        raise
-    except Exception:
-        _log.debug("llmledger: budget check failed; the call goes ahead", exc_info=True)
-        return
-    if hold is None:
-        return
-    invocation.budget = hold
-    if hold.overruns:
-        _report(invocation, hold.overruns)
+def from_file(variable: str, path: str) -> Enforcement:
+    """The budgets of the file at `path`, named by the environment variable `variable`, or what to do because it
+    cannot be used. Called by `budget_policy.load_from_environment`, which puts the result in force."""
+    return Enforcement(*_read(variable, path))
 
 
-def dimensions(invocation: Any) -> dict[str, str]:
+def dimensions(invocation: Invocation) -> dict[str, str]:
     """The call's budget dimensions: its attribution, the resource's defaults, and the requested model.
 
     Read from the context and the tracer's resource rather than the span, which may not record (sampled out).
@@ -201,7 +246,7 @@ def dimensions(invocation: Any) -> dict[str, str]:
     }
 
 
-def _resource(invocation: Any) -> Mapping[str, Any]:
+def _resource(invocation: Invocation) -> Mapping[str, Any]:
     for holder in (invocation.span, invocation.telemetry.tracer):
         attributes = getattr(getattr(holder, "resource", None), "attributes", None)
         if attributes:
@@ -209,66 +254,56 @@ def _resource(invocation: Any) -> Mapping[str, Any]:
     return {}
 
 
-def _report(invocation: Any, overruns: list[Any]) -> None:
+def _report(invocation: Invocation, overruns: list[Overrun]) -> None:
     invocation.span.set_attribute(attr.BUDGET_EXCEEDED, tuple(o.budget.name for o in overruns))
     for overrun in overruns:
         if not overrun.first:
             _log.debug("llmledger: over budget: %s", overrun.message)
         elif overrun.budget.action == "warn":
             _log.warning("llmledger: over budget: %s", overrun.message)
-            # stacklevel 6: _report, guard, budget_gate.check, start, the wrapper, then the app's calling line.
-            warnings.warn(overrun.message, BudgetWarning, stacklevel=6)
+            _app_line.warn(overrun.message, BudgetWarning)
         else:
             _log.info("llmledger: over budget: %s", overrun.message)
 
 
 def _log_unpriced(provider: str, model: str | None) -> None:
-    if (provider, model) not in _State.unpriced_logged:
-        _State.unpriced_logged.add((provider, model))
+    if (provider, model) not in _unpriced_logged:
+        _unpriced_logged.add((provider, model))
         _log.warning("llmledger: no price for %s model %r: its calls reserve $0 against budgets", provider, model)
 
 
+def _in_force() -> Enforcement | None:
+    """The budgets in force, read from the environment first if nothing was configured yet."""
+    policy = budget_policy.in_force()
+    return policy if isinstance(policy, Enforcement) else None
+
+
 def _enforcer() -> _Enforcer | None:
-    if not _State.loaded:
-        with _State.lock:
-            if not _State.loaded:
-                _State.enforcer, _State.unusable = _from_env()
-                _State.loaded = True
-    return _State.enforcer
+    current = _in_force()
+    return current.enforcer if current is not None else None
 
 
-def _from_env() -> tuple[_Enforcer | None, UnusableFile | None]:
-    """The budgets of the environment's file, or what to do because it cannot be used."""
-    path = os.environ.get(FILE_ENV)
+def _put_in_force(enforcement: Enforcement) -> None:
+    _stop_policy(budget_policy.use(enforcement))
+
+
+def _stop_policy(policy: budget_policy.BudgetPolicy | None) -> None:
+    if isinstance(policy, Enforcement):
+        policy.stop()
+
+
+def _read(variable: str, path: str) -> tuple[_Enforcer | None, UnusableFile | None]:
+    """The budgets of the file at `path` (none when `path` is empty), or what to do because it cannot be used."""
     if not path:
         return None, None
     try:
         budgets = load(path).budgets
     except BudgetFileError as error:
-        return None, UnusableFile.of(FILE_ENV, path, error)
+        return None, UnusableFile.of(variable, path, error)
     return _build(budgets, _Options()), None
 
 
-def _check_unusable_file(invocation: Any) -> _Enforcer | None:
-    """With the environment's budget file unusable: read it again if it changed, then refuse the call if it still
-    may hold a raise budget (raising `BudgetFileUnusable`); else the enforcer in force."""
-    unusable = _State.unusable
-    if unusable is not None and unusable.changed():
-        with _State.lock:
-            if _State.unusable is unusable:  # no other thread read it again meanwhile
-                enforcer, _State.unusable = _from_env()
-                if _State.unusable is None:
-                    _log.warning("llmledger: %s=%s is usable again; its budgets apply", FILE_ENV, unusable.path)
-                    _State.enforcer = _merged(_State.enforcer, enforcer)
-        unusable = _State.unusable
-    if unusable is None or not unusable.refuses:
-        return _State.enforcer
-    refused = unusable.refusal()
-    invocation.finish(error=refused)
-    raise refused
-
-
-def _merged(current: _Enforcer | None, read: _Enforcer | None) -> _Enforcer | None:
+def _merged(current: _Enforcer | None, read: _Enforcer | None, variable: str) -> _Enforcer | None:
     """The file's budgets (`read`) joined to those `add()` put in force meanwhile (`current`)."""
     if current is None or read is None:
         return read or current
@@ -276,18 +311,9 @@ def _merged(current: _Enforcer | None, read: _Enforcer | None) -> _Enforcer | No
         try:
             current.ledger.add(budget)
         except ValueError as error:  # a budget of that name was added in code: the one in code stays
-            _log.warning("llmledger: %s=%s: %s; the one added in code stays", FILE_ENV, os.environ.get(FILE_ENV), error)
+            _log.warning("llmledger: %s=%s: %s; the one added in code stays", variable, os.environ.get(variable), error)
     _stop(read)
     return current
-
-
-def _install(budgets: tuple[Budget, ...], options: _Options) -> None:
-    enforcer = _build(budgets, options)
-    with _State.lock:
-        _stop(_State.enforcer)
-        _State.enforcer = enforcer
-        _State.unusable = None  # budgets configured in code replace the environment's file, usable or not
-        _State.loaded = True
 
 
 def _build(budgets: tuple[Budget, ...], options: _Options) -> _Enforcer:
@@ -329,6 +355,3 @@ def _number(name: str, default: float) -> float:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-budget_gate.install(guard)

@@ -11,6 +11,7 @@ import gc
 import logging
 import socket
 import threading
+import warnings
 from datetime import timedelta
 from decimal import Decimal
 
@@ -203,6 +204,21 @@ def test_warn_lets_the_call_through_with_a_warning_once_per_window(replay, repla
     assert replay.requests == 3
     assert [r.levelno for r in caplog.records if "over budget" in r.getMessage()] == [logging.WARNING]
     assert span_exporter.get_finished_spans()[-1].attributes["llmledger.budget.exceeded"] == ("daily",)
+
+
+def test_a_budget_warning_the_app_makes_an_error_refuses_the_call_and_holds_nothing(
+    replay, replay_client, span_exporter
+):
+    budgets.configure([daily("0.3", action="warn")])
+    ask(replay_client)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BudgetWarning)
+        with pytest.raises(BudgetWarning, match="budget 'daily'"):
+            ask(replay_client)
+
+    assert replay.requests == 1  # the second call was not sent
+    assert span_exporter.get_finished_spans()[-1].attributes["error.type"] == "BudgetWarning"
+    assert (only_pool().spent_usd, only_pool().reserved_usd) == (CALL_COST, 0)
 
 
 def test_log_lets_the_call_through_and_logs(replay, replay_client, caplog):
