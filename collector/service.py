@@ -77,7 +77,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         applied = migrations.apply(client, config.database, raw_spans=config.store_raw_spans)
         client.database = config.database
 
-        # Load the price data now (~0.5 s of import holding the GIL) rather than under the first requests.
+        # Load the price data now (a long import, holding the GIL) rather than under the first requests.
         prices.lookup_ns("openai", "gpt-4o-mini", time.time_ns())
 
         forwarder = Forwarder(config.forward) if config.forward else None

@@ -169,9 +169,9 @@ class _HttpSender:
 class Forwarder:
     """Sends the queue's forward records on `in_flight` threads at once, committing its own cursor as it goes.
 
-    Requests go out concurrently because one at a time, the rate is one request per round trip: a remote Jaeger
-    20 ms away, or a receiver whose window updates wait on delayed ACKs (rotel's gRPC server takes ~30 ms a
-    512-span request from grpcio, on loopback), would cap forwarding far below what the collector receives. The
+    Requests go out concurrently because one at a time, the rate is one request per round trip: a remote Jaeger,
+    or a receiver whose window updates wait on delayed ACKs (as rotel's gRPC server does with grpcio, even on
+    loopback), would cap forwarding far below what the collector receives. The
     cursor only moves past a request once it and every request before it are done, so a crash or a stop re-sends
     what was in flight, never skips it. A retryable failure is retried, by the thread that sent it, with jittered
     exponential backoff (a Retry-After wins) for as long as it takes; a request the target refuses for good is

@@ -181,8 +181,8 @@ static uint64_t load8(const uint8_t *bytes, Py_ssize_t length) { /* up to 8 byte
     return word;
 }
 
-/* Every attribute key of every span is hashed, so a byte-at-a-time hash (one dependent multiply a byte, ~100
- * cycles for a 25-byte key) was a visible part of a span's reading. This one mixes the key's length and its first,
+/* Every attribute key of every span is hashed, so a byte-at-a-time hash (one dependent multiply a byte) would be
+ * a visible part of a span's reading. This one mixes the key's length and its first,
  * middle and last eight bytes; two keys alike in all four only cost a probe more, as a slot matches the whole key. */
 static uint64_t hash_bytes(const uint8_t *bytes, Py_ssize_t length) {
     uint64_t first = load8(bytes, length);

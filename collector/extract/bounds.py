@@ -67,7 +67,7 @@ _TEXTS = operator.attrgetter(*_TEXT_FIELDS)
 
 def bound(call: LlmCall) -> LlmCall:
     """`call`, with every field in its column's range (changed fields listed under `TRUNCATED`)."""
-    # One cheap test for the common case (~1 µs): every call pays it, only absurd ones pay for the rest.
+    # One cheap test for the common case: every call pays it, only absurd ones pay for the rest.
     if (
         0 <= call.timestamp_ns <= MAX_TIMESTAMP_NS
         and max(_TOKENS(call)) <= MAX_TOKENS

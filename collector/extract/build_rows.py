@@ -2,7 +2,7 @@
 """Building rows: the spans `read_spans` read → `CallColumns`, without an `LlmCall` per span: the hot path.
 
 `build_rows(scopes)` gives exactly what `llm_calls.storable(build_calls(scopes).calls)` gives (the same rows in
-the same order, the same prices, the same count of calls refused), at about half the CPU: a common span becomes
+the same order, the same prices, the same count of calls refused), with much less work: a common span becomes
 one tuple in `CallColumns` field order, its costs computed in integers (`integer_costs`) or, when the span
 reports its own (as llmledger's spans do), read by `costs.reported`, its descriptive fields from `build_calls`'
 per-shape memo. Anything unusual takes the `LlmCall` path (`build_calls`, `bounds.bound`, `llm_calls`) for that

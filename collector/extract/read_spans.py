@@ -5,8 +5,8 @@ of each span the attributes extraction reads (`Found`), with nothing decoded tha
     reader = SpanReader(selection)           # once, at start: the C reader where it is built
     for resource, spans, founds in reader.scopes(body): ...
 
-The Python reader is the specification. Walking `KeyValue` messages costs about 1 µs per attribute in Python (a
-wrapper per message, a `WhichOneof` per value), so the request is parsed a second time (upb, ~1 µs per span) into
+The Python reader is the specification. Walking `KeyValue` messages makes Python objects for every attribute (a
+wrapper per message, a `WhichOneof` per value), so the request is parsed a second time, by upb in C, into
 `LeanRequest`: a wire-compatible view of the OTLP messages that keeps only what extraction reads and declares
 `Span.attributes` (field 9) as `repeated bytes`, so each attribute is one `bytes` object. `EncodedReader` then
 gives exactly what `values.read` gives for the decoded attributes: the key is sliced from the bytes, attributes
@@ -16,8 +16,8 @@ token count recurs on most spans; a new int or double (a token count, a cost) is
 Anything not in the simple shape (key first, then one value) is decoded in full, so the result never depends on
 how a sender laid the fields out.
 
-The C reader (`_read_spans.c`) does all of this for a request in the canonical shape, at a quarter of the cost,
-and leaves to the Python reader what it does not handle (a span's attributes, or the whole request).
+The C reader (`_read_spans.c`) does all of this for a request in the canonical shape, without a Python object
+per attribute, and leaves to the Python reader what it does not handle (a span's attributes, or the whole request).
 tests/collector/extract/test_read_spans_in_c.py holds the two to the same results.
 """
 
@@ -143,7 +143,7 @@ class EncodedReader:
             if name is None:
                 if not key.startswith(_CUSTOM) and _only_value_after(encoded, end, size):
                     return self._remember(encoded, _SKIP)
-            else:  # a token count or a cost: new values arrive on most spans, and KeyValue.FromString costs ~3 µs
+            else:  # a token count or a cost: new values arrive on most spans, and decoding the message is slow
                 number: int | float | None = _int_value(encoded, end, size)
                 if number is None:
                     number = _double_value(encoded, end, size)

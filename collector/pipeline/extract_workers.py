@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Extraction in worker processes, so that it no longer shares one GIL with receiving and writing.
 
-Extracting costs 40–60 µs a span in Python, most of the collector's CPU; in one process it capped ingest near
-10k spans/s however many cores were idle. `ExtractionPool.extract(body)` runs `Extractor.columns` on a worker and
+Extraction is most of the collector's CPU, and in one process it runs under one GIL whatever the number of idle
+cores, so it caps what one collector ingests. `ExtractionPool.extract(body)` runs `Extractor.columns` on a worker and
 returns what the queue needs: the span count, the calls refused, the calls' keys (for the duplicate filter) and
 their store record, already written by the worker. Durability does not move: the receiving thread still waits
 for the result, filters duplicates and appends to the queue before the request is acknowledged; a worker only
@@ -10,8 +10,8 @@ computes.
 
 Each worker has a pipe of its own. A receiving thread takes an idle worker, writes the request's bytes to it and
 reads the result back: the body is not pickled and no thread stands in between, where a `ProcessPoolExecutor`
-pickles every body and hands each task and result through its management thread (the collector process's CPU
-for it went from 2.1–2.4 to 0.8–1.0 µs a span). A worker that dies (or a pool that cannot start) is
+pickles every body and hands each task and result through its management thread, in the collector's own process
+and under its GIL. A worker that dies (or a pool that cannot start) is
 not a lost request: `extract` returns None and the caller extracts on its own thread, while a new worker starts
 in the background. A request a worker fails on is extracted by the caller too, which then raises what
 extraction raises. Workers exit when the collector does, even after a kill -9 (they watch their parent).
@@ -194,7 +194,7 @@ def _serve(connection: Connection, names: tuple[str, ...], parent: int) -> None:
     threading.Thread(target=_exit_with, args=(parent,), name="llmledger-orphan-watch", daemon=True).start()
     prices.lookup_ns("openai", "gpt-4o-mini", time.time_ns())  # load the price data before the first request
     # A 512-span request holds a few thousand container objects until its record is written: at the default
-    # threshold the cycle collector took 2.5 µs a span of a ~10 µs extraction.
+    # threshold the cycle collector would run several times a request, for no cycle to free.
     cycle_collector.quiet()
     connection.send_bytes(_READY)
     while True:

@@ -16,11 +16,10 @@ from collections.abc import Iterable, Iterator, Sequence
 class SeenSpans:
     """The last `capacity` span keys (trace id + span id, hex), oldest forgotten first.
 
-    Sized for SDK retries, which come within seconds: 200k keys cost about 38 MB. A restarted pipeline seeds it
+    Sized for SDK retries, which come within seconds: 200k keys take a few tens of MB. A restarted pipeline seeds it
     from the calls still in the queue and from the latest calls in ClickHouse (`Pipeline.remember_stored`), so
     an exporter re-sending what the collector stored before a crash is still caught. Past the window a re-send
-    collapses in `llm_calls` under FINAL (same sort key) but the rollups count it again, which the periodic
-    rollup reconciliation of research/schemas.md §3.6 is there to correct.
+    collapses in `llm_calls` under FINAL (same sort key) but the rollups count it again.
     """
 
     CAPACITY = 200_000
@@ -28,9 +27,9 @@ class SeenSpans:
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         # A set for membership and the keys in the order they came, a request's at a time: a request's keys are
-        # tested, added and (once old) forgotten by whole-set operations in C, ~0.2 µs a key where an OrderedDict
-        # taking them one by one cost ~1 µs, in the one process that receives every span. (A dict alone would not
-        # do: finding its oldest key, `next(iter(d))`, walks past every key deleted before it.)
+        # tested, added and (once old) forgotten by whole-set operations in C, not one by one in Python as an
+        # OrderedDict would take them, in the one process that receives every span. (A dict alone would not do:
+        # finding its oldest key, `next(iter(d))`, walks past every key deleted before it.)
         self._seen: set[str] = set()
         self._chunks: deque[list[str]] = deque()  # disjoint, and together exactly `_seen`
         self._capacity = capacity

@@ -42,9 +42,9 @@ import threading
 import zlib
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
@@ -68,6 +68,7 @@ EXPORT_PATHS = frozenset({TRACES_PATH, *PASSED_PATHS})
 _EXPORTS = f"POST {TRACES_PATH}, {METRICS.path} or {LOGS.path}"
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 MAX_BODY_BYTES = 64 * 1024 * 1024
+_Request = TypeVar("_Request", bound=Message)
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _PROTOCOL = "http"
@@ -120,22 +121,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._drain()
             self._refuse(404, f"no such path {path}; OTLP/HTTP goes to {_EXPORTS}")
             return
-        media_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if not self._authorized():
-            self._drain()
-            self._refuse(401, "a bearer token is required (Authorization: Bearer TOKEN)", media_type)
+        read = self._read_export(ExportTraceServiceRequest, parse_json)
+        if read is None:
             return
-        try:
-            body = self._body()
-            if media_type == PROTOBUF:
-                request = _parse_protobuf(body)
-            elif media_type == JSON:
-                request = _parse_json(body)
-            else:
-                raise _BadRequest(415, f"unsupported Content-Type {media_type or '(none)'!r}; use {PROTOBUF} or {JSON}")
-        except _BadRequest as error:
-            self._refuse(error.status, str(error), media_type)
-            return
+        media_type, body, request = read
         try:
             outcome = self.pipeline.accept(request, body if media_type == PROTOBUF else None)
         except Exception as error:
@@ -145,28 +134,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _post_passed(self, signal: PassedSignal) -> None:
         """A metrics or logs export: read, checked and refused as traces are, then passed on."""
-        media_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-        if not self._authorized():
-            self._drain()
-            self._refuse(401, "a bearer token is required (Authorization: Bearer TOKEN)", media_type)
+        read = self._read_export(signal.request, signal.parse_json)
+        if read is None:
             return
-        try:
-            body = self._body(signal.request_name)
-            if media_type == PROTOBUF:
-                try:
-                    request = signal.request.FromString(body)
-                except DecodeError as error:
-                    raise _BadRequest(400, f"malformed protobuf {signal.request_name}: {error}") from None
-            elif media_type == JSON:
-                try:
-                    request = signal.parse_json(body)
-                except InvalidOtlpJson as error:
-                    raise _BadRequest(400, str(error)) from None
-            else:
-                raise _BadRequest(415, f"unsupported Content-Type {media_type or '(none)'!r}; use {PROTOBUF} or {JSON}")
-        except _BadRequest as error:
-            self._refuse(error.status, str(error), media_type)
-            return
+        media_type, body, request = read
         try:
             self.pipeline.accept_signal(signal, request, body if media_type == PROTOBUF else None)
         except Exception as error:
@@ -224,6 +195,36 @@ class _Handler(BaseHTTPRequestHandler):
         return self.token is None or self.token.allows(self.headers.get("Authorization"))
 
     # -- reading -----------------------------------------------------------------------------------------
+    def _read_export(
+        self, request_type: type[_Request], parse_otlp_json: Callable[[bytes], _Request]
+    ) -> tuple[str, bytes, _Request] | None:
+        """An export's media type, body and parsed request (its validation), or None once it has been refused: no
+        token, a body too large or unreadable, a Content-Type neither protobuf nor JSON, a malformed request."""
+        media_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if not self._authorized():
+            self._drain()
+            self._refuse(401, "a bearer token is required (Authorization: Bearer TOKEN)", media_type)
+            return None
+        name = request_type.DESCRIPTOR.name
+        try:
+            body = self._body(name)
+            if media_type == PROTOBUF:
+                try:
+                    request = request_type.FromString(body)
+                except DecodeError as error:
+                    raise _BadRequest(400, f"malformed protobuf {name}: {error}") from None
+            elif media_type == JSON:
+                try:
+                    request = parse_otlp_json(body)
+                except InvalidOtlpJson as error:
+                    raise _BadRequest(400, str(error)) from None
+            else:
+                raise _BadRequest(415, f"unsupported Content-Type {media_type or '(none)'!r}; use {PROTOBUF} or {JSON}")
+        except _BadRequest as error:
+            self._refuse(error.status, str(error), media_type)
+            return None
+        return media_type, body, request
+
     def _body(self, expected: str = "ExportTraceServiceRequest") -> bytes:
         limit = self.max_body
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -356,20 +357,6 @@ def gunzip(raw: bytes, limit: int) -> bytes:
             raise _BadRequest(400, "body is not valid gzip: it ends before the end of the compressed data")
         raw = decompressor.unused_data
     return bytes(out)
-
-
-def _parse_protobuf(body: bytes) -> ExportTraceServiceRequest:
-    try:
-        return ExportTraceServiceRequest.FromString(body)
-    except DecodeError as error:
-        raise _BadRequest(400, f"malformed protobuf ExportTraceServiceRequest: {error}") from None
-
-
-def _parse_json(body: bytes) -> ExportTraceServiceRequest:
-    try:
-        return parse_json(body)
-    except InvalidOtlpJson as error:
-        raise _BadRequest(400, str(error)) from None
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """ClickHouse's Native format, written straight from columns of Python values: one block, sent as it is.
 
-clickhouse-connect's own insert path converts every value through its type objects (about 10 µs a row for
-`llm_calls`), which made the writer a third of the collector's CPU. A Native block is the server's own layout,
+clickhouse-connect's own insert path converts every value through its type objects, in Python, which would make
+the writer a large part of the collector's CPU. A Native block is the server's own layout,
 column after column, so most of it is one C call per column: fixed-width numbers are `array(...).tobytes()`,
 and a string column encodes each distinct value once (ids, all of one length, are joined in one go).
 

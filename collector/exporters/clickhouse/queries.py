@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Named queries: the cost questions of the design (schemas.md §2) as `.sql` files users can run and read.
+"""Named queries: the cost questions users ask of `llm_calls` as `.sql` files they can run and read.
 
 Each `llmledger.schemas/queries/<name>.sql` starts with a header::
 

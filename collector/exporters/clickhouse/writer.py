@@ -84,7 +84,7 @@ def insert_llm_calls(
 
     Costs are rounded half-even to the column's 12 decimal places; a cost of a million USD or more in one call
     cannot be stored and raises ValueError naming the span. The rows go as one Native block of our own making
-    (`native`), uncompressed: on loopback, compressing costs both sides more CPU than the bytes it saves.
+    (`native_format`), uncompressed: on loopback, compressing costs both sides more CPU than the bytes it saves.
     """
     record_prices(client, prices, database=database)
     columns = calls if isinstance(calls, CallColumns) else CallColumns.of(calls)
@@ -158,8 +158,8 @@ def _table(database: str | None, table: str) -> str:
 
 # No replacing/summing/aggregating merge of each inserted block: every rollup view already GROUPs BY its key, so
 # its blocks have nothing left to collapse, and a re-sent span in one llm_calls block is kept from the batch by
-# the collector's duplicate filter (and collapses under FINAL anyway). Skipping it took ClickHouse's CPU per
-# inserted row from ~22 to ~14 µs (the four rollups on, 20k-row inserts).
+# the collector's duplicate filter (and collapses under FINAL anyway). Skipping it saves ClickHouse a good part of
+# its work per inserted row.
 _NO_MERGE_ON_INSERT = {"optimize_on_insert": 0}
 
 
@@ -233,8 +233,8 @@ class ClickHouseStore:
     def __init__(self, client: Client, database: str | None = None) -> None:
         self.client = client
         self.database = database
-        # clickhouse-connect imports pandas and numpy (when installed) on its first insert, for ~1 s holding the
-        # GIL, which stalled the receivers in the middle of the first batch; pay it here, at start.
+        # clickhouse-connect imports pandas and numpy (when installed) on its first insert, a long import holding
+        # the GIL, which stalled the receivers in the middle of the first batch; pay it here, at start.
         from clickhouse_connect.driver import options
 
         _ = (options.pd, options.np)  # lazy module attributes: reading them imports
