@@ -15,6 +15,7 @@ from .usage import Usage
 
 _PER_TOKEN = Decimal("1E-6")  # prices are per million tokens; scaling by a power of ten is exact
 _ZERO = Decimal(0)
+_BILLED_AS_REQUESTED = "aws.bedrock"  # the provider that bills by the requested model id
 
 
 @dataclass(slots=True)
@@ -68,13 +69,26 @@ def price_of(
     provider: str, model: str | None, fallback_model: str | None, unix_ns: int, variant: prices.Variant = ()
 ) -> ModelPrice | None:
     """The price a call is charged at: the response model's, else the request model's, on the call's day
-    (`unix_ns`); None when neither is known."""
-    for candidate in (model, fallback_model):
+    (`unix_ns`); None when neither is known.
+
+    Amazon Bedrock is the exception: it bills by the model id or inference profile the request named, and the
+    same model costs less through a `global.` profile than in a region, while a response names only the model
+    (`claude-3-5-haiku-20241022`). So on Bedrock the request model is priced first.
+    """
+    candidates = (fallback_model, model) if provider == _BILLED_AS_REQUESTED else (model, fallback_model)
+    for candidate in candidates:
         if candidate:
             price = prices.lookup_ns(provider, candidate, unix_ns, variant)
             if price is not None:
                 return price
     return None
+
+
+def same_all_day(provider: str, model: str | None, fallback_model: str | None, unix_ns: int) -> bool:
+    """Whether `price_of` gives every call of the UTC day of `unix_ns` one price (or none): False on a day when a
+    time-of-day price changes it (DeepSeek's off-peak hours), where a cache of prices by day would be wrong."""
+    first, *rest = (price_of(provider, model, fallback_model, start) for start in prices.day_periods(unix_ns))
+    return all((price and price.id) == (first and first.id) for price in rest)
 
 
 def _at(rate: Rate | None, input_tokens: int, default: Decimal = _ZERO) -> Decimal:

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import documents
+from . import bedrock_ids, documents
 
 _log = logging.getLogger(__name__)
 
@@ -177,11 +177,14 @@ def _find(provider: str, model: str) -> tuple[Any, Any] | None:
             return None
     else:
         provider_id = None  # an unknown OpenAI-compatible host: match the model across providers
-    try:
-        found: tuple[Any, Any] = _snapshot().find_provider_model(model, None, provider_id, None)
-    except LookupError:
-        return None
-    return found
+    # A Bedrock inference profile genai-prices does not list is priced as its model (`bedrock_ids`).
+    for candidate in bedrock_ids.priced_ids(model) if provider == "aws.bedrock" else (model,):
+        try:
+            found: tuple[Any, Any] = _snapshot().find_provider_model(candidate, None, provider_id, None)
+        except LookupError:
+            continue
+        return found
+    return None
 
 
 def _from_genai_prices(provider: str, model: str, day: date, variant: Variant = ()) -> ModelPrice | None:
