@@ -70,12 +70,16 @@ def _next_of(stream: Any, method: str = "__next__") -> Any:
     """The fastest way to the stream's next item (`method` is `__next__` or `__anext__`).
 
     The OpenAI and Anthropic SDK streams' `__next__` / `__anext__` is a Python method that only forwards to the
-    generator in `_iterator`; calling the generator directly saves a frame per chunk. Anything else is called as is.
+    generator in `_iterator`; calling the generator directly saves a frame per chunk. A stream that is iterable but
+    not itself an iterator (botocore's `EventStream`, whose `__iter__` is a generator over one shared event source)
+    is read through the iterator that its `__iter__` / `__aiter__` returns. Anything else is called as is.
     """
     iterator = getattr(stream, "_iterator", None)
     code = getattr(getattr(type(stream), method, None), "__code__", None)
     if iterator is not None and code is not None and code.co_names == ("_iterator", method):
         return getattr(iterator, method)
+    if not hasattr(type(stream), method):
+        return getattr(aiter(stream) if method == "__anext__" else iter(stream), method)
     return getattr(stream, method)
 
 

@@ -82,6 +82,13 @@ def instrument(
             _log.debug("llmledger: %s.%s not in this SDK version", endpoint.module, endpoint.method)
 
 
+def wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adapt: Adapt | None = None) -> Callable[..., Any]:
+    """The wrapt wrapper that records calls of `endpoint`, for a provider that routes calls to its endpoints itself
+    (botocore sends every operation of every AWS service through one `BaseClient._make_api_call`)."""
+    factory = _async_wrapper if endpoint.is_async else _sync_wrapper
+    return factory(endpoint, telemetry, locate, adapt or default_adapt)
+
+
 def uninstrument(endpoints: tuple[Endpoint, ...]) -> None:
     import importlib
 
