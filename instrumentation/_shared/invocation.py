@@ -288,8 +288,16 @@ class Invocation:
         search_cost = searches * (price.search_unit or Decimal(0))
         total = cost.total + search_cost
         attributes[attr.COST_SEARCH_UNITS] = float(search_cost)
-        parts = map(float, (cost.input, cost.cache_read, cost.cache_write, cost.output))
-        self._priced(attributes, price, usage, *parts, float(total))
+        self._priced(
+            attributes,
+            price,
+            usage,
+            float(cost.input),
+            float(cost.cache_read),
+            float(cost.cache_write),
+            float(cost.output),
+            float(total),
+        )
         return total
 
     @staticmethod

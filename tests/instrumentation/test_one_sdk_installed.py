@@ -15,6 +15,7 @@ import pytest
 
 from tests.instrumentation import one_sdk, zero_code
 from tests.instrumentation.anthropic import transport as anthropic_transport
+from tests.instrumentation.cohere import transport as cohere_transport
 from tests.instrumentation.google_genai import transport as google_transport
 from tests.instrumentation.openai import transport as openai_transport
 
@@ -35,6 +36,8 @@ APPS = {
         [(45 * 0.1 + 23 * 0.4) / 1e6, (9 * 0.1 + 527 * 0.4) / 1e6],
         "gcp.gemini",
     ),
+    # command, billed 7 in / 88 out, then 7 in / 109 out (streamed), at $1 / $2 per million.
+    "cohere": (cohere_transport.zero_code_app, ["chat command"] * 2, [0.000183, 0.000225], "cohere"),
 }
 
 

@@ -17,8 +17,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-# The names peer instrumentors register under (OpenLLMetry, the official contrib and genai packages).
-PEERS = "openai,anthropic,google-genai,google_generativeai"
+# The names peer instrumentors register under (OpenLLMetry, the official contrib and genai packages, and
+# OpenInference: `mistralai` is OpenLLMetry's and OpenInference's name for their Mistral instrumentors).
+PEERS = "openai,anthropic,google-genai,google_generativeai,cohere,ollama,mistralai"
 
 
 def exported_spans(app_source: str, tmp_path: Path, python: Path | None = None, **env: str) -> list[dict[str, Any]]:

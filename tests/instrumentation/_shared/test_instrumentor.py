@@ -16,10 +16,11 @@ from wrapt import FunctionWrapper
 
 from llmledger.instrumentation._shared.instrumentor import SdkInstrumentor
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
+from llmledger.instrumentation.cohere import CohereInstrumentor
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 
-INSTRUMENTORS = (OpenAIInstrumentor, AnthropicInstrumentor, GoogleGenAIInstrumentor)
+INSTRUMENTORS = (OpenAIInstrumentor, AnthropicInstrumentor, GoogleGenAIInstrumentor, CohereInstrumentor)
 
 
 def _fresh(code: str) -> dict:

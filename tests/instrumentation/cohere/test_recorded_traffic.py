@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Every interaction recorded through the Cohere SDK, replayed through the installed SDK's real HTTP stack.
+
+For each one, the span's usage equals what Cohere billed (expected.jsonl normalizes to the billed units, which
+differ from the counted tokens in every recorded chat), and a rerank records the searches it billed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cassette_replay import expected, interactions
+from tests.instrumentation.cohere.sdk_calls import call, cassette
+
+
+def _files() -> list[str]:
+    return sorted(f for f, rows in expected().items() if any(r["provider"] == "cohere" for r in rows))
+
+
+def test_every_recorded_cohere_file_is_replayed():
+    assert len(_files()) == 15
+    assert sum(len(expected()[f]) for f in _files()) == 17
+
+
+@pytest.mark.parametrize("file", _files())
+def test_span_usage_equals_what_cohere_billed(file, instrumented, span_exporter):
+    recorded = interactions(file)
+    with cassette(file):
+        for row in expected()[file]:
+            span_exporter.clear()
+            call(row, recorded[row["interaction_index"]])
+
+            (span,) = span_exporter.get_finished_spans()
+            attrs = span.attributes
+            assert attrs["gen_ai.provider.name"] == "cohere"
+            assert attrs["gen_ai.request.model"] == row["model_request"]
+            assert attrs["server.address"] == "api.cohere.com"
+            reported = row["normalized"]
+            assert attrs.get("gen_ai.usage.input_tokens") == reported.get("input_tokens")
+            assert attrs.get("gen_ai.usage.output_tokens") == reported.get("output_tokens")
+            searches = row["usage"].get("billed_units.search_units")
+            assert attrs.get("llmledger.usage.search_units") == searches
+            if row["streaming"]:
+                assert attrs["llmledger.usage.complete"] is True
+            assert ("gen_ai.usage.cost" in attrs) != bool(attrs.get("llmledger.cost.unpriced")), (
+                "every call with usage is either priced or flagged unpriced"
+            )
