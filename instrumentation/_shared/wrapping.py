@@ -62,6 +62,9 @@ class Endpoint:
     is_async: bool = False
     # Rewrites the call's kwargs (a copy, never the caller's dict), e.g. to ask for usage on streams.
     prepare: Callable[[dict[str, Any], Target, Telemetry], dict[str, Any]] | None = None
+    # The names of the parameters the method also takes by position (`ollama.chat("llama3", messages)`), in
+    # order: such a call is made with them as keywords, so that reading it sees them. Empty: keywords only.
+    positional: tuple[str, ...] = ()
 
 
 Locate = Callable[[Any], Target]
@@ -131,6 +134,16 @@ def start(
     return invocation, call_kwargs
 
 
+def as_keywords(
+    names: tuple[str, ...], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """A call's positional arguments as the keywords `names` (a new dict). A call the method would refuse (more
+    positions than names, or a name given both ways) is left as it is, for the SDK to raise its own error."""
+    if len(args) > len(names) or any(name in kwargs for name in names[: len(args)]):
+        return args, kwargs
+    return (), {**dict(zip(names, args, strict=False)), **kwargs}
+
+
 def _adapt(adapt: Adapt, invocation: Invocation, result: Any, endpoint: Endpoint) -> Any:
     try:
         return adapt(invocation, result, endpoint, invocation.request.streaming)
@@ -144,6 +157,8 @@ def _sync_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adap
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not is_instrumentation_enabled():
             return wrapped(*args, **kwargs)
+        if args and endpoint.positional:
+            args, kwargs = as_keywords(endpoint.positional, args, kwargs)
         started = start(endpoint, telemetry, locate, instance, kwargs)
         if started is None:
             return wrapped(*args, **kwargs)
@@ -165,6 +180,8 @@ def _async_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, ada
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not is_instrumentation_enabled():
             return await wrapped(*args, **kwargs)
+        if args and endpoint.positional:
+            args, kwargs = as_keywords(endpoint.positional, args, kwargs)
         started = start(endpoint, telemetry, locate, instance, kwargs)
         if started is None:
             return await wrapped(*args, **kwargs)

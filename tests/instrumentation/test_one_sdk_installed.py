@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""An app with only one LLM SDK installed gets exact, costed spans under `opentelemetry-instrument`.
+"""An app with only one LLM SDK installed gets exact, costed spans under `opentelemetry-instrument` (or, for a
+model nobody prices, spans flagged unpriced).
 
 Each case runs in an environment holding llmledger, opentelemetry-distro and that one SDK (`one_sdk`), with
 OpenTelemetry's own loader deciding which entry points load, as a user's first run does. The app makes a plain
@@ -17,6 +18,7 @@ from tests.instrumentation import one_sdk, zero_code
 from tests.instrumentation.anthropic import transport as anthropic_transport
 from tests.instrumentation.cohere import transport as cohere_transport
 from tests.instrumentation.google_genai import transport as google_transport
+from tests.instrumentation.ollama import transport as ollama_transport
 from tests.instrumentation.openai import transport as openai_transport
 
 APPS = {
@@ -38,6 +40,8 @@ APPS = {
     ),
     # command, billed 7 in / 88 out, then 7 in / 109 out (streamed), at $1 / $2 per million.
     "cohere": (cohere_transport.zero_code_app, ["chat command"] * 2, [0.000183, 0.000225], "cohere"),
+    # llama3 on one's own Ollama: no price.
+    "ollama": (ollama_transport.zero_code_app, ["chat llama3"] * 2, None, "ollama"),
 }
 
 
@@ -66,6 +70,10 @@ def test_an_app_with_only_one_sdk_installed_records_a_costed_span_per_call(sdk, 
     spans = zero_code.exported_spans(app(), tmp_path, python=python, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="")
 
     assert [s["name"] for s in spans] == names
-    assert [s["attributes"]["gen_ai.usage.cost"] for s in spans] == pytest.approx(costs, rel=1e-9)
     assert {s["attributes"]["gen_ai.provider.name"] for s in spans} == {provider}
+    if costs is None:  # a model with no price anywhere (one's own Ollama): flagged unpriced, never $0
+        assert [s["attributes"].get("llmledger.cost.unpriced") for s in spans] == [True] * len(names)
+        assert not any("gen_ai.usage.cost" in s["attributes"] for s in spans)
+        return
+    assert [s["attributes"]["gen_ai.usage.cost"] for s in spans] == pytest.approx(costs, rel=1e-9)
     assert {s["attributes"]["llmledger.price.source"] for s in spans} == {"genai-prices"}

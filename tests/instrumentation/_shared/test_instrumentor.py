@@ -18,9 +18,16 @@ from llmledger.instrumentation._shared.instrumentor import SdkInstrumentor
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from llmledger.instrumentation.cohere import CohereInstrumentor
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
+from llmledger.instrumentation.ollama import OllamaInstrumentor
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 
-INSTRUMENTORS = (OpenAIInstrumentor, AnthropicInstrumentor, GoogleGenAIInstrumentor, CohereInstrumentor)
+INSTRUMENTORS = (
+    OpenAIInstrumentor,
+    AnthropicInstrumentor,
+    GoogleGenAIInstrumentor,
+    CohereInstrumentor,
+    OllamaInstrumentor,
+)
 
 
 def _fresh(code: str) -> dict:

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: Apache-2.0
+_instruments = ("ollama >= 0.4.0",)
