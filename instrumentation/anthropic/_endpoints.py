@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """What the Anthropic instrumentor wraps: one table for `messages` and `beta.messages`, sync and async.
 
-`AnthropicBedrock` and `AnthropicVertex` clients use these same resource classes (their `beta.messages`
-delegates to the first-party beta resource), so one table covers all three platforms. `stream()` is listed
-apart: it returns a manager that sends the request later (see `_helpers`).
+`AnthropicBedrock` and `AnthropicVertex` clients use these same `messages` classes; their `beta.messages` classes
+copy the first-party beta methods, and those copies are wrapped alike (`_patch`), so one table covers all three
+platforms. `stream()` is listed apart: it returns a manager that sends the request later (see `_helpers`).
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Wraps the Anthropic SDK: the endpoint table, the `messages.stream()` helpers, and the SDK's own span hook."""
+"""Wraps the Anthropic SDK: the endpoint table, the `messages.stream()` helpers, and the SDK's own span hook.
+
+The Bedrock and Vertex clients' `beta.messages` resources copy the first-party beta methods when the SDK is
+imported, so once those are wrapped their copies are found and wrapped alike (`_shared.copies`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import logging
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from .._shared import wrapping
+from .._shared import copies, wrapping
 from .._shared.config import Config
 from .._shared.raw_responses import adapt
 from .._shared.telemetry import Telemetry
@@ -21,6 +25,10 @@ from ._targets import Locator
 
 _log = logging.getLogger(__name__)
 
+# Where the SDK defines the classes that copy first-party methods: its platform clients (Bedrock, Vertex, …).
+_COPIES_IN = "anthropic.lib"
+_wrapped_copies: list[copies.Place] = []
+
 
 def patch(telemetry: Telemetry, config: Config) -> None:
     locate = Locator(config)
@@ -30,6 +38,7 @@ def patch(telemetry: Telemetry, config: Config) -> None:
             wrap_function_wrapper(endpoint.module, endpoint.method, stream_helper_wrapper(endpoint, telemetry, locate))
         except (ImportError, AttributeError):
             _log.debug("llmledger: %s.%s not in this SDK version", endpoint.module, endpoint.method)
+    _wrapped_copies[:] = copies.wrap_copies(copies.wrapped_places(ENDPOINTS + HELPER_STREAMS), _COPIES_IN)
     try:
         wrap_function_wrapper(_native.MODULE, _native.FUNCTION, _native.skip_native_span)
     except (ImportError, AttributeError):
@@ -37,6 +46,8 @@ def patch(telemetry: Telemetry, config: Config) -> None:
 
 
 def unpatch() -> None:
+    copies.unwrap_copies(_wrapped_copies)
+    _wrapped_copies.clear()
     wrapping.uninstrument(ENDPOINTS)
     wrapping.uninstrument(HELPER_STREAMS)
     with contextlib.suppress(ImportError, AttributeError):

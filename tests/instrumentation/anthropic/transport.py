@@ -8,11 +8,13 @@ starts from a recorded body and changes only what it is about.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from typing import Any
 
 import anthropic
+import pytest
 
 from tests.instrumentation import sdk_http
 from tests.instrumentation.openai.transport import recorded_body, recorded_json
@@ -78,6 +80,48 @@ def vertex_client(handler: Handler) -> anthropic.AnthropicVertex:
         max_retries=0,
         http_client=anthropic.DefaultHttpxClient(transport=http.MockTransport(handler)),
     )
+
+
+def async_vertex_client(handler: Handler) -> anthropic.AsyncAnthropicVertex:
+    async def serve(request: Any) -> Any:
+        return handler(request)
+
+    return anthropic.AsyncAnthropicVertex(
+        region="us-east5",
+        project_id="test-project",
+        access_token="test",
+        max_retries=0,
+        http_client=anthropic.DefaultAsyncHttpxClient(transport=http.MockTransport(serve)),
+    )
+
+
+def bedrock_client(handler: Handler) -> anthropic.AnthropicBedrock:
+    """An Amazon Bedrock client with an API key (a bearer token), so that no AWS credentials are looked for."""
+    _needs_api_key(anthropic.AnthropicBedrock)
+    return anthropic.AnthropicBedrock(
+        aws_region="us-east-1",
+        api_key="test",
+        max_retries=0,
+        http_client=anthropic.DefaultHttpxClient(transport=http.MockTransport(handler)),
+    )
+
+
+def async_bedrock_client(handler: Handler) -> anthropic.AsyncAnthropicBedrock:
+    async def serve(request: Any) -> Any:
+        return handler(request)
+
+    _needs_api_key(anthropic.AsyncAnthropicBedrock)
+    return anthropic.AsyncAnthropicBedrock(
+        aws_region="us-east-1",
+        api_key="test",
+        max_retries=0,
+        http_client=anthropic.DefaultAsyncHttpxClient(transport=http.MockTransport(serve)),
+    )
+
+
+def _needs_api_key(client_class: type) -> None:
+    if "api_key" not in inspect.signature(client_class.__init__).parameters:  # type: ignore[misc]
+        pytest.skip(f"this release's {client_class.__name__} takes no api_key: it would sign with AWS credentials")
 
 
 def zero_code_app() -> str:
