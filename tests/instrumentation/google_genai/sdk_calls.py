@@ -25,6 +25,7 @@ from google.genai import types
 from google.oauth2.credentials import Credentials
 
 from tests.cassette_replay import expected, interactions, request_json
+from tests.instrumentation.features import needs
 
 MATCH_ON = ["method", "scheme", "host", "port", "path"]
 
@@ -102,6 +103,7 @@ def call(row: dict[str, Any], interaction: dict[str, Any]) -> Any:
                 c async for c in await aio.models.generate_content_stream(model=_model(uri), contents=body["contents"])
             ]
         if endpoint == "interactions":
+            needs(aio, "interactions")
             return await aio.interactions.create(**body)
         raise AssertionError(endpoint)
 
@@ -127,6 +129,7 @@ def call(row: dict[str, Any], interaction: dict[str, Any]) -> Any:
             ),
         )
     if endpoint == "interactions":
+        needs(client, "interactions")
         return client.interactions.create(**body)
     raise AssertionError(endpoint)
 

@@ -16,6 +16,7 @@ import json
 import pytest
 from google import genai
 
+from tests.instrumentation.features import needs
 from tests.instrumentation.google_genai import transport
 from tests.instrumentation.openai.transport import recorded_json
 
@@ -49,7 +50,9 @@ class _Server:
         return transport.sse(self.hops[len(self.requests) - 1])
 
     def client(self) -> genai.Client:
-        return transport.client(self)
+        client = transport.client(self)
+        needs(client, "interactions")
+        return client
 
 
 def _create(client: genai.Client):
