@@ -24,6 +24,13 @@ def _prices_file_looked_at_again() -> Iterator[None]:
     prices.reload()
 
 
+@pytest.fixture(autouse=True)
+def _bundled_price_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prices come from genai-prices' bundled snapshot, which the tests' hand-computed costs are worked out from,
+    whatever data file `llmledger prices refresh` left in this machine's data directory."""
+    monkeypatch.setenv("LLMLEDGER_PRICES_DATA", "bundled")
+
+
 @pytest.fixture
 def span_exporter() -> InMemorySpanExporter:
     return InMemorySpanExporter()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from llmledger._core.cost import same_all_day
 from llmledger._core.integer_costs import IntegerPrice, integer_price
 from llmledger._core.prices import ModelPrice
 
@@ -77,8 +78,11 @@ class _Pricing:
         return price, None if price is None else integer_price(price)
 
     def entry(self, provider: str, response_model: str, request_model: str, timestamp_ns: int) -> Any:
-        """`of` as `_build_rows.row` reads it: None (no price), False (not an integer price: `_row` decides), or
-        (price, its id, its model, tier starts, integer rates per tier)."""
+        """`of` as `_build_rows.row` reads it: None (no price), False (`_row` decides: not an integer price, or
+        one that changes within the day, which `_build_rows.row`'s cache by day cannot hold), or (price, its id,
+        its model, tier starts, integer rates per tier)."""
+        if not same_all_day(provider, response_model, request_model, timestamp_ns):
+            return False
         price, integer = self.of(provider, response_model, request_model, timestamp_ns)
         if price is None:
             return None

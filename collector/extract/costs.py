@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from llmledger._core.cost import Cost, compute, price_of
-from llmledger._core.prices import ModelPrice
+from llmledger._core.prices import ModelPrice, price_period
 from llmledger._core.usage import Usage
 
 from ..llm_calls import CostSource, LlmCall
@@ -30,7 +30,6 @@ _TOLERANCE = Decimal("1e-9")  # float round-off between a reported total and its
 
 
 PriceCache = dict[tuple[str, str, str, int], ModelPrice | None]
-_NS_PER_DAY = 86_400 * 10**9
 _COST_KEYS = frozenset(
     (
         *names.COST_TOTAL,
@@ -134,8 +133,9 @@ def _price_of(call: LlmCall, usage: Usage, cache: PriceCache) -> Cost | None:
 def price_for(
     provider: str, response_model: str, request_model: str, timestamp_ns: int, cache: PriceCache
 ) -> ModelPrice | None:
-    """`cost.price_of`'s rule (response model, else request model; prices of the call's day), lookups cached."""
-    key = (provider, response_model, request_model, timestamp_ns // _NS_PER_DAY)
+    """`cost.price_of`'s rule (response model, else request model; the price at the instant the call started),
+    lookups cached by the period of that instant (`prices.price_period`: no price changes within one)."""
+    key = (provider, response_model, request_model, price_period(timestamp_ns))
     try:
         return cache[key]
     except KeyError:

@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Where a per-token price comes from: the user's override file first, then the genai-prices snapshot.
+"""Where a per-token price comes from: the user's override file first, then genai-prices' data.
 
-Both sources are offline. genai-prices' data module costs a few hundred milliseconds to import, so it is
-loaded on the first lookup (or warmed in a background thread by an instrumentor), never at import time.
-Lookups are cached per (provider, model, day): prices are dated, and a day is their finest grain.
+Both sources are offline: genai-prices' data is the snapshot bundled with it or a data file `llmledger prices
+refresh` took (`price_data` says which). It costs a few hundred milliseconds to load, so it is loaded on the first
+lookup (or warmed in a background thread by an instrumentor), never at import time.
+
+A call pays the price in force at the instant it started, time-of-day prices included (DeepSeek's off-peak
+hours). Lookups are cached per (provider, model, period): the data's `price_data.Calendar` cuts each UTC day
+wherever a price in it changes, so one cached price holds for its whole period and a lookup stays one cache
+probe, never a genai-prices calculation.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import bedrock_ids, documents
+from . import bedrock_ids, documents, price_data
+from .price_data import PriceData
 
 _log = logging.getLogger(__name__)
 
@@ -86,6 +92,10 @@ def describe(error: PriceFileError) -> str:
     return f"{PRICES_FILE_ENV}={error}"
 
 
+_NS_PER_DAY = price_data.NS_PER_DAY
+_in_force = price_data._chosen  # read directly on the hot path: a function call costs more than the check
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 # ---------------------------------------------------------------------------------------------------------
 # Provider names: semconv `gen_ai.provider.name` → genai-prices provider id. Self-hosted endpoints
 # (vLLM, Ollama) have no per-token price unless the user's file gives one.
@@ -114,14 +124,10 @@ _GENAI_PRICES_PROVIDER: Mapping[str, str | None] = {
 }
 
 
-_NS_PER_DAY = 86_400 * 10**9
-_EPOCH = date(1970, 1, 1)
-
-
 def lookup(provider: str, model: str, when: datetime | None = None) -> ModelPrice | None:
-    """The price of `model` at `provider` on the day of `when` (default: today), or None when nobody knows it."""
-    unix_ns = int((when or datetime.now(UTC)).timestamp() * 1e9)
-    return lookup_ns(provider, model, unix_ns)
+    """The price of `model` at `provider` at the instant `when` (default: now), or None when nobody knows it."""
+    since = (when or datetime.now(UTC)).astimezone(UTC) - _EPOCH  # exact: a float timestamp can miss an instant
+    return lookup_ns(provider, model, (since.days * 86_400 + since.seconds) * 10**9 + since.microseconds * 1000)
 
 
 Variant = tuple[tuple[str, str], ...]  # what selects a price variant, e.g. (("service_tier", "flex"),)
@@ -133,43 +139,51 @@ def lookup_ns(provider: str, model: str, unix_ns: int, variant: Variant = ()) ->
     `variant` names what the response said about how it was served (a service tier, batch processing), which
     genai-prices prices differently where the provider does; the user's override file applies to all variants.
     """
-    return _lookup(provider, model, unix_ns // _NS_PER_DAY, _overrides_key(), variant)
+    data = _in_force[0] or price_data.in_force()
+    return _lookup(provider, model, data.period_of(unix_ns), data, _overrides_key(), variant)
+
+
+def price_period(unix_ns: int) -> int:
+    """The period of the instant `unix_ns` in the data in force: within one, every lookup gives one price, so a
+    caller's cache of lookups may be keyed by it (the collector's, per request)."""
+    return (_in_force[0] or price_data.in_force()).period_of(unix_ns)
+
+
+def day_periods(unix_ns: int) -> tuple[int, ...]:
+    """The start (Unix ns) of each period of the UTC day that holds `unix_ns`: every price that day is the price
+    at one of these instants."""
+    calendar = price_data.in_force().calendar
+    day_start = unix_ns // _NS_PER_DAY * _NS_PER_DAY
+    first = calendar.period(day_start)
+    return tuple(calendar.bounds(period)[0] for period in range(first, first + len(calendar.cuts) + 1))
 
 
 @lru_cache(maxsize=4096)
 def _lookup(
-    provider: str, model: str, epoch_day: int, overrides_key: tuple[str, float] | None, variant: Variant = ()
+    provider: str,
+    model: str,
+    period: int,
+    data: PriceData,
+    overrides_key: tuple[str, float] | None,
+    variant: Variant = (),
 ) -> ModelPrice | None:
     asked, model = model, model.lower()
-    day = date.fromordinal(_EPOCH.toordinal() + epoch_day)
+    start_ns = data.calendar.bounds(period)[0]
+    when = _EPOCH + timedelta(microseconds=start_ns // 1000)  # any instant of the period: its price is one
     if overrides_key is not None:
         for entry in _load_overrides(*overrides_key):
-            if entry.matches(provider, model, day):
-                known = _find(provider, model)
+            if entry.matches(provider, model, when.date()):
+                known = _find(provider, model, data)
                 return entry.price_of(known[1].id if known is not None else asked)
-    return _from_genai_prices(provider, model, day, variant)
+    return _from_genai_prices(provider, model, when, variant, data)
 
 
 def warm() -> None:
-    """Import genai-prices' data now (in a daemon thread), so the first priced call does not pay for it."""
-    threading.Thread(target=_snapshot, name="llmledger-prices-warmup", daemon=True).start()
+    """Load genai-prices' data now (in a daemon thread), so the first priced call does not pay for it."""
+    threading.Thread(target=price_data.in_force, name="llmledger-prices-warmup", daemon=True).start()
 
 
-@lru_cache(maxsize=1)
-def _snapshot() -> Any:
-    from genai_prices import data_snapshot
-
-    return data_snapshot.get_snapshot()
-
-
-@lru_cache(maxsize=1)
-def _genai_prices_version() -> str:
-    from importlib.metadata import version
-
-    return f"genai-prices {version('genai-prices')}"
-
-
-def _find(provider: str, model: str) -> tuple[Any, Any] | None:
+def _find(provider: str, model: str, data: PriceData) -> tuple[Any, Any] | None:
     """genai-prices' (provider, model info) for a lower-case `model` at a semconv `provider`; None when unknown."""
     if provider in _GENAI_PRICES_PROVIDER:
         provider_id = _GENAI_PRICES_PROVIDER[provider]
@@ -180,19 +194,20 @@ def _find(provider: str, model: str) -> tuple[Any, Any] | None:
     # A Bedrock inference profile genai-prices does not list is priced as its model (`bedrock_ids`).
     for candidate in bedrock_ids.priced_ids(model) if provider == "aws.bedrock" else (model,):
         try:
-            found: tuple[Any, Any] = _snapshot().find_provider_model(candidate, None, provider_id, None)
+            found: tuple[Any, Any] = data.snapshot.find_provider_model(candidate, None, provider_id, None)
         except LookupError:
             continue
         return found
     return None
 
 
-def _from_genai_prices(provider: str, model: str, day: date, variant: Variant = ()) -> ModelPrice | None:
-    found = _find(provider, model)
+def _from_genai_prices(
+    provider: str, model: str, when: datetime, variant: Variant, data: PriceData
+) -> ModelPrice | None:
+    found = _find(provider, model, data)
     if found is None:
         return None
     found_provider, info = found
-    when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
     prices = info.get_prices(when, dict(variant) if variant else None)
     standard = info.get_prices(when) if variant else prices
     input_rate = _rate(getattr(prices, "input_mtok", None))
@@ -210,7 +225,7 @@ def _from_genai_prices(provider: str, model: str, day: date, variant: Variant = 
             cache_write=cache_write,
             cache_write_1h=_rate(getattr(prices, "cache_write_1h_mtok", None)),
             source="genai-prices",
-            version=_genai_prices_version(),
+            version=data.version,
             variant=",".join(f"{k}={v}" for k, v in variant) if prices != standard else "",
         )
     )
@@ -312,8 +327,10 @@ def _overrides_key() -> tuple[str, float] | None:
 
 
 def reload() -> None:
-    """Look at ``LLMLEDGER_PRICES_FILE`` and the file it names again at the next lookup, not up to 2 s later."""
+    """Look at ``LLMLEDGER_PRICES_FILE`` and the file it names again at the next lookup, not up to 2 s later, and
+    choose genai-prices' data again (``LLMLEDGER_PRICES_DATA``, the data directory: `price_data`)."""
     _override_state[1] = None
+    price_data.forget()
 
 
 @lru_cache(maxsize=8)
