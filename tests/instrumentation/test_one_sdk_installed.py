@@ -18,6 +18,7 @@ from tests.instrumentation import one_sdk, zero_code
 from tests.instrumentation.anthropic import transport as anthropic_transport
 from tests.instrumentation.cohere import transport as cohere_transport
 from tests.instrumentation.google_genai import transport as google_transport
+from tests.instrumentation.mistral import transport as mistral_transport
 from tests.instrumentation.ollama import transport as ollama_transport
 from tests.instrumentation.openai import transport as openai_transport
 
@@ -42,6 +43,8 @@ APPS = {
     "cohere": (cohere_transport.zero_code_app, ["chat command"] * 2, [0.000183, 0.000225], "cohere"),
     # llama3 on one's own Ollama: no price.
     "ollama": (ollama_transport.zero_code_app, ["chat llama3"] * 2, None, "ollama"),
+    # mistral-tiny 11 in / 96 out, then 11 in / 80 out (streamed), at $0.25 / $0.25 per million.
+    "mistralai": (mistral_transport.zero_code_app, ["chat mistral-tiny"] * 2, [0.00002675, 0.00002275], "mistral_ai"),
 }
 
 

@@ -18,6 +18,7 @@ from llmledger.instrumentation._shared.instrumentor import SdkInstrumentor
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from llmledger.instrumentation.cohere import CohereInstrumentor
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
+from llmledger.instrumentation.mistral import MistralInstrumentor
 from llmledger.instrumentation.ollama import OllamaInstrumentor
 from llmledger.instrumentation.openai import OpenAIInstrumentor
 
@@ -27,6 +28,7 @@ INSTRUMENTORS = (
     GoogleGenAIInstrumentor,
     CohereInstrumentor,
     OllamaInstrumentor,
+    MistralInstrumentor,
 )
 
 

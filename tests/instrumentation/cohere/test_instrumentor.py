@@ -16,7 +16,7 @@ from llmledger.instrumentation.cohere import CohereInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.cohere import transport
 from tests.instrumentation.cohere.transport import CHAT, CHAT_STREAM, CHAT_V2, CHAT_V2_STREAM, EMBED_V2, MESSAGES
-from tests.instrumentation.imports import loaded_by
+from tests.instrumentation.imports import loaded_by, patched_on_import
 from tests.instrumentation.openai.transport import recorded_json
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
 
@@ -256,6 +256,17 @@ def test_uninstrument_restores_every_original(tracer_provider, span_exporter):
 
 def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
     assert loaded_by("llmledger.instrumentation.cohere", "cohere", "genai_prices.data") == []
+
+
+def test_instrumenting_loads_nothing_until_the_app_imports_the_sdk_which_is_then_patched():
+    seen = patched_on_import(
+        "llmledger.instrumentation.cohere:CohereInstrumentor",
+        "cohere",
+        "cohere.v2.client:V2Client.chat",
+        ("cohere", "genai_prices", "httpx", "tokenizers"),
+    )
+
+    assert seen == {"before": [], "wrapped": "FunctionWrapper"}
 
 
 def test_registered_for_opentelemetry_instrument_under_its_own_name():

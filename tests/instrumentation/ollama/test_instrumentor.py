@@ -14,7 +14,7 @@ import ollama
 
 from llmledger.instrumentation.ollama import OllamaInstrumentor
 from tests.instrumentation import zero_code
-from tests.instrumentation.imports import loaded_by
+from tests.instrumentation.imports import loaded_by, patched_on_import
 from tests.instrumentation.ollama import transport
 from tests.instrumentation.ollama.transport import CHAT, CHAT_STREAM, MESSAGES
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
@@ -260,6 +260,17 @@ def test_a_module_function_the_app_replaced_is_left_alone(tracer_provider, monke
 
 def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
     assert loaded_by("llmledger.instrumentation.ollama", "ollama", "genai_prices.data") == []
+
+
+def test_instrumenting_loads_nothing_until_the_app_imports_the_sdk_which_is_then_patched():
+    seen = patched_on_import(
+        "llmledger.instrumentation.ollama:OllamaInstrumentor",
+        "ollama",
+        "ollama._client:Client.chat",
+        ("ollama", "genai_prices", "httpx"),
+    )
+
+    assert seen == {"before": [], "wrapped": "FunctionWrapper"}
 
 
 def test_registered_for_opentelemetry_instrument_under_its_own_name():
