@@ -175,10 +175,14 @@ def embed_response(result: Any) -> Response:
 
 
 def cache_response(result: Any) -> Response:
-    """Creating a cache is billed as storage per hour, not per call: the size is recorded, never priced."""
+    """Creating a cache bills the tokens it caches once, at the model's input price, as cache writes (Google's
+    context caching documentation: "billed for the input tokens used to create the cache at the standard input
+    token price"). Keeping the cache is billed by the hour over its TTL besides, which no per-call price covers
+    and is left out."""
     count = as_count(_get(_get(result, "usage_metadata"), "total_token_count"))
     return Response(
         model=model_name(_get(result, "model")),
+        usage=Usage(input_tokens=count, cache_write_tokens=count) if count is not None else Usage(),
         attributes={attr.GCP_GEMINI_CACHED_CONTENT_TOKENS: count} if count is not None else {},
     )
 

@@ -59,6 +59,22 @@ def test_cost_of_a_recorded_call_in_usd(file, index, total, uncached_input, inst
     _assert_cost(span.attributes, total, uncached_input)
 
 
+def test_creating_a_cache_costs_its_tokens_at_the_input_price(instrumented, span_exporter, tmp_path):
+    # gemini-2.5-flash: 1,090 tokens cached × 0.30 = 327 µUSD, all of it the cache write (the input is all cached;
+    # genai-prices has no separate write price for Gemini, so the input price applies, as Google bills it).
+    file = f"{G}/test_cache_create_instrumentation/test_create_cache.yaml"
+    with only_interaction(file, 0, tmp_path) as row:
+        call(row, interactions(file)[0])
+
+    (span,) = span_exporter.get_finished_spans()
+    attrs = span.attributes
+    assert span.name == "create_cached_content gemini-2.5-flash"
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.cache_creation.input_tokens"]) == (1090, 1090)
+    assert "gen_ai.usage.output_tokens" not in attrs
+    _assert_cost(attrs, 0.000327, 0.0)
+    assert cost_parts(attrs)["cache_write"] == pytest.approx(0.000327, rel=1e-12)
+
+
 def _with_usage(**usage):
     """The recorded Vertex AI gemini-2.5-pro answer, with other usage counts."""
     interaction = copy.deepcopy(interactions(VERTEX_PRO[0])[VERTEX_PRO[1]])
