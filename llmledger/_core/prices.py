@@ -98,7 +98,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # ---------------------------------------------------------------------------------------------------------
 # Provider names: semconv `gen_ai.provider.name` → genai-prices provider id. Self-hosted endpoints
-# (vLLM, Ollama) have no per-token price unless the user's file gives one.
+# (vLLM, Ollama) have no per-token price unless the user's file gives one, nor do models deployed on one's own
+# cloud instances (SageMaker, OCI's dedicated clusters), which are billed by the hour.
 _GENAI_PRICES_PROVIDER: Mapping[str, str | None] = {
     "openai": "openai",
     "azure.ai.openai": "azure",
@@ -121,6 +122,8 @@ _GENAI_PRICES_PROVIDER: Mapping[str, str | None] = {
     "moonshot_ai": "moonshotai",
     "vllm": None,
     "ollama": None,
+    "aws.sagemaker": None,
+    "oci.generative_ai": None,
 }
 
 
