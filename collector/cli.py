@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-_COMMANDS = ("collector", "clickhouse", "schema", "sql", "report", "budget")
+_COMMANDS = ("collector", "clickhouse", "schema", "sql", "report", "budget", "prices")
 
 
 def build_parser() -> argparse.ArgumentParser:

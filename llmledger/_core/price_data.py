@@ -126,13 +126,14 @@ def default_file(directory: Path | None = None, environ: Mapping[str, str] = os.
 
 
 def chosen_file(directory: Path | None = None, environ: Mapping[str, str] = os.environ) -> tuple[Path | None, str]:
-    """(the data file prices should come from, or None for the bundled snapshot; what chose it)."""
+    """(the data file prices should come from, or None for the bundled snapshot; what chose it). `directory`:
+    the data directory to look in [the one the program named (`use_data_dir`), else the environment's]."""
     named = environ.get(PRICES_DATA_ENV)
     if named:
         if named.strip().lower() == BUNDLED:
             return None, f"{PRICES_DATA_ENV}={named}"
         return Path(named).expanduser(), PRICES_DATA_ENV
-    found = default_file(directory, environ)
+    found = default_file(directory or _directory[0], environ)
     return (found, "the data directory") if found.is_file() else (None, "")
 
 
@@ -169,7 +170,7 @@ def use_data_dir(directory: Path | None) -> None:
 
 
 def _choose() -> PriceData:
-    path, chosen_by = chosen_file(_directory[0])
+    path, chosen_by = chosen_file()
     if path is None:
         return bundled()
     try:
@@ -270,23 +271,49 @@ def _kind(value: object) -> str:
 
 
 def _first_problem(error: Exception, raw: list[Any]) -> str:
-    """The first thing pydantic found wrong, at a path a person can follow: `provider 'deepseek', models[3]…`."""
+    """What is wrong, and where, as a person can find it: `provider 'deepseek', model 'deepseek-chat': …`.
+
+    genai-prices validates each price mapping apart from the rest, so pydantic's own location can lack the provider
+    and the model; they are found by loading one provider, then one model, at a time (on this failure path only).
+    """
+    from genai_prices.types import _providers_from_raw
+
+    def fails(part: list[Any]) -> Exception | None:
+        try:
+            _providers_from_raw(part)
+        except (ValueError, TypeError) as failure:
+            return failure
+        return None
+
+    where: list[str] = []
+    for index, provider in enumerate(raw):
+        failure = fails([provider])
+        if failure is None:
+            continue
+        error = failure
+        named = provider.get("id") if isinstance(provider, dict) else None
+        where.append(f"provider {named!r}" if isinstance(named, str) else f"provider #{index + 1}")
+        models = provider.get("models") if isinstance(provider, dict) else None
+        for model in models if isinstance(models, list) else ():
+            failure = fails([{**provider, "models": [model]}])
+            if failure is not None:
+                error = failure
+                model_id = model.get("id") if isinstance(model, dict) else None
+                where.append(f"model {model_id!r}" if isinstance(model_id, str) else "a model")
+                break
+        break
+    return f"{', '.join(where) or 'the file'}: {_pydantic_message(error)}"
+
+
+def _pydantic_message(error: Exception) -> str:
     errors = getattr(error, "errors", None)
-    if not callable(errors):
-        return str(error).splitlines()[0]
-    problems = errors()
+    problems = errors() if callable(errors) else None
     if not problems:
         return str(error).splitlines()[0]
     first = problems[0]
-    location = list(first.get("loc", ()))
-    where = ""
-    if location and isinstance(location[0], int):
-        index = location.pop(0)
-        named = raw[index].get("id") if index < len(raw) and isinstance(raw[index], dict) else None
-        where = f"provider {named!r}" if isinstance(named, str) else f"provider #{index + 1}"
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+    path = ".".join(str(part) for part in first.get("loc", ()))
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"{', '.join(filter(None, (where, path)))}: {first.get('msg', 'invalid')}{more}"
+    return f"{path + ': ' if path else ''}{first.get('msg', 'invalid')}{more}"
 
 
 def facts(providers: Iterable[Any]) -> tuple[Calendar, date | None]:
