@@ -68,8 +68,8 @@ def compute(price: ModelPrice, usage: Usage) -> Cost:
 def price_of(
     provider: str, model: str | None, fallback_model: str | None, unix_ns: int, variant: prices.Variant = ()
 ) -> ModelPrice | None:
-    """The price a call is charged at: the response model's, else the request model's, on the call's day
-    (`unix_ns`); None when neither is known.
+    """The price a call is charged at: the response model's, else the request model's, at the instant the call
+    started (`unix_ns`); None when neither is known.
 
     Amazon Bedrock is the exception: it bills by the model id or inference profile the request named, and the
     same model costs less through a `global.` profile than in a region, while a response names only the model
