@@ -108,8 +108,9 @@ class PriceData:
         dated = f"prices dated up to {self.dated_to}" if self.dated_to else "no dated prices"
         if self.path is None:
             return f"{self.version}, the snapshot bundled with the package ({dated})"
-        written = f"written {self.written:%Y-%m-%d %H:%M} UTC, " if self.written else ""
-        return f"genai-prices data file {self.path} ({self.chosen_by}; {written}{dated}; {self.version})"
+        written = f"written {self.written:%Y-%m-%d %H:%M} UTC" if self.written else ""
+        facts = "; ".join(part for part in (self.chosen_by, f"{written}, {dated}".lstrip(", "), self.version) if part)
+        return f"genai-prices data file {self.path} ({facts})"
 
 
 def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
