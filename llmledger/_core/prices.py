@@ -143,7 +143,10 @@ def lookup_ns(provider: str, model: str, unix_ns: int, variant: Variant = ()) ->
     genai-prices prices differently where the provider does; the user's override file applies to all variants.
     """
     data = _in_force[0] or price_data.in_force()
-    return _lookup(provider, model, data.period_of(unix_ns), data, _overrides_key(), variant)
+    start, end, period = data.recent[0]  # `data.period_of`, its common case inlined
+    if not start <= unix_ns < end:
+        period = data.period_of(unix_ns)
+    return _lookup(provider, model, period, data, _overrides_key(), variant)
 
 
 def price_period(unix_ns: int) -> int:
