@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """What the Bedrock instrumentor records: the Bedrock Runtime operations, by their botocore operation name.
 
-botocore generates each client's methods when the client is made, and every one of them calls
-`BaseClient._make_api_call(operation_name, api_params)`, so that one method is wrapped (`_patch`) and routes the
-operations below to their `Endpoint`; the `api_params` are what an endpoint reads as its call's arguments.
+botocore generates each client's methods when the client is made, all of them sending their request through
+`BaseClient._make_api_call(operation_name, api_params)`; `_patch` hooks both and routes the operations below to
+their `Endpoint`. A method's keyword arguments (botocore's `api_params`) are what an endpoint reads.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from ._streams import ConverseStreamReader, InvokeStreamReader
 
 SERVICE = "bedrock-runtime"
 MODULE = "botocore.client"
-METHOD = "BaseClient._make_api_call"
+MAKE_API_CALL = "BaseClient._make_api_call"
+CREATE_METHOD = "ClientCreator._create_api_method"
 
 OPERATIONS: Mapping[str, Endpoint] = {
     "Converse": Endpoint(MODULE, "BedrockRuntime.converse", x.converse_request, x.converse_response),

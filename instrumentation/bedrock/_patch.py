@@ -1,10 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Wraps botocore for Bedrock (imported once `botocore` is): the one method every client operation goes through.
+"""Wraps botocore for Bedrock (imported once `botocore` is): the client methods of the Bedrock Runtime operations.
 
-botocore makes each client class, and its methods, when the app creates a client; all of them send their request
-through `BaseClient._make_api_call(operation_name, api_params)`. Wrapping that method covers every client, made
-before or after instrumenting. Calls of other services and other Bedrock operations go straight through, after one
-look at the client's service name.
+botocore makes each client class, and its methods, when the app creates a client; every method sends its request
+through `BaseClient._make_api_call(operation_name, api_params)`. Two hooks cover every client:
+
+- **Clients made after instrumenting** get recording methods: `ClientCreator._create_api_method` is wrapped, so
+  the Bedrock Runtime operations of a new client class record their calls. Being the client's own method, the
+  recording is outside anything that wraps `_make_api_call`, and the request is sent with instrumentation
+  suppressed beneath it: the official botocore instrumentation, which traces every AWS call and gives Bedrock
+  calls GenAI usage of their own, leaves those calls to this span (its spans of other services stay), and the
+  usage is never counted twice. (That is also what it does itself: HTTP spans beneath an AWS call are suppressed.)
+- **Clients made before** are recorded at `_make_api_call`, after one look at the client's service name.
+
+The methods made while instrumented look the operations up at each call, so uninstrumenting (or instrumenting
+again with other providers) applies to clients made before that too.
 
 A result is handed back as the SDK returned it, but for the two things that would otherwise be read only once:
 an `InvokeModel` body, read here and replaced by one over the same bytes (`_buffer`), and an event stream,
@@ -13,13 +22,14 @@ replaced by the shared stream proxy, which records the call when the stream ends
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.instrumentation.utils import suppress_instrumentation, unwrap
 from wrapt import wrap_function_wrapper
 
 from .._shared import wrapping
@@ -28,42 +38,79 @@ from .._shared.invocation import Invocation
 from .._shared.streams import SyncStream
 from .._shared.telemetry import Telemetry
 from . import _buffer
-from ._endpoints import METHOD, MODULE, OPERATIONS, SERVICE, STREAM_KEYS
+from ._endpoints import CREATE_METHOD, MAKE_API_CALL, MODULE, OPERATIONS, SERVICE, STREAM_KEYS
 from ._targets import Locator
 
 _log = logging.getLogger(__name__)
 
+# The recording wrapper of each operation while instrumented; empty otherwise.
+_routes: dict[str, Callable[..., Any]] = {}
+
 
 def patch(telemetry: Telemetry, config: Config) -> None:
     locate = Locator(config)
-    routes = {
-        operation: wrapping.wrapper(endpoint, telemetry, locate, _ADAPTERS.get(operation))
+    _routes.clear()
+    _routes.update(
+        (operation, wrapping.wrapper(endpoint, telemetry, locate, _ADAPTERS.get(operation)))
         for operation, endpoint in OPERATIONS.items()
-    }
-    wrap_function_wrapper(MODULE, METHOD, _router(routes))
+    )
+    wrap_function_wrapper(MODULE, MAKE_API_CALL, _make_api_call)
+    wrap_function_wrapper(MODULE, CREATE_METHOD, _create_api_method)
 
 
 def unpatch() -> None:
-    class_name, _, method = METHOD.partition(".")
+    _routes.clear()
+    for target in (MAKE_API_CALL, CREATE_METHOD):
+        class_name, _, method = target.partition(".")
+        try:
+            unwrap(getattr(importlib.import_module(MODULE), class_name), method)
+        except (ImportError, AttributeError):
+            _log.debug("llmledger: botocore's %s was not wrapped", target)
+
+
+def _create_api_method(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+    """A new client class's method; a recording one for the Bedrock Runtime operations."""
+    method = wrapped(*args, **kwargs)
     try:
-        unwrap(getattr(importlib.import_module(MODULE), class_name), method)
-    except (ImportError, AttributeError):
-        _log.debug("llmledger: botocore's %s was not wrapped", METHOD)
+        operation, service = _method_of(*args, **kwargs)
+    except TypeError:
+        return method
+    if operation not in OPERATIONS or service != SERVICE:
+        return method
+
+    @functools.wraps(method)
+    def api_call(client: Any, *positional: Any, **params: Any) -> Any:
+        route = _routes.get(operation)
+        if route is None or positional:  # uninstrumented; or a misuse, which botocore answers itself
+            return method(client, *positional, **params)
+
+        def send(**api_params: Any) -> Any:
+            with suppress_instrumentation():  # this call has its span: see the module docstring
+                return method(client, **api_params)
+
+        return route(send, client, (), params)
+
+    return api_call
 
 
-def _router(routes: Mapping[str, Callable[..., Any]]) -> Callable[..., Any]:
-    def make_api_call(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        operation, params = _arguments(args, kwargs)
-        route = routes.get(operation) if isinstance(operation, str) else None
-        if route is None or not isinstance(params, dict) or _service(instance) != SERVICE:
-            return wrapped(*args, **kwargs)
+def _method_of(py_operation_name: str, operation_name: str, service_model: Any) -> tuple[str, str | None]:
+    """(operation name, service name) of `ClientCreator._create_api_method`'s arguments."""
+    return operation_name, getattr(service_model, "service_name", None)
 
-        def send(**api_params: Any) -> Any:  # the recorded call, with the parameters as its keyword arguments
+
+def _make_api_call(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+    """Every call of every client: those of the Bedrock Runtime operations of clients made before instrumenting
+    are recorded here (the recording methods of later clients send theirs with instrumentation suppressed)."""
+    operation, params = _arguments(args, kwargs)
+    route = _routes.get(operation) if isinstance(operation, str) else None
+    if route is None or not isinstance(params, dict) or _service(instance) != SERVICE:
+        return wrapped(*args, **kwargs)
+
+    def send(**api_params: Any) -> Any:
+        with suppress_instrumentation():
             return wrapped(operation, api_params)
 
-        return route(send, instance, (), params)
-
-    return make_api_call
+    return route(send, instance, (), params)
 
 
 def _arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, Any]:
