@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements" / "test.lock"
-SDKS = ("openai", "anthropic", "google-genai", "cohere", "ollama", "mistralai")
+SDKS = ("openai", "anthropic", "google-genai", "cohere", "ollama", "mistralai", "boto3")
 
 
 def build_wheel(into: Path) -> Path:

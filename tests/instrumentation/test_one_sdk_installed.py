@@ -16,6 +16,7 @@ import pytest
 
 from tests.instrumentation import one_sdk, zero_code
 from tests.instrumentation.anthropic import transport as anthropic_transport
+from tests.instrumentation.bedrock import transport as bedrock_transport
 from tests.instrumentation.cohere import transport as cohere_transport
 from tests.instrumentation.google_genai import transport as google_transport
 from tests.instrumentation.mistral import transport as mistral_transport
@@ -45,6 +46,14 @@ APPS = {
     "ollama": (ollama_transport.zero_code_app, ["chat llama3"] * 2, None, "ollama"),
     # mistral-tiny 11 in / 96 out, then 11 in / 80 out (streamed), at $0.25 / $0.25 per million.
     "mistralai": (mistral_transport.zero_code_app, ["chat mistral-tiny"] * 2, [0.00002675, 0.00002275], "mistral_ai"),
+    # Titan Text Lite 8 in / 10 out at $0.15 / $0.20; Claude 3.5 Sonnet through the `us.` profile 603 in / 146 out
+    # at $3 / $15.
+    "boto3": (
+        bedrock_transport.zero_code_app,
+        bedrock_transport.ZERO_CODE_SPANS,
+        bedrock_transport.ZERO_CODE_COSTS,
+        "aws.bedrock",
+    ),
 }
 
 

@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 # The names peer instrumentors register under (OpenLLMetry, the official contrib and genai packages, and
-# OpenInference: `mistralai` is OpenLLMetry's and OpenInference's name for their Mistral instrumentors).
-PEERS = "openai,anthropic,google-genai,google_generativeai,cohere,ollama,mistralai"
+# OpenInference: `mistralai` is OpenLLMetry's and OpenInference's name for their Mistral instrumentors, `boto3`
+# OpenLLMetry's Bedrock instrumentor). The official `botocore` instrumentation stays on: it traces every AWS service,
+# and leaves the Bedrock calls llmledger records to llmledger's span (instrumentation/bedrock/_patch.py).
+PEERS = "openai,anthropic,google-genai,google_generativeai,cohere,ollama,mistralai,boto3"
 
 
 def exported_spans(app_source: str, tmp_path: Path, python: Path | None = None, **env: str) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from wrapt import FunctionWrapper
 
 from llmledger.instrumentation._shared.instrumentor import SdkInstrumentor
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
+from llmledger.instrumentation.bedrock import BedrockInstrumentor
 from llmledger.instrumentation.cohere import CohereInstrumentor
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
 from llmledger.instrumentation.mistral import MistralInstrumentor
@@ -29,6 +30,7 @@ INSTRUMENTORS = (
     CohereInstrumentor,
     OllamaInstrumentor,
     MistralInstrumentor,
+    BedrockInstrumentor,
 )
 
 
