@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from opentelemetry.instrumentation.utils import suppress_instrumentation, unwrap
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled, suppress_instrumentation, unwrap
 from wrapt import wrap_function_wrapper
 
 from .._shared import wrapping
@@ -103,7 +103,12 @@ def _make_api_call(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, 
     are recorded here (the recording methods of later clients send theirs with instrumentation suppressed)."""
     operation, params = _arguments(args, kwargs)
     route = _routes.get(operation) if isinstance(operation, str) else None
-    if route is None or not isinstance(params, dict) or _service(instance) != SERVICE:
+    if (
+        route is None
+        or not isinstance(params, dict)
+        or not is_instrumentation_enabled()  # e.g. beneath a recording method: already recorded
+        or _service(instance) != SERVICE
+    ):
         return wrapped(*args, **kwargs)
 
     def send(**api_params: Any) -> Any:
