@@ -22,6 +22,7 @@ import yaml
 from botocore.config import Config
 
 from tests.cassette_replay import CASSETTES, expected, interactions
+from tests.instrumentation.features import needs
 
 MATCH_ON = ["method", "scheme", "host", "port", "path"]
 OPERATIONS = {
@@ -72,9 +73,12 @@ def arguments(interaction: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 
 
 def send(interaction: dict[str, Any], **overrides: Any) -> Any:
-    """Make the recorded request; its result, body or stream unread."""
+    """Make the recorded request; its result, body or stream unread. The test is skipped on a botocore release
+    without the operation (Converse came after InvokeModel)."""
     region, _, method = target(interaction)
-    return getattr(client(region), method)(**arguments(interaction, **overrides))
+    bedrock = client(region)
+    needs(bedrock, method)
+    return getattr(bedrock, method)(**arguments(interaction, **overrides))
 
 
 def call(interaction: dict[str, Any], consume: Callable[[Any], Any] | None = None, **overrides: Any) -> Any:

@@ -15,8 +15,7 @@ import pytest
 
 from llmledger.instrumentation.bedrock import BedrockInstrumentor
 from tests.instrumentation.bedrock import event_frames
-from tests.instrumentation.bedrock.sdk_calls import STREAM_KEYS, client, only_interaction, target
-from tests.instrumentation.bedrock.sdk_calls import arguments as call_arguments
+from tests.instrumentation.bedrock.sdk_calls import STREAM_KEYS, only_interaction, send, target
 from tests.instrumentation.passthrough import raised_by, without_and_with
 
 # (cassette, input and output tokens, events, of which the first carrying the final usage, cost in µUSD)
@@ -38,9 +37,8 @@ STREAMS = pytest.mark.parametrize(
 
 def _open(interaction):
     """Make the streamed call; the result and its event stream, unread."""
-    region, _, method = target(interaction)
-    result = getattr(client(region), method)(**call_arguments(interaction))
-    return result, result[STREAM_KEYS[method]]
+    result = send(interaction)
+    return result, result[STREAM_KEYS[target(interaction)[2]]]
 
 
 def _one_span(span_exporter):
