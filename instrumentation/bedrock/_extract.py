@@ -40,7 +40,7 @@ def converse_stream_request(params: Mapping[str, Any]) -> Request:
 
 
 def _converse_request(params: Mapping[str, Any], streaming: bool) -> Request:
-    attributes: dict[str, AttributeValue] = {}
+    attributes = _asked_tier(params)
     for names, config in (
         (_EXTRA_PARAMS, params.get("additionalModelRequestFields")),
         (_CONVERSE_PARAMS, params.get("inferenceConfig")),
@@ -63,10 +63,13 @@ def converse_response(result: Mapping[str, Any]) -> Response:
     stop = _str(result.get("stopReason"))
     output = result.get("output")
     message = output.get("message") if isinstance(output, Mapping) else None
+    attributes, variant = served(result.get("serviceTier"))
     return Response(
         finish_reasons=[stop] if stop else None,
         usage=_usage.from_converse(result.get("usage")),
+        attributes=attributes,
         output_messages=lambda: [message] if message is not None else [],
+        price_variant=variant,
     )
 
 
@@ -88,7 +91,7 @@ def _invoke_request(params: Mapping[str, Any], streaming: bool) -> Request:
         _bodies.operation(model, body),
         model,
         streaming,
-        _bodies.request_attributes(body),
+        {**_bodies.request_attributes(body), **_asked_tier(params)},
         lambda: _bodies.input_messages(body),
     )
 
@@ -97,10 +100,38 @@ def invoke_response(result: Mapping[str, Any]) -> Response:
     """An `InvokeModel` result whose `body` is the bytes of the response body (None when it was not read)."""
     body = _bodies.parse(result.get("body"))
     headers = (result.get("ResponseMetadata") or {}).get("HTTPHeaders")
+    attributes, variant = served(result.get("serviceTier"))
     return Response(
         id=_bodies.response_id(body),
         model=_bodies.response_model(body),
         finish_reasons=_bodies.finish_reasons(body),
         usage=_usage.prefer(_usage.from_headers(headers), _bodies.usage(body)),
+        attributes=attributes,
         output_messages=lambda: _bodies.output_messages(body),
+        price_variant=variant,
     )
+
+
+# --- service tiers -------------------------------------------------------------------------------------
+
+
+def _tier(value: Any) -> str | None:
+    """A service tier as Converse gives it (`{"type": "flex"}`) or `InvokeModel` (`"flex"`)."""
+    return _str(value.get("type")) if isinstance(value, Mapping) else _str(value)
+
+
+def _asked_tier(params: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    tier = _tier(params.get("serviceTier"))
+    return {attr.AWS_BEDROCK_REQUEST_SERVICE_TIER: tier} if tier else {}
+
+
+def served(tier: Any) -> tuple[dict[str, AttributeValue], tuple[tuple[str, str], ...]]:
+    """The span attribute and price variant of the tier a response says served it.
+
+    Bedrock bills its flex and priority tiers below and above the standard rate; genai-prices has no Bedrock tier
+    prices yet, so the variant finds the standard price (and `llmledger.price.variant` stays unset) until it has.
+    """
+    name = _tier(tier)
+    if not name:
+        return {}, ()
+    return {attr.AWS_BEDROCK_RESPONSE_SERVICE_TIER: name}, ((("service_tier", name),) if name != "default" else ())

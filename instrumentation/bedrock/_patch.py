@@ -153,7 +153,11 @@ def _stream_adapt(key: str, invocation: Invocation, result: Any, endpoint: wrapp
     if stream is None or endpoint.new_reader is None:
         invocation.finish(usage_complete=False)
         return result
-    result[key] = SyncStream(stream, invocation, endpoint.new_reader())
+    reader = endpoint.new_reader()
+    headers_read = getattr(reader, "served", None)
+    if headers_read is not None:  # what the response's headers say, which its events do not repeat
+        headers_read(result)
+    result[key] = SyncStream(stream, invocation, reader)
     return result
 
 

@@ -20,6 +20,7 @@ from .._shared.fields import text as _str
 from .._shared.invocation import Response
 from ..anthropic._extract import MessageStreamReader
 from . import _bodies, _usage
+from ._extract import served
 
 _METRICS = "amazon-bedrock-invocationMetrics"
 # Chunks that only carry generated text, recognised without decoding them (most chunks of a stream).
@@ -27,10 +28,11 @@ _DELTAS = (b'{"type":"content_block_delta"', b'{"contentBlockDelta"')
 
 
 class ConverseStreamReader:
-    __slots__ = ("_stop", "_usage", "usage_seen")
+    __slots__ = ("_stop", "_tier", "_usage", "usage_seen")
 
     def __init__(self) -> None:
         self._stop: str | None = None
+        self._tier: Any = None
         self._usage = Usage()
         self.usage_seen = False
 
@@ -38,14 +40,19 @@ class ConverseStreamReader:
         if "messageStop" in event:
             self._stop = _str(event["messageStop"].get("stopReason")) or self._stop
         elif "metadata" in event:
-            usage = _usage.from_converse(event["metadata"].get("usage"))
+            metadata = event["metadata"]
+            self._tier = metadata.get("serviceTier")
+            usage = _usage.from_converse(metadata.get("usage"))
             if not usage.is_empty:
                 self._usage, self.usage_seen = usage, True
 
     def response(self) -> Response:
+        attributes, variant = served(self._tier)
         return Response(
             finish_reasons=[self._stop] if self._stop else None,
             usage=self._usage if self.usage_seen else Usage(),
+            attributes=attributes,
+            price_variant=variant,
         )
 
 
@@ -54,15 +61,20 @@ class InvokeStreamReader:
     `message_delta`); other families report counts in their own fields (`_bodies.usage`), some (Titan's input,
     Llama's prompt) only in the first chunk, so counts seen are kept until a later chunk gives a new value."""
 
-    __slots__ = ("_anthropic", "_billable", "_final", "_reasons", "_reported", "usage_seen")
+    __slots__ = ("_anthropic", "_billable", "_final", "_reasons", "_reported", "_tier", "usage_seen")
 
     def __init__(self) -> None:
+        self._tier: Any = None  # the tier the response's headers name (`served`)
         self._anthropic: MessageStreamReader | None = None
         self._billable: Usage | None = None
         self._reported = Usage()
         self._final = False  # the family's counts are final: a chunk that ends the message carried them
         self._reasons: list[str] | None = None
         self.usage_seen = False
+
+    def served(self, result: Mapping[str, Any]) -> None:
+        """What the streamed call's result (its headers) says about how it was served."""
+        self._tier = result.get("serviceTier")
 
     def feed(self, event: Any) -> None:
         chunk = event.get("chunk") if isinstance(event, Mapping) else None
@@ -110,6 +122,9 @@ class InvokeStreamReader:
         else:
             response = Response(finish_reasons=self._reasons)
             reported = self._reported if self._final else None
-        usage = _usage.prefer(self._billable, reported) if self.usage_seen else Usage()
-        response.usage = usage
+        response.usage = _usage.prefer(self._billable, reported) if self.usage_seen else Usage()
+        attributes, variant = served(self._tier)
+        if attributes:
+            response.attributes = {**response.attributes, **attributes}
+            response.price_variant = variant
         return response

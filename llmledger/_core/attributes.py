@@ -55,6 +55,9 @@ ANTHROPIC_REQUEST_INFERENCE_GEO: Final = "anthropic.request.inference_geo"
 ANTHROPIC_RESPONSE_INFERENCE_GEO: Final = "anthropic.response.inference_geo"
 ANTHROPIC_COUNT_TOKENS_INPUT_TOKENS: Final = "anthropic.message.count_tokens.input_tokens"
 GCP_GEMINI_CACHED_CONTENT_TOKENS: Final = "gcp.gemini.cached_content.token_count"
+# Amazon Bedrock's service tier (`default`, `flex`, `priority`, `reserved`), asked for and served.
+AWS_BEDROCK_REQUEST_SERVICE_TIER: Final = "aws.bedrock.request.service_tier"
+AWS_BEDROCK_RESPONSE_SERVICE_TIER: Final = "aws.bedrock.response.service_tier"
 
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"

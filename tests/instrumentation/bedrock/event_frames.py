@@ -24,6 +24,12 @@ def frames(body: bytes) -> list[bytes]:
     return found
 
 
+def payload(frame: bytes) -> bytes:
+    """The payload of one frame."""
+    total, headers = struct.unpack_from(">II", frame)
+    return frame[12 + headers : total - 4]
+
+
 def frame(headers: dict[str, str], payload: bytes) -> bytes:
     encoded = b"".join(
         bytes([len(name)]) + name.encode() + bytes([_STRING]) + struct.pack(">H", len(value)) + value.encode()
@@ -40,3 +46,8 @@ def exception(kind: str, message: str) -> bytes:
         {":message-type": "exception", ":exception-type": kind, ":content-type": "application/json"},
         json.dumps({"message": message}).encode(),
     )
+
+
+def event(kind: str, payload: bytes) -> bytes:
+    """An event frame, e.g. a ConverseStream `metadata` event."""
+    return frame({":message-type": "event", ":event-type": kind, ":content-type": "application/json"}, payload)

@@ -14,8 +14,10 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.instrumentation.bedrock.sdk_calls import call, only_interaction
+from tests.instrumentation.bedrock import event_frames
+from tests.instrumentation.bedrock.sdk_calls import call, client, only_interaction
 from tests.instrumentation.cost_parts import cost_parts
+from tests.instrumentation.features import needs
 
 B = "bedrock/openllmetry/bedrock"
 C = "bedrock/otel-contrib/botocore"
@@ -167,3 +169,53 @@ def test_a_model_without_a_price_is_flagged_unpriced_never_free(instrumented, sp
     assert span.attributes["gen_ai.usage.input_tokens"] == 14
     assert span.attributes["llmledger.cost.unpriced"] is True
     assert "gen_ai.usage.cost" not in span.attributes
+
+
+@pytest.mark.parametrize(
+    "file", [f"{C}/test_converse_with_content.yaml", f"{C}/test_converse_stream_with_content.yaml"]
+)
+def test_a_service_tier_is_recorded_and_priced_at_the_standard_rate_while_genai_prices_has_no_bedrock_tiers(
+    file, instrumented, span_exporter, tmp_path
+):
+    """Titan Text Lite, 8 in / 10 out, asked and served on the flex tier: 8 × 0.15 + 10 × 0.20 = 3.2 µUSD."""
+
+    def served_flex(interaction):
+        body = interaction["response"]["body"]["string"]
+        if isinstance(body, bytes):  # an event stream: the tier comes in its metadata event
+            frames = event_frames.frames(body)
+            metadata = json.loads(event_frames.payload(frames[-1]))
+            metadata["serviceTier"] = {"type": "flex"}
+            body = b"".join(frames[:-1]) + event_frames.event("metadata", json.dumps(metadata).encode())
+        else:
+            body = json.dumps({**json.loads(body), "serviceTier": {"type": "flex"}})
+        interaction["response"]["body"]["string"] = body
+
+    with only_interaction(file, 0, tmp_path, served_flex) as interaction:
+        needs(client(), "converse")
+        call(interaction, serviceTier={"type": "flex"})
+
+    (span,) = span_exporter.get_finished_spans()
+    attrs = span.attributes
+    assert attrs["aws.bedrock.request.service_tier"] == "flex"
+    assert attrs["aws.bedrock.response.service_tier"] == "flex"
+    assert "llmledger.price.variant" not in attrs
+    assert attrs["gen_ai.usage.cost"] == pytest.approx(3.2e-6, rel=1e-12)
+
+
+def test_the_tier_a_response_streams_headers_name_is_recorded(instrumented, span_exporter, tmp_path):
+    """An `InvokeModelWithResponseStream` says its tier in a header, not in its events."""
+    file = f"{C}/test_invoke_model_with_response_stream_with_content[amazon.nova].yaml"
+
+    def served_priority(interaction):
+        interaction["response"]["headers"]["X-Amzn-Bedrock-Service-Tier"] = ["priority"]
+
+    output = client().meta.service_model.operation_model("InvokeModelWithResponseStream").output_shape
+    if "serviceTier" not in output.members:
+        pytest.skip("this botocore release knows no Bedrock service tiers")
+    with only_interaction(file, 0, tmp_path, served_priority) as interaction:
+        result = call(interaction)
+
+    assert result["serviceTier"] == "priority"
+    (span,) = span_exporter.get_finished_spans()
+    assert span.attributes["aws.bedrock.response.service_tier"] == "priority"
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx((5 * 0.035 + 10 * 0.14) / 1e6, rel=1e-12)
