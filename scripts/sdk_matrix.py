@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Runs each SDK's instrumentation tests against other releases of that SDK and prints what passed.
 
-Usage (from `bash scripts/sdk-matrix`): no argument runs, for openai, anthropic and google-genai, the oldest
+Usage (from `bash scripts/sdk-matrix`): no argument runs, for each SDK of `SDKS`, the oldest
 release inside the range its instrumentor supports (`instrumentation/<sdk>/package.py`) and the newest release
 the index serves; `SDK==VERSION` arguments (e.g. `openai==1.60.0 openai==2.0.0`) run just those, and
 `SDK==VERSION,REQUIREMENT…` also holds other packages to what that release needs beside it (e.g.
@@ -50,7 +50,14 @@ class Sdk:
 
 SDKS = {
     sdk.name: sdk
-    for sdk in (Sdk("openai", "openai"), Sdk("anthropic", "anthropic"), Sdk("google-genai", "google_genai"))
+    for sdk in (
+        Sdk("openai", "openai"),
+        Sdk("anthropic", "anthropic"),
+        Sdk("google-genai", "google_genai"),
+        Sdk("cohere", "cohere"),
+        Sdk("ollama", "ollama"),
+        Sdk("mistralai", "mistral"),
+    )
 }
 
 

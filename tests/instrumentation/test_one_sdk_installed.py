@@ -40,8 +40,8 @@ APPS = {
         [(45 * 0.1 + 23 * 0.4) / 1e6, (9 * 0.1 + 527 * 0.4) / 1e6],
         "gcp.gemini",
     ),
-    # command, billed 7 in / 88 out, then 7 in / 109 out (streamed), at $1 / $2 per million.
-    "cohere": (cohere_transport.zero_code_app, ["chat command"] * 2, [0.000183, 0.000225], "cohere"),
+    # command, billed 58 in / 119 out, then 7 in / 115 out (streamed), at $1 / $2 per million.
+    "cohere": (cohere_transport.zero_code_app, ["chat command"] * 2, [0.000296, 0.000237], "cohere"),
     # llama3 on one's own Ollama: no price.
     "ollama": (ollama_transport.zero_code_app, ["chat llama3"] * 2, None, "ollama"),
     # mistral-tiny 11 in / 96 out, then 11 in / 80 out (streamed), at $0.25 / $0.25 per million.

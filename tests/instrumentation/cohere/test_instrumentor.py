@@ -117,12 +117,12 @@ def test_metrics_count_billed_tokens_duration_and_dollars(instrumented, metric_r
 
 def _rate_limited():
     body = json.dumps({"message": "You are using a Trial key, which is limited to 10 API calls / minute."})
-    return transport.client(lambda request: httpx.Response(429, content=body.encode()), v2=True)
+    return transport.client(lambda request: httpx.Response(429, content=body.encode()))
 
 
 def test_api_errors_reach_the_app_unchanged_and_mark_the_span(tracer_provider, span_exporter):
     def call() -> Raised:
-        return raised_by(lambda: _rate_limited().chat(model="command", messages=MESSAGES))
+        return raised_by(lambda: _rate_limited().chat(model="command", message=QUESTION))
 
     without, instrumented = without_and_with(CohereInstrumentor(), call, tracer_provider=tracer_provider)
 
@@ -135,12 +135,12 @@ def test_api_errors_reach_the_app_unchanged_and_mark_the_span(tracer_provider, s
 
 
 def _read_until_the_connection_drops() -> tuple[int, Raised]:
-    """What the app sees reading a v2 stream whose connection drops after three events: events, then the error."""
-    handler = transport.failing_stream(CHAT_V2_STREAM, 9, "text/event-stream")  # SSE: three events of three lines
+    """What the app sees reading a stream whose connection drops after three events: events, then the error."""
+    handler = transport.failing_stream(CHAT_STREAM, 3, "application/stream+json")  # one event per line
     received: list[object] = []
 
     def read():
-        for event in transport.client(handler, v2=True).chat_stream(model="command", messages=MESSAGES):
+        for event in transport.client(handler).chat_stream(model="command", message=QUESTION):
             received.append(event)
 
     raised = raised_by(read)
@@ -187,7 +187,7 @@ def test_a_stream_left_early_ends_its_span_incomplete(instrumented, span_exporte
     )
     for _ in stream:
         break
-    stream.close()
+    del stream  # not closed: some 5.x releases' stream generators raise on close() (as without llmledger)
 
     span = _one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is False
@@ -215,7 +215,7 @@ def test_async_calls_and_streams_are_recorded(v2, instrumented, span_exporter):
 
 
 def test_a_v1_embed_of_many_texts_is_one_span_with_the_batches_usage_summed(instrumented, span_exporter):
-    # The SDK sends 96 texts per request from its thread pool and merges the responses.
+    # The SDK sends 96 texts per request from its thread pool and merges the responses (usage summed).
     body = recorded_json(*EMBED_V2)
     body.pop("response_type", None)
     body["embeddings"] = {"float": [[0.5]] * 96}
@@ -232,7 +232,7 @@ def test_a_v1_embed_of_many_texts_is_one_span_with_the_batches_usage_summed(inst
         model="embed-v4.0", texts=["a"] * 100, input_type="search_document", embedding_types=["float"]
     )
 
-    assert sorted(requests) == [4, 96]
+    assert sum(requests) == 100  # in batches of 96 where the SDK batches (5.x releases after the first few)
     assert len(result.embeddings.float_) == 100
     span = _one_span(span_exporter)
     assert span.name == "embeddings embed-v4.0"
@@ -241,16 +241,16 @@ def test_a_v1_embed_of_many_texts_is_one_span_with_the_batches_usage_summed(inst
 
 
 def test_uninstrument_restores_every_original(tracer_provider, span_exporter):
-    from cohere.v2.client import V2Client
+    from cohere.base_client import BaseCohere
 
-    original = V2Client.__dict__["chat"]
+    original = BaseCohere.__dict__["chat"]
     instrumentor = CohereInstrumentor()
     instrumentor.instrument(tracer_provider=tracer_provider)
-    assert V2Client.__dict__["chat"] is not original
+    assert BaseCohere.__dict__["chat"] is not original
     instrumentor.uninstrument()
 
-    assert V2Client.__dict__["chat"] is original
-    transport.client(transport.reply(CHAT_V2), v2=True).chat(model="command", messages=MESSAGES)
+    assert BaseCohere.__dict__["chat"] is original
+    transport.client(transport.reply(CHAT)).chat(model="command", message=QUESTION)
     assert span_exporter.get_finished_spans() == ()
 
 
@@ -262,7 +262,7 @@ def test_instrumenting_loads_nothing_until_the_app_imports_the_sdk_which_is_then
     seen = patched_on_import(
         "llmledger.instrumentation.cohere:CohereInstrumentor",
         "cohere",
-        "cohere.v2.client:V2Client.chat",
+        "cohere.base_client:BaseCohere.chat",
         ("cohere", "genai_prices", "httpx", "tokenizers"),
     )
 
@@ -283,5 +283,5 @@ def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call
 
     assert [s["name"] for s in spans] == ["chat command"] * 2
     costs = [s["attributes"]["gen_ai.usage.cost"] for s in spans]
-    assert costs == pytest.approx([(7 * 1 + 88 * 2) / 1e6, (7 * 1 + 109 * 2) / 1e6])
+    assert costs == pytest.approx([(58 * 1 + 119 * 2) / 1e6, (7 * 1 + 115 * 2) / 1e6])
     assert {s["attributes"]["llmledger.price.source"] for s in spans} == {"genai-prices"}

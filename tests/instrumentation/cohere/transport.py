@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import cohere
 import httpx
 
 from tests.cassette_replay import interactions
+from tests.instrumentation.cohere.sdk_calls import API, client_class
 from tests.instrumentation.openai.transport import recorded_body
 
 _RECORDED = "cohere/openllmetry/cohere"
@@ -44,16 +44,16 @@ def reply(recorded: tuple[str, int], content_type: str = "application/json") -> 
 
 
 def client(handler: Handler, v2: bool = False) -> Any:
-    cls = cohere.ClientV2 if v2 else cohere.Client
-    return cls(api_key="test", httpx_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    cls = client_class(v2, asynchronous=False)
+    return cls(api_key="test", base_url=API, httpx_client=httpx.Client(transport=httpx.MockTransport(handler)))
 
 
 def async_client(handler: Handler, v2: bool = False) -> Any:
     async def serve(request: httpx.Request) -> httpx.Response:
         return handler(request)
 
-    cls = cohere.AsyncClientV2 if v2 else cohere.AsyncClient
-    return cls(api_key="test", httpx_client=httpx.AsyncClient(transport=httpx.MockTransport(serve)))
+    cls = client_class(v2, asynchronous=True)
+    return cls(api_key="test", base_url=API, httpx_client=httpx.AsyncClient(transport=httpx.MockTransport(serve)))
 
 
 def failing_stream(recorded: tuple[str, int], lines_before_failure: int, content_type: str) -> Handler:
@@ -68,18 +68,17 @@ def failing_stream(recorded: tuple[str, int], lines_before_failure: int, content
 
 
 def zero_code_app() -> str:
-    """Source for an app with no telemetry code, run under `opentelemetry-instrument`: a v2 `chat` (CHAT_V2) and a
-    v2 `chat_stream` (CHAT_V2_STREAM), served recorded bodies in-process through the SDK's own HTTP client."""
-    plain, streamed = recorded_body(*CHAT_V2), recorded_body(*CHAT_V2_STREAM)
+    """Source for an app with no telemetry code, run under `opentelemetry-instrument`: a v1 `chat` (CHAT) and
+    `chat_stream` (CHAT_STREAM), served recorded bodies in-process through the SDK's own HTTP client."""
+    plain, streamed = recorded_body(*CHAT), recorded_body(*CHAT_STREAM)
     return f"""
         import cohere, httpx
         def serve(request):
             streaming = b'"stream":true' in request.content.replace(b" ", b"")
-            body, kind = ({streamed!r}, "text/event-stream") if streaming else ({plain!r}, "application/json")
-            return httpx.Response(200, headers={{"content-type": kind}}, content=body)
-        client = cohere.ClientV2(api_key="test", httpx_client=httpx.Client(transport=httpx.MockTransport(serve)))
-        messages = [{{"role": "user", "content": "Tell me a joke, pirate style"}}]
-        client.chat(model="command", messages=messages)
-        for _ in client.chat_stream(model="command", messages=messages):
+            body = {streamed!r} if streaming else {plain!r}
+            return httpx.Response(200, headers={{"content-type": "application/json"}}, content=body)
+        client = cohere.Client(api_key="test", httpx_client=httpx.Client(transport=httpx.MockTransport(serve)))
+        client.chat(model="command", message="Tell me a joke, pirate style")
+        for _ in client.chat_stream(model="command", message="Tell me a joke, pirate style"):
             pass
         """

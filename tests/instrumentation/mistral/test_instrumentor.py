@@ -249,3 +249,24 @@ def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call
     assert costs == pytest.approx([(11 + 96) * 0.25 / 1e6, (11 + 80) * 0.25 / 1e6])
     assert {s["attributes"]["gen_ai.provider.name"] for s in spans} == {"mistral_ai"}
     assert {s["attributes"]["llmledger.price.source"] for s in spans} == {"genai-prices"}
+
+
+def _with_the_sdks_own_tracing(tmp_path, disabled: str) -> list[dict]:
+    # mistralai 3 traces itself when MISTRAL_SDK_TELEMETRY asks; 2.x whenever a global tracer provider exists.
+    return zero_code.exported_spans(
+        transport.zero_code_app(),
+        tmp_path,
+        MISTRAL_SDK_TELEMETRY="global",
+        OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=disabled,
+    )
+
+
+def test_the_sdks_own_span_is_held_off_for_the_calls_llmledger_records(tmp_path):
+    alone = _with_the_sdks_own_tracing(tmp_path, f"{zero_code.PEERS},llmledger_mistral")
+    assert len(alone) == 2  # the SDK's own tracing is on: a span per call, without a cost
+    assert not any("gen_ai.usage.cost" in s["attributes"] for s in alone)
+
+    spans = _with_the_sdks_own_tracing(tmp_path, zero_code.PEERS)
+
+    assert [s["name"] for s in spans] == [f"chat {MODEL}"] * 2  # one span per call, ours, with its cost
+    assert all("gen_ai.usage.cost" in s["attributes"] for s in spans)
