@@ -14,6 +14,7 @@ they are not listed as unpriced. `--format` prints the same report as a table (d
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ _HOURLY = f"FROM llm_usage_hourly WHERE {_FILTER} AND Hour >= toStartOfHour(now(
 # The calls of the rollup rows `_HOURLY` reads: the same hours, from the fact table.
 _CALLS = f"FROM llm_calls WHERE {_FILTER} AND Timestamp >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
 _SERVER_ATTRIBUTE = "server.address"  # in Attributes when the collector runs with --attribute server.address
+JAEGER_URL_ENV = "LLMLEDGER_JAEGER_URL"  # --jaeger-url, set once for every report
 
 Rows = Callable[[str], Sequence[Sequence[Any]]]
 
@@ -47,7 +49,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--traces", type=int, default=10, metavar="N", help="how many costly traces begun in it to list [10]"
     )
-    parser.add_argument("--jaeger-url", metavar="URL", help="Jaeger UI base URL, to link traces as URL/trace/<id>")
+    parser.add_argument(
+        "--jaeger-url",
+        metavar="URL",
+        help=f"Jaeger UI base URL, to link traces as URL/trace/<id> [${JAEGER_URL_ENV}]",
+    )
     parser.add_argument(
         "--format",
         "-f",
@@ -74,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.traces < 0:
         raise UsageError("--traces must not be negative")
     seconds = parse_since(args.since)
+    args.jaeger_url = args.jaeger_url or os.environ.get(JAEGER_URL_ENV) or None
     params = {"since": seconds, "tenant": args.tenant, "limit": args.traces}
     with open_client(require_data(connection_settings(args))) as client, translate_errors():
 
