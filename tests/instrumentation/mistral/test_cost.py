@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.instrumentation.mistral import transport
@@ -60,3 +62,15 @@ def test_cached_prompt_tokens_are_priced_as_cache_reads(instrumented, span_expor
     assert span.attributes["gen_ai.usage.cache_read.input_tokens"] == 800
     # 200 uncached × $0.40/M + 800 cached × $0.04/M + 100 out × $2/M = 80 + 32 + 200 µ$
     assert _cost(span_exporter) == pytest.approx(0.000312, rel=1e-12)
+
+
+def test_async_fim_at_codestral_rates(instrumented, span_exporter):
+    body = recorded_json(*CHAT)
+    body["model"] = "codestral-2508"
+    body["usage"] = {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}
+    client = transport.client(lambda request: transport.http.Response(200, json=body))
+    asyncio.run(client.fim.complete_async(model="codestral-2508", prompt="def fib(n):", suffix="return n"))
+
+    (span,) = span_exporter.get_finished_spans()
+    assert span.name == "text_completion codestral-2508"
+    assert _cost(span_exporter) == pytest.approx(0.000039, rel=1e-12)  # 100 × $0.30/M + 10 × $0.90/M
