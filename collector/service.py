@@ -74,6 +74,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             url = server.url
             client = connect(url, send_receive_timeout=timeout)
         stack.callback(client.close)
+        migrations.refuse_sql_only(client, config.database)  # its calls come from its spans: no second writer
         applied = migrations.apply(client, config.database, raw_spans=config.store_raw_spans)
         client.database = config.database
 

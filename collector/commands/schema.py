@@ -20,6 +20,12 @@ def register(subparsers: Any) -> None:
     add_connection_options(apply)
     apply.add_argument("--print", action="store_true", help="print the SQL instead of running it")
     apply.add_argument("--raw-spans", action="store_true", help="include the raw span table otel_traces")
+    apply.add_argument(
+        "--sql-only",
+        action="store_true",
+        help="derive llm_calls inside ClickHouse from the otel_traces the OpenTelemetry Collector's ClickHouse "
+        "exporter or rotel writes (no llmledger collector may write this database), and load the prices it uses",
+    )
     apply.set_defaults(func=reports_errors(run_apply))
 
 
@@ -29,13 +35,19 @@ def run_apply(args: argparse.Namespace) -> int:
 
     settings = connection_settings(args)
     if args.print:
-        print(migrations.render(settings.database, raw_spans=args.raw_spans))
+        print(migrations.render(settings.database, raw_spans=args.raw_spans, sql_only=args.sql_only))
         return 0
     with open_client(require_data(settings), apply_schema=False, require_database=False) as client:
-        applied = migrations.apply(client, settings.database, raw_spans=args.raw_spans)
+        applied = migrations.apply(client, settings.database, raw_spans=args.raw_spans, sql_only=args.sql_only)
+        if args.sql_only:  # prices change: loaded at every run, the newest load wins
+            from ..exporters.clickhouse import price_rules
+
+            loaded = price_rules.load(client, settings.database)
     where = f"embedded server of {settings.data_dir}" if settings.embedded else settings.url
     if applied:
         print(f"applied to database {settings.database} ({where}): {', '.join(applied)}")
     else:
         print(f"schema of database {settings.database} ({where}) is already up to date")
+    if args.sql_only:
+        print(f"loaded {len(loaded.prices)} prices for {len(loaded.rules)} providers into llm_model_prices")
     return 0

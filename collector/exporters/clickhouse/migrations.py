@@ -3,10 +3,16 @@
 
 Each file is `NNNN_name.sql`: statements ending in `;` at the end of a line (comments do not count), every
 one `… IF NOT EXISTS`, with `{database}` where the database name goes. A file whose header says
-`-- llmledger: optional = raw_spans` is applied only when raw spans are enabled. Applied files are recorded
+`-- llmledger: optional = raw_spans` is applied only when raw spans are enabled, one saying `sql_only` only for
+the SQL-only deployment (llm_calls derived inside ClickHouse from the otel_traces another collector writes, with
+raw spans). Applied files are recorded
 in `<database>.llmledger_migrations`, so `apply()` runs each file once; because the statements are idempotent
 as well, a run interrupted half-way, or two collectors applying at the same moment, converge on the same
 schema without errors.
+
+One database has one writer of llm_calls: a SQL-only database derives its calls from its spans, so a llmledger
+collector writing it too would count every call twice. `apply(sql_only=True)` refuses a database whose llm_calls
+already holds calls, and `refuse_sql_only()` is what the collector calls before writing to one.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from .schema_files import schema_folder
 
 MIGRATIONS_TABLE = "llmledger_migrations"
 RAW_SPANS = "raw_spans"
+SQL_ONLY = "sql_only"
 
 _FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _OPTIONAL = re.compile(r"^--\s*llmledger:\s*optional\s*=\s*(\w+)\s*$", re.MULTILINE)
@@ -34,7 +41,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class Migration:
     name: str  # file name without .sql, e.g. "0001_llm_calls"
     template: str
-    optional: str | None  # the feature it belongs to (RAW_SPANS), None when always applied
+    optional: str | None  # the feature it belongs to (RAW_SPANS, SQL_ONLY), None when always applied
 
     @property
     def checksum(self) -> str:
@@ -52,8 +59,9 @@ class Migration:
         return [statement for statement in statements if not _only_comments(statement)]
 
 
-def migrations(*, raw_spans: bool = False) -> list[Migration]:
-    """All migrations in order; the raw-span ones only when `raw_spans`."""
+def migrations(*, raw_spans: bool = False, sql_only: bool = False) -> list[Migration]:
+    """All migrations in order; the raw-span ones only when `raw_spans` or `sql_only`, the SQL-only ones only when
+    `sql_only`."""
     found = []
     for entry in sorted(schema_folder("migrations").iterdir(), key=lambda e: e.name):
         if not _FILE_NAME.match(entry.name):
@@ -61,20 +69,25 @@ def migrations(*, raw_spans: bool = False) -> list[Migration]:
         text = entry.read_text(encoding="utf-8")
         optional = _OPTIONAL.search(text)
         found.append(Migration(entry.name.removesuffix(".sql"), text, optional.group(1) if optional else None))
-    return [m for m in found if m.optional is None or (m.optional == RAW_SPANS and raw_spans)]
+    wanted = {None, *((RAW_SPANS,) if raw_spans or sql_only else ()), *((SQL_ONLY,) if sql_only else ())}
+    return [m for m in found if m.optional in wanted]
 
 
-def render(database: str = "default", *, raw_spans: bool = False) -> str:
+def render(database: str = "default", *, raw_spans: bool = False, sql_only: bool = False) -> str:
     """The whole schema as one SQL script (what `llmledger schema apply --print` shows)."""
     parts = [f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)};"]
-    for migration in migrations(raw_spans=raw_spans):
+    for migration in migrations(raw_spans=raw_spans, sql_only=sql_only):
         parts.append(f"\n-- migration {migration.name}")
         parts += [f"{statement};\n" for statement in migration.statements(database)]
     return "\n".join(parts)
 
 
-def apply(client: Client, database: str = "default", *, raw_spans: bool = False) -> list[str]:
-    """Create `database` and apply the migrations it lacks; the names of those applied now (empty: up to date)."""
+def apply(client: Client, database: str = "default", *, raw_spans: bool = False, sql_only: bool = False) -> list[str]:
+    """Create `database` and apply the migrations it lacks; the names of those applied now (empty: up to date).
+
+    `sql_only`: also derive llm_calls from otel_traces in SQL; BadQuery, before any change, when the database's
+    llm_calls already holds calls that were not derived so (a llmledger collector's), which would be counted twice.
+    """
     quoted = quote_identifier(database)
     with translate_errors():
         client.command(f"CREATE DATABASE IF NOT EXISTS {quoted}")
@@ -84,8 +97,13 @@ def apply(client: Client, database: str = "default", *, raw_spans: bool = False)
             "ENGINE = ReplacingMergeTree(AppliedAt) ORDER BY Name"
         )
         done = applied(client, database)
+        if sql_only and not _sql_only_names() & done and _holds_calls(client, database):
+            raise BadQuery(
+                f"database {database} already holds LLM calls a llmledger collector wrote; deriving them from "
+                "otel_traces as well would count each call twice: give the SQL-only deployment a database of its own"
+            )
         newly = []
-        for migration in migrations(raw_spans=raw_spans):
+        for migration in migrations(raw_spans=raw_spans, sql_only=sql_only):
             if migration.name in done:
                 continue
             for statement in migration.statements(database):
@@ -110,6 +128,30 @@ def applied(client: Client, database: str = "default") -> set[str]:
         if not int(exists):  # type: ignore[arg-type]
             return set()
         return {row[0] for row in client.query(f"SELECT DISTINCT Name FROM {quoted}.{MIGRATIONS_TABLE}").result_rows}
+
+
+def refuse_sql_only(client: Client, database: str) -> None:
+    """BadQuery when `database` derives llm_calls from otel_traces in SQL (`llmledger schema apply --sql-only`):
+    a llmledger collector writing it as well would count each call twice."""
+    if _sql_only_names() & applied(client, database):
+        raise BadQuery(
+            f"database {database} derives llm_calls from otel_traces in SQL (llmledger schema apply --sql-only); "
+            "a llmledger collector writing it too would count each call twice: give the collector another --database"
+        )
+
+
+def _sql_only_names() -> set[str]:
+    return {m.name for m in migrations(sql_only=True) if m.optional == SQL_ONLY}
+
+
+def _holds_calls(client: Client, database: str) -> bool:
+    exists = client.command(
+        "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'llm_calls'",
+        parameters={"db": database},
+    )
+    if not int(exists):  # type: ignore[arg-type]
+        return False
+    return bool(int(client.command(f"SELECT count() FROM {quote_identifier(database)}.llm_calls")))  # type: ignore[arg-type]
 
 
 def quote_identifier(name: str) -> str:

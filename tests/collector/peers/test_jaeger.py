@@ -89,6 +89,8 @@ def test_jaeger_shows_the_apps_whole_trace_with_the_cost_of_each_llm_call(jaeger
     finally:
         assert collector.stop() == 0, collector.text
     assert spans, f"Jaeger never held the {len(app.spans)} spans of trace {app.trace_id}:\n{jaeger.peer.output}"
+    # Only the configured ports, each on loopback (Jaeger's built-in configuration listens on all interfaces).
+    assert jaeger.peer.listening() == {("127.0.0.1", port) for port in jaeger.peer.ports.values()}
 
     assert sorted(span["spanId"] for span in spans) == sorted(app.span_ids)
     assert {span["traceId"] for span in spans} == {app.trace_id}
