@@ -1,2 +1,2 @@
 # SPDX-License-Identifier: Apache-2.0
-_instruments = ("anthropic >= 0.40.0, < 3",)
+_instruments = ("anthropic >= 1.0.0, < 3",)

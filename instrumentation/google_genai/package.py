@@ -1,2 +1,2 @@
 # SPDX-License-Identifier: Apache-2.0
-_instruments = ("google-genai >= 1.0.0",)
+_instruments = ("google-genai >= 1.8.0",)

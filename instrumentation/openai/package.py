@@ -1,2 +1,2 @@
 # SPDX-License-Identifier: Apache-2.0
-_instruments = ("openai >= 1.40.0, < 4",)
+_instruments = ("openai >= 1.63.0, < 4",)
