@@ -20,7 +20,7 @@ from typing import TypedDict
 
 from clickhouse_connect.driver.client import Client
 
-from llmledger._core import prices
+from llmledger._core import price_data, prices
 
 from . import cycle_collector
 from .budgets import STATUS_PATH, BudgetMonitor, sync
@@ -79,6 +79,8 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         client.database = config.database
 
         # Load the price data now (a long import, holding the GIL) rather than under the first requests.
+        if config.data_dir is not None:  # a refreshed price data file is looked for in the data directory given
+            price_data.use_data_dir(config.data_dir)
         prices.lookup_ns("openai", "gpt-4o-mini", time.time_ns())
 
         forwarder = Forwarder(config.forward) if config.forward else None

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from clickhouse_connect.driver.client import Client
 
+from llmledger._core import price_data
+
 from . import migrations
 from .client import connect, translate_errors
 from .embedded import EmbeddedClickHouse, running_url
@@ -30,17 +32,15 @@ ENV_URL = "LLMLEDGER_CLICKHOUSE_URL"
 ENV_USER = "LLMLEDGER_CLICKHOUSE_USER"
 ENV_PASSWORD = "LLMLEDGER_CLICKHOUSE_PASSWORD"
 ENV_DATABASE = "LLMLEDGER_CLICKHOUSE_DATABASE"
-ENV_DATA_DIR = "LLMLEDGER_DATA_DIR"
+ENV_DATA_DIR = price_data.DATA_DIR_ENV
 DEFAULT_DATABASE = "llmledger"
 _RACE_WAIT = 10.0  # seconds to wait for a server another process is starting in the same data directory
 
 
 def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """llmledger's data directory: $LLMLEDGER_DATA_DIR, else $XDG_DATA_HOME/llmledger, else ~/.local/share/…"""
-    if environ.get(ENV_DATA_DIR):
-        return Path(environ[ENV_DATA_DIR]).expanduser()
-    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "llmledger"
+    """llmledger's data directory: $LLMLEDGER_DATA_DIR, else $XDG_DATA_HOME/llmledger, else ~/.local/share/…
+    (the one the price data's refresh writes to as well)."""
+    return price_data.data_dir(environ)
 
 
 @dataclass(frozen=True, slots=True)
