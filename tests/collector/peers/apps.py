@@ -5,6 +5,7 @@ app made, whatever reached the other side)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 
 from demo.cassettes import DEMO
 from demo.replay_server import ReplayServer
-from tests.instrumentation.zero_code import PEERS, _json_objects
+from tests.instrumentation.zero_code import PEERS
 
 APP = Path(__file__).with_name("traced_app.py")
 BIN = Path(sys.executable).parent
@@ -90,4 +91,14 @@ def run_traced_app(
         reader.join(timeout=30)
         assert returncode == 0, "".join(errors)
         assert replay.requests == LLM_CALLS
-    return AppRun(trace_id, _json_objects("".join(stdout)))
+    return AppRun(trace_id, _console_spans("".join(stdout)))
+
+
+def _console_spans(text: str) -> list[dict[str, Any]]:
+    """The console exporter writes one indented JSON object per span, one after another."""
+    decoder = json.JSONDecoder()
+    found, position = [], 0
+    while (start := text.find("{", position)) >= 0:
+        value, position = decoder.raw_decode(text, start)
+        found.append(value)
+    return found
