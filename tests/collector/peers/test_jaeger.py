@@ -21,10 +21,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from tests.collector.running import start_collector
 
 from .apps import LLM_CALLS, run_traced_app
-from .peers import DEPLOYMENTS, free_ports, get_json, rows, wait_until
+from .peers import DEPLOYMENTS, free_ports, get_json, post_otlp, rows, wait_until
+from .spans import conventions_request
 
 BIN = Path(sys.executable).parent
 
@@ -174,6 +177,22 @@ def test_a_collector_killed_and_restarted_mid_run_shows_every_span_once(jaeger, 
     print(f"spans Jaeger stored more than once after the restart: {sorted(c for c in copies.values() if c > 1)}")
     assert calls == LLM_CALLS  # and llm_calls counts each call once
     assert _hourly_calls(clickhouse, database) == LLM_CALLS
+
+
+def test_jaeger_stores_a_span_sent_twice_twice_and_shows_it_once(jaeger):
+    """What a re-send after a crash does in Jaeger, made certain: the same request twice."""
+    body = conventions_request()
+    request = ExportTraceServiceRequest.FromString(body)
+    spans = [span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
+    trace_id = spans[0].trace_id.hex()
+    span_ids = sorted(span.span_id.hex() for span in spans if span.trace_id.hex() == trace_id)
+    url = f"http://127.0.0.1:{jaeger.peer.ports['JAEGER_OTLP_HTTP_PORT']}/v1/traces"
+    post_otlp(url, body)
+    post_otlp(url, body)
+
+    stored = wait_until(lambda: len(found := jaeger.spans(trace_id, raw=True)) == 2 * len(span_ids) and found)
+    assert sorted(span["spanId"] for span in stored) == sorted(span_ids * 2)
+    assert sorted(span["spanId"] for span in jaeger.spans(trace_id)) == span_ids
 
 
 def _trace_id_of_first_calls(clickhouse: Any, database: str) -> str:
