@@ -101,3 +101,13 @@ class Fields:
 
 def text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def dump(value: Any) -> Any:
+    """A message or content part as JSON-ready data, for content capture: SDK models (pydantic) dumped without
+    their unset fields, lists of them element by element, anything else as it is."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(exclude_none=True, mode="json")
+    if isinstance(value, list | tuple):
+        return [dump(v) for v in value]
+    return value

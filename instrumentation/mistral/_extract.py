@@ -17,6 +17,7 @@ from opentelemetry.util.types import AttributeValue
 from llmledger._core import attributes as attr
 from llmledger._core.usage import Usage, as_count
 
+from .._shared.fields import dump as _dump
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response, clean
@@ -31,14 +32,6 @@ _PARAMS = {
     "stop": attr.REQUEST_STOP_SEQUENCES,
     "n": attr.REQUEST_CHOICE_COUNT,
 }
-
-
-def _dump(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(exclude_none=True, mode="json")
-    if isinstance(value, list | tuple):
-        return [_dump(v) for v in value]
-    return value
 
 
 def _params(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
