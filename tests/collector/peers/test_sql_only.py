@@ -13,8 +13,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from llmledger.collector.exporters.clickhouse.queries import named_queries
 from tests.collector.running import rotel_binary, start_collector
@@ -45,8 +48,12 @@ def _apply_sql_only(clickhouse: Any, database: str) -> str:
     return done.stdout
 
 
-def _answers(client: Any) -> dict[str, list[tuple[Any, ...]]]:
-    return {name: rows(client, query.sql, query.bind()) for name, query in named_queries().items()}
+def _answers(client: Any, now: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every named query's answer, its clock stopped at `now` (budget_burn projects by the second)."""
+    return {
+        name: rows(client, query.sql.replace("now()", f"toDateTime({now})"), query.bind())
+        for name, query in named_queries().items()
+    }
 
 
 def _reference(clickhouse: Any, database: str, bodies: list[bytes]) -> Any:
@@ -80,25 +87,29 @@ def _assert_same(reference: Any, derived: Any) -> None:
             if want != have
         ]
         raise AssertionError(f"{len(expected)} calls expected, {len(got)} derived; differences: {differences}")
-    reference_answers, derived_answers = _answers(reference), _answers(derived)
+    now = int(time.time())
+    reference_answers, derived_answers = _answers(reference, now), _answers(derived, now)
     assert any(reference_answers.values())
     for name, answer in reference_answers.items():
         assert derived_answers[name] == answer, name
 
 
+@pytest.mark.parametrize("protocol", ["tcp", "http"])
 def test_the_collectors_clickhouse_exporter_and_sql_give_the_llmledger_collectors_rows(
-    otelcol, clickhouse, fresh_database, tmp_path
+    protocol, otelcol, clickhouse, fresh_database, tmp_path
 ):
     bodies = [*app_requests(), conventions_request()]
     reference = _reference(clickhouse, fresh_database("reference"), bodies)
     database = fresh_database("sql_only")
+    # The exporter speaks ClickHouse's native protocol or HTTP; the embedded engine serves both.
+    endpoint = f"tcp://127.0.0.1:{clickhouse.tcp_port}" if protocol == "tcp" else clickhouse.url
     grpc_port, http_port = free_ports(2)
     collector = start_peer(
         otelcol,
         DEPLOYMENTS / "otelcol-clickhouse.yaml",
         {"OTELCOL_GRPC_PORT": grpc_port, "OTELCOL_HTTP_PORT": http_port},
         tmp_path / "otelcol.log",
-        env={"CLICKHOUSE_ENDPOINT": f"tcp://127.0.0.1:{clickhouse.tcp_port}", "CLICKHOUSE_DATABASE": database},
+        env={"CLICKHOUSE_ENDPOINT": endpoint, "CLICKHOUSE_DATABASE": database},
     )
     try:
         assert collector.listening() == {("127.0.0.1", grpc_port), ("127.0.0.1", http_port)}
