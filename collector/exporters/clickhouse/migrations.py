@@ -5,10 +5,9 @@ Each file is `NNNN_name.sql`: statements ending in `;` at the end of a line (com
 one `… IF NOT EXISTS`, with `{database}` where the database name goes. A file whose header says
 `-- llmledger: optional = raw_spans` is applied only when raw spans are enabled, one saying `sql_only` only for
 the SQL-only deployment (llm_calls derived inside ClickHouse from the otel_traces another collector writes, with
-raw spans). Applied files are recorded
-in `<database>.llmledger_migrations`, so `apply()` runs each file once; because the statements are idempotent
-as well, a run interrupted half-way, or two collectors applying at the same moment, converge on the same
-schema without errors.
+raw spans). Applied files are recorded in `<database>.llmledger_migrations`, so `apply()` runs each file once;
+because the statements are idempotent as well, a run interrupted half-way, or two collectors applying at the
+same moment, converge on the same schema without errors.
 
 One database has one writer of llm_calls: a SQL-only database derives its calls from its spans, so a llmledger
 collector writing it too would count every call twice. `apply(sql_only=True)` refuses a database whose llm_calls
