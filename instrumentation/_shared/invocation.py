@@ -3,6 +3,11 @@
 
 Provider modules only translate their SDK's requests and responses into `Request` and `Response`; every
 attribute, metric and cost is set here, once for all providers.
+
+The span is llmledger's own, started with the invocation, unless the SDK may trace the call itself (the Anthropic
+SDK does): then the invocation starts without one (`span_later`), and either `adopt`s the SDK's span of the call,
+which then carries everything llmledger records, or starts its own (`own_span`) where the SDK made none. Until then
+what is set on `span` is kept and goes on whichever span the call gets.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry import context as otel_context
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, NonRecordingSpan, Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from llmledger._core import attributes as attr
@@ -68,6 +74,24 @@ class Response:
     search_units: int | None = None
 
 
+class PendingSpan(NonRecordingSpan):
+    """Stands for a call's span until the call has one (`Invocation(span_later=True)`): the name, start attributes
+    and parent context of the span llmledger would start, plus what is set meanwhile (a budget's overrun), for
+    whichever span the call gets. It is not current while the SDK call runs, so it parents nothing."""
+
+    def __init__(self, name: str, attributes: dict[str, AttributeValue], parent: otel_context.Context) -> None:
+        super().__init__(INVALID_SPAN_CONTEXT)
+        self.name = name
+        self.attributes = attributes
+        self.parent = parent
+
+    def set_attribute(self, key: str, value: AttributeValue) -> None:
+        self.attributes[key] = value
+
+    def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> None:
+        self.attributes.update(attributes)
+
+
 class Invocation:
     """One call in flight. `finish` is idempotent: the first caller ends the span, later ones do nothing."""
 
@@ -89,6 +113,8 @@ class Invocation:
         provider: str,
         request: Request,
         server: tuple[str | None, int | None] = (None, None),
+        *,
+        span_later: bool = False,
     ) -> None:
         self.telemetry = telemetry
         self.provider = provider
@@ -117,13 +143,48 @@ class Invocation:
         name = f"{request.operation} {request.model}" if request.model else request.operation
         self._start_unix_ns = time.time_ns()
         self._start_ns = time.perf_counter_ns()
-        self.span: Span = telemetry.tracer.start_span(
-            name, kind=SpanKind.CLIENT, attributes=attributes, start_time=self._start_unix_ns
-        )
+        self.span: Span
+        if span_later:
+            self.span = PendingSpan(name, attributes, otel_context.get_current())
+        else:
+            self.span = telemetry.tracer.start_span(
+                name, kind=SpanKind.CLIENT, attributes=attributes, start_time=self._start_unix_ns
+            )
 
     @property
     def ended(self) -> bool:
         return self._ended
+
+    @property
+    def has_span(self) -> bool:
+        """Whether the call has its span yet: always, unless the invocation was started `span_later`."""
+        return not isinstance(self.span, PendingSpan)
+
+    def adopt(self, span: Span) -> bool:
+        """Record this call on `span`, the SDK's own span of the same call, instead of on a span of llmledger's.
+
+        `span` is given the attributes llmledger's span would have started with, and everything recorded later
+        goes on it. False, changing nothing, when the call has its span already.
+        """
+        pending = self.span
+        if not isinstance(pending, PendingSpan):
+            return False
+        self.span = span
+        span.set_attributes(pending.attributes)
+        return True
+
+    def own_span(self) -> None:
+        """Start llmledger's span for a call that has none yet (the SDK made none): as it would have started with
+        the invocation, at the call's start and under the context the call was made in."""
+        pending = self.span
+        if isinstance(pending, PendingSpan):
+            self.span = self.telemetry.tracer.start_span(
+                pending.name,
+                context=pending.parent,
+                kind=SpanKind.CLIENT,
+                attributes=pending.attributes,
+                start_time=self._start_unix_ns,
+            )
 
     def first_chunk(self) -> None:
         if self._first_chunk_ns is None:
@@ -146,6 +207,7 @@ class Invocation:
         self._ended = True
         cost = None
         try:
+            self.own_span()  # a call that ended before the SDK made or declined a span of it (refused, invalid)
             cost = self._record(response, error, usage_complete)
         except Exception:
             _log.debug("llmledger: failed to record an LLM call", exc_info=True)

@@ -30,7 +30,13 @@ _RECORDING_KEY = otel_context.create_key("llmledger-recording")
 
 
 def call_context(invocation: Invocation) -> otel_context.Context:
-    """The context to run a recorded SDK call in: its span current, and the call marked as recorded."""
+    """The context to run a recorded SDK call in: the call marked as recorded, and its span current.
+
+    A call whose span is still to come (the SDK may trace it itself, see `Endpoint.sdk_span`) runs with the caller's
+    span current, as without llmledger, so that a span the SDK makes has the parent it would have had.
+    """
+    if not invocation.has_span:
+        return otel_context.set_value(_RECORDING_KEY, invocation)
     return otel_context.set_value(_RECORDING_KEY, invocation, trace.set_span_in_context(invocation.span))
 
 
@@ -65,6 +71,10 @@ class Endpoint:
     # The names of the parameters the method also takes by position (`ollama.chat("llama3", messages)`), in
     # order: such a call is made with them as keywords, so that reading it sees them. Empty: keywords only.
     positional: tuple[str, ...] = ()
+    # Whether the SDK makes this call's span itself (the Anthropic SDK's own tracing), asked of the resource the
+    # method is called on: if so the invocation starts without a span, and the provider's hook into the SDK's tracing
+    # gives it the SDK's span (`Invocation.adopt`) or has it start its own. None: llmledger's span, always.
+    sdk_span: Callable[[Any], bool] | None = None
 
 
 Locate = Callable[[Any], Target]
@@ -126,7 +136,8 @@ def start(
         target = locate(instance)
         request = endpoint.read_request(kwargs)
         call_kwargs = endpoint.prepare(kwargs, target, telemetry) if endpoint.prepare else kwargs
-        invocation = Invocation(telemetry, target.provider, request, (target.host, target.port))
+        span_later = endpoint.sdk_span is not None and endpoint.sdk_span(instance)
+        invocation = Invocation(telemetry, target.provider, request, (target.host, target.port), span_later=span_later)
     except Exception:
         _log.debug("llmledger: could not start a span for %s", endpoint.method, exc_info=True)
         return None
