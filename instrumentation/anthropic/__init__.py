@@ -19,8 +19,9 @@ Usage is counted in the span contract's inclusive model: input is ``input_tokens
 cache_creation_input_tokens``, one-hour cache writes are priced apart from five-minute ones, and thinking
 tokens (where reported) are the reasoning part of the output.
 
-The SDK's own span (``anthropic.messages.create``, on whenever a tracer provider exists) is held off for the
-calls recorded here, so that each call has exactly one span, the one with the cost (see ``_native``).
+Each call has exactly one span, the one with the cost: where the SDK traces the call itself (anthropic 2, its
+``anthropic.messages.create`` span), that span, which keeps the SDK's parent, tracer provider and trace-context
+propagation; where it does not, llmledger's own (see ``_native``).
 
 Configuration
 -------------

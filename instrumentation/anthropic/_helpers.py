@@ -2,10 +2,10 @@
 """`messages.stream()`: a manager whose `with` block makes the request, and a helper stream over the raw one.
 
 The helper does not call `create()`: it builds the request itself, and sends it only when the `with` block
-(or `async with`) is entered. So the span starts there, with the SDK's own span held off (see `_native`),
-and the helper's raw event stream is swapped for our stream proxy before anything reads it. Every way the
-helper consumes events (iteration, `text_stream`, `get_final_message()`, `until_done()`) reads the raw stream,
-so all of them feed the proxy, and the helper's `close()` closes it: the span ends exactly once, on the end of
+(or `async with`) is entered. So the call is recorded from there, on the SDK's own span where it makes one
+(see `_native`), and the helper's raw event stream is swapped for our stream proxy before anything reads it.
+Every way the helper consumes events (iteration, `text_stream`, `get_final_message()`, `until_done()`) reads the raw
+stream, so all of them feed the proxy, and the helper's `close()` closes it: the span ends exactly once, on the end of
 the stream, on leaving the block, on an error, or when the helper is dropped.
 """
 
@@ -24,6 +24,7 @@ from .._shared.invocation import Invocation
 from .._shared.streams import AsyncStream, SyncStream
 from .._shared.telemetry import Telemetry
 from .._shared.wrapping import Endpoint, Locate, call_context, start
+from ._native import follow
 
 _log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def _hook(helper: Any, invocation: Invocation, endpoint: Endpoint) -> Any:
         return None
     proxy = (AsyncStream if endpoint.is_async else SyncStream)(raw, invocation, endpoint.new_reader())
     helper._raw_stream = proxy
+    follow(invocation, proxy)
     return proxy
 
 

@@ -3,6 +3,9 @@
 
 The Bedrock and Vertex clients' `beta.messages` resources copy the first-party beta methods when the SDK is
 imported, so once those are wrapped their copies are found and wrapped alike (`_shared.copies`).
+
+An SDK that traces itself (anthropic 2) gets the hook first (`_native`), and its calls wait for the SDK's span; an
+older SDK has nothing to hook, and its calls get llmledger's span as they start.
 """
 
 from __future__ import annotations
@@ -10,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+from dataclasses import replace
 
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from .._shared import copies, wrapping
 from .._shared.config import Config
-from .._shared.raw_responses import adapt
 from .._shared.telemetry import Telemetry
 from . import _native
 from ._endpoints import ENDPOINTS, HELPER_STREAMS
@@ -32,17 +35,19 @@ _wrapped_copies: list[copies.Place] = []
 
 def patch(telemetry: Telemetry, config: Config) -> None:
     locate = Locator(config)
-    wrapping.instrument(ENDPOINTS, telemetry, locate, adapt)
-    for endpoint in HELPER_STREAMS:
+    try:
+        wrap_function_wrapper(_native.MODULE, _native.FUNCTION, _native.share_call_span)
+        endpoints, helpers = ENDPOINTS, HELPER_STREAMS
+    except (ImportError, AttributeError):
+        _log.debug("llmledger: this Anthropic SDK makes no spans of its own")
+        endpoints, helpers = (tuple(replace(e, sdk_span=None) for e in rows) for rows in (ENDPOINTS, HELPER_STREAMS))
+    wrapping.instrument(endpoints, telemetry, locate, _native.adapt)
+    for endpoint in helpers:
         try:
             wrap_function_wrapper(endpoint.module, endpoint.method, stream_helper_wrapper(endpoint, telemetry, locate))
         except (ImportError, AttributeError):
             _log.debug("llmledger: %s.%s not in this SDK version", endpoint.module, endpoint.method)
-    _wrapped_copies[:] = copies.wrap_copies(copies.wrapped_places(ENDPOINTS + HELPER_STREAMS), _COPIES_IN)
-    try:
-        wrap_function_wrapper(_native.MODULE, _native.FUNCTION, _native.skip_native_span)
-    except (ImportError, AttributeError):
-        _log.debug("llmledger: this Anthropic SDK has no native spans to hold off")
+    _wrapped_copies[:] = copies.wrap_copies(copies.wrapped_places(endpoints + helpers), _COPIES_IN)
 
 
 def unpatch() -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
+from typing import Any
 
 import anthropic
 import pytest
@@ -13,7 +16,7 @@ from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from tests.instrumentation import zero_code
 from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, recorded_json
-from tests.instrumentation.features import needs_parameter
+from tests.instrumentation.features import needs, needs_parameter
 from tests.instrumentation.imports import loaded_by
 
 ARGS = {"model": "claude-3-opus-20240229", "max_tokens": 1024, "messages": MESSAGES}
@@ -203,11 +206,43 @@ def test_registered_for_opentelemetry_instrument_under_its_own_name():
 
     (entry,) = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_anthropic"]
     assert entry.load() is AnthropicInstrumentor
-    assert AnthropicInstrumentor().instrumentation_dependencies() == ("anthropic >= 0.40.0, < 3",)
+    assert AnthropicInstrumentor().instrumentation_dependencies() == ("anthropic >= 1.0.0, < 3",)
 
 
 def test_importing_the_instrumentor_loads_neither_the_sdk_nor_prices():
     assert loaded_by("llmledger.instrumentation.anthropic", "anthropic", "genai_prices.data") == []
+
+
+_GENAI_BACKEND = """
+import json, sys
+{before}
+import httpx2
+from google.genai import _api_client, types
+options = types.HttpOptions(client_args={{"timeout": httpx2.Timeout(5)}})
+print(json.dumps([_api_client._detect_http_backend(options), "anthropic" in sys.modules]))
+"""
+
+
+def _genai_backend(before: str) -> list[Any]:
+    """In a fresh interpreter: run `before`, then ask google-genai which HTTP library an httpx2 timeout is from."""
+    done = subprocess.run(
+        [sys.executable, "-c", _GENAI_BACKEND.format(before=before)], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_instrumenting_leaves_google_genais_http_backend_detection_alone_in_an_app_without_anthropic():
+    """Importing anthropic rewrites `httpx2.Timeout.__module__` to "anthropic", after which google-genai no longer
+    sees an httpx2 object as httpx2's. llmledger imports anthropic only once the app has."""
+    from google.genai import _api_client
+
+    needs(_api_client, "_detect_http_backend")
+    instrument = (
+        "from llmledger.instrumentation.anthropic import AnthropicInstrumentor\nAnthropicInstrumentor().instrument()"
+    )
+
+    assert _genai_backend("import anthropic") == [None, True]  # the control: what importing anthropic does
+    assert _genai_backend(instrument) == ["httpx2", False]
 
 
 def test_with_streaming_response_of_a_stream(instrumented, span_exporter):
@@ -244,11 +279,14 @@ def test_zero_code_control_without_llmledger_the_sdk_traces_itself(tmp_path):
 
 @pytest.mark.parametrize("native", ["on", "off"])
 def test_zero_code_under_opentelemetry_instrument_gives_one_costed_span_per_call(native, tmp_path):
-    """`opentelemetry-instrument python app.py`: each call gives exactly one span, ours, with its cost, whether
-    or not the SDK traces itself."""
+    """`opentelemetry-instrument python app.py`: each call gives exactly one span with its cost: the SDK's own where
+    the SDK traces itself, llmledger's where it does not."""
+    if native == "on":
+        needs_parameter(anthropic.Anthropic.__init__, "open_telemetry")  # the SDK's own tracing (anthropic 2)
     spans = _zero_code_spans(tmp_path, native)
 
-    assert [s["name"] for s in spans] == ["chat claude-3-opus-20240229", "chat claude-3-5-haiku-20241022"]
+    names = ["chat claude-3-opus-20240229", "chat claude-3-5-haiku-20241022"]
+    assert [s["name"] for s in spans] == (["anthropic.messages.create"] * 2 if native == "on" else names)
     for span in spans:
         assert span["attributes"]["gen_ai.provider.name"] == "anthropic"
         assert span["attributes"]["llmledger.price.source"] == "genai-prices"
