@@ -26,10 +26,11 @@ from tests.instrumentation.openai import transport as openai_transport
 APPS = {
     # gpt-4o-mini 12 in / 5 out at $0.15 / $0.60 per million; gpt-4 12 in / 5 out at $30 / $60 per million.
     "openai": (openai_transport.zero_code_app, ["chat gpt-4o-mini", "chat gpt-4"], [4.8e-6, 6.6e-4], "openai"),
-    # claude-3-opus 17 in / 220 out at $15 / $75; claude-3-5-haiku 17 in / 108 out at $0.80 / $4.
+    # claude-3-opus 17 in / 220 out at $15 / $75; claude-3-5-haiku 17 in / 108 out at $0.80 / $4. The SDK traces
+    # itself (anthropic 2), so each call is its span, carrying llmledger's cost.
     "anthropic": (
         anthropic_transport.zero_code_app,
-        ["chat claude-3-opus-20240229", "chat claude-3-5-haiku-20241022"],
+        ["anthropic.messages.create"] * 2,
         [0.016755, 0.0004456],
         "anthropic",
     ),
