@@ -403,7 +403,7 @@ def test_registered_for_opentelemetry_instrument_under_its_own_name():
 
     (entry,) = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "llmledger_openai"]
     assert entry.load() is OpenAIInstrumentor
-    assert OpenAIInstrumentor().instrumentation_dependencies() == ("openai >= 1.40.0, < 4",)
+    assert OpenAIInstrumentor().instrumentation_dependencies() == ("openai >= 1.63.0, < 4",)  # docs/compatibility.md
 
 
 def test_parse_records_one_span(instrumented, span_exporter):
