@@ -32,7 +32,7 @@ replayed (see `install_anthropic_replay` and `install_google_replay`); the slope
 
 Anthropic 2.x traces itself (one `anthropic.messages.create` span per call) when it has a tracer provider. By
 default (`--anthropic-native on`) the clients are given the benchmark's provider, as an application that set a
-global provider would have, so the baseline already makes one span per call; llmledger replaces that span (ours
+global provider would have, so the baseline already makes one span per call; llmledger records on that span (ours
 must stay at exactly 1 per call), and a peer that adds its own makes 2. spans/op is printed for every row.
 
 Uninstrumenting: an instrumentor's uninstrument() that leaves wrappers behind is undone by the script (every
