@@ -32,7 +32,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, Trace
 from llmledger import Budget, BudgetExceeded, BudgetWarning, Scope, Window, budgets
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from tests.instrumentation.anthropic import transport
-from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, recorded_body, recorded_json
+from tests.instrumentation.anthropic.test_platform_beta import BEDROCK_BETA, BEDROCK_COST, BEDROCK_MODEL, VERTEX_COST
+from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, THINKING, recorded_body, recorded_json
 from tests.instrumentation.features import needs, needs_parameter
 
 SDK_SCOPE = "com.anthropic.sdk.python"
@@ -185,6 +186,26 @@ def test_a_raw_response_is_recorded_when_the_call_returns(instrumented, tracer_p
     (span,) = span_exporter.get_finished_spans()  # before the app parses it: the SDK has ended its span
     _assert_costed(span, OPUS_COST)
     assert raw.parse().usage.output_tokens == 220
+
+
+@pytest.mark.parametrize("platform", ["bedrock", "vertex"])
+def test_beta_messages_on_bedrock_and_vertex_are_the_sdks_platform_span_priced_at_the_platforms_price(
+    platform, instrumented, ledger, tracer_provider, span_exporter
+):
+    if platform == "bedrock":
+        client = transport.bedrock_client(transport.json_response(recorded_json(*BEDROCK_BETA)))
+        model, provider, cost = BEDROCK_MODEL, "aws.bedrock", BEDROCK_COST
+    else:
+        client = transport.vertex_client(transport.json_response(recorded_json(*THINKING)))
+        model, provider, cost = "claude-3-7-sonnet@20250219", "gcp.vertex_ai", VERTEX_COST
+    client = client.with_options(**_app_provider(tracer_provider))
+    client.beta.messages.create(model=model, max_tokens=1024, messages=MESSAGES)
+
+    (span,) = span_exporter.get_finished_spans()
+    assert span.instrumentation_scope.name == f"{SDK_SCOPE}.{platform}"
+    assert span.attributes["gen_ai.provider.name"] == provider
+    assert span.attributes["gen_ai.usage.cost"] == pytest.approx(cost, rel=1e-9)
+    assert ledger.get_finished_spans() == ()
 
 
 # --- streams ----------------------------------------------------------------------------------------------
