@@ -146,6 +146,33 @@ def test_llmledger_adds_its_own_attributes_and_leaves_the_sdks_as_the_sdk_set_th
     assert span.status.status_code is trace.StatusCode.OK  # the SDK's status
 
 
+@pytest.mark.parametrize("sdk_content", [False, True], ids=["sdk-metadata-only", "sdk-content"])
+def test_content_llmledger_is_asked_to_capture_goes_on_the_sdks_span_unless_the_sdk_recorded_it(
+    sdk_content, monkeypatch, ledger, meter_provider, tracer_provider, span_exporter
+):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(ledger))
+    instrumentor = AnthropicInstrumentor()
+    instrumentor.instrument(tracer_provider=provider, meter_provider=meter_provider)
+    try:
+        option: dict[str, Any] = {"tracer_provider": tracer_provider}
+        if sdk_content:
+            option["traces"] = {"content_mode": "content"}
+        client = transport.client(transport.json_response(recorded_json(*OPUS)), open_telemetry=option)
+        client.messages.create(model="claude-3-opus-20240229", max_tokens=1024, messages=MESSAGES)
+    finally:
+        instrumentor.uninstrument()
+
+    (span,) = span_exporter.get_finished_spans()
+    sent = json.loads(span.attributes["gen_ai.input.messages"])
+    if sdk_content:  # the SDK's own form: parts
+        assert sent == [{"role": "user", "parts": [{"type": "text", "content": MESSAGES[0]["content"]}]}]
+    else:  # llmledger's: the messages as sent
+        assert sent == MESSAGES
+    assert "gen_ai.output.messages" in span.attributes
+
+
 def test_a_failed_call_keeps_the_sdks_error_type(instrumented, tracer_provider, span_exporter):
     error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
     client = transport.client(transport.json_response(error, status=529), **_app_provider(tracer_provider))
