@@ -79,7 +79,10 @@ def share_call_span(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     if invocation is None or invocation.has_span:
         return span
     try:
-        if _span_name(args, kwargs) not in _RECORDED:
+        # The first span the SDK starts under a recorded call is that call's own (an SDK whose `options` this cannot
+        # read included); a span named for another API call is never taken.
+        name = _span_name(args, kwargs)
+        if name is not None and name not in _RECORDED:
             return span
         if span is None:  # the SDK traces nothing of this call: llmledger's span, as without the SDK's tracing
             invocation.own_span()
