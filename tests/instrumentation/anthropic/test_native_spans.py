@@ -119,6 +119,7 @@ def test_each_call_is_the_sdks_span_carrying_its_cost(instrumented, ledger, trac
 
 def test_without_the_sdks_tracing_each_call_is_llmledgers_span(instrumented, ledger, tracer_provider, span_exporter):
     _calls({})  # ANTHROPIC_OPEN_TELEMETRY=false (the autouse fixture)
+    needs_parameter(anthropic.Anthropic.__init__, "open_telemetry")
     _calls({"open_telemetry": False})
 
     spans = ledger.get_finished_spans()
@@ -409,6 +410,7 @@ def _reply(content: list[dict[str, Any]], stop: str, output_tokens: int) -> dict
 
 
 def test_the_tool_runners_calls_stay_its_children_each_carrying_its_cost(instrumented, tracer_provider, span_exporter):
+    options = _app_provider(tracer_provider)
     from anthropic import beta_tool
 
     def get_weather(city: str) -> str:
@@ -427,9 +429,7 @@ def test_the_tool_runners_calls_stay_its_children_each_carrying_its_cost(instrum
             _reply([{"type": "text", "text": "Sunny."}], "end_turn", 5),
         ]
     )
-    client = transport.client(
-        lambda request: transport.json_response(next(replies))(request), **_app_provider(tracer_provider)
-    )
+    client = transport.client(lambda request: transport.json_response(next(replies))(request), **options)
     needs(client.beta.messages, "tool_runner")
     client.beta.messages.tool_runner(
         model="claude-3-5-haiku-20241022", max_tokens=1024, tools=[beta_tool(get_weather)], messages=MESSAGES
