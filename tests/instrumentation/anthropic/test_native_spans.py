@@ -151,13 +151,13 @@ def test_llmledger_adds_its_own_attributes_and_leaves_the_sdks_as_the_sdk_set_th
 def test_content_llmledger_is_asked_to_capture_goes_on_the_sdks_span_unless_the_sdk_recorded_it(
     sdk_content, monkeypatch, ledger, meter_provider, tracer_provider, span_exporter
 ):
+    option: dict[str, Any] = _app_provider(tracer_provider)["open_telemetry"]
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(ledger))
     instrumentor = AnthropicInstrumentor()
     instrumentor.instrument(tracer_provider=provider, meter_provider=meter_provider)
     try:
-        option: dict[str, Any] = {"tracer_provider": tracer_provider}
         if sdk_content:
             option["traces"] = {"content_mode": "content"}
         client = transport.client(transport.json_response(recorded_json(*OPUS)), open_telemetry=option)
