@@ -25,10 +25,11 @@ The SDK ends the span of a stream when the app has read, closed or dropped its b
 through llmledger's proxy ends llmledger's record right after; one whose body the app reads or closes itself
 (`stream.response.iter_bytes()`) is ended with the SDK's end, with what llmledger's proxy had read (`follow`).
 
-Where the SDK makes no span (its tracing off: `ANTHROPIC_OPEN_TELEMETRY=false`, `open_telemetry=False`; or its
-tracer neither records nor propagates), the call gets llmledger's own span, from llmledger's tracer provider, as
-before. Every other API call (files, models, batches, …) is the SDK's alone, and with llmledger uninstrumented
-the SDK traces exactly as before.
+Where the SDK makes no span (its tracing off: `ANTHROPIC_OPEN_TELEMETRY=false`, `open_telemetry=False`), or one
+that records nothing (no tracer provider anywhere: the global one is a no-op; or the sampler dropped it), the call
+gets llmledger's own span, from llmledger's tracer provider, as before, and the SDK sends whatever trace context it
+sends without llmledger. Every other API call (files, models, batches, …) is the SDK's alone, and with llmledger
+uninstrumented the SDK traces exactly as before.
 """
 
 from __future__ import annotations
@@ -84,9 +85,12 @@ def share_call_span(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         name = _span_name(args, kwargs)
         if name is not None and name not in _RECORDED:
             return span
-        if span is None:  # the SDK traces nothing of this call: llmledger's span, as without the SDK's tracing
+        if span is None or not span.is_recording():
+            # The SDK records nothing of this call (no tracer provider: the global one is a no-op; or its sampler
+            # dropped the span, which may still carry the trace context the SDK sends): llmledger's span, as without
+            # the SDK's tracing, and the SDK's left as it is.
             invocation.own_span()
-            return None
+            return span
         ends = _Ends(span)
         if invocation.adopt(cast(Span, _LedgerView(span, ends))):
             return _SdkView(span, ends)

@@ -27,6 +27,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
 from llmledger import Budget, BudgetExceeded, BudgetWarning, Scope, Window, budgets
@@ -322,31 +323,29 @@ def _headers_sent(options: dict[str, Any], how: str) -> dict[str, str]:
     return {name: headers[name] for name in PROPAGATION if name in headers}
 
 
+# configuration → (the client's `open_telemetry` option, ANTHROPIC_OPEN_TELEMETRY, the global tracer provider)
 CONFIGURATIONS = {
-    "default (the global provider)": ({}, ""),
-    "ANTHROPIC_OPEN_TELEMETRY=false": ({}, "false"),
-    "open_telemetry=False": ({"open_telemetry": False}, ""),
-    "open_telemetry={tracer_provider}": ({"open_telemetry": "app provider"}, ""),
+    "default: the global provider": (None, "", "app"),
+    "default: no provider anywhere (the global one is a no-op)": (None, "", None),
+    "ANTHROPIC_OPEN_TELEMETRY=false": (None, "false", "app"),
+    "open_telemetry=False": (False, "", "app"),
+    "open_telemetry={tracer_provider}": ("app", "", None),
+    "open_telemetry={tracer_provider} whose sampler drops the span": ("dropping", "", None),
 }
-
-
-@pytest.fixture
-def global_provider(monkeypatch, tracer_provider):
-    """The app's provider set as the global one for this test, as `trace.set_tracer_provider` would, and back."""
-    monkeypatch.setattr(trace, "_TRACER_PROVIDER", tracer_provider)
-    return tracer_provider
 
 
 @pytest.mark.parametrize("how", ["create", "stream helper"])
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
 def test_a_call_sends_the_trace_context_it_sends_without_llmledger_and_its_span_reaches_the_apps_provider(
-    configuration, how, monkeypatch, global_provider, span_exporter, ledger, meter_provider
+    configuration, how, monkeypatch, tracer_provider, span_exporter, ledger, meter_provider
 ):
     needs_parameter(anthropic.Anthropic.__init__, "open_telemetry")
-    options, variable = CONFIGURATIONS[configuration]
-    if options.get("open_telemetry") == "app provider":
-        options = {"open_telemetry": {"tracer_provider": global_provider}}
+    option, variable, global_provider = CONFIGURATIONS[configuration]
+    providers = {"app": tracer_provider, "dropping": TracerProvider(sampler=ALWAYS_OFF), None: None}
+    options = {} if option is None else {"open_telemetry": option and {"tracer_provider": providers[option]}}
     monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY", variable)
+    # What `trace.set_tracer_provider` would have set, for this test only.
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", providers[global_provider])
 
     without = _headers_sent(options, how)
     spans_without = span_exporter.get_finished_spans()
@@ -366,18 +365,25 @@ def test_a_call_sends_the_trace_context_it_sends_without_llmledger_and_its_span_
         k: v for k, v in without.items() if k != "traceparent"
     }
     assert [s.name for s in spans_with] == [s.name for s in spans_without]
-    if "traceparent" in without:  # the SDK traces: its span, the app's span's child, is the one propagated
+    if spans_without:  # the SDK's span reaches the app's provider: it is the one propagated, and carries the cost
         assert without["tracestate"] == "v=1" and without["baggage"] == "tenant=acme"
         (span,) = spans_with
         assert span.parent.span_id == 0x1234
         assert with_llmledger["traceparent"] == f"00-{APP_TRACE:032x}-{span.context.span_id:016x}-01"
         assert span.attributes["gen_ai.usage.cost"] > 0
         assert ledger.get_finished_spans() == ()
-    else:  # the SDK does not trace: llmledger's span, in llmledger's provider, the app's span's child
-        assert spans_without == ()
+    else:  # the SDK records nothing: llmledger's span, in llmledger's provider, the app's span's child
         (span,) = ledger.get_finished_spans()
         assert span.parent.span_id == 0x1234
         assert span.attributes["gen_ai.usage.cost"] > 0
+        if "traceparent" in without:  # the same trace, the same sampling decision (a dropped span's id is new)
+            version, trace_id, _, flags = without["traceparent"].split("-")
+            assert with_llmledger["traceparent"].split("-")[::3] == [version, flags]
+            assert with_llmledger["traceparent"].split("-")[1] == trace_id == f"{APP_TRACE:032x}"
+            if global_provider is None and option is None:  # the no-op tracer propagates the app's span itself
+                assert (
+                    with_llmledger["traceparent"] == without["traceparent"] == f"00-{APP_TRACE:032x}-{0x1234:016x}-01"
+                )
 
 
 def test_the_app_span_current_around_a_call_is_the_parent_of_the_sdks_span(
