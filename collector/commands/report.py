@@ -6,9 +6,9 @@ Read from the rollups (and `llm_trace_costs`), so a report stays fast on months 
 whose cost is unknown, not zero, are listed apart from the totals, from `llm_calls` (few rows, found by its
 `CostSource` index): calls of models nobody has a price for (add one to the price file), and calls whose usage
 never arrived, such as streams that ended before their usage chunk (`llmledger.usage.complete = false`), grouped
-by provider and, where it was stored (`--attribute server.address`), by host; a price file cannot help those, so
-they are not listed as unpriced. `--format` prints the same report as a table (default), JSON, JSON lines or CSV
-(`_report_formats`).
+by provider and by host (the span's `server.address`, which the collector stores on such calls); a price file
+cannot help those, so they are not listed as unpriced. `--format` prints the same report as a table (default),
+JSON, JSON lines or CSV (`_report_formats`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _FILTER = "({tenant:String} = '' OR Tenant = {tenant:String})"
 _HOURLY = f"FROM llm_usage_hourly WHERE {_FILTER} AND Hour >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
 # The calls of the rollup rows `_HOURLY` reads: the same hours, from the fact table.
 _CALLS = f"FROM llm_calls WHERE {_FILTER} AND Timestamp >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
-_SERVER_ATTRIBUTE = "server.address"  # in Attributes when the collector runs with --attribute server.address
+_SERVER_ATTRIBUTE = "server.address"  # in Attributes of every call whose usage never arrived
 JAEGER_URL_ENV = "LLMLEDGER_JAEGER_URL"  # --jaeger-url, set once for every report
 
 Rows = Callable[[str], Sequence[Sequence[Any]]]

@@ -5,7 +5,8 @@ Two sources, span first, then resource: every `llmledger.custom.<key>` (what `ll
 and the matching OTel baggage keys put on spans; stored under `<key>`), and an allow-list of other attribute
 names the operator chose (`--attribute NAME`), stored under their own name. Storage is bounded because these
 come from applications, not from us: at most `max_keys` keys per call (the alphabetically first win), keys up
-to 128 characters, values cut to `max_value_length` characters.
+to 128 characters, values cut to `max_value_length` characters. A call whose usage never arrived keeps its
+`server.address` as well (`with_host`), so `llmledger report` can say which host sends streams without usage.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .conventions import CUSTOM_PREFIX, READ
+from .conventions import CUSTOM_PREFIX, READ, SERVER_ADDRESS
 
 MAX_KEY_LENGTH = 128
 _REPEAT_PREFIX = itertools.repeat(CUSTOM_PREFIX)
@@ -55,6 +56,14 @@ class AttributeSelection:
         if len(chosen) > self.max_keys:
             chosen = {key: chosen[key] for key in sorted(chosen)[: self.max_keys]}
         return chosen
+
+    def with_host(self, chosen: dict[str, str], found: Mapping[str, Any]) -> dict[str, str]:
+        """`chosen` and the host the call went to (`server.address`), for a call whose usage never arrived: the
+        report names that host without the operator having allow-listed the attribute."""
+        host = found.get(SERVER_ADDRESS)
+        if host is None or SERVER_ADDRESS in chosen:
+            return chosen
+        return {**chosen, SERVER_ADDRESS: _as_text(host)[: self.max_value_length]}
 
     def of_resource(self, found: Mapping[str, Any]) -> dict[str, Any]:
         """The part of a resource's read attributes `pick` may use (kept per resource, read once)."""

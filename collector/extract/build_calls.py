@@ -246,4 +246,6 @@ def _build(
     if call.error_type and call.status_code == "Unset":
         call.status_code = "Error"
     apply_cost(call, found, usage, prices_used, price_cache)
+    if not call.usage_complete:
+        call.attributes = attributes.with_host(call.attributes, found)
     return bound(call)

@@ -147,13 +147,6 @@ def _row(
         or not 0 <= first_chunk <= MAX_MS  # NaN fails both
     ):
         return None
-    resource_custom = resource["attributes"]
-    if not resource_custom and attributes.wanted.issuperset(found) and attributes.names.isdisjoint(found):
-        custom: dict[str, str] = {}  # nothing to pick, found in C: no custom key (`read` keeps only those and `wanted`)
-    else:
-        custom = attributes.pick(found, resource_custom or {})
-    if custom and (len(custom) > MAX_ATTRIBUTES or max(map(len, custom.values())) > MAX_TEXT):
-        return None
     (tenant, service, environment, feature, provider, operation, request_model, response_model, error_type,
      streaming, complete) = _described(found)  # fmt: skip
     status = span.status.code
@@ -196,6 +189,15 @@ def _row(
                 pricing.used[price_id] = price
     if not -COST_LIMIT < min(costs) <= max(costs) < COST_LIMIT or not -COST_LIMIT < other_cost < COST_LIMIT:
         return None  # refused or clamped, by the LlmCall path
+    resource_custom = resource["attributes"]
+    if not resource_custom and attributes.wanted.issuperset(found) and attributes.names.isdisjoint(found):
+        custom: dict[str, str] = {}  # nothing to pick, found in C: no custom key (`read` keeps only those and `wanted`)
+    else:
+        custom = attributes.pick(found, resource_custom or {})
+    if not complete:
+        custom = attributes.with_host(custom, found)
+    if custom and (len(custom) > MAX_ATTRIBUTES or max(map(len, custom.values())) > MAX_TEXT):
+        return None
     trace_id = span.trace_id.hex()
     span_id = span.span_id.hex()
     parent_span_id = span.parent_span_id.hex()
@@ -282,6 +284,7 @@ def configure_native(
         priced_model=(names.PRICED_MODEL,),
         currency=(names.COST_CURRENCY,),
         cost_source=names.COST_SOURCE,
+        server_address=names.SERVER_ADDRESS,
         openinference_kind=names.OPENINFERENCE_KIND,
         llm_kinds=tuple(sorted(names.OPENINFERENCE_LLM_KINDS)),
         traceloop_kind=names.TRACELOOP_KIND,

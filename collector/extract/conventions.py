@@ -96,6 +96,8 @@ USER: Final = ("llmledger.user_id", "user.id", "enduser.id")
 SESSION: Final = ("llmledger.session_id", "session.id", "gen_ai.conversation.id")
 ENVIRONMENT: Final = ("deployment.environment.name", "deployment.environment")
 SERVICE: Final = "service.name"
+# The host a call went to: stored on a call whose usage never arrived, so `report` can name the host to look at.
+SERVER_ADDRESS: Final = "server.address"
 # Free-form attribution (`llmledger.attributes(**custom)`, or baggage copied onto spans): stored in Attributes
 # under the key without this prefix. Read by prefix, so not in READ.
 CUSTOM_PREFIX: Final = "llmledger.custom."
@@ -148,6 +150,7 @@ READ: Final = frozenset(
         OPENINFERENCE_KIND,
         TRACELOOP_KIND,
         SERVICE,
+        SERVER_ADDRESS,
     )
 )
 

@@ -61,6 +61,45 @@ def test_the_benchmark_workload_gives_the_same_rows_either_way():
             _assert_same_rows(body)
 
 
+def _stream(host: str, **attributes: object) -> bytes:
+    """A streamed chat call to `host`, with `attributes` on top (None removes one)."""
+    request = ExportTraceServiceRequest()
+    span = request.resource_spans.add().scope_spans.add().spans.add(
+        trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name="chat gpt-4o-mini",
+        start_time_unix_nano=1_750_000_000 * 10**9, end_time_unix_nano=1_750_000_001 * 10**9,
+    )  # fmt: skip
+    found: dict[str, object] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.request.stream": True,
+        "server.address": host,
+        **attributes,
+    }
+    span.attributes.extend(KeyValue(key=k, value=_value(v)) for k, v in found.items() if v is not None)
+    return request.SerializeToString()
+
+
+def _stored_attributes(body: bytes) -> list[dict[str, str]]:
+    _assert_same_rows(body)
+    columns = Extractor().columns(body).columns.columns
+    return list(columns[-1])
+
+
+def test_a_stream_whose_usage_never_arrived_keeps_the_host_it_went_to_without_an_allow_list():
+    gateway = _stream("llm-gateway.internal", **{"llmledger.usage.complete": False})
+    assert _stored_attributes(gateway) == [{"server.address": "llm-gateway.internal"}]
+    no_tokens = _stream("localhost")  # no usage at all: flagged incomplete too
+    assert _stored_attributes(no_tokens) == [{"server.address": "localhost"}]
+
+
+def test_a_call_with_its_usage_stores_no_host_unless_the_operator_allow_lists_it():
+    priced = _stream("api.openai.com", **{"gen_ai.usage.input_tokens": 12, "gen_ai.usage.output_tokens": 3})
+    assert _stored_attributes(priced) == [{}]
+    allowed = Extractor(AttributeSelection.of(["server.address"])).columns(priced).columns.columns
+    assert list(allowed[-1]) == [{"server.address": "api.openai.com"}]
+
+
 # Generated spans: attributes drawn from the names every convention uses, with values of every kind a sender
 # may put there (well-formed and not).
 _KEYS = [

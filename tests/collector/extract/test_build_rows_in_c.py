@@ -164,10 +164,19 @@ def test_a_common_call_is_built_in_c_with_its_price_and_cache_savings():
         ({"llmledger.custom.team": "search"}, "a custom attribute: `_row` picks it"),
         ({"gen_ai.response.time_to_first_chunk": float("nan")}, "a time `bound` clamps"),
         ({"gen_ai.usage.cost": 2e6}, "a cost of a million USD: refused"),
+        (
+            {"llmledger.usage.complete": False, "server.address": "gateway.internal"},
+            "usage that never arrived, from a named host: `_row` stores the host",
+        ),
     ],
 )
 def test_what_c_leaves_to_python(change, why):
     assert not _built_in_c({**_CALL, **change}), why
+
+
+def test_a_call_without_usage_is_built_in_c_when_it_names_no_host_and_a_complete_call_whatever_its_host():
+    assert _built_in_c({**_CALL, "llmledger.usage.complete": False})
+    assert _built_in_c({**_CALL, "server.address": "api.openai.com"})
 
 
 def test_reported_costs_unpriced_models_failed_calls_and_other_names_are_built_in_c():
