@@ -94,6 +94,13 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_budget_usage_mv",
         "llm_budgets",
         "llm_budget_alerts",
+        "llm_call_repricings",
+        "llm_usage_hourly_repricing_mv",
+        "llm_usage_daily_user_repricing_mv",
+        "llm_trace_costs_repricing_mv",
+        "llm_budget_usage_repricing_mv",
+        "llm_repricing_runs",
+        "llm_price_changes",
     }
 
 

@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Costs after the fact: re-pricing stored calls, history re-costed on other models, and price changes noticed.
+
+reprice        `Repricer`: stored calls costed again at the prices in force, each change a new row version,
+               journaled so the rollups move by exactly the change, audited per run, resumable after a crash
+whatif         `what_if`: spend of a period as if some models' calls had gone to other models, token for token
+price_changes  `PriceWatch`: a change of the price of a model in use, logged and alerted once
+"""
+
+from .reprice import ModelChange, Outcome, Repricer, Window
+
+__all__ = ["ModelChange", "Outcome", "Repricer", "Window"]
