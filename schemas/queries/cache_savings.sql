@@ -2,6 +2,8 @@
 -- title: Cache savings by model: USD saved and the cached share of input
 -- param: days UInt32 = 30
 -- param: tenant String = ''
+-- param: service String = ''
+-- param: feature String = ''
 SELECT
     Provider AS provider,
     Model AS model,
@@ -11,6 +13,8 @@ SELECT
     round(if(input_tokens = 0, 0, cache_read_tokens / input_tokens), 4) AS cached_share
 FROM llm_usage_hourly
 WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+  AND ({service:String} = '' OR ServiceName = {service:String})
+  AND ({feature:String} = '' OR Feature = {feature:String})
   AND Hour >= toStartOfHour(now() - toIntervalDay({days:UInt32}))
 GROUP BY provider, model
 ORDER BY savings_usd DESC, provider, model

@@ -2,6 +2,8 @@
 -- title: Spend and tokens by model (top N)
 -- param: days UInt32 = 30
 -- param: tenant String = ''
+-- param: service String = ''
+-- param: feature String = ''
 -- param: limit UInt32 = 20
 SELECT
     Provider AS provider,
@@ -13,6 +15,8 @@ SELECT
     sum(InputTokens) + sum(OutputTokens) AS total_tokens
 FROM llm_usage_hourly
 WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+  AND ({service:String} = '' OR ServiceName = {service:String})
+  AND ({feature:String} = '' OR Feature = {feature:String})
   AND Hour >= toStartOfHour(now() - toIntervalDay({days:UInt32}))
 GROUP BY provider, model
 ORDER BY spend_usd DESC, provider, model

@@ -11,7 +11,7 @@ from llmledger.collector.exporters.clickhouse.errors import BadQuery
 from llmledger.collector.exporters.clickhouse.queries import named_queries, named_query
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 
-# schemas.md §2: the fifteen cost questions (8 also has the attribute variant).
+# schemas.md §2: the fifteen cost questions (8 also has the attribute variant), and spend by tenant (the dashboard's).
 QUESTIONS = {
     "total_spend",
     "spend_over_time",
@@ -20,6 +20,7 @@ QUESTIONS = {
     "spend_by_provider",
     "spend_by_service",
     "spend_by_user",
+    "spend_by_tenant",
     "spend_by_feature",
     "spend_by_attribute",
     "trace_costs",
@@ -66,6 +67,12 @@ def test_wasted_spend_counts_failed_and_unpriced_calls(client, sample_calls):
 
 def test_parameters_are_checked_before_the_server_sees_them():
     query = named_query("spend_by_user")
-    assert query.bind({"days": "7", "tenant": "acme"}) == {"days": 7, "tenant": "acme", "limit": 50}
+    assert query.bind({"days": "7", "tenant": "acme"}) == {
+        "days": 7,
+        "tenant": "acme",
+        "service": "",
+        "feature": "",
+        "limit": 50,
+    }
     with pytest.raises(BadQuery, match="must not be negative"):
         query.bind({"limit": "-1"})

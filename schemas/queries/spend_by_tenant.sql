@@ -1,0 +1,18 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- title: Spend by tenant
+-- param: days UInt32 = 30
+-- param: tenant String = ''
+-- param: service String = ''
+-- param: feature String = ''
+SELECT
+    Tenant AS tenant,
+    sum(TotalCost) AS spend_usd,
+    sum(Calls) AS calls,
+    uniqMerge(Users) AS users
+FROM llm_usage_hourly
+WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+  AND ({service:String} = '' OR ServiceName = {service:String})
+  AND ({feature:String} = '' OR Feature = {feature:String})
+  AND Hour >= toStartOfHour(now() - toIntervalDay({days:UInt32}))
+GROUP BY tenant
+ORDER BY spend_usd DESC, tenant
