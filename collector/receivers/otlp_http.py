@@ -28,8 +28,10 @@ GET routes. `routes` maps a path to a handler taking no arguments and returning 
     HttpReceiver(pipeline, "127.0.0.1", 4318, routes={"/v1/budgets/status": budget_status})
 
 A handler runs on the request's thread for each GET of its path (the query string is ignored); an exception in it
-is logged and answered 500. When a token is set every route needs it, except `OPEN_PATHS` (`/healthz`,
-`/readyz`), which orchestrators probe without credentials.
+is logged and answered 500. `query_routes` are the same but take the query string (`days=7&tenant=acme`), for
+pages whose URL says what to show. When a token is set every route needs it, except `OPEN_PATHS` (`/healthz`,
+`/readyz`), which orchestrators probe without credentials, and `open_paths` (the dashboard's page, which holds
+no data: its data route needs the token).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ IDLE_TIMEOUT_SECONDS = 60.0
 _GUNZIP_STEP = 1 << 20
 
 Route = Callable[[], tuple[int, str, bytes]]
+QueryRoute = Callable[[str], tuple[int, str, bytes]]  # takes the URL's query string
 
 # HTTP status → (google.rpc.Code of the Status body, rejection reason)
 _REFUSALS = {
@@ -107,6 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
     token: BearerToken | None
     rejections: Rejections
     routes: Mapping[str, Route]
+    query_routes: Mapping[str, QueryRoute]
+    open_paths: frozenset[str]
 
     def log_message(self, format: str, *args: Any) -> None:
         _log.debug("%s " + format, self.address_string(), *args)
@@ -159,18 +164,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(500, "the collector failed to process the request; see its log", media_type)
 
     def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        route = self.routes.get(path)
-        if route is None:
+        path, _, query = self.path.partition("?")
+        route, query_route = self.routes.get(path), self.query_routes.get(path)
+        if route is None and query_route is None:
             self._drain()
             self._refuse(405 if path in EXPORT_PATHS else 404, f"use {_EXPORTS}")
             return
-        if path not in OPEN_PATHS and not self._authorized():
+        if path not in OPEN_PATHS and path not in self.open_paths and not self._authorized():
             self._drain()
             self._refuse(401, "a bearer token is required (Authorization: Bearer TOKEN)")
             return
         try:
-            status, content_type, body = route()
+            if route is not None:
+                status, content_type, body = route()
+            else:
+                assert query_route is not None
+                status, content_type, body = query_route(query)
         except Exception:
             _log.exception("GET %s failed", path)
             status, content_type, body = 500, "text/plain; charset=utf-8", b"internal error; see the collector's log\n"
@@ -179,7 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._drain()
         path = self.path.split("?", 1)[0]
-        self._refuse(405 if path in EXPORT_PATHS or path in self.routes else 404, f"use {_EXPORTS}")
+        known = path in EXPORT_PATHS or path in self.routes or path in self.query_routes
+        self._refuse(405 if known else 404, f"use {_EXPORTS}")
 
     do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_PUT
 
@@ -396,6 +406,8 @@ class HttpReceiver:
         tls: TlsFiles | None = None,
         rejections: Rejections | None = None,
         routes: Mapping[str, Route] | None = None,
+        query_routes: Mapping[str, QueryRoute] | None = None,
+        open_paths: frozenset[str] = frozenset(),
         idle_timeout: float = IDLE_TIMEOUT_SECONDS,
     ) -> None:
         self.rejections = rejections or Rejections()
@@ -406,6 +418,8 @@ class HttpReceiver:
             "token": token,
             "rejections": self.rejections,
             "routes": dict(routes or {}),
+            "query_routes": dict(query_routes or {}),
+            "open_paths": open_paths,
         }
         handler = type("OtlpHandler", (_Handler,), attributes)
         server_class: type[_Server] = type("OtlpServer", (_Server,), {"tls": tls.server_context() if tls else None})
@@ -426,4 +440,4 @@ class HttpReceiver:
         self._server.server_close()
 
 
-__all__ = ["EXPORT_PATHS", "OPEN_PATHS", "HttpReceiver", "Route", "gunzip"]
+__all__ = ["EXPORT_PATHS", "OPEN_PATHS", "HttpReceiver", "QueryRoute", "Route", "gunzip"]
