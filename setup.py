@@ -52,5 +52,8 @@ setup(
             optional=True,
         ),
     ],
-    package_data={"llmledger.schemas": ["README.md", "migrations/*.sql", "queries/*.sql"]},
+    package_data={
+        "llmledger.schemas": ["README.md", "migrations/*.sql", "queries/*.sql"],
+        "llmledger.collector.dashboard": ["static/*"],
+    },
 )

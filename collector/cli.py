@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-_COMMANDS = ("collector", "clickhouse", "schema", "sql", "report", "budget", "prices", "reprice", "whatif")
+_COMMANDS = ("collector", "clickhouse", "schema", "sql", "report", "budget", "prices", "reprice", "whatif", "ui")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,6 +42,7 @@ ENVIRONMENT = {
     "budgets_file": "LLMLEDGER_BUDGETS_FILE",
     "budget_interval": "LLMLEDGER_BUDGET_INTERVAL",
     "extract_workers": "LLMLEDGER_EXTRACT_WORKERS",
+    "jaeger_url": "LLMLEDGER_JAEGER_URL",
 }
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -79,6 +80,7 @@ class CollectorConfig:
     budgets_file: Path | None = None  # the budget file (shared with the instrumentation)
     budget_interval: float = 15.0  # seconds between evaluations of budget alerts
     extract_workers: int = 0  # worker processes extracting LLM calls (0: on the receiving threads)
+    jaeger_url: str | None = None  # Jaeger UI base URL: the dashboard links trace ids to URL/trace/<id>
 
     def updated(self, values: Mapping[str, Any], source: str) -> CollectorConfig:
         """A copy with `values` (None values ignored) converted to each field's type."""

@@ -25,6 +25,7 @@ from llmledger._core import price_data, prices
 from . import cycle_collector
 from .budgets import STATUS_PATH, BudgetMonitor, sync
 from .config import CollectorConfig, ConfigError
+from .dashboard import Dashboard, client_runner
 from .exporters.clickhouse.consumer import CONSUMER as STORE_CONSUMER
 from .exporters.clickhouse.errors import ClickHouseError
 from .exporters.clickhouse.writer import ClickHouseStore
@@ -123,13 +124,23 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             monitor = _budget_monitor(client, config)
             stack.callback(monitor.stop)
             routes[STATUS_PATH] = monitor.handle_status
-        http_receiver = HttpReceiver(pipeline, config.host, config.http_port, routes=routes, **limits).start()
+        dashboard = Dashboard(client_runner(client), jaeger_url=config.jaeger_url or "")
+        routes.update(dashboard.routes())
+        http_receiver = HttpReceiver(
+            pipeline,
+            config.host,
+            config.http_port,
+            routes=routes,
+            query_routes=dashboard.query_routes(),
+            open_paths=dashboard.page_paths,
+            **limits,
+        ).start()
         stack.callback(http_receiver.stop)
         secured = (" with TLS" if tls else "") + (", bearer token required" if token else "")
         http_base = f"{http_receiver.scheme}://{_address(config.host, http_receiver.port)}"
         _say(f"llmledger collector: OTLP/gRPC on {_address(config.host, grpc_receiver.port)}{secured}")
         _say(f"llmledger collector: OTLP/HTTP on {http_base}/v1/traces, /v1/metrics and /v1/logs{secured}")
-        _say(f"llmledger collector: health on {http_base}/healthz, /readyz and /metrics")
+        _say(f"llmledger collector: health on {http_base}/healthz, /readyz and /metrics; dashboard on {http_base}/ui")
         schema = f"migrations applied: {', '.join(applied)}" if applied else "schema up to date"
         raw = "; raw spans into otel_traces" if config.store_raw_spans else ""
         _say(f"llmledger collector: storing into {url} database {config.database} ({schema}){raw}")

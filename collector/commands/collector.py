@@ -94,6 +94,11 @@ def register(subparsers: Any) -> None:
         help="budget file (YAML/JSON) to evaluate: GET /v1/budgets/status and alerts [$LLMLEDGER_BUDGETS_FILE]",
     )
     budgets.add_argument("--budget-interval", type=float, metavar="SECONDS", help="how often alerts are evaluated [15]")
+    parser.add_argument(
+        "--jaeger-url",
+        metavar="URL",
+        help="Jaeger UI base URL: the dashboard (/ui) links traces there [$LLMLEDGER_JAEGER_URL]",
+    )
     parser.set_defaults(func=reports_errors(run))
 
 
@@ -134,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
             "budgets_file",
             "budget_interval",
             "extract_workers",
+            "jaeger_url",
         )
     }
     try:
