@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The dashboard as a person sees it, in headless Chromium: every view renders with data and empty, without a
+console error; the filters in the URL change the numbers as the SQL says; trace links open the right trace.
+Each view's screenshot is kept in build/dashboard-screenshots/ (docs/dashboard.md shows them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from llmledger.collector.dashboard import SECTIONS, VIEWS, Dashboard, client_runner
+from llmledger.collector.dashboard.server import DashboardServer
+
+JAEGER = "http://jaeger.internal:16686"
+
+
+@pytest.fixture(scope="module")
+def served(loaded) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    server = DashboardServer(Dashboard(client_runner(loaded), base="", jaeger_url=JAEGER), port=0, token=None).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def served_empty(clickhouse, empty) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    server = DashboardServer(Dashboard(client_runner(clickhouse.connect(empty)), base=""), port=0, token=None).start()
+    yield server.url
+    server.stop()
+
+
+def sections(page) -> dict[str, bool]:  # type: ignore[no-untyped-def]
+    """Each section on the page: whether it shows data (not its empty-state sentence)."""
+    found = page.evaluate(
+        "Array.from(document.querySelectorAll('[data-section]'))"
+        ".map(s => [s.dataset.section, s.dataset.empty !== 'true'])"
+    )
+    return dict(found)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_renders_its_data_without_console_errors(page, served, screenshots, view):
+    assert page.open(f"{served}?view={view}&days=7") == "ready"
+    assert page.problems() == []
+    shown = sections(page)
+    assert list(shown) == list(SECTIONS[view])
+    expected_empty = {"budgets", "budget_burn"} if view == "budgets" else set()  # this database has no budget file
+    assert {name for name, has_data in shown.items() if not has_data} <= expected_empty
+    assert page.evaluate("document.querySelectorAll('.ll-kpi').length") == 6
+    page.screenshot(screenshots / f"{view}.png")
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_renders_empty_without_console_errors(page, served_empty, screenshots, view):
+    assert page.open(f"{served_empty}?view={view}") == "ready-empty"
+    assert page.problems() == []
+    assert set(sections(page).values()) == {False}
+    assert page.evaluate("document.querySelector('[data-kpi=spend] .ll-kpi-value').textContent") == "$0"
+    page.screenshot(screenshots / f"{view}-empty.png")
+
+
+def kpi(page, name: str) -> str:  # type: ignore[no-untyped-def]
+    return str(page.evaluate(f"document.querySelector('[data-kpi={name}] .ll-kpi-value').textContent"))
+
+
+def test_choosing_a_tenant_changes_the_url_and_the_numbers_as_the_sql_says(page, served, loaded):
+    assert page.open(f"{served}?view=breakdown") == "ready"
+    everyone = kpi(page, "calls")
+    page.evaluate(
+        "(() => { const s = document.querySelector('select[name=tenant]'); s.value = 'globex';"
+        " s.dispatchEvent(new Event('change')); })()"
+    )
+    page.settle()
+    import time
+
+    deadline = time.monotonic() + 20
+    while "tenant=globex" not in page.evaluate("location.search") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert page.settle() == "ready"
+    assert page.evaluate("location.search") == "?view=breakdown&tenant=globex"
+    ((spend, calls),) = loaded.query(
+        "SELECT sum(TotalCost), count() FROM llm_calls FINAL WHERE Tenant = 'globex' "
+        "AND Timestamp >= toStartOfHour(now() - toIntervalDay(7))"
+    ).result_rows
+    assert kpi(page, "calls") == f"{calls:,}" != everyone
+    assert Decimal(page.evaluate("document.querySelector('[data-kpi=spend]').dataset.value")) == spend
+    assert kpi(page, "spend") == f"${float(spend):.3g}"  # shown to three significant digits below $1
+    tenants = page.evaluate(
+        "Array.from(document.querySelectorAll('[data-section=spend_by_tenant] .ll-bar-label')).map(e => e.textContent)"
+    )
+    assert tenants == ["globex"]
+    assert page.problems() == []
+
+
+def test_a_shared_link_opens_the_same_view_and_filters(page, served, loaded):
+    assert page.open(f"{served}?view=traces&days=30&service=search&feature=answer") == "ready"
+    chosen = page.evaluate(
+        "['days','tenant','service','feature'].map(n => document.querySelector('select[name=' + n + ']').value)"
+    )
+    assert chosen == ["30", "", "search", "answer"]
+    assert page.evaluate("document.querySelector('.ll-tabs a.active').dataset.view") == "traces"
+    ((calls,),) = loaded.query(
+        "SELECT count() FROM llm_calls FINAL WHERE ServiceName = 'search' AND Feature = 'answer' "
+        "AND Timestamp >= toStartOfHour(now() - toIntervalDay(30))"
+    ).result_rows
+    assert kpi(page, "calls") == f"{calls:,}"
+
+
+def test_trace_links_point_at_the_costliest_traces_in_jaeger(page, served, loaded):
+    assert page.open(f"{served}?view=traces") == "ready"
+    links = page.evaluate(
+        "Array.from(document.querySelectorAll('[data-section=trace_costs] a.ll-trace')).map(a => a.href)"
+    )
+    costliest = [
+        trace
+        for (trace,) in loaded.query(
+            "SELECT TraceId FROM llm_calls FINAL WHERE Timestamp >= toStartOfHour(now() - toIntervalDay(7)) "
+            "GROUP BY TraceId ORDER BY sum(TotalCost) DESC, TraceId LIMIT 20"
+        ).result_rows
+    ]
+    assert links == [f"{JAEGER}/trace/{trace}" for trace in costliest]
+    ((trace, span),) = loaded.query(
+        "SELECT TraceId, SpanId FROM llm_calls FINAL WHERE Timestamp >= toStartOfHour(now() - toIntervalDay(7)) "
+        "ORDER BY TotalCost DESC, Timestamp DESC LIMIT 1"
+    ).result_rows
+    first_call = page.evaluate("document.querySelector('[data-section=top_calls] a.ll-trace').href")
+    assert first_call == f"{JAEGER}/trace/{trace}?uiFind={span}"
