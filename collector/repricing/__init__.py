@@ -8,5 +8,6 @@ price_changes  `PriceWatch`: a change of the price of a model in use, logged and
 """
 
 from .reprice import ModelChange, Outcome, Repricer, Window
+from .whatif import DIMENSIONS, Line, Swap, WhatIf, what_if
 
-__all__ = ["ModelChange", "Outcome", "Repricer", "Window"]
+__all__ = ["DIMENSIONS", "Line", "ModelChange", "Outcome", "Repricer", "Swap", "WhatIf", "Window", "what_if"]

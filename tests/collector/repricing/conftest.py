@@ -44,7 +44,9 @@ def price_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Call
 def priced_calls(calls: Sequence[LlmCall]) -> tuple[list[LlmCall], list[ModelPrice]]:
     used: dict[str, ModelPrice] = {}
     for call in calls:
-        usage = Usage(call.input_tokens, call.output_tokens, call.cache_read_input_tokens)
+        usage = Usage(
+            call.input_tokens, call.output_tokens, call.cache_read_input_tokens, call.cache_creation_input_tokens
+        )
         apply_cost(call, {}, usage, used)
     return list(calls), list(used.values())
 
