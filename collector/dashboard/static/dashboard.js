@@ -55,11 +55,14 @@
     var text = next.toString();
     return location.pathname + (text ? "?" + text : "");
   }
-  if (location.hash.indexOf("token=") >= 0) {  // a token given in the fragment: kept in the tab, off the URL
+  function takeToken() {  // a token given in the fragment: kept in the tab, taken off the URL
+    if (location.hash.indexOf("token=") < 0) return false;
     var given = new URLSearchParams(location.hash.slice(1)).get("token");
     if (given) sessionStorage.setItem(TOKEN_KEY, given);
     history.replaceState(null, "", location.pathname + location.search);
+    return true;
   }
+  takeToken();
 
   // -- page frame ------------------------------------------------------------------------------------------
   function frame(doc, live) {
@@ -391,5 +394,9 @@
     }).catch(function (error) { problem("Could not load the dashboard's data: " + error.message, false); });
   }
 
-  if (embedded) render(JSON.parse(embedded.textContent), false); else load();
+  if (embedded) render(JSON.parse(embedded.textContent), false);
+  else {
+    window.addEventListener("hashchange", function () { if (takeToken()) load(); });
+    load();
+  }
 })();

@@ -142,9 +142,24 @@ def week_of_calls() -> list[LlmCall]:
     return make_calls()
 
 
+BUDGETS = """
+budgets:
+  - {name: acme-monthly, scope: {tenant: acme}, window: month, limit_usd: 1}
+  - {name: search-daily, scope: {service: search}, window: day, limit_usd: 0.5}
+  - {name: per-user-24h, window: rolling 24h, limit_usd: 0.05, per: [user]}
+"""
+
+
 @pytest.fixture(scope="module")
-def loaded(client: Client, week_of_calls: list[LlmCall]) -> Client:
+def loaded(client: Client, week_of_calls: list[LlmCall], tmp_path_factory: pytest.TempPathFactory) -> Client:
+    """`client` with `week_of_calls` and three budgets (as the collector syncs its budget file)."""
+    from llmledger._core.budget_file import load
+    from llmledger.collector.budgets import sync
+
     insert_calls(client, week_of_calls)
+    path = tmp_path_factory.mktemp("budgets") / "budgets.yaml"
+    path.write_text(BUDGETS)
+    sync(client, load(path))
     return client
 
 

@@ -45,8 +45,7 @@ def test_every_view_renders_its_data_without_console_errors(page, served, screen
     assert page.problems() == []
     shown = sections(page)
     assert list(shown) == list(SECTIONS[view])
-    expected_empty = {"budgets", "budget_burn"} if view == "budgets" else set()  # this database has no budget file
-    assert {name for name, has_data in shown.items() if not has_data} <= expected_empty
+    assert set(shown.values()) == {True}
     assert page.evaluate("document.querySelectorAll('.ll-kpi').length") == 6
     page.screenshot(screenshots / f"{view}.png")
 
@@ -126,3 +125,40 @@ def test_trace_links_point_at_the_costliest_traces_in_jaeger(page, served, loade
     ).result_rows
     first_call = page.evaluate("document.querySelector('[data-section=top_calls] a.ll-trace').href")
     assert first_call == f"{JAEGER}/trace/{trace}?uiFind={span}"
+
+
+def test_the_collector_serves_the_page_openly_and_its_data_only_with_the_token(page, clickhouse, database, loaded):
+    from tests.collector.running import start_collector
+
+    token = "dashboard-s3cret"
+    collector = start_collector(
+        ["--clickhouse-url", clickhouse.url, "--database", database, "--auth-token", token, "--jaeger-url", JAEGER]
+    )
+    try:
+        base = f"http://127.0.0.1:{collector.http_port}"
+        assert http_get(f"{base}/ui")[0] == 200
+        assert http_get(f"{base}/ui/api/data?view=traces")[0] == 401
+        assert http_get(f"{base}/ui/api/data?view=traces", f"Bearer {token}")[0] == 200
+        assert http_get(f"{base}/metrics")[0] == 401  # the page being open opens nothing else
+
+        assert page.open(f"{base}/ui?view=traces") == "token"  # asks for the token, shows no data
+        assert page.evaluate("document.querySelectorAll('[data-section]').length") == 0
+        assert page.open(f"{base}/ui?view=traces#token={token}") == "ready"
+        assert page.problems() == []
+        assert page.evaluate("location.hash") == ""  # the token leaves the URL at once
+        first = page.evaluate("document.querySelector('[data-section=trace_costs] a.ll-trace').href")
+        assert first.startswith(f"{JAEGER}/trace/")
+    finally:
+        collector.stop()
+
+
+def http_get(url: str, authorization: str | None = None) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Authorization": authorization} if authorization else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
