@@ -41,6 +41,7 @@ from .receivers._rejections import Rejections
 from .receivers._tls import TlsFiles
 from .receivers.otlp_grpc import GrpcReceiver
 from .receivers.otlp_http import HttpReceiver, Route
+from .repricing.price_changes import PriceWatch
 
 _log = logging.getLogger(__name__)
 
@@ -120,10 +121,14 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port, **limits).start()
         stack.callback(grpc_receiver.stop)
         routes: dict[str, Route] = dict(health_routes(pipeline, client.ping, rejections))
+        alert_webhook = None
         if config.budgets_file is not None:
             monitor = _budget_monitor(client, config)
             stack.callback(monitor.stop)
             routes[STATUS_PATH] = monitor.handle_status
+            alert_webhook = monitor.webhook
+        # A change of the price of a model in use (price file, refreshed data): logged and alerted once.
+        stack.callback(PriceWatch(client, webhook=alert_webhook).start().stop)
         dashboard = Dashboard(client_runner(client), jaeger_url=config.jaeger_url or "")
         routes.update(dashboard.routes())
         http_receiver = HttpReceiver(

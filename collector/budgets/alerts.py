@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from clickhouse_connect.driver.client import Client
 
@@ -75,6 +75,14 @@ class Alert:
         )
 
 
+class Notice(Protocol):
+    """What the alert channels deliver: a budget `Alert`, a price change (`repricing.price_changes`)."""
+
+    def document(self) -> dict[str, Any]: ...
+
+    def message(self) -> str: ...
+
+
 class Webhook:
     """POSTs alerts as JSON to `url`: `attempts` tries, `backoff` seconds doubling between them."""
 
@@ -85,7 +93,7 @@ class Webhook:
         self.timeout = timeout
         self._stopping = threading.Event()
 
-    def send(self, alert: Alert) -> bool:
+    def send(self, alert: Notice) -> bool:
         """Whether the webhook accepted `alert` (2xx) within the attempts; failures are logged, never raised."""
         body = json.dumps(alert.document()).encode()
         delay = self.backoff
@@ -106,7 +114,7 @@ class Webhook:
                 delay *= 2
                 continue
             _log.error(
-                "budget alert webhook %s failed after %d attempt(s) (%s); alert dropped: %s",
+                "alert webhook %s failed after %d attempt(s) (%s); alert dropped: %s",
                 self.url,
                 attempt,
                 problem,

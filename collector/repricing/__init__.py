@@ -7,7 +7,21 @@ whatif         `what_if`: spend of a period as if some models' calls had gone to
 price_changes  `PriceWatch`: a change of the price of a model in use, logged and alerted once
 """
 
+from .price_changes import PriceChange, PriceWatch, find_changes
 from .reprice import ModelChange, Outcome, Repricer, Window
 from .whatif import DIMENSIONS, Line, Swap, WhatIf, what_if
 
-__all__ = ["DIMENSIONS", "Line", "ModelChange", "Outcome", "Repricer", "Swap", "WhatIf", "Window", "what_if"]
+__all__ = [
+    "DIMENSIONS",
+    "Line",
+    "ModelChange",
+    "Outcome",
+    "PriceChange",
+    "PriceWatch",
+    "Repricer",
+    "Swap",
+    "WhatIf",
+    "Window",
+    "find_changes",
+    "what_if",
+]

@@ -5,6 +5,7 @@
   has the lookups read it now; the file's path.
 * `priced_calls(calls)` — costs each `LlmCall` as the collector does (`extract.costs.apply_cost`, the span
   carrying no cost of its own) with the prices in force, and returns the calls and the prices they used.
+* `webhook` — the budget tests' loopback webhook receiver (`tests/collector/budgets/conftest.py`).
 * `totals(client)` — every total a reprice must move: the fact table, each rollup, and the named queries that
   read them, as {name: Decimal}.
 """
@@ -23,6 +24,8 @@ from llmledger._core.usage import Usage
 from llmledger.collector.exporters.clickhouse.queries import named_queries, named_query
 from llmledger.collector.extract.costs import apply_cost
 from llmledger.collector.llm_calls import LlmCall
+
+from ..budgets.conftest import webhook  # noqa: F401  (the fixture, shared)
 
 
 @pytest.fixture
