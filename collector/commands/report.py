@@ -61,6 +61,11 @@ def register(subparsers: Any) -> None:
         default="table",
         help="output format: table, csv, json (one document) or jsonl / jsonlines (one record a line) [table]",
     )
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write the dashboard's views as one self-contained HTML file (charts included, no network) instead",
+    )
     add_connection_options(parser)
     parser.set_defaults(func=reports_errors(run))
 
@@ -82,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     seconds = parse_since(args.since)
     args.jaeger_url = args.jaeger_url or os.environ.get(JAEGER_URL_ENV) or None
     params = {"since": seconds, "tenant": args.tenant, "limit": args.traces}
+    if args.html:
+        return write_html(args, seconds)
     with open_client(require_data(connection_settings(args))) as client, translate_errors():
 
         def rows(sql: str) -> Sequence[Sequence[Any]]:
@@ -92,6 +99,30 @@ def run(args: argparse.Namespace) -> int:
     print(render(report, args.format))
     if report.empty and args.format != "table":  # the table says it; machine output stays parseable
         print(f"no LLM calls in the last {args.since.strip()} ({report.scope})", file=sys.stderr)
+    return 0
+
+
+def write_html(args: argparse.Namespace, seconds: int) -> int:
+    """`--html FILE`: every view of the dashboard for whole days covering `--since`, in one file."""
+    from pathlib import Path
+
+    from ..dashboard import VIEWS, Filters, client_runner, collect, page_html
+    from ..exporters.clickhouse.settings import open_client
+
+    days = max(1, -(-seconds // 86400))  # the named queries count in days: 24h is 1, 36h is 2
+    target = Path(args.html)
+    if target.is_dir():
+        raise UsageError(f"--html {args.html}: is a directory; give a file name")
+    with open_client(require_data(connection_settings(args))) as client:
+        document = collect(
+            client_runner(client), Filters(days=days, tenant=args.tenant), views=VIEWS, jaeger_url=args.jaeger_url or ""
+        )
+    try:
+        target.write_bytes(page_html(data=document))
+    except OSError as error:
+        raise UsageError(f"--html {args.html}: cannot write it: {error.strerror or error}") from None
+    scope = f"tenant {args.tenant}" if args.tenant else "all tenants"
+    print(f"llmledger report: wrote {target} (the last {days} day(s), {scope})", file=sys.stderr)
     return 0
 
 
