@@ -8,7 +8,8 @@ rollups (`llm_usage_hourly`, `llm_usage_daily_user`, `llm_trace_costs`), which h
 
 * the most expensive calls (one row per call is the question), a top-N over the period's primary-key range;
 * which calls are unpriced and which never reported usage, asked only when the rollup counted some, as
-  `llmledger report` does, and found through `llm_calls`' `CostSource` skip index;
+  `llmledger report` does, and found through `llm_calls`' `CostSource` skip index (the rollup's unpriced count
+  includes the calls without usage, which no price can cost: the total's `unpriced_calls` is recounted there);
 * budgets: the `llm_budget_status` view the collector creates from its budget file (absent without one).
 
 Money stays `Decimal` until `document()`, which writes it as a decimal string, as every llmledger JSON does.
@@ -58,6 +59,7 @@ _UNPRICED = (
     f"sum(OutputTokens) AS output_tokens FROM llm_calls WHERE {_CALLS_WHERE} "
     "AND CostSource = 'unpriced' AND UsageComplete GROUP BY provider, model ORDER BY calls DESC, provider, model"
 )
+_UNPRICED_COUNT = f"SELECT count() FROM llm_calls WHERE {_CALLS_WHERE} AND CostSource = 'unpriced' AND UsageComplete"
 _USAGE_MISSING = (
     f"SELECT Provider AS provider, Attributes['{_SERVER_ATTRIBUTE}'] AS server, count() AS calls, "
     "countIf(IsStreaming) AS streams, arraySort(groupUniqArray(Model)) AS models "
@@ -86,6 +88,8 @@ def collect(run: Run, filters: Filters, *, views: Sequence[str] | None = None, j
         "views": list(views or (filters.view,)),
     }
     (total,) = _named(run, "total_spend", params)
+    if total["unpriced_calls"]:  # the rollup counts calls without usage too; those are `usage_missing_calls`
+        (total["unpriced_calls"],), _ = _first(run(_UNPRICED_COUNT, named_query("total_spend").bind(params)))
     doc["total"] = total
     (tenants, services, features), _ = _first(run(_CHOICES, {"days": filters.days}))
     doc["choices"] = {"tenant": list(tenants), "service": list(services), "feature": list(features)}

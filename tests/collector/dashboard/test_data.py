@@ -47,6 +47,10 @@ def test_unpriced_and_usage_missing_calls_are_listed_apart(loaded, week_of_calls
     missing = [c for c in week_of_calls if not c.usage_complete]
     assert sum(row["calls"] for row in document["unpriced"]) == len(unpriced) > 0
     assert sum(row["calls"] for row in document["usage_missing"]) == len(missing) > 0
+    assert (document["total"]["unpriced_calls"], document["total"]["usage_missing_calls"]) == (
+        len(unpriced),
+        len(missing),
+    )
 
 
 def test_traces_and_calls_link_to_jaeger_and_are_the_costliest(loaded):
