@@ -72,6 +72,9 @@ class LlmCall:
     currency: str = "USD"
 
     attributes: dict[str, str] = field(default_factory=dict)  # allow-listed custom attributes
+    # The provider's id of the response ('' when the span carries none): the call's identity across every span
+    # that reports it, so that a second instrumentation's span of the same call folds into this row.
+    call_key: str = ""
 
 
 FIELD_NAMES = tuple(f.name for f in fields(LlmCall))

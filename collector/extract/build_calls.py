@@ -93,6 +93,18 @@ def is_llm_call(found: Mapping[str, Any]) -> bool:
     )
 
 
+_RESPONSE_ID = names.RESPONSE_ID[0]
+_MAX_CALL_KEY = 256  # a response id is tens of characters; a longer value is not one, and is not kept
+
+
+def call_key(found: Mapping[str, Any]) -> str:
+    """The call's identity across instrumentations: the provider's response id, '' when the span has none (or
+    the value is no id: empty, or longer than any provider's)."""
+    value = found.get(_RESPONSE_ID)
+    key = value if value.__class__ is str else text(found, names.RESPONSE_ID)
+    return key if len(key) <= _MAX_CALL_KEY else ""
+
+
 def usage_of(found: Mapping[str, Any]) -> Usage:
     """Token counts in the inclusive model (see `conventions` for how each convention is normalised)."""
     return Usage(*token_counts(found))
@@ -242,6 +254,7 @@ def _build(
         cache_creation_input_tokens=usage.cache_write_tokens or 0,
         reasoning_output_tokens=usage.reasoning_tokens or 0,
         attributes=attributes.pick(found, resource.get("attributes") or {}),
+        call_key=call_key(found),
     )
     if call.error_type and call.status_code == "Unset":
         call.status_code = "Error"

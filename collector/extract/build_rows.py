@@ -3,11 +3,12 @@
 
 `build_rows(scopes)` gives exactly what `llm_calls.storable(build_calls(scopes).calls)` gives (the same rows in
 the same order, the same prices, the same count of calls refused), with much less work: a common span becomes
-one tuple in `CallColumns` field order, its costs computed in integers (`integer_costs`) or, when the span
-reports its own (as llmledger's spans do), read by `costs.reported`, its descriptive fields from `build_calls`'
-per-shape memo. Anything unusual takes the `LlmCall` path (`build_calls`, `bounds.bound`, `llm_calls`) for that
-span alone: a price whose rates are not exact integers of 10⁻¹² USD per token, any value `bound` would clamp,
-any cost `llm_calls` cannot hold. tests/collector/extract/test_build_rows.py holds the two paths to the same rows.
+one tuple in `CallColumns` field order (but the last field, the call key, gathered beside the tuples), its costs
+computed in integers (`integer_costs`) or, when the span reports its own (as llmledger's spans do), read by
+`costs.reported`, its descriptive fields from `build_calls`' per-shape memo. Anything unusual takes the `LlmCall`
+path (`build_calls`, `bounds.bound`, `llm_calls`) for that span alone: a price whose rates are not exact integers
+of 10⁻¹² USD per token, any value `bound` would clamp, any cost `llm_calls` cannot hold.
+tests/collector/extract/test_build_rows.py holds the two paths to the same rows.
 
 `_row` is the Python reference of one span's row; `_build_rows.c` is the same in C, for the spans the C reader
 read (`native_row`). Given the C row builder, `build_rows` offers it each span first; it builds the common ones and
@@ -31,7 +32,7 @@ from . import build_calls
 from . import conventions as names
 from .attributes import DEFAULT, AttributeSelection
 from .bounds import MAX_ATTRIBUTES, MAX_MS, MAX_TEXT, MAX_TIMESTAMP_NS, MAX_TOKENS
-from .build_calls import _STATUS, _build, _described, is_llm_call, token_counts
+from .build_calls import _STATUS, _build, _described, call_key, is_llm_call, token_counts
 from .costs import _COST_KEYS, PriceCache, price_for, reported, reported_source
 from .read_spans import ScannedSpan, Scope
 from .values import Found, number, text
@@ -100,6 +101,7 @@ def build_rows(
     result = ExtractedColumns()
     pricing = _Pricing(result.prices)
     rows: list[_Row] = []
+    call_keys: list[str] = []  # the last column, `call_key`, which the row builders leave out
     fast, wanted, chosen = fast_row, attributes.wanted, attributes.names
     entries, used, entry = pricing.entries, pricing.used, pricing.entry
     for resource, spans_read, founds in scopes:
@@ -118,9 +120,11 @@ def build_rows(
                 if row is None:
                     result.rejected += 1
                     continue
+                row = row[:-1]
             rows.append(row)
+            call_keys.append(call_key(found))
     if rows:
-        result.columns = CallColumns(list(zip(*rows, strict=True)))
+        result.columns = CallColumns([*zip(*rows, strict=True), call_keys])
     return result
 
 

@@ -71,6 +71,10 @@ OPERATION: Final = ("gen_ai.operation.name", "llm.request.type")
 REQUEST_MODEL: Final = ("gen_ai.request.model", "llm.model_name", "llm.request.model")
 RESPONSE_MODEL: Final = ("gen_ai.response.model", "llm.response.model")
 FINISH_REASONS: Final = ("gen_ai.response.finish_reasons", "anthropic.message.stop_reason")
+# The provider's id of the response: one call's identity on every span that reports it, whichever instrumentation
+# made the span (semconv, OpenLLMetry, pydantic-ai, LangSmith's and LiteLLM's OTel export; OpenInference-style and
+# the Vercel AI SDK's `llm.response.id`), so the collector keeps one row per call (`pipeline.call_merger`).
+RESPONSE_ID: Final = ("gen_ai.response.id", "llm.response.id")
 STREAMING: Final = ("gen_ai.request.stream", "llm.is_streaming")
 TIME_TO_FIRST_CHUNK: Final = ("gen_ai.response.time_to_first_chunk",)
 ERROR_TYPE: Final = "error.type"
@@ -128,6 +132,7 @@ READ: Final = frozenset(
     + REQUEST_MODEL
     + RESPONSE_MODEL
     + FINISH_REASONS
+    + RESPONSE_ID
     + STREAMING
     + TIME_TO_FIRST_CHUNK
     + COST_TOTAL

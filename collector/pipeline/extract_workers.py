@@ -38,6 +38,7 @@ from .. import cycle_collector
 from ..extract import Extractor
 from ..extract.attributes import DEFAULT, AttributeSelection
 from ..llm_calls import CallColumns
+from .call_merger import CallIdentities
 from .records import store_record
 
 _log = logging.getLogger(__name__)
@@ -49,9 +50,9 @@ _FAILED = b""  # a worker's answer for a request it could not extract (a pickled
 
 @dataclass(slots=True)
 class Extracted:
-    """One request's calls, ready to queue: their span keys (for the duplicate filter), and either their store record
-    as a worker wrote it (`record`, no raw rows) or, extracted in the collector, their `columns`; with the request's
-    raw span rows when those are kept."""
+    """One request's calls, ready to queue: their span keys (for the duplicate filter), their identities (for the
+    call merger), and either their store record as a worker wrote it (`record`, no raw rows) or, extracted in the
+    collector, their `columns`; with the request's raw span rows when those are kept."""
 
     spans: int
     rejected: int
@@ -60,6 +61,7 @@ class Extracted:
     prices: dict[str, ModelPrice]
     columns: CallColumns | None = None
     raw: Sequence[Sequence[Any]] = ()
+    identities: CallIdentities | None = None  # what the call merger needs of each call (None: no call)
 
 
 @dataclass(slots=True)
@@ -131,8 +133,8 @@ class ExtractionPool:
         self._give_back(worker)
         if answer == _FAILED:
             return None
-        spans, rejected, keys, record, used = pickle.loads(answer)
-        return Extracted(spans, rejected, keys, record, used)
+        spans, rejected, keys, record, used, identities = pickle.loads(answer)
+        return Extracted(spans, rejected, keys, record, used, identities=identities)
 
     def _take(self) -> _Worker | None:
         with self._changed:
@@ -206,7 +208,15 @@ def _serve(connection: Connection, names: tuple[str, ...], parent: int) -> None:
             extraction = extractor.columns(body)
             columns = extraction.columns
             record = store_record(columns, extraction.prices, []) if len(columns) else None
-            result = (extraction.spans, extraction.rejected, list(columns.keys()), record, extraction.prices)
+            identities = CallIdentities.of(columns)
+            result = (
+                extraction.spans,
+                extraction.rejected,
+                identities.span_keys,
+                record,
+                extraction.prices,
+                identities,
+            )
             answer = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
         except Exception:  # the caller extracts it again, and answers the sender with what that raises
             answer = _FAILED

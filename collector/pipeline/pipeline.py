@@ -5,7 +5,8 @@ Receivers call `accept()` on their own threads, and it reads top to bottom:
 
     _admit       refuse (`Backpressure`) while stopping or when the queue is full, before any work
     _extract     the request's LLM calls (`extract.Extractor`, or a worker process), and its raw span rows if kept
-    _first_seen  drop the spans already taken (`SeenSpans`: SDK re-sends would be counted twice by the rollups)
+    _first_seen  drop the spans already taken (`SeenSpans`: SDK re-sends would be counted twice by the rollups),
+                 and fold the spans of a call another row holds (`CallMerger`: one row per provider call)
     _records     the queue records (`records`): the request's bytes for the forwarder, the new rows for the writer
     _append      append them to the durable queue; if it refuses, forget the spans again and say why
     _count       the counters `/metrics` shows
@@ -41,6 +42,7 @@ from ..extract.attributes import DEFAULT, AttributeSelection
 from ..extract.raw_span_rows import raw_span_rows
 from ..llm_calls import CallColumns
 from ..otlp.signals import PassedSignal
+from .call_merger import CallIdentities, CallMerger, Folding, folded_rows
 from .extract_workers import Extracted, ExtractionPool
 from .queue import DiskQueue, QueueFull, RecordTooLarge
 from .records import forward_record, rows, store_record
@@ -76,6 +78,7 @@ class PipelineStats:
     spans: int = 0
     calls: int = 0
     duplicates: int = 0
+    folded: int = 0  # LLM spans of a call another row holds (listed in llm_call_spans, not stored as calls)
     rejected: int = 0  # LLM spans whose cost Decimal(18, 12) cannot hold
     backpressure: int = 0  # requests refused with a retry delay (not lost: the sender retries)
     calls_written: int = 0
@@ -115,6 +118,7 @@ class Pipeline:
         self.extractor = Extractor(attributes)  # C or Python, chosen once: here
         self._seen_calls = SeenSpans()
         self._seen_raw = SeenSpans()
+        self._merger = CallMerger()
         self._lock = threading.Lock()
         self._stopping = False
         self._writer = StoreConsumer(
@@ -126,12 +130,21 @@ class Pipeline:
 
     def remember_stored(self, call_keys: Iterable[str]) -> None:
         """Seed the duplicate filter with calls stored by an earlier run (trace id + span id, oldest first), ahead
-        of those still queued."""
+        of those still queued; then the call merger, with what the store says of those calls (`recent_calls`)."""
         seen = SeenSpans()
         seen.remember(call_keys)
         with self._lock:
             seen.remember(self._seen_calls)
             self._seen_calls = seen
+        recent_calls = getattr(self.store, "recent_calls", None)
+        if recent_calls is not None:
+            self.remember_stored_calls(recent_calls(CallMerger.CAPACITY))
+
+    def remember_stored_calls(self, calls: Iterable[tuple[str, str, str, str]]) -> None:
+        """Seed the call merger with calls stored by an earlier run, (trace id, span id, parent span id, call key),
+        oldest first: a span of such a call arriving now is folded into its row, not stored as a second one."""
+        with self._lock:
+            self._merger.remember(calls)
 
     def _remember_queued(self, scan_bytes: int = 64 << 20) -> None:
         """Seed the duplicate filter with the spans of the last `scan_bytes` of records not yet stored."""
@@ -141,6 +154,7 @@ class Pipeline:
                 found = rows(record.payload)
                 if found is not None:
                     self._seen_calls.remember(found.calls.keys())
+                    self._merger.remember_columns(found.calls)
                     self._seen_raw.remember(row[1] + row[2] for row in found.raw)
             position = records[-1].end
 
@@ -203,18 +217,33 @@ class Pipeline:
                 return extracted
         extraction = self.extractor.columns(body if body is not None else request)
         columns = extraction.columns
-        keys = list(columns.keys())
-        return Extracted(extraction.spans, extraction.rejected, keys, None, extraction.prices, columns)
+        identities = CallIdentities.of(columns)
+        return Extracted(
+            extraction.spans,
+            extraction.rejected,
+            identities.span_keys,
+            None,
+            extraction.prices,
+            columns,
+            identities=identities,
+        )
 
     def _first_seen(self, extracted: Extracted) -> _New:
-        """What of `extracted` the duplicate filter has not seen before (and now remembers)."""
-        keys, raw = extracted.keys, extracted.raw
+        """What of `extracted` the duplicate filter has not seen before (and now remembers), and of those calls which
+        the call merger keeps and which it folds into a call another row holds."""
+        keys, raw, identities = extracted.keys, extracted.raw, extracted.identities
         raw_keys = [row[1] + row[2] for row in raw]
         with self._lock:
             calls = self._seen_calls.add_all(keys)
+            folding = None
+            if calls and identities is not None:
+                folding = self._merger.fold(identities if len(calls) == len(keys) else identities.take(calls))
             new_raw = [raw[index] for index in self._seen_raw.add_all(raw_keys)] if raw else []
         new_keys = keys if len(calls) == len(keys) else [keys[index] for index in calls]
-        return _New(calls, new_keys, new_raw)
+        kept = calls
+        if folding is not None and (folding.folded or folding.resent):
+            kept = [calls[position] for position in folding.kept]
+        return _New(kept, new_keys, new_raw, folding, calls)
 
     def _records(
         self, request: ExportTraceServiceRequest, body: bytes | None, extracted: Extracted, new: _New
@@ -241,6 +270,8 @@ class Pipeline:
             with self._lock:
                 self._seen_calls.forget(new.keys)
                 self._seen_raw.forget(row[1] + row[2] for row in new.raw)
+                if new.folding is not None:
+                    self._merger.undo(new.folding)
             self._not_queued(error)
 
     def _count(self, extracted: Extracted, new: _New) -> None:
@@ -250,7 +281,10 @@ class Pipeline:
             stats.spans += extracted.spans
             stats.rejected += extracted.rejected
             stats.calls += len(new.calls)
-            stats.duplicates += len(extracted.keys) - len(new.calls)
+            stats.duplicates += len(extracted.keys) - len(new.keys)
+            if new.folding is not None:
+                stats.folded += len(new.folding.folded)
+                stats.duplicates += len(new.folding.resent)
 
     def _not_queued(self, error: Exception) -> NoReturn:
         """Raise what the receivers answer for an append to the queue that failed with `error`."""
@@ -284,6 +318,7 @@ class Pipeline:
             "stored_raw_spans": stats.raw_written,
             "forwarded_requests": forward.sent,
             "duplicate_spans": stats.duplicates,
+            "folded_spans": stats.folded,
             "write_errors": stats.write_errors,
             "forward_errors": forward.retries + forward.failed,
             "rejected_requests_queue_full": stats.backpressure,
@@ -348,27 +383,34 @@ class Pipeline:
 
 @dataclass(slots=True)
 class _New:
-    """What of a request the duplicate filter let through: its calls (indexes into `Extracted.keys`, and their keys)
-    and its raw span rows."""
+    """What of a request the duplicate filter let through: the calls to store (indexes into `Extracted.keys`), the
+    keys of every call it had not seen, its raw span rows, and what the call merger decided of those calls
+    (positions in `first_seen`, the indexes of the calls the filter let through)."""
 
     calls: Sequence[int]
     keys: Sequence[str]
     raw: list[Sequence[Any]]
+    folding: Folding | None = None
+    first_seen: Sequence[int] = ()
 
 
 def _store_record(extracted: Extracted, new: _New) -> bytes | None:
-    """The writer's record of the rows the filter let through; None when there are none."""
+    """The writer's record of the rows the filter let through and of the spans the merger folded; None when there
+    are none."""
+    folding = new.folding
+    folded = folding.folded if folding is not None else []
     every_call = len(new.calls) == len(extracted.keys)
     if every_call and not new.raw and extracted.record is not None:
         return extracted.record  # as the worker wrote it
-    if not new.calls and not new.raw:
+    if not new.calls and not new.raw and not folded:
         return None
     columns = extracted.columns
     if columns is None:  # a worker's record, of which some calls are re-sends (or raw rows join it)
         found = rows(extracted.record) if extracted.record is not None else None
         columns = found.calls if found is not None else CallColumns()
     calls = columns if every_call else columns.take(new.calls)
-    return store_record(calls, extracted.prices if new.calls else {}, new.raw)
+    spans = folded_rows(columns, folding, new.first_seen) if folding is not None and folded else []
+    return store_record(calls, extracted.prices if new.calls else {}, new.raw, spans)
 
 
 def _outcome(rejected: int) -> Outcome:

@@ -2,8 +2,10 @@
 """What one accepted request becomes in the durable queue: up to two records, one per consumer.
 
     F + the request's protobuf bytes                                          for the forwarder (sent unchanged)
-    M + length + marshal((call field names, call columns)) + pickle((prices, raw span rows))   for the writer
-    C + pickle((call field names, call columns, prices, raw span rows))      the same, when marshal cannot write it
+    M + length + marshal((call field names, call columns)) + pickle((prices, raw span rows[, folded spans]))
+                                                                              for the writer
+    C + pickle((call field names, call columns, prices, raw span rows[, folded spans]))
+                                                                              the same, when marshal cannot write it
 
 A metrics or logs request, which the collector only passes on, becomes one forward record, tagged with its
 signal: G (metrics: M was taken) or L (logs) + the request's protobuf bytes. The writer skips all three kinds.
@@ -16,8 +18,11 @@ for such values, which matters because every call crosses it twice: written by w
 process, or the receiving thread) and read by the writer. Its format (version 4) has been the same since Python
 3.4. A value marshal refuses (extraction makes none; a subclass of str, say) sends the record to pickle, `C`.
 Records name their fields, and a record whose fields are not this version's is refused with an error naming
-both, never read into the wrong columns. The queue directory is the collector's own (like ClickHouse's data
-directory), so unpickling it trusts no one new.
+both, never read into the wrong columns; a record of the version before `call_key` (its fields are this version's
+but the last) is read with an empty call key, so a queue left by that version is written after an upgrade. Folded
+spans (`call_merger`: spans of a call another row holds, for `llm_call_spans`) follow the raw span rows when a
+request has any, so the records of requests without any are as the version before wrote them. The queue
+directory is the collector's own (like ClickHouse's data directory), so unpickling it trusts no one new.
 """
 
 from __future__ import annotations
@@ -52,14 +57,16 @@ class Rows:
     calls: CallColumns = field(default_factory=CallColumns)
     prices: dict[str, ModelPrice] = field(default_factory=dict)
     raw: list[Sequence[Any]] = field(default_factory=list)
+    folded: list[Sequence[Any]] = field(default_factory=list)  # `call_merger.FOLDED_COLUMNS` rows
 
     def __len__(self) -> int:
-        return len(self.calls) + len(self.raw)
+        return len(self.calls) + len(self.raw) + len(self.folded)
 
     def extend(self, other: Rows) -> None:
         self.calls.extend(other.calls)
         self.prices.update(other.prices)
         self.raw.extend(other.raw)
+        self.folded.extend(other.folded)
 
 
 def forward_record(body: bytes, signal: Signal = "traces") -> bytes:
@@ -67,14 +74,21 @@ def forward_record(body: bytes, signal: Signal = "traces") -> bytes:
     return _FORWARD_TAGS[signal] + body
 
 
-def store_record(calls: CallColumns, prices: Mapping[str, ModelPrice], raw: list[Sequence[Any]]) -> bytes:
-    """The store record of `calls`, the `prices` they were costed with (by id) and `raw` span rows."""
+def store_record(
+    calls: CallColumns,
+    prices: Mapping[str, ModelPrice],
+    raw: list[Sequence[Any]],
+    folded: Sequence[Sequence[Any]] = (),
+) -> bytes:
+    """The store record of `calls`, the `prices` they were costed with (by id), `raw` span rows and the spans
+    `folded` into a call another row holds."""
     columns = calls.columns if len(calls) else []
+    extra: tuple[Any, ...] = (list(folded),) if folded else ()
     try:
         marshalled = marshal.dumps((FIELD_NAMES, columns), _MARSHAL_VERSION)
     except ValueError:  # a value marshal cannot write (extraction makes none; a subclass of str, say): all pickled
-        return _STORE_PICKLED + pickle.dumps((FIELD_NAMES, columns, dict(prices), raw), pickle.HIGHEST_PROTOCOL)
-    rest = pickle.dumps((dict(prices), raw), pickle.HIGHEST_PROTOCOL)
+        return _STORE_PICKLED + pickle.dumps((FIELD_NAMES, columns, dict(prices), raw, *extra), pickle.HIGHEST_PROTOCOL)
+    rest = pickle.dumps((dict(prices), raw, *extra), pickle.HIGHEST_PROTOCOL)
     return b"".join((STORE, _LENGTH.pack(len(marshalled)), marshalled, rest))
 
 
@@ -86,19 +100,23 @@ def rows(payload: bytes) -> Rows | None:
         view = memoryview(payload)
         end = 1 + _LENGTH.size + _LENGTH.unpack_from(view, 1)[0]
         names, columns = marshal.loads(view[1 + _LENGTH.size : end])
-        prices, raw = pickle.loads(view[end:])
+        prices, raw, *folded = pickle.loads(view[end:])
     elif tag == _STORE_PICKLED:
-        names, columns, prices, raw = pickle.loads(memoryview(payload)[1:])
+        names, columns, prices, raw, *folded = pickle.loads(memoryview(payload)[1:])
     else:
         return None
+    folded_rows = folded[0] if folded else []
     if not columns:
-        return Rows(CallColumns(), prices, raw)
-    if tuple(names) != FIELD_NAMES:
+        return Rows(CallColumns(), prices, raw, folded_rows)
+    columns = list(columns)
+    if tuple(names) == FIELD_NAMES[:-1] and FIELD_NAMES[-1] == "call_key":  # the version before call keys
+        columns.append([""] * len(columns[0]))
+    elif tuple(names) != FIELD_NAMES:
         raise ValueError(
             f"a queued record holds calls with the fields {', '.join(names)}, not this collector's "
             f"{', '.join(FIELD_NAMES)}: it was written by another version"
         )
-    return Rows(CallColumns(list(columns)), prices, raw)
+    return Rows(CallColumns(columns), prices, raw, folded_rows)
 
 
 def body(payload: bytes) -> bytes | None:

@@ -25,6 +25,7 @@ from llmledger._core.prices import ModelPrice
 
 from ...backoff import Backoff
 from ...llm_calls import CallColumns
+from ...pipeline.call_merger import FOLDED_COLUMNS
 from ...pipeline.queue import DiskQueue
 from ...pipeline.records import Rows, rows
 from .errors import ClickHouseError, ConnectionFailed, QueryFailed
@@ -158,6 +159,7 @@ class StoreConsumer:
         tables: tuple[tuple[str, Any, Callable[[Any, str], None]], ...] = (
             ("calls", batch.rows.calls, functools.partial(_write_calls, self.store, prices)),
             ("raw", batch.rows.raw, self.store.write_raw_spans),
+            ("folded", batch.rows.folded, functools.partial(_write_folded, self.store)),
         )
         for kind, rows_, write in tables:
             for index, first in enumerate(range(0, len(rows_), rows_per_insert)):
@@ -167,7 +169,7 @@ class StoreConsumer:
                     return False
                 if written and kind == "calls":
                     self.stats.calls_written += len(chunk)
-                elif written:
+                elif written and kind == "raw":
                     self.stats.raw_written += len(chunk)
         self.queue.commit(CONSUMER, batch.end)
         return True
@@ -176,7 +178,7 @@ class StoreConsumer:
         """Run `insert` until it succeeds (True) or is refused for good (False: dropped, counted); None if
         aborted first."""
         stats = self.stats
-        what = "calls" if kind == "calls" else "raw spans"
+        what = {"calls": "calls", "raw": "raw spans", "folded": "folded spans"}[kind]
         while True:
             try:
                 insert()
@@ -204,6 +206,13 @@ class StoreConsumer:
 
 def _write_calls(store: Store, prices: list[ModelPrice], calls: CallColumns, token: str) -> None:
     store.write_calls(calls, prices, token)
+
+
+def _write_folded(store: Store, rows: list[Any], token: str) -> None:
+    """The spans folded into another row's call, into `llm_call_spans` (a store without that table skips them)."""
+    write = getattr(store, "write_call_spans", None)
+    if write is not None:
+        write(FOLDED_COLUMNS, rows, token)
 
 
 def _retryable(error: Exception) -> bool:

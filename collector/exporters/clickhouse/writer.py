@@ -34,6 +34,7 @@ from .errors import QueryFailed
 from .migrations import quote_identifier
 
 LLM_CALLS = "llm_calls"
+CALL_SPANS = "llm_call_spans"
 MODEL_PRICES = "llm_model_prices"
 OTEL_TRACES = "otel_traces"
 
@@ -107,6 +108,46 @@ def insert_llm_calls(
             fmt="Native",
         )
     return len(columns)
+
+
+# llm_call_spans' columns (`pipeline.call_merger.FOLDED_COLUMNS`, in its order) as Native types.
+_CALL_SPAN_TYPES: Mapping[str, tuple[str, native_format.Encoder]] = {
+    "Timestamp": ("DateTime64(9)", native_format.int64),
+    "InputTokens": ("UInt32", native_format.uint32),
+    "OutputTokens": ("UInt32", native_format.uint32),
+    "CacheReadInputTokens": ("UInt32", native_format.uint32),
+    "TotalCost": ("Decimal(18, 12)", native_format.int64),
+}
+_STRING = ("String", native_format.strings)
+
+
+def insert_call_spans(
+    client: Client,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    database: str | None = None,
+    deduplication_token: str | None = None,
+) -> int:
+    """Insert the spans folded into another row's call (`columns` names them, costs in integers of 10^-12 USD)
+    into `llm_call_spans`; rows sent."""
+    if not rows:
+        return 0
+    with _inserting(CALL_SPANS):
+        data = native_format.block(
+            [
+                (name, *_CALL_SPAN_TYPES.get(name, _STRING), list(values))
+                for name, values in zip(columns, zip(*rows, strict=True), strict=True)
+            ]
+        )
+        client.raw_insert(
+            _table(database, CALL_SPANS),
+            list(columns),
+            insert_block=(part for part in (data,)),
+            settings=_insert_settings(deduplication_token),
+            fmt="Native",
+        )
+    return len(rows)
 
 
 def record_prices(client: Client, prices: Iterable[ModelPrice], *, database: str | None = None) -> int:
@@ -244,6 +285,20 @@ class ClickHouseStore:
 
     def write_raw_spans(self, rows: Sequence[Sequence[Any]], token: str) -> None:
         insert_raw_spans(self.client, RAW_SPAN_COLUMNS, rows, database=self.database, deduplication_token=token)
+
+    def write_call_spans(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], token: str) -> None:
+        insert_call_spans(self.client, columns, rows, database=self.database, deduplication_token=token)
+
+    def recent_calls(self, limit: int) -> list[tuple[str, str, str, str]]:
+        """(trace id, span id, parent span id, call key) of the latest `limit` calls that started in the last day,
+        oldest first: what a restarted collector must know to fold a later span of a call stored before."""
+        query = (
+            f"SELECT TraceId, SpanId, ParentSpanId, CallKey FROM {_table(self.database, LLM_CALLS)}"
+            " WHERE Timestamp >= now() - INTERVAL 1 DAY ORDER BY Timestamp DESC LIMIT {limit:UInt32}"
+        )
+        with translate_errors():
+            rows = self.client.query(query, {"limit": limit}).result_rows
+        return [(trace, span, parent, key) for trace, span, parent, key in reversed(rows)]
 
     def recent_call_keys(self, limit: int) -> list[str]:
         """Trace id + span id of the latest `limit` calls that started in the last day, oldest first: what a

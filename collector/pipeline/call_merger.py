@@ -1,0 +1,344 @@
+# SPDX-License-Identifier: Apache-2.0
+"""One call, one row: which LLM spans report a call another span already reports, and which row holds it.
+
+An app may report one provider call more than once: a framework's own span around the SDK's (pydantic-ai's
+`chat gpt-4o-mini` with `instrument_all`, OpenInference's `ChatOpenAI`), a second exporter in a trace of its own
+(LangSmith's OTel export), a library's callback (LiteLLM's `otel`). Counting each would multiply the cost. The rule:
+
+* a call is known by the provider's response id (`LlmCall.call_key`) wherever a span carries it, across traces;
+* an LLM span whose child is an LLM span is the same call, the child the one kept (innermost wins), unless both
+  carry response ids that differ (then they are two calls); an outer span with several LLM children is folded
+  into the first, and each child keeps its row;
+* among the spans of one call that arrive together (one request), the row kept is the one with the most complete
+  usage and the best cost source (`rank`); a span arriving after its call's row was stored folds into that row.
+
+A row, once stored, stays: the rollups count every row inserted into `llm_calls`, so replacing a stored row would
+count its call twice there. Spans folded are not lost: each becomes a row of `llm_call_spans` naming the row that
+holds its call and why, with its own tokens and cost, so a user sees why a span has no row of its own.
+
+The memory (`CallMerger`) holds the last `capacity` stored calls: their response ids, span ids and parents. A
+restarted collector seeds it from `llm_calls` (`CallKey`, `ParentSpanId`) and from the calls still queued, so a
+span re-sent or arriving late after a restart is still folded, and a span folded again (a re-delivery) lands on
+the same `llm_call_spans` row (ReplacingMergeTree on the span). Past the window a late span gets its own row.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final
+
+from ..llm_calls import COST_SCALE, FIELD_NAMES, CallColumns
+
+# Who computed a cost, best first: what the provider billed, what the instrumentation computed where the call was
+# made, what the collector priced, nothing.
+_SOURCE_RANK: Final = {"provider": 3, "instrumentation": 2, "reported": 2, "collector": 1, "computed": 1}
+
+# Why a span has no row of its own (`llm_call_spans.Reason`).
+SAME_RESPONSE = "same response id"
+OUTER_SPAN = "outer span of the call"
+LATE_INNER_SPAN = "inner span after its outer"
+
+# llm_call_spans' columns, in the order `folded_rows` makes them.
+FOLDED_COLUMNS: Final = (
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "SpanName",
+    "Tenant",
+    "ServiceName",
+    "Provider",
+    "Model",
+    "CallKey",
+    "KeptTraceId",
+    "KeptSpanId",
+    "Reason",
+    "InputTokens",
+    "OutputTokens",
+    "CacheReadInputTokens",
+    "TotalCost",
+    "CostSource",
+)
+_INDEX = {name: FIELD_NAMES.index(name) for name in FIELD_NAMES}
+
+Rank = tuple[bool, bool, int, bool, bool]
+Kept = tuple[str, str]  # trace id, span id of the row that holds a call
+
+
+def rank(columns: CallColumns) -> list[Rank]:
+    """Per row, how good a record of its call it is, compared as tuples: usage complete, tokens reported, the
+    cost source (provider, instrumentation, collector, unpriced), cache tokens reported, the cost broken down by
+    kind (no `other_cost`)."""
+    column = columns.columns
+    inputs, outputs = column[_INDEX["input_tokens"]], column[_INDEX["output_tokens"]]
+    reads, writes = column[_INDEX["cache_read_input_tokens"]], column[_INDEX["cache_creation_input_tokens"]]
+    return [
+        (bool(complete), bool(i or o), _SOURCE_RANK.get(source, 0), bool(r or w), not other)
+        for complete, i, o, source, r, w, other in zip(
+            column[_INDEX["usage_complete"]],
+            inputs,
+            outputs,
+            column[_INDEX["cost_source"]],
+            reads,
+            writes,
+            column[_INDEX["other_cost"]],
+            strict=True,
+        )
+    ]
+
+
+@dataclass(slots=True)
+class CallIdentities:
+    """What the merger needs of a request's rows, by row: span key (trace id + span id, as `CallColumns.keys`),
+    parent key (trace id + parent span id; '' without a parent), call key (response id or ''), trace and span id,
+    and `rank`."""
+
+    span_keys: list[str]
+    parent_keys: list[str]
+    call_keys: list[str]
+    trace_ids: list[str]
+    span_ids: list[str]
+    ranks: list[Rank]
+
+    @classmethod
+    def of(cls, columns: CallColumns) -> CallIdentities:
+        if not len(columns):
+            return cls([], [], [], [], [], [])
+        column = columns.columns
+        traces = list(column[_INDEX["trace_id"]])
+        spans = list(column[_INDEX["span_id"]])
+        parents = [
+            trace + parent if parent else ""
+            for trace, parent in zip(traces, column[_INDEX["parent_span_id"]], strict=True)
+        ]
+        return cls(
+            list(map(str.__add__, traces, spans)),
+            parents,
+            list(column[_INDEX["call_key"]]),
+            traces,
+            spans,
+            rank(columns),
+        )
+
+    def take(self, indexes: Sequence[int]) -> CallIdentities:
+        return CallIdentities(*([values[index] for index in indexes] for values in self._fields()))
+
+    def _fields(self) -> tuple[list[Any], ...]:
+        return (self.span_keys, self.parent_keys, self.call_keys, self.trace_ids, self.span_ids, self.ranks)
+
+    def __len__(self) -> int:
+        return len(self.span_keys)
+
+
+@dataclass(slots=True)
+class Folding:
+    """What `CallMerger.fold` decided for a request's rows: the positions kept, and of each position folded the
+    row that holds its call and why. `added` is what the memory took, for `CallMerger.undo`."""
+
+    kept: Sequence[int]
+    folded: list[tuple[int, Kept, str]] = field(default_factory=list)
+    resent: list[int] = field(default_factory=list)  # rows already stored (re-sent): neither kept nor folded
+    added: list[tuple[OrderedDict[str, Any], str]] = field(default_factory=list)
+
+
+class CallMerger:
+    """The memory of the last `capacity` stored calls, and the rule that folds a request's rows into them.
+
+    Not thread-safe: the pipeline calls it under its lock, as it does the duplicate filter."""
+
+    CAPACITY = 200_000
+
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self._capacity = capacity
+        self._by_call: OrderedDict[str, Kept] = OrderedDict()  # response id → the row holding it
+        self._calls: OrderedDict[str, tuple[str, str, str]] = OrderedDict()  # span key → trace, span, response id
+        self._children: OrderedDict[str, str] = OrderedDict()  # parent key → span key of a stored row under it
+
+    def fold(self, ids: CallIdentities) -> Folding:
+        """Decide, for a request's new rows, which are kept and which fold into which row; remember the kept."""
+        count = len(ids)
+        keyed = [key for key in ids.call_keys if key]
+        parents = [parent for parent in ids.parent_keys if parent]
+        if (
+            len(set(keyed)) == len(keyed)
+            and self._by_call.keys().isdisjoint(keyed)
+            and self._calls.keys().isdisjoint(parents)
+            and self._children.keys().isdisjoint(ids.span_keys)
+            and self._calls.keys().isdisjoint(ids.span_keys)
+            and set(ids.span_keys).isdisjoint(parents)
+        ):  # the common request: every call reported once
+            folding = Folding(range(count))
+            self._remember(folding, ids, range(count), {})
+            return folding
+        return self._fold(ids)
+
+    def _fold(self, ids: CallIdentities) -> Folding:
+        count = len(ids)
+        keys, parents, spans = ids.call_keys, ids.parent_keys, ids.span_keys
+        into: dict[int, int | Kept] = {}  # position → the position, or stored row, holding its call
+        why: dict[int, str] = {}
+        position_of = {span: position for position, span in enumerate(spans)}
+        # A stored row sent again after the duplicate filter forgot it: nothing to keep, nothing folded.
+        resent = [position for position in range(count) if spans[position] in self._calls]
+        for position in resent:
+            into[position] = self._calls[spans[position]][:2]
+        # Nesting within the request: an outer LLM span folds into its first inner one.
+        for position in range(count):
+            outer = position_of.get(parents[position]) if parents[position] else None
+            if outer is not None and outer not in into and _same_call(keys[outer], keys[position]):
+                into[outer], why[outer] = position, OUTER_SPAN
+        # Nesting with stored rows: an outer span of a stored row, or an inner one stored after its outer.
+        for position in range(count):
+            if position in into:
+                continue
+            child = self._children.get(spans[position])
+            if child is not None and child in self._calls:
+                trace, span, key = self._calls[child]
+                if _same_call(keys[position], key):
+                    into[position], why[position] = (trace, span), OUTER_SPAN
+                    continue
+            outer_row = self._calls.get(parents[position]) if parents[position] else None
+            if outer_row is not None and _same_call(keys[position], outer_row[2]):
+                into[position], why[position] = outer_row[:2], LATE_INNER_SPAN
+        # The response id of each row still standing: its own, or that of a span folded into it.
+        roots = {position: _root(position, into) for position in range(count)}
+        key_of: dict[int, str] = {}
+        for position in range(count):
+            root = roots[position]
+            if keys[position] and isinstance(root, int):
+                key_of.setdefault(root, keys[position])
+        groups: dict[str, list[int]] = {}
+        for position, key in key_of.items():
+            groups.setdefault(key, []).append(position)
+        for key, members in groups.items():
+            holder: int | Kept | None = self._by_call.get(key)
+            if holder is None:
+                holder = max(members, key=lambda member: (ids.ranks[member], -member))
+            for member in members:
+                if member != holder:
+                    into[member], why[member] = holder, SAME_RESPONSE
+        kept = [position for position in range(count) if position not in into]
+        folding = Folding(kept, resent=resent)
+        for position in sorted(into.keys() - set(resent)):
+            root = _root(position, into)
+            holder = (ids.trace_ids[root], ids.span_ids[root]) if isinstance(root, int) else root
+            folding.folded.append((position, holder, why[position]))
+        self._remember(folding, ids, kept, key_of)
+        return folding
+
+    def _remember(self, folding: Folding, ids: CallIdentities, kept: Iterable[int], key_of: dict[int, str]) -> None:
+        added = folding.added
+        for position in kept:
+            span, trace, span_id = ids.span_keys[position], ids.trace_ids[position], ids.span_ids[position]
+            key = key_of.get(position) or ids.call_keys[position]
+            self._add(self._calls, span, (trace, span_id, key), added)
+            parent = ids.parent_keys[position]
+            if parent and parent not in self._children:
+                self._add(self._children, parent, span, added)
+            if key and key not in self._by_call:
+                self._add(self._by_call, key, (trace, span_id), added)
+        for position, holder, _ in folding.folded:
+            key = ids.call_keys[position]
+            if key and key not in self._by_call:
+                self._add(self._by_call, key, holder, added)
+        for memory in (self._calls, self._children, self._by_call):
+            while len(memory) > self._capacity:
+                memory.popitem(last=False)
+
+    @staticmethod
+    def _add(
+        memory: OrderedDict[str, Any], key: str, value: Any, added: list[tuple[OrderedDict[str, Any], str]]
+    ) -> None:
+        if key not in memory:
+            added.append((memory, key))
+        memory[key] = value
+
+    def undo(self, folding: Folding) -> None:
+        """Forget what `fold` remembered: its request was not queued, and its retry must be folded the same way."""
+        for memory, key in folding.added:
+            memory.pop(key, None)
+        folding.added.clear()
+
+    def remember(self, calls: Iterable[tuple[str, str, str, str]]) -> None:
+        """Remember stored calls, oldest first, as (trace id, span id, parent span id, call key): seeding the memory
+        after a restart."""
+        ignored = Folding(())
+        for trace, span, parent, key in calls:
+            self._remember(
+                ignored,
+                CallIdentities([trace + span], [trace + parent if parent else ""], [key], [trace], [span], [_NO_RANK]),
+                (0,),
+                {},
+            )
+
+    def remember_columns(self, columns: CallColumns) -> None:
+        """Remember the rows of `columns`, all stored (the calls still queued, after a restart)."""
+        ids = CallIdentities.of(columns)
+        self._remember(Folding(()), ids, range(len(ids)), {})
+
+
+_NO_RANK: Rank = (False, False, 0, False, False)
+
+
+def _same_call(key: str, other: str) -> bool:
+    """Whether two nested spans may report one call: unless both carry response ids and they differ."""
+    return not key or not other or key == other
+
+
+def _root(position: int, into: dict[int, int | Kept]) -> int | Kept:
+    """The position (or stored row) that holds `position`'s call, following folds (each points to a different
+    span, and the chains end: an outer span folds into an inner one, a response id's rows into one of them)."""
+    seen = {position}
+    holder: int | Kept = position
+    while isinstance(holder, int) and holder in into:
+        holder = into[holder]
+        if isinstance(holder, int):
+            if holder in seen:  # never expected: a cycle is cut where it closes
+                break
+            seen.add(holder)
+    return holder
+
+
+def folded_rows(columns: CallColumns, folding: Folding, positions: Sequence[int]) -> list[tuple[Any, ...]]:
+    """`llm_call_spans` rows (`FOLDED_COLUMNS`) of the rows `folding` folded; `positions` maps a position of the
+    folding to its row in `columns`."""
+    column = columns.columns
+    rows = []
+    for position, (kept_trace, kept_span), reason in folding.folded:
+        row = positions[position]
+
+        def value(name: str, row: int = row) -> Any:
+            return column[_INDEX[name]][row]
+
+        model = value("priced_model") or value("response_model") or value("request_model")
+        rows.append(
+            (
+                value("timestamp_ns"),
+                value("trace_id"),
+                value("span_id"),
+                value("parent_span_id"),
+                value("span_name"),
+                value("tenant"),
+                value("service_name"),
+                value("provider"),
+                model,
+                value("call_key"),
+                kept_trace,
+                kept_span,
+                reason,
+                value("input_tokens"),
+                value("output_tokens"),
+                value("cache_read_input_tokens"),
+                value("total_cost"),
+                value("cost_source"),
+            )
+        )
+    return rows
+
+
+def total_cost(row: Sequence[Any]) -> Decimal:
+    """A folded row's total cost in USD (it is kept as integers of 10^-12 USD, as `CallColumns` keeps costs)."""
+    return Decimal(row[FOLDED_COLUMNS.index("TotalCost")]).scaleb(-COST_SCALE)
