@@ -29,13 +29,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], usage="%(prog)s BASE [--head REV] [--rounds N] -- SCRIPT [ARGS…]"
+    )
     parser.add_argument("base", help="the revision to compare with (e.g. the commit before a change)")
     parser.add_argument("--head", default=None, help="the other revision (default: the working tree)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each revision")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- SCRIPT [ARGS…], the script's path in the repo")
-    options = parser.parse_args()
-    command = options.command[1:] if options.command[:1] == ["--"] else options.command
+    # Split at `--` by hand: argparse's REMAINDER would swallow options given after BASE, such as --head.
+    argv = sys.argv[1:]
+    split = argv.index("--") if "--" in argv else len(argv)
+    options = parser.parse_args(argv[:split])
+    command = argv[split + 1 :]
     if not command:
         parser.error("name the benchmark script after --")
 
@@ -68,7 +72,8 @@ def _install(revision: str | None, into: Path) -> tuple[Path, Path]:
             capture_output=True,
         ).stdout.split(b"\0")
         archive = subprocess.run(
-            ["tar", "-c", "--null", "-T", "-", "-C", str(ROOT)],
+            # A file deleted between the listing and the archive (another process editing the tree) is skipped.
+            ["tar", "-c", "--ignore-failed-read", "--null", "-T", "-", "-C", str(ROOT)],
             input=b"\0".join(f for f in files if f and (ROOT / f.decode()).is_file()),
             check=True,
             capture_output=True,
