@@ -18,12 +18,13 @@ from xml.sax.saxutils import escape
 _KEEPALIVE = "SELECT sum(sleepEachRow(1)) FROM numbers(1000000000000) SETTINGS max_block_size = 1"
 
 
-def _config(listen_host: str, http_port: int, tcp_port: int) -> str:
+def _config(listen_host: str, http_port: int, tcp_port: int, extra: str = "") -> str:
     return (
         "<clickhouse>\n"
         f"  <listen_host>{escape(listen_host)}</listen_host>\n"
         f"  <http_port>{http_port}</http_port>\n"
         f"  <tcp_port>{tcp_port}</tcp_port>\n"
+        f"{extra}"
         "</clickhouse>\n"
     )
 
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--tcp-port", type=int, required=True)
     parser.add_argument("--parent-pid", type=int, help="stop when this process (the launcher) dies")
+    parser.add_argument("--config-extra", help="a file of XML elements for config.xml (e.g. <remote_servers>)")
     args = parser.parse_args(argv)
     if args.parent_pid:
         _die_with_parent(args.parent_pid)
@@ -61,8 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     # working directory holds our config, or that engine would try to listen on our ports too.
     import chdb._chdb as engine
 
+    extra = ""
+    if args.config_extra:
+        with open(args.config_extra, encoding="utf-8") as file:
+            extra = file.read()
     with open(os.path.join(run_dir, "config.xml"), "w", encoding="utf-8") as file:
-        file.write(_config(args.listen_host, args.http_port, args.tcp_port))
+        file.write(_config(args.listen_host, args.http_port, args.tcp_port, extra))
     os.chdir(run_dir)
     # TabSeparated also becomes the HTTP default output format; clickhouse-connect's handshake needs it.
     result = engine.query(  # type: ignore[attr-defined]  # the untyped extension module

@@ -55,6 +55,13 @@ _ERRNO = re.compile(r"\[Errno -?\d+\] ([^\"')]+)")
 _URL_SUFFIX = re.compile(r"\s*\(for url [^)]*\)\s*$")
 
 
+# No effect on a single node. On a cluster (docs/cluster.md): a query that filters or joins one Distributed table
+# by another (IN, JOIN) reads every shard for the inner one (GLOBAL), which the named queries need, and an insert
+# into a Distributed table is on its shards when it is acknowledged, so a shard that is down fails the insert
+# and the collector's queue keeps the batch (the engine's own background sending would hold it on one node).
+_CLUSTER_SETTINGS: dict[str, Any] = {"distributed_product_mode": "global", "distributed_foreground_insert": 1}
+
+
 def connect(
     url: str,
     *,
@@ -88,7 +95,7 @@ def connect(
             database=database,
             connect_timeout=connect_timeout,
             send_receive_timeout=send_receive_timeout,
-            settings=settings,
+            settings={**_CLUSTER_SETTINGS, **(settings or {})},
             autogenerate_session_id=False,  # sessions serialise queries; our clients are shared by threads
         )
 

@@ -12,6 +12,9 @@ the same data while the collector writes it. Usage::
 log in `data_dir/clickhouse-run/`, and while it runs `data_dir/clickhouse-server.json` says where it listens,
 so other commands (`llmledger sql`, `llmledger report`) find it with `running_url(data_dir)`. User `default`
 has no password, which is why it only ever listens on loopback.
+
+`config_extra` adds elements to the engine's config.xml: `remote_servers(name, tcp_ports)` makes engines that
+share it the shards of one cluster (how the tests and benchmarks form a two-shard cluster on one machine).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+from xml.sax.saxutils import escape
 
 from .errors import ServerStartFailed
 
@@ -56,6 +60,7 @@ class EmbeddedClickHouse:
         start_timeout: float = 60.0,
         stop_timeout: float = 15.0,
         stop_with_parent: bool = True,
+        config_extra: str = "",
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().resolve()
         self._requested = (http_port, tcp_port)
@@ -64,6 +69,7 @@ class EmbeddedClickHouse:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.stop_with_parent = stop_with_parent
+        self.config_extra = config_extra
         self._process: subprocess.Popen[bytes] | None = None
 
     # -- where things live -------------------------------------------------------------------------------
@@ -164,6 +170,10 @@ class EmbeddedClickHouse:
         ]
         if self.stop_with_parent:
             command += ["--parent-pid", str(os.getpid())]
+        if self.config_extra:
+            extra = self.run_dir / "config-extra.xml"
+            extra.write_text(self.config_extra, encoding="utf-8")
+            command += ["--config-extra", str(extra)]
         # Output goes to a file, not a pipe: nobody drains a pipe while the server runs, and a full pipe
         # would stall the engine. New session: a Ctrl-C meant for the caller does not reach the engine.
         with open(self.log_path, "wb") as log:
@@ -222,6 +232,14 @@ def running_url(data_dir: str | os.PathLike[str]) -> str | None:
     except PermissionError:
         pass  # alive, someone else's
     return url if _answers(url, data_dir / _ENGINE_DIR) else None
+
+
+def remote_servers(name: str, tcp_ports: list[int], host: str = _LOOPBACK) -> str:
+    """A `<remote_servers>` element naming cluster `name`: one shard (of one replica) per TCP port, in order."""
+    shards = "".join(
+        f"<shard><replica><host>{escape(host)}</host><port>{port}</port></replica></shard>" for port in tcp_ports
+    )
+    return f"  <remote_servers><{name}>{shards}</{name}></remote_servers>\n"
 
 
 def free_port(exclude: int | None = None) -> int:

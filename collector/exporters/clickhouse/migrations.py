@@ -9,6 +9,12 @@ raw spans). Applied files are recorded in `<database>.llmledger_migrations`, so 
 because the statements are idempotent as well, a run interrupted half-way, or two collectors applying at the
 same moment, converge on the same schema without errors.
 
+On a cluster (`cluster=Cluster(name)`) the same migrations are rendered by `cluster_schema`: local tables on
+every shard with Distributed tables of the same names in front, so queries and inserts do not change. Without a
+Keeper the statements run on the node `client` talks to (apply to each node in turn); the bookkeeping table is
+then each node's own. A database created single-node is refused by a cluster `apply()` and the other way round:
+moving one onto a cluster is a copy (docs/cluster.md), not a migration.
+
 One database has one writer of llm_calls: a SQL-only database derives its calls from its spans, so a llmledger
 collector writing it too would count every call twice. `apply(sql_only=True)` refuses a database whose llm_calls
 already holds calls, and `refuse_sql_only()` is what the collector calls before writing to one.
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from clickhouse_connect.driver.client import Client
 
 from .client import translate_errors
+from .cluster_schema import Cluster, ClusterRenderer
 from .errors import BadQuery
 from .schema_files import schema_folder
 
@@ -72,26 +79,49 @@ def migrations(*, raw_spans: bool = False, sql_only: bool = False) -> list[Migra
     return [m for m in found if m.optional in wanted]
 
 
-def render(database: str = "default", *, raw_spans: bool = False, sql_only: bool = False) -> str:
-    """The whole schema as one SQL script (what `llmledger schema apply --print` shows)."""
-    parts = [f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)};"]
+def render(
+    database: str = "default", *, raw_spans: bool = False, sql_only: bool = False, cluster: Cluster | None = None
+) -> str:
+    """The whole schema as one SQL script (what `llmledger schema apply --print` shows), for `cluster` if given."""
+    renderer = ClusterRenderer(cluster, database) if cluster else None
+    quoted = quote_identifier(database)
+    parts = [f"{renderer.create_database(quoted) if renderer else f'CREATE DATABASE IF NOT EXISTS {quoted}'};"]
     for migration in migrations(raw_spans=raw_spans, sql_only=sql_only):
         parts.append(f"\n-- migration {migration.name}")
-        parts += [f"{statement};\n" for statement in migration.statements(database)]
+        parts += [f"{statement};\n" for statement in _statements(migration, database, renderer)]
     return "\n".join(parts)
 
 
-def apply(client: Client, database: str = "default", *, raw_spans: bool = False, sql_only: bool = False) -> list[str]:
+def _statements(migration: Migration, database: str, renderer: ClusterRenderer | None) -> list[str]:
+    """The statements of `migration`: as written, or rendered for the cluster."""
+    statements = migration.statements(database)
+    if renderer is None:
+        return statements
+    return [rendered for statement in statements for rendered in renderer.render(migration.name, statement)]
+
+
+def apply(
+    client: Client,
+    database: str = "default",
+    *,
+    raw_spans: bool = False,
+    sql_only: bool = False,
+    cluster: Cluster | None = None,
+) -> list[str]:
     """Create `database` and apply the migrations it lacks; the names of those applied now (empty: up to date).
 
     `sql_only`: also derive llm_calls from otel_traces in SQL; BadQuery, before any change, when the database's
     llm_calls already holds calls that were not derived so (a llmledger collector's), which would be counted twice.
+    `cluster`: the schema for that cluster (see the module's docstring); BadQuery when the database was created
+    for a single node, or, without `cluster`, when it was created for a cluster.
     """
     quoted = quote_identifier(database)
+    renderer = ClusterRenderer(cluster, database) if cluster else None
     with translate_errors():
-        client.command(f"CREATE DATABASE IF NOT EXISTS {quoted}")
+        _refuse_other_layout(client, database, cluster)
+        client.command(renderer.create_database(quoted) if renderer else f"CREATE DATABASE IF NOT EXISTS {quoted}")
         client.command(
-            f"CREATE TABLE IF NOT EXISTS {quoted}.{MIGRATIONS_TABLE} "
+            f"CREATE TABLE IF NOT EXISTS {quoted}.{MIGRATIONS_TABLE}{cluster.clause if cluster else ''} "
             "(Name String, Checksum String, AppliedAt DateTime64(3) DEFAULT now64(3)) "
             "ENGINE = ReplacingMergeTree(AppliedAt) ORDER BY Name"
         )
@@ -104,9 +134,11 @@ def apply(client: Client, database: str = "default", *, raw_spans: bool = False,
         newly = []
         for migration in migrations(raw_spans=raw_spans, sql_only=sql_only):
             if migration.name in done:
+                if renderer is not None:  # its tables are there: later ALTERs and views must know them
+                    renderer.learn(migration.statements(database))
                 continue
-            for statement in migration.statements(database):
-                client.command(statement)
+            for statement in _statements(migration, database, renderer):
+                client.command(statement, settings=_DDL_SETTINGS if renderer else None)
             client.insert(
                 f"{quoted}.{MIGRATIONS_TABLE}",
                 [[migration.name, migration.checksum]],
@@ -114,6 +146,32 @@ def apply(client: Client, database: str = "default", *, raw_spans: bool = False,
             )
             newly.append(migration.name)
     return newly
+
+
+# An INSERT … SELECT of a migration reaches every shard before the migration counts as applied.
+_DDL_SETTINGS = {"distributed_foreground_insert": 1}
+
+
+def _refuse_other_layout(client: Client, database: str, cluster: Cluster | None) -> None:
+    """BadQuery when `database`'s llm_calls is sharded and `cluster` is None, or is a plain table and it is not."""
+    rows = client.query(
+        "SELECT engine, engine_full FROM system.tables WHERE database = {db:String} AND name = 'llm_calls'",
+        parameters={"db": database},
+    ).result_rows
+    if not rows:
+        return
+    engine, full = rows[0]
+    if cluster is None and engine == "Distributed":
+        name = re.search(r"Distributed\('?([^',]+)", full)
+        raise BadQuery(
+            f"database {database} is sharded over cluster {name.group(1) if name else '?'}: "
+            "apply its schema with --cluster NAME (and give the collector --cluster NAME)"
+        )
+    if cluster is not None and engine != "Distributed":
+        raise BadQuery(
+            f"database {database} on this node was created for a single node, not for cluster {cluster.name}: "
+            "apply the cluster schema to a new database and copy the calls over (docs/cluster.md)"
+        )
 
 
 def applied(client: Client, database: str = "default") -> set[str]:
