@@ -18,6 +18,7 @@ Money stays `Decimal` until `document()`, which writes it as a decimal string, a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,12 +34,14 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "overview": ("spend_over_time", "spend_by_model", "spend_by_provider"),
     "breakdown": ("spend_by_service", "spend_by_feature", "spend_by_user", "spend_by_tenant"),
     "tokens": ("token_mix", "cache_savings"),
-    "quality": ("unpriced", "usage_missing", "wasted_spend"),
+    "quality": ("unpriced", "usage_missing", "failed_calls"),
     "budgets": ("budgets", "budget_burn"),
     "traces": ("trace_costs", "top_calls"),
 }
 assert tuple(SECTIONS) == VIEWS
 TOP = 20  # rows of each "most expensive" list
+_AFTER_TOTAL = frozenset({"unpriced", "usage_missing"})  # asked only when the total counted some
+_PARALLEL = 4  # queries in flight at once: the rollup queries are short, and their round trips add up
 _SERVER_ATTRIBUTE = "server.address"
 
 _CALLS_WHERE = (
@@ -52,7 +55,7 @@ _TOP_CALLS = (
     "Feature AS feature, UserId AS user_id, Provider AS provider, Model AS model, "
     "toUInt64(InputTokens) + OutputTokens AS total_tokens, TotalCost AS spend_usd "
     f"FROM llm_calls WHERE {_CALLS_WHERE} "
-    "ORDER BY TotalCost DESC, Timestamp DESC, TraceId, SpanId LIMIT 1 BY TraceId, SpanId LIMIT {limit:UInt32}"
+    "ORDER BY TotalCost DESC, Timestamp DESC, TraceId, SpanId LIMIT {limit:UInt32}"
 )
 _UNPRICED = (
     "SELECT Provider AS provider, Model AS model, count() AS calls, sum(InputTokens) AS input_tokens, "
@@ -65,6 +68,14 @@ _USAGE_MISSING = (
     "countIf(IsStreaming) AS streams, arraySort(groupUniqArray(Model)) AS models "
     f"FROM llm_calls WHERE {_CALLS_WHERE} AND NOT UsageComplete "
     "GROUP BY provider, server ORDER BY calls DESC, provider, server"
+)
+_FAILED = (
+    "SELECT Provider AS provider, Model AS model, sum(ErrorCalls) AS failed_calls, sum(Calls) AS calls "
+    "FROM llm_usage_hourly WHERE ({tenant:String} = '' OR Tenant = {tenant:String}) "
+    "AND ({service:String} = '' OR ServiceName = {service:String}) "
+    "AND ({feature:String} = '' OR Feature = {feature:String}) "
+    "AND Hour >= toStartOfHour(now() - toIntervalDay({days:UInt32})) "
+    "GROUP BY provider, model HAVING failed_calls > 0 ORDER BY failed_calls DESC, provider, model"
 )
 _CHOICES = (
     "SELECT arraySort(groupUniqArray(Tenant)), arraySort(groupUniqArray(ServiceName)), "
@@ -87,15 +98,29 @@ def collect(run: Run, filters: Filters, *, views: Sequence[str] | None = None, j
         "jaeger_url": jaeger_url.rstrip("/"),
         "views": list(views or (filters.view,)),
     }
-    (total,) = _named(run, "total_spend", params)
-    if total["unpriced_calls"]:  # the rollup counts calls without usage too; those are `usage_missing_calls`
-        (total["unpriced_calls"],), _ = _first(run(_UNPRICED_COUNT, named_query("total_spend").bind(params)))
-    doc["total"] = total
-    (tenants, services, features), _ = _first(run(_CHOICES, {"days": filters.days}))
-    doc["choices"] = {"tenant": list(tenants), "service": list(services), "feature": list(features)}
-    for view in doc["views"]:
-        for section in SECTIONS[view]:
-            doc[section] = _section(run, section, filters, total, doc["jaeger_url"])
+    sections = [section for view in doc["views"] for section in SECTIONS[view]]
+    later = [section for section in sections if section in _AFTER_TOTAL]
+    with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
+        total_future = pool.submit(_named, run, "total_spend", params)
+        choices_future = pool.submit(lambda: _first(run(_CHOICES, {"days": filters.days}))[0])
+        futures = {
+            section: pool.submit(_section, run, section, filters, {}, doc["jaeger_url"])
+            for section in sections
+            if section not in _AFTER_TOTAL
+        }
+        (total,) = total_future.result()
+        bound = named_query("total_spend").bind(params)
+        recount = total["unpriced_calls"] and pool.submit(lambda: _first(run(_UNPRICED_COUNT, bound))[0][0])
+        futures |= {
+            section: pool.submit(_section, run, section, filters, total, doc["jaeger_url"]) for section in later
+        }
+        if recount:  # the rollup counts calls without usage too; those are `usage_missing_calls`
+            total["unpriced_calls"] = recount.result()
+        doc["total"] = total
+        tenants, services, features = choices_future.result()
+        doc["choices"] = {"tenant": list(tenants), "service": list(services), "feature": list(features)}
+        for section in sections:
+            doc[section] = futures[section].result()
     return doc
 
 
@@ -111,9 +136,9 @@ def _section(run: Run, section: str, filters: Filters, total: dict[str, Any], ja
         return rows
     if section == "budget_burn":
         return _named(run, section, {"tenant": filters.tenant})
-    if section == "wasted_spend":
-        return _named(run, section, {"days": str(filters.days), "tenant": filters.tenant})
     bound = named_query("total_spend").bind(params)
+    if section == "failed_calls":
+        return _records(run(_FAILED, bound))
     if section == "top_calls":
         rows = _records(run(_TOP_CALLS, {**bound, "limit": TOP}))
         for row in rows:

@@ -271,13 +271,12 @@
       table(box, rows, [["provider", "provider"], ["server", "server"], ["calls", "calls", count],
         ["streams", "streams", count], [function (r) { return (r.models || []).join(", "); }, "models"]]);
     },
-    wasted_spend: function (p, rows) {
-      var failed = rows.filter(function (r) { return num(r.failed_calls) > 0; });
-      var box = card(p, "wasted_spend", "Failed calls and what they cost", failed, "No failed calls in this period.",
-        true);
+    failed_calls: function (p, rows) {
+      var box = card(p, "failed_calls", "Failed calls by model", rows, "No failed calls in this period.", true);
       if (!box) return;
-      table(box, failed, [["provider", "provider"], ["model", "model"], ["failed_calls", "failed", count],
-        ["calls", "of calls", count], ["failed_usd", "spent on failures", usd]]);
+      table(box, rows, [["provider", "provider"], ["model", "model"], ["failed_calls", "failed", count],
+        ["calls", "of calls", count], [function (r) { return percent(num(r.failed_calls) / num(r.calls)); },
+        "failed share"]]);
     },
     budgets: function (p, rows) {
       var box = card(p, "budgets", "Budgets in their current window", rows,
@@ -323,7 +322,7 @@
     overview: ["spend_over_time", "spend_by_model", "spend_by_provider"],
     breakdown: ["spend_by_service", "spend_by_feature", "spend_by_user", "spend_by_tenant"],
     tokens: ["token_mix", "cache_savings"],
-    quality: ["unpriced", "usage_missing", "wasted_spend"],
+    quality: ["unpriced", "usage_missing", "failed_calls"],
     budgets: ["budgets", "budget_burn"],
     traces: ["trace_costs", "top_calls"]
   };
