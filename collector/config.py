@@ -25,6 +25,7 @@ ENVIRONMENT = {
     "database": "LLMLEDGER_CLICKHOUSE_DATABASE",
     "data_dir": "LLMLEDGER_DATA_DIR",
     "store_raw_spans": "LLMLEDGER_STORE_RAW_SPANS",
+    "cluster": "LLMLEDGER_CLUSTER",
     "forward": "LLMLEDGER_FORWARD",
     "batch_size": "LLMLEDGER_BATCH_SIZE",
     "flush_interval": "LLMLEDGER_FLUSH_INTERVAL",
@@ -63,6 +64,7 @@ class CollectorConfig:
     database: str = "llmledger"
     data_dir: Path | None = None  # None: llmledger's default data directory
     store_raw_spans: bool = False
+    cluster: str | None = None  # the ClickHouse cluster (<remote_servers> name) whose Distributed tables we write
     forward: str | None = None
     batch_size: int = 50_000  # rows per insert at most (fewer, larger parts: less merging per row)
     flush_interval: float = 1.0

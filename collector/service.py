@@ -58,6 +58,7 @@ class _ReceiverLimits(TypedDict):
 def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
     from .exporters.clickhouse import migrations
     from .exporters.clickhouse.client import connect
+    from .exporters.clickhouse.cluster_schema import cluster_of
     from .exporters.clickhouse.embedded import EmbeddedClickHouse
     from .exporters.clickhouse.settings import default_data_dir
 
@@ -77,7 +78,8 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             client = connect(url, send_receive_timeout=timeout)
         stack.callback(client.close)
         migrations.refuse_sql_only(client, config.database)  # its calls come from its spans: no second writer
-        applied = migrations.apply(client, config.database, raw_spans=config.store_raw_spans)
+        cluster = cluster_of(client, config.cluster) if config.cluster else None
+        applied = migrations.apply(client, config.database, raw_spans=config.store_raw_spans, cluster=cluster)
         client.database = config.database
 
         # Load the price data now (a long import, holding the GIL) rather than under the first requests.

@@ -8,8 +8,12 @@ fire again; the cost of that order is that a crash between the write and the web
 "Once per window": a fired alert silences its (budget, key, threshold) until the window it fired in ends; for
 a calendar window that is the end of the day or month, and for a rolling window of N hours (which always ends
 now) it is N hours after it fired. Rule: a new alert is suppressed while an earlier one's window end lies
-after the current window's start. Each collector evaluating the same database fires its own alerts: run one
-with a budgets file, or accept a duplicate per collector.
+after the current window's start.
+
+Several collectors evaluating the same database fire each alert once: before announcing one, a collector claims
+it, inserting it with its own `ClaimedBy` under a deduplication token of budget, key, threshold and window start
+(a second collector's insert of the same claim is dropped by ClickHouse), then reads back the claims that silence
+it; it announces the alert only when the earliest of them is its own.
 
 Webhook: a JSON POST of `Alert.document()`; a failure (connection error or non-2xx answer) is retried with
 exponential backoff, then logged and dropped.
@@ -22,7 +26,8 @@ import logging
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -144,6 +149,7 @@ class AlertEvaluator:
         self.clock = clock
         self._table = f"{quote_identifier(database)}.{ALERTS_TABLE}" if database else ALERTS_TABLE
         self._quiet_until: dict[_Identity, datetime] | None = None  # loaded on first use
+        self.claimant = uuid.uuid4().hex  # this evaluator's ClaimedBy
 
     def evaluate(self, statuses: Iterable[BudgetStatus]) -> list[Alert]:
         """Fire every threshold newly reached in `statuses`; the alerts fired."""
@@ -171,10 +177,9 @@ class AlertEvaluator:
                         action=status.action,
                     )
                 )
-        if fired:
-            self._record(fired)
-            for alert in fired:
-                quiet[(alert.budget, tuple(sorted(alert.key.items())), alert.threshold)] = alert.window_end
+        for alert in fired:  # ours or another collector's: either way it is silenced now
+            quiet[(alert.budget, tuple(sorted(alert.key.items())), alert.threshold)] = alert.window_end
+        fired = [alert for alert in fired if self._claim(alert)]
         for alert in fired:
             _log.warning("%s", alert.message())
             if self.webhook is not None:
@@ -193,23 +198,40 @@ class AlertEvaluator:
             }
         return self._quiet_until
 
-    def _record(self, alerts: Sequence[Alert]) -> None:
-        rows = [
-            [a.budget, a.key, a.window_start, a.window_end, a.threshold, a.spent_usd, a.limit_usd, a.fired_at]
-            for a in alerts
+    def _claim(self, alert: Alert) -> bool:
+        """Record `alert` as claimed by this evaluator; whether the claim that silences it first is ours."""
+        key = tuple(sorted(alert.key.items()))
+        token = json.dumps(["llmledger budget alert", alert.budget, key, str(alert.threshold), iso(alert.window_start)])
+        row = [
+            alert.budget,
+            alert.key,
+            alert.window_start,
+            alert.window_end,
+            alert.threshold,
+            alert.spent_usd,
+            alert.limit_usd,
+            alert.fired_at,
+            self.claimant,
         ]
         with translate_errors():
             self.client.insert(
                 self._table,
-                rows,
-                column_names=[
-                    "Name",
-                    "Key",
-                    "WindowStart",
-                    "WindowEnd",
-                    "Threshold",
-                    "SpentUsd",
-                    "LimitUsd",
-                    "FiredAt",
-                ],
+                [row],
+                column_names=[*_COLUMNS, "ClaimedBy"],
+                settings={"insert_deduplication_token": token},
             )
+            claims = self.client.query(
+                f"SELECT Key, Threshold, WindowEnd, FiredAt, ClaimedBy FROM {self._table} WHERE Name = {{name:String}}",
+                parameters={"name": alert.budget},
+            ).result_rows
+        silencing = [
+            (utc(fired_at), claimed_by)
+            for claim_key, threshold, window_end, fired_at, claimed_by in claims
+            if tuple(sorted(dict(claim_key).items())) == key
+            and Decimal(threshold).normalize() == alert.threshold.normalize()
+            and utc(window_end) > alert.window_start
+        ]
+        return not silencing or min(silencing)[1] == self.claimant
+
+
+_COLUMNS = ["Name", "Key", "WindowStart", "WindowEnd", "Threshold", "SpentUsd", "LimitUsd", "FiredAt"]

@@ -38,6 +38,12 @@ def register(subparsers: Any) -> None:
         const=True,
         help="also store every span in otel_traces, as the OpenTelemetry Collector's ClickHouse exporter does",
     )
+    storage.add_argument(
+        "--cluster",
+        metavar="NAME",
+        help="ClickHouse is the cluster NAME of <remote_servers>, its schema applied with `llmledger schema apply "
+        "--cluster NAME` (docs/cluster.md) [$LLMLEDGER_CLUSTER]",
+    )
     storage.add_argument("--batch-size", type=int, metavar="ROWS", help="rows per insert [default: 50000]")
     storage.add_argument("--flush-interval", type=float, metavar="SECONDS", help="max wait before an insert [1]")
     parser.add_argument(
@@ -122,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
             "database",
             "data_dir",
             "store_raw_spans",
+            "cluster",
             "forward",
             "batch_size",
             "flush_interval",

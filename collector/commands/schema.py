@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._options import add_connection_options, connection_settings, reports_errors, require_data
+from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
 
 
 def register(subparsers: Any) -> None:
@@ -26,19 +26,39 @@ def register(subparsers: Any) -> None:
         help="derive llm_calls inside ClickHouse from the otel_traces the OpenTelemetry Collector's ClickHouse "
         "exporter or rotel writes (no llmledger collector may write this database), and load the prices it uses",
     )
+    apply.add_argument(
+        "--cluster",
+        metavar="NAME",
+        help="the schema for the ClickHouse cluster NAME of <remote_servers>: tables per shard, sharded by trace, "
+        "with Distributed tables of the same names in front (docs/cluster.md); ON CLUSTER when the server has a "
+        "Keeper, else apply it to every node",
+    )
+    apply.add_argument(
+        "--replicated", action="store_true", help="with --cluster: Replicated tables (needs a ClickHouse Keeper)"
+    )
     apply.set_defaults(func=reports_errors(run_apply))
 
 
 def run_apply(args: argparse.Namespace) -> int:
     from ..exporters.clickhouse import migrations
+    from ..exporters.clickhouse.cluster_schema import Cluster, cluster_of, other_nodes
     from ..exporters.clickhouse.settings import open_client
 
     settings = connection_settings(args)
+    if args.replicated and not args.cluster:
+        raise UsageError("--replicated needs --cluster NAME")
     if args.print:
-        print(migrations.render(settings.database, raw_spans=args.raw_spans, sql_only=args.sql_only))
+        cluster = Cluster(args.cluster, replicated=args.replicated) if args.cluster else None
+        print(migrations.render(settings.database, raw_spans=args.raw_spans, sql_only=args.sql_only, cluster=cluster))
         return 0
+    others: list[str] = []
     with open_client(require_data(settings), apply_schema=False, require_database=False) as client:
-        applied = migrations.apply(client, settings.database, raw_spans=args.raw_spans, sql_only=args.sql_only)
+        cluster = cluster_of(client, args.cluster, replicated=args.replicated) if args.cluster else None
+        if cluster is not None and not cluster.on_cluster:
+            others = other_nodes(client, cluster.name)
+        applied = migrations.apply(
+            client, settings.database, raw_spans=args.raw_spans, sql_only=args.sql_only, cluster=cluster
+        )
         if args.sql_only:  # prices change: loaded at every run, the newest load wins
             from ..exporters.clickhouse import price_rules
 
@@ -48,6 +68,11 @@ def run_apply(args: argparse.Namespace) -> int:
         print(f"applied to database {settings.database} ({where}): {', '.join(applied)}")
     else:
         print(f"schema of database {settings.database} ({where}) is already up to date")
+    if others:
+        print(
+            f"this server has no Keeper, so the schema went to this node only: apply it to the other nodes of "
+            f"cluster {args.cluster} too ({', '.join(others)}), with the same command and their HTTP URLs"
+        )
     if args.sql_only:
         print(f"loaded {len(loaded.prices)} prices for {len(loaded.rules)} providers into llm_model_prices")
     return 0
