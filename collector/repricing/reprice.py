@@ -123,6 +123,8 @@ class Repricer:
         self.database = database
         self._db = f"{quote_identifier(database)}." if database else ""
         self._in_database = "{db:String}" if database else "currentDatabase()"
+        self._recorded: set[str] = set()  # prices recorded in llm_model_prices by this repricer
+        self._columns: list[str] | None = None
 
     def plan(self, window: Window) -> Outcome:
         """What `run` would change, without writing anything (`--dry-run`)."""
@@ -270,7 +272,9 @@ class Repricer:
     # Writing them.
 
     def _journal(self, run_id: str, batch: int, changes: Sequence[_Change]) -> None:
-        record_prices(self.client, [change.price for change in changes], database=self.database)
+        fresh = {change.price.id: change.price for change in changes if change.price.id not in self._recorded}
+        record_prices(self.client, fresh.values(), database=self.database)
+        self._recorded.update(fresh)
         stored = [change.stored for change in changes]
 
         def column(name: str) -> list[Any]:
@@ -328,7 +332,7 @@ class Repricer:
         """Copy each call journaled by `run_id` in [since, until) to its new version, where the stored row is
         still the journal's old version (so a second copy is never made)."""
         with translate_errors():
-            columns = [
+            columns = self._columns = self._columns or [
                 name
                 for (name,) in self.client.query(
                     f"SELECT name FROM system.columns WHERE database = {self._in_database} AND table = 'llm_calls' "

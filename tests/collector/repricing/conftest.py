@@ -86,8 +86,8 @@ def totals(client) -> dict[str, Decimal]:
     for name, column in _NAMED.items():
         query = named_query(name)
         result = client.query(query.sql, parameters=query.bind({"limit": "1000"} if "limit" in query.bind() else {}))
-        index = result.column_names.index(column)
-        found[name] = sum((Decimal(row[index]) for row in result.result_rows), Decimal(0))
+        rows = result.result_rows
+        found[name] = sum((Decimal(row[result.column_names.index(column)]) for row in rows), Decimal(0))
     return found
 
 
