@@ -19,7 +19,12 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-LOCKS = {"test.lock": ("collector", "test"), "demo.lock": ("demo",), "bench.lock": ("collector", "test", "bench")}
+LOCKS = {
+    "test.lock": ("collector", "test"),
+    "demo.lock": ("demo",),
+    "bench.lock": ("collector", "test", "bench"),
+    "frameworks.lock": ("frameworks",),
+}
 
 
 def required(extras: tuple[str, ...]) -> list[Requirement]:

@@ -27,6 +27,9 @@ _log = logging.getLogger(__name__)
 # Set in the context while the SDK call that an invocation records runs, so that code beneath it (an SDK's own
 # tracing, a nested wrapper) can tell that this call already has its span.
 _RECORDING_KEY = otel_context.create_key("llmledger-recording")
+# Set while a call is recorded by an instrumentation of a library that routes calls to providers (LiteLLM): an SDK
+# call it makes underneath is the same provider call, already recorded, and gets no span of its own.
+_ROUTED_KEY = otel_context.create_key("llmledger-routed")
 
 
 def call_context(invocation: Invocation) -> otel_context.Context:
@@ -44,6 +47,17 @@ def recording() -> Invocation | None:
     """The invocation recording the SDK call that is running now, if any."""
     value = otel_context.get_value(_RECORDING_KEY)
     return value if isinstance(value, Invocation) else None
+
+
+def routed_context(invocation: Invocation) -> otel_context.Context:
+    """`call_context` of a call recorded by a routing library's instrumentation: the SDK calls it makes while it
+    runs are passed through unrecorded (`routed`), so that one provider call has one span."""
+    return otel_context.set_value(_ROUTED_KEY, True, call_context(invocation))
+
+
+def routed() -> bool:
+    """Whether the call running now was recorded already by a routing library's instrumentation."""
+    return otel_context.get_value(_ROUTED_KEY) is True
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +180,7 @@ def _adapt(adapt: Adapt, invocation: Invocation, result: Any, endpoint: Endpoint
 
 def _sync_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adapt: Adapt) -> Callable[..., Any]:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not is_instrumentation_enabled():
+        if not is_instrumentation_enabled() or routed():
             return wrapped(*args, **kwargs)
         if args and endpoint.positional:
             args, kwargs = as_keywords(endpoint.positional, args, kwargs)
@@ -189,7 +203,7 @@ def _sync_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adap
 
 def _async_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adapt: Adapt) -> Callable[..., Any]:
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not is_instrumentation_enabled():
+        if not is_instrumentation_enabled() or routed():
             return await wrapped(*args, **kwargs)
         if args and endpoint.positional:
             args, kwargs = as_keywords(endpoint.positional, args, kwargs)

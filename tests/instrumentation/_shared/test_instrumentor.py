@@ -19,6 +19,7 @@ from llmledger.instrumentation.anthropic import AnthropicInstrumentor
 from llmledger.instrumentation.bedrock import BedrockInstrumentor
 from llmledger.instrumentation.cohere import CohereInstrumentor
 from llmledger.instrumentation.google_genai import GoogleGenAIInstrumentor
+from llmledger.instrumentation.litellm import LiteLLMInstrumentor
 from llmledger.instrumentation.mistral import MistralInstrumentor
 from llmledger.instrumentation.ollama import OllamaInstrumentor
 from llmledger.instrumentation.openai import OpenAIInstrumentor
@@ -31,6 +32,7 @@ INSTRUMENTORS = (
     OllamaInstrumentor,
     MistralInstrumentor,
     BedrockInstrumentor,
+    LiteLLMInstrumentor,
 )
 
 
