@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The collector's budget loop: serves `GET /v1/budgets/status` from a short cache and evaluates alerts.
 
+Alerts go to every channel the budget file names (`webhook`, `slack`, `teams`, `email`: `notify.channels_for`),
+and, with `spend_rate` in the file, the spend-rate alert is evaluated in the same loop (`notify.SpendRateWatch`).
+
 Polling processes (the instrumentation's shared budgets) may ask for the status many times a second; one
 ClickHouse query per `cache_seconds` answers them all. Alerts are evaluated every `interval` seconds on a
 thread of their own, from a fresh status. ClickHouse being down makes the endpoint answer 503 and the loop
@@ -14,15 +17,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from clickhouse_connect.driver.client import Client
 
 from llmledger._core.budget_file import BudgetFile
 
 from ..exporters.clickhouse.errors import ClickHouseError
+from ..notify.channels import Channels, channels_for
 from .alerts import AlertEvaluator, Webhook
 from .status import BudgetStatus, read_status, status_document
+
+if TYPE_CHECKING:
+    from ..notify.spend_rate import SpendRateWatch
 
 STATUS_PATH = "/v1/budgets/status"
 _JSON = "application/json"
@@ -47,7 +56,15 @@ class BudgetMonitor:
         self.cache_seconds = cache_seconds
         self.clock = clock
         self.webhook = webhook if webhook is not None else (Webhook(budgets.webhook) if budgets.webhook else None)
-        self.alerts = AlertEvaluator(client, webhook=self.webhook, database=database, clock=clock)
+        others = channels_for(replace(budgets, webhook=None)).channels  # slack, teams, email
+        self.channels = Channels([*([self.webhook] if self.webhook else []), *others])
+        self.alerts = AlertEvaluator(client, webhook=None, database=database, clock=clock)  # sent here, to all
+        rate = budgets.alerting.spend_rate
+        self.spend_rate: SpendRateWatch | None = None
+        if rate is not None:
+            from ..notify.spend_rate import SpendRateWatch  # here: it reads the budget status module
+
+            self.spend_rate = SpendRateWatch(client, rate, self.channels, database=database, clock=clock)
         self._lock = threading.Lock()
         self._cached: tuple[float, datetime, list[BudgetStatus]] | None = None
         self._stop = threading.Event()
@@ -77,7 +94,10 @@ class BudgetMonitor:
     def evaluate(self) -> None:
         """One round of alerts from a fresh status."""
         _, statuses = self.status(fresh=True)
-        self.alerts.evaluate(statuses)
+        for alert in self.alerts.evaluate(statuses):
+            self.channels.send(alert)
+        if self.spend_rate is not None:
+            self.spend_rate.evaluate()
 
     def start(self) -> BudgetMonitor:
         self._thread.start()
@@ -85,8 +105,7 @@ class BudgetMonitor:
 
     def stop(self) -> None:
         self._stop.set()
-        if self.webhook is not None:
-            self.webhook.stop()
+        self.channels.stop()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import alert_settings
+
 Action = Literal["log", "warn", "raise"]
 WindowKind = Literal["day", "month", "rolling"]
 
@@ -30,7 +32,7 @@ _KINDS: tuple[str, ...] = get_args(WindowKind)
 _DEFAULT_ALERTS = (Decimal("0.5"), Decimal("0.8"), Decimal("1"))
 _ROLLING = re.compile(r"^rolling\s*(\d+)\s*h$")
 _BUDGET_KEYS = frozenset({"name", "scope", "window", "timezone", "limit_usd", "action", "per", "alerts"})
-_FILE_KEYS = frozenset({"budgets", "webhook"})
+_FILE_KEYS = frozenset({"budgets", "webhook"}) | alert_settings.KEYS
 
 
 class BudgetFileError(ValueError):
@@ -153,6 +155,8 @@ class Budget:
 class BudgetFile:
     budgets: tuple[Budget, ...]
     webhook: str | None = None
+    # slack, teams, email and spend_rate: where the collector sends alerts, and its spend-rate alert
+    alerting: alert_settings.AlertSettings = field(default_factory=alert_settings.AlertSettings)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "budgets", tuple(self.budgets))
@@ -178,7 +182,7 @@ def parse(document: Mapping[str, Any], source: str) -> BudgetFile:
         raise BudgetFileError(f"{source}: 'budgets' must be a list of budget entries")
     budgets = tuple(_parse_entry(entry, index, source) for index, entry in enumerate(entries))
     try:
-        return BudgetFile(budgets=budgets, webhook=document.get("webhook"))
+        return BudgetFile(budgets=budgets, webhook=document.get("webhook"), alerting=alert_settings.parse(document))
     except ValueError as error:
         raise BudgetFileError(f"{source}: {error}") from None
 
