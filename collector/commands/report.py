@@ -29,8 +29,11 @@ _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 _FILTER = "({tenant:String} = '' OR Tenant = {tenant:String})"
 _HOURLY = f"FROM llm_usage_hourly WHERE {_FILTER} AND Hour >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
-# The calls of the rollup rows `_HOURLY` reads: the same hours, from the fact table.
-_CALLS = f"FROM llm_calls WHERE {_FILTER} AND Timestamp >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
+# The calls of the rollup rows `_HOURLY` reads: the same hours, from the fact table (FINAL: one version of each
+# call, the latest, as the rollups count it once a call is re-priced).
+_CALLS = (
+    f"FROM llm_calls FINAL WHERE {_FILTER} AND Timestamp >= toStartOfHour(now() - toIntervalSecond({{since:UInt64}}))"
+)
 _SERVER_ATTRIBUTE = "server.address"  # in Attributes of every call whose usage never arrived
 JAEGER_URL_ENV = "LLMLEDGER_JAEGER_URL"  # --jaeger-url, set once for every report
 

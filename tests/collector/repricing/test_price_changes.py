@@ -12,6 +12,7 @@ from time import time_ns
 import pytest
 
 from llmledger.collector.budgets import Webhook
+from llmledger.collector.exporters.clickhouse.queries import named_query
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.llm_calls import LlmCall
 from llmledger.collector.repricing.price_changes import CHANGES_TABLE, PriceWatch, find_changes
@@ -80,6 +81,12 @@ def test_a_price_change_of_a_model_in_use_is_alerted_once(client, called, price_
     assert client.query(f"SELECT Model, NewInputPerMTok FROM {CHANGES_TABLE}").result_rows == [
         ("acme-chat", Decimal("0.8"))
     ]
+
+    query = named_query("price_changes")
+    listed = client.query(query.sql, parameters=query.bind()).named_results()
+    assert [
+        (r["model"], r["old_input_per_mtok"], r["new_input_per_mtok"], r["calls_last_30_days"]) for r in listed
+    ] == [("acme-chat", Decimal(1), Decimal("0.8"), 2)]
 
     assert watch.check() == []  # the same change again: not announced again
     assert PriceWatch(client, webhook=Webhook(webhook.url, attempts=1)).check() == []  # nor after a restart

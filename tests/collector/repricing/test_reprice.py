@@ -9,6 +9,7 @@ from time import time_ns
 
 import pytest
 
+from llmledger.collector.exporters.clickhouse.queries import named_query
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.llm_calls import LlmCall
 from llmledger.collector.repricing import Repricer, Window
@@ -116,6 +117,14 @@ def test_a_price_change_moves_every_total_by_the_hand_computed_amount_and_leaves
     assert audit["RunId"] == outcome.run_id
     assert (audit["Status"], audit["Reason"], audit["PriceSource"]) == ("done", "contract prices", "prices B")
     assert (audit["Calls"], audit["OldTotal"], audit["NewTotal"]) == (4, Decimal("0.0057"), Decimal("0.0057") + change)
+    query = named_query("repricings")
+    (listed,) = client.query(query.sql, parameters=query.bind()).named_results()
+    assert (listed["run_id"], listed["reason"], listed["calls"], listed["change_usd"]) == (
+        outcome.run_id,
+        "contract prices",
+        4,
+        change,
+    )
     rows = client.query(
         "SELECT CostSource, RepricedBy, TotalCost, Version > IngestedAt FROM llm_calls FINAL ORDER BY SpanId"
     ).result_rows
