@@ -102,6 +102,7 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_repricing_runs",
         "llm_price_changes",
         "llm_call_spans",
+        "llm_spend_rate_alerts",
     }
 
 
