@@ -49,17 +49,14 @@ class SpendSpike:
         return f"LLM spend spike{f' ({scope})' if scope else ''}"
 
     def message(self) -> str:
-        ratio = (
-            f"{self.last_hour_usd / self.baseline_usd_per_hour:.1f}× the hourly mean"
-            if self.baseline_usd_per_hour
-            else "with no spend in"
-        )
-        return (
-            f"{self.title()}: ${decimal_text(self.last_hour_usd.quantize(Decimal('0.000001')))} in the last hour, "
-            f"{ratio} of the {self.baseline_hours} hours before "
-            f"(${decimal_text(self.baseline_usd_per_hour.quantize(Decimal('0.000001')))}/h); alert at "
-            f"{decimal_text(self.multiple)}×"
-        )
+        last = decimal_text(self.last_hour_usd.quantize(Decimal("0.000001")))
+        head = f"{self.title()}: ${last} in the last hour"
+        alert_at = f"alert at {decimal_text(self.multiple)}×"
+        if not self.baseline_usd_per_hour:
+            return f"{head}, after no spend in the {self.baseline_hours} hours before; {alert_at}"
+        ratio = self.last_hour_usd / self.baseline_usd_per_hour
+        mean = decimal_text(self.baseline_usd_per_hour.quantize(Decimal("0.000001")))
+        return f"{head}, {ratio:.1f}× the hourly mean of the {self.baseline_hours} hours before (${mean}/h); {alert_at}"
 
     def document(self) -> dict[str, Any]:
         return {
