@@ -1,14 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """Price changes noticed: a model with calls in the last 30 days whose price in force now charges differently
-from the price its latest call was costed with (a new price file, refreshed genai-prices data, a dated price).
+from before (a new price file, refreshed genai-prices data, a dated price coming into force).
 
-`find_changes` compares, per (provider, model) the collector priced in the last 30 days, the price of its latest
-call (llm_model_prices, by PriceId) with the price the same lookup gives now; only a change of rates counts, not a
-new version of the same rates. `PriceWatch` is the collector's loop: at start, whenever the price file changes,
-and every hour (a dated price comes into force), it records each change not seen before in `llm_price_changes`
-(and the new price in `llm_model_prices`), then logs it and sends it through the alert webhook, once: the table is
-read back first, so a restarted collector does not announce a change again. As for budget alerts, a crash
-between the write and the webhook loses that webhook.
+For each (provider, model) called in the last 30 days with a known cost, `find_changes` compares the price the
+collector's lookup gives now with the price it last saw in force for that model (`llm_price_watch`), or, for a
+model it never looked at, with the price the collector costed its latest call with (by PriceId); only a change
+of rates counts, not a new version of the same rates. The application's own costs carry no PriceId of ours, so a
+model only the application costed is compared from the second look on.
+
+`PriceWatch` is the collector's loop: at start, whenever the price file changes and every hour, it records each
+change not announced before in `llm_price_changes`, remembers the price now in force (in `llm_price_watch`, the
+price itself in `llm_model_prices`), then logs the change and sends it through the alert webhook, once: the
+tables are read back first, so a restarted collector does not announce a change again. As for budget alerts, a
+crash between the write and the webhook loses that webhook.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from ..extract.costs import price_for
 from . import _recost
 
 CHANGES_TABLE = "llm_price_changes"
+WATCH_TABLE = "llm_price_watch"
 _DAYS = 30
 _log = logging.getLogger(__name__)
 
@@ -84,25 +89,59 @@ class PriceChange:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _InUse:
+    provider: str
+    model: str
+    now: ModelPrice | None  # the price the collector's lookup gives now
+    before: ModelPrice | None  # the price last seen in force, else the latest call's
+    calls: int
+    last_call: datetime
+
+
 def find_changes(client: Client, *, database: str | None = None, now_ns: int | None = None) -> list[PriceChange]:
-    """Every model priced in the last 30 days whose price now charges differently from its latest call's."""
+    """Every model called in the last 30 days whose price now charges differently from the price last seen in
+    force for it (`llm_price_watch`), or, never seen, from the price its latest call was costed with."""
+    return [change for change in _changes(_in_use(client, database, now_ns)) if change is not None]
+
+
+def _changes(models: list[_InUse]) -> list[PriceChange | None]:
+    found: list[PriceChange | None] = []
+    for model in models:
+        if model.now is None or model.before is None or _recost.same_rates(model.before, model.now):
+            found.append(None)
+            continue
+        noticed = datetime.now(UTC)
+        found.append(
+            PriceChange(model.provider, model.model, model.before, model.now, model.calls, model.last_call, noticed)
+        )
+    return found
+
+
+def _in_use(client: Client, database: str | None, now_ns: int | None) -> list[_InUse]:
     now_ns = time.time_ns() if now_ns is None else now_ns
     db = f"{quote_identifier(database)}." if database else ""
     with translate_errors():
         used = client.query(
             f"""
-            SELECT Provider, toString(Model) AS model, argMax(ResponseModel, Timestamp),
-                   argMax(RequestModel, Timestamp), argMax(PriceId, Timestamp),
-                   toUnixTimestamp64Nano(max(Timestamp)), count()
-            FROM {db}llm_calls FINAL
-            WHERE Timestamp >= fromUnixTimestamp64Nano({{now:Int64}}) - toIntervalDay({_DAYS}) AND PriceId != ''
-              AND CostSource IN ('collector', 'computed')
-            GROUP BY Provider, model
-            ORDER BY Provider, model
+            SELECT c.Provider, c.model, c.response, c.request, c.price_id, c.last, c.calls, w.PriceId
+            FROM
+            (
+                SELECT Provider, toString(Model) AS model, argMax(ResponseModel, Timestamp) AS response,
+                       argMax(RequestModel, Timestamp) AS request, argMax(PriceId, Timestamp) AS price_id,
+                       toUnixTimestamp64Nano(max(Timestamp)) AS last, count() AS calls
+                FROM {db}llm_calls FINAL
+                WHERE Timestamp >= fromUnixTimestamp64Nano({{now:Int64}}) - toIntervalDay({_DAYS})
+                  AND CostSource != 'unpriced'
+                GROUP BY Provider, model
+            ) AS c
+            LEFT JOIN (SELECT Provider, Model, PriceId FROM {db}{WATCH_TABLE} FINAL) AS w
+                ON w.Provider = c.Provider AND w.Model = c.model
+            ORDER BY c.Provider, c.model
             """,
             parameters={"now": now_ns},
         ).result_rows
-        ids = sorted({row[4] for row in used})
+        ids = sorted({row[7] or row[4] for row in used} - {""})
         stored = {
             row["PriceId"]: _recost.stored_price(row)
             for row in client.query(
@@ -110,15 +149,17 @@ def find_changes(client: Client, *, database: str | None = None, now_ns: int | N
                 parameters={"ids": ids},
             ).named_results()
         }
-    noticed = _datetime(now_ns)
-    changes = []
-    for provider, model, response_model, request_model, price_id, last_ns, calls in used:
-        old = stored.get(price_id)
-        new = price_for(provider, response_model, request_model, now_ns, {})
-        if old is None or new is None or _recost.same_rates(old, new):
-            continue
-        changes.append(PriceChange(provider, model, old, new, int(calls), _datetime(last_ns), noticed))
-    return changes
+    return [
+        _InUse(
+            provider,
+            model,
+            price_for(provider, response_model, request_model, now_ns, {}),
+            stored.get(watched or price_id),
+            int(calls),
+            _datetime(last_ns),
+        )
+        for provider, model, response_model, request_model, price_id, last_ns, calls, watched in used
+    ]
 
 
 class PriceWatch:
@@ -146,23 +187,35 @@ class PriceWatch:
         self._thread = threading.Thread(target=self._run, name="llmledger-price-watch", daemon=True)
 
     def check(self) -> list[PriceChange]:
-        """One look: the changes announced now (those seen before are not announced again)."""
+        """One look: the changes announced now (those seen before are not announced again); the price in force
+        for each model in use is remembered (`llm_price_watch`) for the next look."""
         announced = self._load()
-        fresh = [
-            c
-            for c in find_changes(self.client, database=self.database, now_ns=self.clock_ns())
-            if c.identity not in announced
+        models = _in_use(self.client, self.database, self.clock_ns())
+        changes = _changes(models)
+        fresh = [change for change in changes if change is not None and change.identity not in announced]
+        seen = [
+            model
+            for model, change in zip(models, changes, strict=True)
+            if model.now is not None and (model.before is None or change is not None)
         ]
-        if not fresh:
-            return []
-        record_prices(self.client, [change.new for change in fresh], database=self.database)
-        self._record(fresh)
+        if seen:  # a model first seen, or whose price changed: its price in force now is the one to compare with
+            record_prices(self.client, [model.now for model in seen if model.now is not None], database=self.database)
+        if fresh:
+            self._record(fresh)
+        if seen:
+            self._remember(seen)
         for change in fresh:
             announced.add(change.identity)
             _log.warning("%s", change.message())
             if self.webhook is not None:
                 self.webhook.send(change)
         return fresh
+
+    def _remember(self, models: list[_InUse]) -> None:
+        rows = [[model.provider, model.model, model.now.id] for model in models if model.now is not None]
+        table = f"{quote_identifier(self.database)}.{WATCH_TABLE}" if self.database else WATCH_TABLE
+        with translate_errors():
+            self.client.insert(table, rows, column_names=["Provider", "Model", "PriceId"])
 
     def start(self) -> PriceWatch:
         self._thread.start()

@@ -15,7 +15,7 @@ from llmledger.collector.budgets import Webhook
 from llmledger.collector.exporters.clickhouse.queries import named_query
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.llm_calls import LlmCall
-from llmledger.collector.repricing.price_changes import CHANGES_TABLE, PriceWatch, find_changes
+from llmledger.collector.repricing.price_changes import CHANGES_TABLE, WATCH_TABLE, PriceWatch, find_changes
 
 from .conftest import priced_calls
 
@@ -43,7 +43,7 @@ def _call(index: int, at: int, model: str) -> LlmCall:
 
 @pytest.fixture
 def called(client, price_file):
-    for table in ("llm_calls", "llm_model_prices", CHANGES_TABLE):
+    for table in ("llm_calls", "llm_model_prices", CHANGES_TABLE, WATCH_TABLE):
         client.command(f"TRUNCATE TABLE {table}")
     price_file(PRICES)
     now = time_ns()
@@ -107,3 +107,19 @@ def test_the_collectors_watch_notices_a_change_of_the_price_file_by_itself(clien
     finally:
         watch.stop()
     assert [(body["model"], body["new"]["output"]) for body in bodies] == [("acme-chat", "2.5")]
+
+
+def test_a_model_the_application_costed_is_compared_with_the_price_the_collector_saw_before(client, called, price_file):
+    # The application's own costs: no price id of the collector's to compare with.
+    own = _call(3, called - _DAY, "acme-app")
+    own.cost_source, own.total_cost = "instrumentation", Decimal("0.0012")
+    insert_llm_calls(client, [own])
+    price_file(PRICES + "  - {provider: acme, model: acme-app, input: 1.00, output: 2.00}\n")
+    watch = PriceWatch(client)
+    assert watch.check() == []  # first look: remembered, nothing to compare with
+
+    price_file(PRICES + "  - {provider: acme, model: acme-app, input: 1.00, output: 1.50}\n")
+    (change,) = watch.check()
+
+    assert (change.model, change.old.output, change.new.output) == ("acme-app", Decimal("2.00"), Decimal("1.50"))
+    assert watch.check() == []

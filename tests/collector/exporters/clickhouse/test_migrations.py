@@ -101,6 +101,7 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_budget_usage_repricing_mv",
         "llm_repricing_runs",
         "llm_price_changes",
+        "llm_price_watch",
         "llm_call_spans",
         "llm_spend_rate_alerts",
     }
