@@ -6,8 +6,8 @@
 N calls (default 10,000,000) spread evenly over the last D days (default 30), generated inside an embedded
 ClickHouse by `INSERT … SELECT FROM numbers()` into `llm_calls`, so every rollup is filled by its materialized
 view as the collector's inserts fill it: 40 workloads (a tenant, service, feature and model each, of 8
-tenants, 12 services, 16 features and 12 models, one of them without a price), 10,000 users, 4 calls a trace, 1
-call in 400 without usage. The dashboard is served by `llmledger ui`'s server and
+tenants, 12 services, 16 features and 12 models, one of them without a price), 250 users in each (10,000), 4
+calls a trace, 1 call in 400 without usage. The dashboard is served by `llmledger ui`'s server and
 opened in Chromium (scripts/install-browser) for each view, for the default 7 days and for all D days.
 
 Two figures per view, median and worst of R rounds, in ms:
@@ -51,7 +51,7 @@ SELECT
     'service-' || toString(w % 12) AS ServiceName,
     'prod' AS Environment,
     'feature-' || toString(w % 16) AS Feature,
-    'user-' || toString(cityHash64(n, 'user') % 10000) AS UserId,
+    'user-' || toString(w * 250 + cityHash64(intDiv(n, 4), 'user') % 250) AS UserId,
     'session-' || toString(intDiv(n, 20)) AS SessionId,
     ['openai', 'anthropic', 'google'][1 + w % 3] AS Provider,
     'chat' AS Operation,

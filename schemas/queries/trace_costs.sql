@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- title: Most expensive traces: cost, calls, tokens, start, duration, models
 -- The costliest trace ids are found first by their cost alone, and only theirs are detailed, so the query stays
--- fast on millions of traces.
+-- fast on millions of traces. With service or feature set, a trace's calls of that service or feature count.
 -- param: days UInt32 = 30
 -- param: tenant String = ''
 -- param: limit UInt32 = 100
@@ -11,10 +11,10 @@ WITH costliest AS (
     SELECT TraceId
     FROM llm_trace_costs
     WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+      AND ({service:String} = '' OR ServiceName = {service:String})
+      AND ({feature:String} = '' OR Feature = {feature:String})
       AND Day >= toDate(now() - toIntervalDay({days:UInt32}))
     GROUP BY TraceId
-    HAVING ({service:String} = '' OR max(ServiceName) = {service:String})
-       AND ({feature:String} = '' OR max(Feature) = {feature:String})
     ORDER BY sum(TotalCost) DESC, TraceId
     LIMIT {limit:UInt32}
 )
@@ -31,6 +31,8 @@ SELECT
     max(Feature) AS feature
 FROM llm_trace_costs
 WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+  AND ({service:String} = '' OR ServiceName = {service:String})
+  AND ({feature:String} = '' OR Feature = {feature:String})
   AND Day >= toDate(now() - toIntervalDay({days:UInt32}))
   AND TraceId IN (SELECT TraceId FROM costliest)
 GROUP BY trace_id
