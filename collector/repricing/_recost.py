@@ -69,6 +69,12 @@ def reproduces(price: ModelPrice, tokens: Tokens, stored_total: int) -> bool:
     return costs(price, tokens)[4] == stored_total
 
 
+def one_hour_writes_differ(price: ModelPrice) -> bool:
+    """Whether `price` charges one-hour cache writes otherwise than five-minute ones (Anthropic's), so a cost of
+    cache writes cannot be told from the stored tokens alone."""
+    return price.cache_write_1h is not None and price.cache_write_1h != price.cache_write
+
+
 def stored_price(row: Mapping[str, Any]) -> ModelPrice:
     """A price as `llm_model_prices` holds it (rates per million tokens, tiers as JSON), back as a `ModelPrice`."""
     tiers: dict[str, Sequence[Sequence[Any]]] = json.loads(row["Tiers"]) if row.get("Tiers") else {}

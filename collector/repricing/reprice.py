@@ -410,6 +410,9 @@ def _change(
     if old is not None and not _recost.reproduces(old, tokens, row["TotalCost"]):
         outcome.unreproducible += 1
         return None
+    if old is None and not unpriced and tokens.cache_write and _recost.one_hour_writes_differ(price):
+        outcome.unreproducible += 1  # costed elsewhere: its one-hour cache writes cannot be told from the rest
+        return None
     input_cost, read, write, output, total, savings = _recost.costs(price, tokens)
     new = (input_cost, read, write, output, 0, total, savings)
     if not unpriced and new == tuple(row[name] for name in _COSTS):

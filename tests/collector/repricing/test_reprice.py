@@ -9,8 +9,10 @@ from time import time_ns
 
 import pytest
 
+from llmledger._core.usage import Usage
 from llmledger.collector.exporters.clickhouse.queries import named_query
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
+from llmledger.collector.extract.costs import apply_cost
 from llmledger.collector.llm_calls import LlmCall
 from llmledger.collector.repricing import Repricer, Window
 from llmledger.collector.repricing.reprice import JOURNAL, RUNS
@@ -179,3 +181,27 @@ def test_a_run_cut_short_after_its_journal_is_finished_by_the_next(client, store
     after = totals(client)
     assert after["llm_calls FINAL"] == after["llm_usage_hourly"] == before["llm_calls FINAL"] + expected_change
     assert client.command("SELECT count() FROM llm_calls FINAL WHERE RepricedBy = 'cut-short'") == 4
+
+
+def test_a_cost_the_stored_tokens_cannot_explain_is_kept(client, price_file):
+    """llm_calls does not keep one-hour cache writes apart: a call that had some keeps its cost, and is counted."""
+    client.command("TRUNCATE TABLE llm_calls")
+    one_hour = (
+        "prices:\n  - {provider: acme, model: acme-chat, input: 3, output: 15, cache_write: 3.75, cache_write_1h: 6}\n"
+    )
+    price_file(one_hour)
+    now = time_ns()
+    calls = _calls(now)[:2]
+    for call in calls:
+        call.cache_creation_input_tokens, call.cache_read_input_tokens = 500, 0
+    # The collector costed the first with 300 of its 500 cache writes written for an hour (a span says so; the row
+    # keeps only the 500); the application costed the second itself (no price id of the collector's).
+    used: dict = {}
+    apply_cost(calls[0], {}, Usage(1000, 500, 0, 500, 300), used)
+    calls[1].cost_source, calls[1].total_cost = "instrumentation", Decimal("0.0123")
+    insert_llm_calls(client, calls, prices=used.values())
+    price_file(one_hour.replace("output: 15", "output: 12"))
+
+    outcome = Repricer(client).plan(_window(now))
+
+    assert (outcome.calls, outcome.unreproducible) == (0, 2)
