@@ -307,7 +307,10 @@ def _rates(price: ModelPrice) -> dict[str, str | None]:
         "output": text(price.output),
         "cache_read": text(price.cache_read),
         "cache_write": text(price.cache_write),
-        "source": f"{price.source} {price.version}".strip(),
+        # genai-prices' versions name it already ("genai-prices 0.2.5"); an override's is its file's name and hash
+        "source": price.version
+        if price.version.startswith(price.source)
+        else f"{price.source} {price.version}".strip(),
     }
 
 
