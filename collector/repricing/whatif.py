@@ -21,7 +21,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from llmledger._core.prices import _GENAI_PRICES_PROVIDER
+from llmledger._core.prices import is_provider
 
 from ..exporters.clickhouse.client import translate_errors
 from ..exporters.clickhouse.errors import BadQuery
@@ -59,7 +59,7 @@ class Swap:
         if not equals or not source or not target:
             raise BadQuery(f"--swap {text!r}: expected MODEL=OTHER_MODEL, e.g. gpt-4o=gpt-4o-mini")
         provider, colon, model = target.partition(":")
-        if colon and provider in _GENAI_PRICES_PROVIDER and model:
+        if colon and is_provider(provider) and model:
             return cls(source, model, provider)
         return cls(source, target)
 

@@ -127,6 +127,12 @@ _GENAI_PRICES_PROVIDER: Mapping[str, str | None] = {
 }
 
 
+def is_provider(name: str) -> bool:
+    """Whether `name` is a `gen_ai.provider.name` the lookup knows (to tell `openai:gpt-4o` from a model id with a
+    colon in it, such as Bedrock's `…-v1:0`)."""
+    return name in _GENAI_PRICES_PROVIDER
+
+
 def lookup(provider: str, model: str, when: datetime | None = None) -> ModelPrice | None:
     """The price of `model` at `provider` at the instant `when` (default: now), or None when nobody knows it."""
     since = (when or datetime.now(UTC)).astimezone(UTC) - _EPOCH  # exact: a float timestamp can miss an instant
