@@ -10,6 +10,7 @@ without any of them already dropped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,7 +102,7 @@ def call_key(found: Mapping[str, Any]) -> str:
     """The call's identity across instrumentations: the provider's response id, '' when the span has none (or
     the value is no id: empty, or longer than any provider's)."""
     value = found.get(_RESPONSE_ID)
-    key = value if value.__class__ is str else text(found, names.RESPONSE_ID)
+    key = value if value.__class__ is str and value else text(found, names.RESPONSE_ID)
     return key if len(key) <= _MAX_CALL_KEY else ""
 
 
@@ -134,6 +135,8 @@ def token_counts(found: Mapping[str, Any]) -> Counts:
     cache_write = value if value.__class__ is int and value >= 0 else count(found, names.CACHE_WRITE_TOKENS)
     value = found.get(_REASONING)
     reasoning = value if value.__class__ is int and value >= 0 else count(found, names.REASONING_TOKENS)
+    if cache_read is None and cache_write is None and names.LITELLM_USAGE in found:
+        cache_read, cache_write = litellm_cache_tokens(found[names.LITELLM_USAGE])
     cached = (cache_read or 0) + (cache_write or 0)
     if input_tokens is not None and input_tokens < cached:
         input_tokens += cached  # Anthropic-native exclusive input: an inclusive count holds its subsets
@@ -153,6 +156,23 @@ def token_counts(found: Mapping[str, Any]) -> Counts:
         count(found, names.CACHE_WRITE_1H_TOKENS),
         reasoning,
     )
+
+
+_LITELLM_COUNT = re.compile(r"'(cached_tokens|cache_read_input_tokens|cache_creation_input_tokens)': (\d{1,10})\b")
+
+
+def litellm_cache_tokens(usage: Any) -> tuple[int | None, int | None]:
+    """(cache reads, cache writes) from LiteLLM's usage object as its OTel callback writes it, Python's text of a
+    dict (`{'prompt_tokens': 1200, 'prompt_tokens_details': {'cached_tokens': 1024}, …}`): read by pattern, never
+    evaluated. OpenAI's `cached_tokens` or Anthropic's `cache_read_input_tokens`, whichever is larger (LiteLLM copies
+    one into the other), and `cache_creation_input_tokens`; None for what it does not say."""
+    if not isinstance(usage, str):
+        return None, None
+    found: dict[str, int] = {}
+    for name, digits in _LITELLM_COUNT.findall(usage[:4096]):
+        found[name] = max(found.get(name, 0), int(digits))
+    reads = [found[name] for name in ("cached_tokens", "cache_read_input_tokens") if name in found]
+    return (max(reads) if reads else None), found.get("cache_creation_input_tokens")
 
 
 # What `_described` reads: attributes most spans of a service share (a user or session id is not among them).

@@ -15,6 +15,9 @@ Conventions covered (first name found wins):
 * OpenInference: `openinference.span.kind`, `llm.model_name`, `llm.provider` / `llm.system`,
   `llm.token_count.{prompt,completion,total}`, `llm.token_count.prompt_details.{cache_read,cache_write}`,
   `llm.token_count.completion_details.reasoning`, `llm.cost.*`;
+* LiteLLM's OTel callback (`callbacks=["otel"]`): `gen_ai.cost.{total,input,cache_read,cache_creation,output}_cost`
+  (its input cost includes the cache reads and writes, as OpenInference's prompt cost does), and its usage as
+  `metadata.usage_object`, a Python dict's text, where its cached tokens are (`LITELLM_USAGE`);
 * the Anthropic SDK's own spans (`anthropic.messages.create`, scope `com.anthropic.sdk.python`), which name
   cache writes `gen_ai.usage.cache_write.input_tokens` and the one-hour part
   `anthropic.usage.cache_creation.ephemeral_1h_input_tokens`.
@@ -79,16 +82,28 @@ STREAMING: Final = ("gen_ai.request.stream", "llm.is_streaming")
 TIME_TO_FIRST_CHUNK: Final = ("gen_ai.response.time_to_first_chunk",)
 ERROR_TYPE: Final = "error.type"
 USAGE_COMPLETE: Final = "llmledger.usage.complete"
+# LiteLLM's OTel callback puts its usage object here as Python's text of a dict; its cached tokens are nowhere else
+# unless LiteLLM runs with the latest GenAI semantic conventions.
+LITELLM_USAGE: Final = "metadata.usage_object"
 
 # Cost. A span carrying any of these keeps its cost (cost_source 'instrumentation', or 'provider' when
 # COST_SOURCE says the provider reported it).
-COST_TOTAL: Final = ("gen_ai.usage.cost.amount", "gen_ai.usage.cost", "llm.cost.total")
+COST_TOTAL: Final = ("gen_ai.usage.cost.amount", "gen_ai.usage.cost", "llm.cost.total", "gen_ai.cost.total_cost")
 COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
 COST_INPUT: Final = ("llmledger.cost.input", "llm.cost.prompt_details.input")
-COST_CACHE_READ: Final = ("llmledger.cost.cache_read", "llm.cost.prompt_details.cache_read")
-COST_CACHE_WRITE: Final = ("llmledger.cost.cache_write", "llm.cost.prompt_details.cache_write")
-COST_OUTPUT: Final = ("llmledger.cost.output", "llm.cost.completion")
-COST_PROMPT: Final = "llm.cost.prompt"  # OpenInference: all input, cache included
+COST_CACHE_READ: Final = (
+    "llmledger.cost.cache_read",
+    "llm.cost.prompt_details.cache_read",
+    "gen_ai.cost.cache_read_cost",
+)
+COST_CACHE_WRITE: Final = (
+    "llmledger.cost.cache_write",
+    "llm.cost.prompt_details.cache_write",
+    "gen_ai.cost.cache_creation_cost",
+)
+COST_OUTPUT: Final = ("llmledger.cost.output", "llm.cost.completion", "gen_ai.cost.output_cost")
+# All input, cache included: OpenInference's prompt cost, LiteLLM's input cost.
+COST_PROMPT: Final = ("llm.cost.prompt", "gen_ai.cost.input_cost")
 PRICED_MODEL: Final = "llmledger.price.model"
 COST_SOURCE: Final = "gen_ai.usage.cost.source"  # 'provider': the provider reported the cost; else computed
 COST_SOURCE_PROVIDER: Final = "provider"
@@ -140,6 +155,7 @@ READ: Final = frozenset(
     + COST_CACHE_READ
     + COST_CACHE_WRITE
     + COST_OUTPUT
+    + COST_PROMPT
     + TENANT
     + FEATURE
     + USER
@@ -149,7 +165,7 @@ READ: Final = frozenset(
         ERROR_TYPE,
         USAGE_COMPLETE,
         COST_CURRENCY,
-        COST_PROMPT,
+        LITELLM_USAGE,
         PRICED_MODEL,
         COST_SOURCE,
         OPENINFERENCE_KIND,

@@ -37,7 +37,7 @@ _COST_KEYS = frozenset(
         *names.COST_CACHE_READ,
         *names.COST_CACHE_WRITE,
         *names.COST_OUTPUT,
-        names.COST_PROMPT,
+        *names.COST_PROMPT,
     )
 )
 
@@ -98,7 +98,7 @@ def reported(found: Mapping[str, Any]) -> Reported | None:
     if total is None and all(part is None for part in parts):
         return None
     if parts[0] is None:  # OpenInference gives all prompt cost; uncached input is the rest of it
-        prompt = money(found, (names.COST_PROMPT,))
+        prompt = money(found, names.COST_PROMPT)
         if prompt is not None:
             parts[0] = max(prompt - (parts[1] or _ZERO) - (parts[2] or _ZERO), _ZERO)
     input_cost, cache_read, cache_write, output = (part or _ZERO for part in parts)

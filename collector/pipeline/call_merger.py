@@ -6,9 +6,9 @@ An app may report one provider call more than once: a framework's own span aroun
 (LangSmith's OTel export), a library's callback (LiteLLM's `otel`). Counting each would multiply the cost. The rule:
 
 * a call is known by the provider's response id (`LlmCall.call_key`) wherever a span carries it, across traces;
-* an LLM span whose child is an LLM span is the same call, the child the one kept (innermost wins), unless both
-  carry response ids that differ (then they are two calls); an outer span with several LLM children is folded
-  into the first, and each child keeps its row;
+* an LLM span whose child is an LLM span, one of them without a response id, is the same call, the child the one
+  kept (innermost wins); an outer span with several LLM children is folded into the first, and each child keeps
+  its row. Nested spans with different response ids are two calls; with the same one, the rule below chooses;
 * among the spans of one call that arrive together (one request), the row kept is the one with the most complete
   usage and the best cost source (`rank`); a span arriving after its call's row was stored folds into that row.
 
@@ -64,20 +64,20 @@ FOLDED_COLUMNS: Final = (
 )
 _INDEX = {name: FIELD_NAMES.index(name) for name in FIELD_NAMES}
 
-Rank = tuple[bool, bool, int, bool, bool]
+Rank = tuple[bool, bool, int, bool, bool, bool]
 Kept = tuple[str, str]  # trace id, span id of the row that holds a call
 
 
 def rank(columns: CallColumns) -> list[Rank]:
     """Per row, how good a record of its call it is, compared as tuples: usage complete, tokens reported, the
     cost source (provider, instrumentation, collector, unpriced), cache tokens reported, the cost broken down by
-    kind (no `other_cost`)."""
+    kind (no `other_cost`), the price it was computed with named (`priced_model`: llmledger's spans name it)."""
     column = columns.columns
     inputs, outputs = column[_INDEX["input_tokens"]], column[_INDEX["output_tokens"]]
     reads, writes = column[_INDEX["cache_read_input_tokens"]], column[_INDEX["cache_creation_input_tokens"]]
     return [
-        (bool(complete), bool(i or o), _SOURCE_RANK.get(source, 0), bool(r or w), not other)
-        for complete, i, o, source, r, w, other in zip(
+        (bool(complete), bool(i or o), _SOURCE_RANK.get(source, 0), bool(r or w), not other, bool(priced))
+        for complete, i, o, source, r, w, other, priced in zip(
             column[_INDEX["usage_complete"]],
             inputs,
             outputs,
@@ -85,6 +85,7 @@ def rank(columns: CallColumns) -> list[Rank]:
             reads,
             writes,
             column[_INDEX["other_cost"]],
+            column[_INDEX["priced_model"]],
             strict=True,
         )
     ]
@@ -185,10 +186,11 @@ class CallMerger:
         resent = [position for position in range(count) if spans[position] in self._calls]
         for position in resent:
             into[position] = self._calls[spans[position]][:2]
-        # Nesting within the request: an outer LLM span folds into its first inner one.
+        # Nesting within the request: an outer LLM span folds into its first inner one (one of them without an id:
+        # with the same id on both, the rank chooses below).
         for position in range(count):
             outer = position_of.get(parents[position]) if parents[position] else None
-            if outer is not None and outer not in into and _same_call(keys[outer], keys[position]):
+            if outer is not None and outer not in into and not (keys[outer] and keys[position]):
                 into[outer], why[outer] = position, OUTER_SPAN
         # Nesting with stored rows: an outer span of a stored row, or an inner one stored after its outer.
         for position in range(count):
@@ -280,7 +282,7 @@ class CallMerger:
         self._remember(Folding(()), ids, range(len(ids)), {})
 
 
-_NO_RANK: Rank = (False, False, 0, False, False)
+_NO_RANK: Rank = (False, False, 0, False, False, False)
 
 
 def _same_call(key: str, other: str) -> bool:

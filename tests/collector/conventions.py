@@ -285,6 +285,42 @@ def openinference_cost(provider: TracerProvider) -> dict[str, Any]:
     return {**_GPT_MINI, **_CACHED_MINI, "cost_source": "instrumentation"}
 
 
+def litellm_otel(provider: TracerProvider) -> dict[str, Any]:
+    """LiteLLM's OTel callback (`litellm.callbacks = ["otel"]`, LiteLLM 1.110): its cost breakdown under
+    `gen_ai.cost.*` (the input cost includes the cache read), its usage object as Python's text of a dict (the one
+    place its cached tokens are), `llm.request.type` beside `gen_ai.operation.name`."""
+    tracer = provider.get_tracer("litellm")
+    with tracer.start_as_current_span("litellm_request") as span:
+        span.set_attributes(
+            {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": "openai",
+                "llm.request.type": "completion",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+                "gen_ai.response.id": "chatcmpl-litellm",
+                "gen_ai.usage.input_tokens": 1000,
+                "gen_ai.usage.output_tokens": 200,
+                "gen_ai.usage.total_tokens": 1200,
+                "gen_ai.cost.input_cost": 0.00012,
+                "gen_ai.cost.cache_read_cost": 3e-05,
+                "gen_ai.cost.output_cost": 0.00012,
+                "gen_ai.cost.tool_usage_cost": 0.0,
+                "gen_ai.cost.total_cost": 0.00024,
+                "metadata.usage_object": "{'completion_tokens': 200, 'prompt_tokens': 1000, 'total_tokens': 1200, "
+                "'completion_tokens_details': None, 'prompt_tokens_details': {'cached_tokens': 400}}",
+                "llm.is_streaming": "False",
+            }
+        )
+    return {
+        **_GPT_MINI,
+        **_CACHED_MINI,
+        "operation": "chat",
+        "response_model": "gpt-4o-mini-2024-07-18",
+        "cost_source": "instrumentation",
+    }
+
+
 def anthropic_sdk(provider: TracerProvider) -> dict[str, Any]:
     """The Anthropic SDK's own `anthropic.messages.create` span, attributes set by the SDK's code."""
     from anthropic import _tracing
@@ -370,6 +406,7 @@ CONVENTIONS: dict[str, Builder] = {
     "openlit": openlit,
     "openinference": openinference,
     "openinference_cost": openinference_cost,
+    "litellm_otel": litellm_otel,
     "anthropic_sdk": anthropic_sdk,
     "unpriced": unpriced,
 }

@@ -91,7 +91,8 @@ def test_every_convention_is_built_in_c_as_in_python():
     for build in CONVENTIONS.values():
         build(provider)
     body = encode_spans(exporter.get_finished_spans()).SerializeToString()
-    assert _assert_alike_or_left(body) == len(list(_llm_spans(body)))
+    # All but LiteLLM's callback span, `_row`'s alone: its cached tokens are in a usage object C does not read.
+    assert _assert_alike_or_left(body) == len(list(_llm_spans(body))) - 1
     # Custom attributes are `_row`'s to pick: with a resource that gives one, C leaves every span to it.
     provider = TracerProvider(resource=Resource.create({"llmledger.custom.team": "a"}))
     exporter.clear()

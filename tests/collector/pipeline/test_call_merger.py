@@ -68,6 +68,14 @@ def test_an_outer_llm_span_without_an_id_folds_into_the_innermost():
     assert folded == {"outer": ("inner", OUTER_SPAN), "middle": ("inner", OUTER_SPAN)}
 
 
+def test_nested_spans_with_the_same_response_id_keep_the_better_one_even_the_outer():
+    ours = _call("ours", key="chatcmpl-1", cost_source="instrumentation", priced_model="gpt-4o-mini")
+    litellm_callback = _call("callback", parent="ours", key="chatcmpl-1", cost_source="instrumentation")
+    kept, folded = _fold(CallMerger(), litellm_callback, ours)
+    assert kept == ["ours"]
+    assert folded == {"callback": ("ours", SAME_RESPONSE)}
+
+
 def test_nested_spans_with_different_response_ids_are_two_calls():
     kept, _ = _fold(CallMerger(), _call("outer", key="id-1"), _call("inner", parent="outer", key="id-2"))
     assert kept == ["outer", "inner"]

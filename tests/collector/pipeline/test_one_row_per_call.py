@@ -116,7 +116,7 @@ def test_two_calls_through_a_framework_with_its_own_llm_spans_are_two_rows(clien
     assert _rollup_calls(client, "framework") == (2, 2 * cost)
     assert _folded(client, "framework") == [
         ("", "outer span of the call", "chatcmpl-1"),
-        ("chatcmpl-2", "outer span of the call", "chatcmpl-2"),
+        ("chatcmpl-2", "same response id", "chatcmpl-2"),  # both spans carry the id: the better one is kept
     ]
     assert pipeline.counters()["folded_spans"] == 2
 
