@@ -101,7 +101,8 @@ def _report(outcome: Outcome, window: Any, source: str, *, dry_run: bool) -> str
     ]
     lines.append(f"  prices: {source}")
     if outcome.resumed:
-        lines.append(f"  first finished {count(outcome.resumed)} calls of an interrupted run")
+        finished = "would first finish" if dry_run else "first finished"
+        lines.append(f"  {finished} {count(outcome.resumed)} calls journaled by an interrupted run")
     changes = sorted(outcome.by_model.values(), key=lambda c: (-abs(c.new_total - c.old_total), c.provider, c.model))
     if changes:
         rows = [

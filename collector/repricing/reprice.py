@@ -129,8 +129,11 @@ class Repricer:
     def plan(self, window: Window) -> Outcome:
         """What `run` would change, without writing anything (`--dry-run`)."""
         outcome = Outcome(run_id="")
+        pending = self._pending("j.TraceId, j.SpanId") if self._has_journal() else []
+        outcome.resumed = len(pending)  # `run` finishes these first; they are not changes of their own
+        skipped = {(trace_id, span_id) for trace_id, span_id in pending}
         for changes in self._changes(window, outcome, version=self.clock_ns() // 1000):
-            _count(outcome, changes)
+            _count(outcome, [c for c in changes if (c.stored["TraceId"], c.stored["SpanId"]) not in skipped])
         return outcome
 
     def run(self, window: Window, *, reason: str, price_source: str, command: str = "") -> Outcome:
@@ -162,23 +165,11 @@ class Repricer:
     def resume(self, *, finished_by: str = "") -> int:
         """Write the new versions journaled by runs that were cut short, and close their audit rows; the calls."""
         self._require_schema()
+        pending = self._pending(
+            "j.RunId, toUnixTimestamp64Nano(min(j.Timestamp)), toUnixTimestamp64Nano(max(j.Timestamp)), count()",
+            group_by="j.RunId",
+        )
         with translate_errors():
-            pending = self.client.query(
-                f"""
-                SELECT j.RunId, toUnixTimestamp64Nano(min(j.Timestamp)), toUnixTimestamp64Nano(max(j.Timestamp)),
-                       count()
-                FROM {self._db}{JOURNAL} AS j
-                LEFT JOIN
-                (
-                    SELECT TraceId, SpanId, max(Version) AS Latest
-                    FROM {self._db}llm_calls
-                    WHERE (TraceId, SpanId) IN (SELECT TraceId, SpanId FROM {self._db}{JOURNAL})
-                    GROUP BY TraceId, SpanId
-                ) AS c ON c.TraceId = j.TraceId AND c.SpanId = j.SpanId
-                WHERE c.Latest < j.NewVersion
-                GROUP BY j.RunId
-                """
-            ).result_rows
             for run_id, first, last, _ in pending:
                 self._apply_between(run_id, first, last + 1)
             unfinished = self.client.query(
@@ -190,6 +181,25 @@ class Repricer:
                 audit["Command"] = f"{audit['Command']} (interrupted; finished by run {finished_by or 'resume'})"
                 self._audit(audit, "done")
         return sum(int(row[3]) for row in pending)
+
+    def _pending(self, selected: str, group_by: str = "") -> Sequence[Sequence[Any]]:
+        """`selected` of the journal rows (`j`) whose new version is not stored: a run was cut short."""
+        with translate_errors():
+            return self.client.query(
+                f"""
+                SELECT {selected}
+                FROM {self._db}{JOURNAL} AS j
+                LEFT JOIN
+                (
+                    SELECT TraceId, SpanId, max(Version) AS Latest
+                    FROM {self._db}llm_calls
+                    WHERE (TraceId, SpanId) IN (SELECT TraceId, SpanId FROM {self._db}{JOURNAL})
+                    GROUP BY TraceId, SpanId
+                ) AS c ON c.TraceId = j.TraceId AND c.SpanId = j.SpanId
+                WHERE c.Latest < j.NewVersion
+                {f"GROUP BY {group_by}" if group_by else ""}
+                """
+            ).result_rows
 
     # -----------------------------------------------------------------------------------------------------
     # Finding changes.
@@ -378,6 +388,13 @@ class Repricer:
                 if isinstance(row[name], int):
                     row[name] = _datetime(row[name])
             self.client.insert(f"{self._db}{RUNS}", [list(row.values())], column_names=list(row))
+
+    def _has_journal(self) -> bool:
+        try:
+            self._require_schema()
+        except BadQuery:
+            return False
+        return True
 
     def _require_schema(self) -> None:
         with translate_errors():

@@ -175,6 +175,9 @@ def test_a_run_cut_short_after_its_journal_is_finished_by_the_next(client, store
     repricer._journal("cut-short", 0, changes)
     assert client.command("SELECT count() FROM llm_calls FINAL WHERE RepricedBy != ''") == 0
 
+    plan = Repricer(client).plan(window)
+    assert (plan.resumed, plan.calls) == (4, 0)  # a dry run says so, and does not count them as changes again
+
     outcome = Repricer(client).run(window, reason="after a crash", price_source="B")
 
     assert (outcome.resumed, outcome.calls) == (4, 0)
