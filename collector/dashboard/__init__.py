@@ -11,8 +11,8 @@ Charts are drawn by `static/chart.js`, llmledger's own SVG module (Apache-2.0, n
 page works with no internet.
 """
 
-from .data import SECTIONS, collect, jsonable
-from .filters import VIEWS, BadFilter, Filters, parse
+from .data import collect, collect_part, jsonable
+from .filters import SECTIONS, VIEWS, BadFilter, Filters, parse
 from .page import page_html
 from .routes import PAGE_PATH, Dashboard, client_runner
 
@@ -25,6 +25,7 @@ __all__ = [
     "Filters",
     "client_runner",
     "collect",
+    "collect_part",
     "jsonable",
     "page_html",
     "parse",

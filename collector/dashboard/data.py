@@ -24,21 +24,11 @@ from decimal import Decimal
 from typing import Any
 
 from ..exporters.clickhouse.queries import named_query
-from .filters import VIEWS, Filters
+from .filters import SECTIONS, Filters
 
 # A function running SQL with bound parameters and returning (column names, rows).
 Run = Callable[[str, dict[str, Any]], tuple[Sequence[str], Sequence[Sequence[Any]]]]
 
-# The sections each view shows, in page order; `total` and `choices` come with every view.
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "overview": ("spend_over_time", "spend_by_model", "spend_by_provider"),
-    "breakdown": ("spend_by_service", "spend_by_feature", "spend_by_user", "spend_by_tenant"),
-    "tokens": ("token_mix", "cache_savings"),
-    "quality": ("unpriced", "usage_missing", "failed_calls"),
-    "budgets": ("budgets", "budget_burn"),
-    "traces": ("trace_costs", "top_calls"),
-}
-assert tuple(SECTIONS) == VIEWS
 TOP = 20  # rows of each "most expensive" list
 _AFTER_TOTAL = frozenset({"unpriced", "usage_missing"})  # asked only when the total counted some
 _PARALLEL = 4  # queries in flight at once: the rollup queries are short, and their round trips add up
@@ -96,7 +86,7 @@ def collect(run: Run, filters: Filters, *, views: Sequence[str] | None = None, j
         "generated_at": datetime.now(UTC),
         "filters": filters.document(),
         "jaeger_url": jaeger_url.rstrip("/"),
-        "views": list(views or (filters.view,)),
+        "views": list((filters.view,) if views is None else views),
     }
     sections = [section for view in doc["views"] for section in SECTIONS[view]]
     later = [section for section in sections if section in _AFTER_TOTAL]
@@ -122,6 +112,14 @@ def collect(run: Run, filters: Filters, *, views: Sequence[str] | None = None, j
         for section in sections:
             doc[section] = futures[section].result()
     return doc
+
+
+def collect_part(run: Run, filters: Filters, *, jaeger_url: str = "") -> dict[str, Any]:
+    """One part of `filters.view`: `head` (the document without its sections) or one section (`rows`)."""
+    if filters.part == "head":
+        return collect(run, filters, views=[], jaeger_url=jaeger_url) | {"views": [filters.view]}
+    asked = {"unpriced_calls": 1, "usage_missing_calls": 1}  # asked for by the page, which saw the total
+    return {"section": filters.part, "rows": _section(run, filters.part, filters, asked, jaeger_url.rstrip("/"))}
 
 
 def _section(run: Run, section: str, filters: Filters, total: dict[str, Any], jaeger: str) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """What a dashboard view shows: the view, the period and the tenant, service and feature filters, as read from
-the page's URL (`?view=traces&days=7&tenant=acme`), so that a view can be shared by its link.
+the page's URL (`?view=traces&days=7&tenant=acme`), so that a view can be shared by its link. The page asks for
+a view in parts (`part=head`, then `part=<section>` for each section), so it draws what is ready first.
 
 Every value is checked here, before any SQL is run, and a bad one is a `BadFilter` naming the parameter and
 what it accepts; the values reach ClickHouse only as bound query parameters.
@@ -12,7 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-VIEWS = ("overview", "breakdown", "tokens", "quality", "budgets", "traces")
+# The sections each view shows, in page order; the totals and the filters' choices come with every view.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "overview": ("spend_over_time", "spend_by_model", "spend_by_provider"),
+    "breakdown": ("spend_by_service", "spend_by_feature", "spend_by_user", "spend_by_tenant"),
+    "tokens": ("token_mix", "cache_savings"),
+    "quality": ("unpriced", "usage_missing", "failed_calls"),
+    "budgets": ("budgets", "budget_burn"),
+    "traces": ("trace_costs", "top_calls"),
+}
+VIEWS = tuple(SECTIONS)
 DAYS = (1, 7, 30, 90)
 MAX_DAYS = 800  # the rollups' TTL
 MAX_VALUE_LENGTH = 256
@@ -29,6 +39,7 @@ class Filters:
     tenant: str = ""
     service: str = ""
     feature: str = ""
+    part: str = ""  # "" the whole view, "head" its totals and choices, or one of its sections
 
     @property
     def bucket_hours(self) -> int:
@@ -60,7 +71,7 @@ def parse(query: str | Mapping[str, str]) -> Filters:
         values = {name: found[0] for name, found in parsed.items()}
     else:
         values = dict(query)
-    known = {"view", "days", "tenant", "service", "feature"}
+    known = {"view", "days", "tenant", "service", "feature", "part"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise BadFilter(f"unknown parameter {unknown[0]!r} (the dashboard takes: {', '.join(sorted(known))})")
@@ -73,4 +84,8 @@ def parse(query: str | Mapping[str, str]) -> Filters:
     for name in ("tenant", "service", "feature"):
         if len(values.get(name, "")) > MAX_VALUE_LENGTH:
             raise BadFilter(f"{name} is longer than {MAX_VALUE_LENGTH} characters")
-    return Filters(view, int(text), values.get("tenant", ""), values.get("service", ""), values.get("feature", ""))
+    part = values.get("part", "")
+    if part not in ("", "head", *SECTIONS[view]):
+        raise BadFilter(f"part={part!r} is not head or a section of view {view} ({', '.join(SECTIONS[view])})")
+    tenant, service, feature = (values.get(name, "") for name in ("tenant", "service", "feature"))
+    return Filters(view, int(text), tenant, service, feature, part)

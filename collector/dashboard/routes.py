@@ -3,7 +3,8 @@
 
 * `<base>` (e.g. `/ui`): the page. It holds no data, so it is open like `/healthz`: a browser cannot send a
   bearer token when it navigates, so the page asks for the token and sends it with its data request.
-* `<base>/api/data?view=…&days=…&tenant=…&service=…&feature=…`: the view's JSON document, which needs the
+* `<base>/api/data?view=…&days=…&tenant=…&service=…&feature=…[&part=head|<section>]`: the view's JSON document
+  (or one part of it: the page asks for the head, then each section, and draws each as it comes), which needs the
   bearer token when one is set, as `/metrics` and `/v1/budgets/status` do. 400 names a bad parameter, 503 says
   ClickHouse could not answer.
 """
@@ -19,7 +20,7 @@ from clickhouse_connect.driver.client import Client
 
 from ..exporters.clickhouse.client import translate_errors
 from ..exporters.clickhouse.errors import ClickHouseError
-from .data import Run, collect, jsonable
+from .data import Run, collect, collect_part, jsonable
 from .filters import BadFilter, parse
 from .page import page_html
 
@@ -62,7 +63,10 @@ class Dashboard:
     def data(self, query: str) -> Answer:
         try:
             filters = parse(query)
-            document = collect(self.run, filters, jaeger_url=self.jaeger_url)
+            if filters.part:
+                document = collect_part(self.run, filters, jaeger_url=self.jaeger_url)
+            else:
+                document = collect(self.run, filters, jaeger_url=self.jaeger_url)
         except BadFilter as error:
             return 400, _JSON, json.dumps({"error": f"bad dashboard URL: {error}"}).encode()
         except ClickHouseError as error:

@@ -327,16 +327,24 @@
     traces: ["trace_costs", "top_calls"]
   };
 
+  // Draws the frame and every section `doc` holds; a section it lacks gets a placeholder, and `fill` draws it
+  // when its part arrives. The state is "ready" (or "ready-empty") once every section is drawn.
   function render(doc, live) {
     var main = frame(doc, live);
-    var titles = {};
+    var titles = {}, slots = {};
     VIEWS.forEach(function (v) { titles[v[0]] = v[1]; });
     doc.views.forEach(function (view) {
       var grid = h("div", "ll-grid");
       grid.id = "view-" + view;
       grid.dataset.view = view;
       if (!live) main.appendChild(h("h2", "ll-view-title", titles[view]));
-      SECTIONS[view].forEach(function (key) { RENDER[key](grid, doc[key] || [], doc); });
+      SECTIONS[view].forEach(function (key) {
+        var slot = h("div", "ll-slot");
+        grid.appendChild(slot);
+        slots[key] = slot;
+        if (doc[key] !== undefined) RENDER[key](slot, doc[key], doc);
+        else slot.appendChild(h("section", "ll-card wide ll-pending", "Loading…"));
+      });
       main.appendChild(grid);
     });
     var when = doc.generated_at.replace("T", " ").replace(/\..*Z|Z/, " UTC");
@@ -344,8 +352,20 @@
       .map(function (k) { return k + " " + doc.filters[k]; }).join(", ");
     document.getElementById("stamp").textContent = "as of " + when + (scope ? " · " + scope : "") +
       (doc.jaeger_url ? "" : " · traces are not linked: no Jaeger URL given");
-    body.dataset.state = num(doc.total.calls) > 0 ? "ready" : "ready-empty";
-    body.dataset.renderedMs = String(Math.round(performance.now()));
+    body.dataset.firstPaintMs = String(Math.round(performance.now()));
+    var left = document.querySelectorAll(".ll-pending").length;
+    function settled() {
+      body.dataset.state = num(doc.total.calls) > 0 ? "ready" : "ready-empty";
+      body.dataset.renderedMs = String(Math.round(performance.now()));
+    }
+    if (!left) settled();
+    return {
+      fill: function (key, rows) {
+        slots[key].textContent = "";
+        RENDER[key](slots[key], rows, doc);
+        if (--left === 0) settled();
+      }
+    };
   }
 
   function problem(message, tokenForm) {
@@ -373,24 +393,43 @@
     body.dataset.state = tokenForm ? "token" : "error";
   }
 
+  // The view in parts: its head (the totals and the filters' choices) first, drawn at once, then each section
+  // in its own request, drawn as it arrives; a slow section never holds up the others.
   function load() {
     var token = sessionStorage.getItem(TOKEN_KEY);
-    var query = new URLSearchParams(location.search).toString();
+    var query = new URLSearchParams(location.search);
+    var view = query.get("view") || "overview";
     body.dataset.state = "loading";
-    fetch(body.dataset.api + (query ? "?" + query : ""), {
-      headers: token ? {Authorization: "Bearer " + token} : {}, cache: "no-store"
-    }).then(function (response) {
-      if (response.status === 401) {
-        if (token) sessionStorage.removeItem(TOKEN_KEY);
-        problem(token ? "That token was refused. This collector requires its bearer token:" :
-          "This collector requires its bearer token:", true);
-        return null;
-      }
-      return response.json().then(function (doc) {
-        if (!response.ok) { problem(doc.error || ("HTTP " + response.status), false); return; }
-        render(doc, true);
+    function part(name) {
+      var asked = new URLSearchParams(query);
+      asked.set("part", name);
+      return fetch(body.dataset.api + "?" + asked.toString(), {
+        headers: token ? {Authorization: "Bearer " + token} : {}, cache: "no-store"
+      }).then(function (response) {
+        if (response.status === 401) {
+          if (token) sessionStorage.removeItem(TOKEN_KEY);
+          throw {token: true, message: token ? "That token was refused. This collector requires its bearer token:" :
+            "This collector requires its bearer token:"};
+        }
+        return response.json().then(function (doc) {
+          if (!response.ok) throw {message: doc.error || ("HTTP " + response.status)};
+          return doc;
+        });
       });
-    }).catch(function (error) { problem("Could not load the dashboard's data: " + error.message, false); });
+    }
+    function fail(error) {
+      problem(error.token ? error.message : error.message || ("Could not load the dashboard's data: " + error),
+        !!error.token);
+    }
+    part("head").then(function (doc) {
+      var page = render(doc, true);
+      (SECTIONS[view] || []).forEach(function (key) {
+        var none = (key === "unpriced" && !num(doc.total.unpriced_calls)) ||
+          (key === "usage_missing" && !num(doc.total.usage_missing_calls));
+        if (none) { page.fill(key, []); return; }  // the total says there are none: nothing to ask
+        part(key).then(function (found) { page.fill(key, found.rows); }).catch(fail);
+      });
+    }).catch(fail);
   }
 
   if (embedded) render(JSON.parse(embedded.textContent), false);

@@ -62,9 +62,11 @@ def test_llmledger_ui_serves_the_dashboard_and_wants_its_token(clickhouse, datab
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert process.stderr is not None
-        line = process.stderr.readline()
-        found = re.search(r"the dashboard is at (http://\S+) \(bearer token required\)", line)
-        assert found, line
+        said = []
+        while not (found := re.search(r"the dashboard is at (http://\S+) \(bearer token required\)", "".join(said))):
+            line = process.stderr.readline()  # a warning of the interpreter's may come first
+            assert line, "llmledger ui exited saying: " + "".join(said)
+            said.append(line)
         url = found.group(1)
         assert status(url) == 200
         assert status(url + "api/data") == 401

@@ -119,3 +119,19 @@ def test_money_is_sent_as_decimal_strings(loaded):
     assert (status, content_type) == (200, "application/json")
     assert isinstance(document["total"]["spend_usd"], str)
     assert Decimal(document["total"]["spend_usd"]) == calls_sum(loaded)[0]
+
+
+def test_a_view_comes_in_parts_that_add_up_to_the_whole(loaded):
+    dashboard = Dashboard(client_runner(loaded), jaeger_url="http://jaeger.internal:16686")
+    whole = json.loads(dashboard.data("view=traces&tenant=acme")[2])
+    head = json.loads(dashboard.data("view=traces&tenant=acme&part=head")[2])
+    assert head["total"] == whole["total"] and head["choices"] == whole["choices"]
+    assert "trace_costs" not in head and head["views"] == ["traces"]
+    for section in SECTIONS["traces"]:
+        part = json.loads(dashboard.data(f"view=traces&tenant=acme&part={section}")[2])
+        assert part == {"section": section, "rows": whole[section]}
+    status, _, body = dashboard.data("view=traces&part=spend_by_model")
+    assert status == 400
+    assert json.loads(body)["error"] == (
+        "bad dashboard URL: part='spend_by_model' is not head or a section of view traces (trace_costs, top_calls)"
+    )
