@@ -5,6 +5,7 @@ and a run killed with SIGKILL half-way, then run again, ends exactly where an un
 from __future__ import annotations
 
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -197,3 +198,34 @@ def test_a_run_killed_half_way_and_run_again_ends_where_an_uninterrupted_run_end
     statuses = target_client.query("SELECT Status, Calls FROM llm_repricing_runs FINAL ORDER BY StartedAt").result_rows
     assert [status for status, _ in statuses] == ["done", "done"]
     assert sum(journaled for _, journaled in statuses) == calls
+
+
+def test_on_a_terminal_a_progress_bar_counts_the_calls_examined(clickhouse, fresh, files, cli_env):
+    database, client = fresh()
+    _load(client, 3, files)
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            _command(clickhouse, database, "--since", "1d", "--prices", str(files / "b.yaml"), "--dry-run"),
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            env=cli_env,
+            timeout=120,
+            check=False,
+        )
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal's other end is closed: all was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+
+    assert done.returncode == 0
+    assert "re-pricing [##############################] 3/3 calls" in shown.decode()
+    assert b"re-pricing" not in done.stdout
