@@ -130,7 +130,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             routes[STATUS_PATH] = monitor.handle_status
             alert_webhook = monitor.webhook
         # A change of the price of a model in use (price file, refreshed data): logged and alerted once.
-        stack.callback(PriceWatch(client, webhook=alert_webhook).start().stop)
+        stack.callback(PriceWatch(client, channel=alert_webhook).start().stop)
         dashboard = Dashboard(client_runner(client), jaeger_url=config.jaeger_url or "")
         routes.update(dashboard.routes())
         http_receiver = HttpReceiver(

@@ -25,14 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from clickhouse_connect.driver.client import Client
 
 from llmledger._core import price_data, prices
 from llmledger._core.prices import ModelPrice, Rate, Tiered
 
-from ..budgets.alerts import Webhook
 from ..exporters.clickhouse.client import translate_errors
 from ..exporters.clickhouse.errors import ClickHouseError
 from ..exporters.clickhouse.migrations import quote_identifier
@@ -44,6 +43,12 @@ CHANGES_TABLE = "llm_price_changes"
 WATCH_TABLE = "llm_price_watch"
 _DAYS = 30
 _log = logging.getLogger(__name__)
+
+
+class Channel(Protocol):
+    """Where alerts go: the budget file's `Webhook`, or anything else that sends a notice (document + message)."""
+
+    def send(self, notice: Any) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,9 @@ class PriceChange:
             "noticed_at": _iso(self.noticed_at),
             "reprice": f"llmledger reprice --since {self.last_call:%Y-%m-%d} --model '{self.model}' --dry-run",
         }
+
+    def title(self) -> str:
+        return f"Price change: {self.provider} {self.model}"
 
     def message(self) -> str:
         old, new = _rates(self.old), _rates(self.new)
@@ -163,20 +171,20 @@ def _in_use(client: Client, database: str | None, now_ns: int | None) -> list[_I
 
 
 class PriceWatch:
-    """Notices price changes, records and announces each once (log, and `webhook` when given)."""
+    """Notices price changes, records and announces each once (log, and `channel` when given)."""
 
     def __init__(
         self,
         client: Client,
         *,
-        webhook: Webhook | None = None,
+        channel: Channel | None = None,
         database: str | None = None,
         interval: float = 15.0,
         recheck: float = 3600.0,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.client = client
-        self.webhook = webhook
+        self.channel = channel
         self.database = database
         self.interval = interval
         self.recheck = recheck
@@ -207,8 +215,8 @@ class PriceWatch:
         for change in fresh:
             announced.add(change.identity)
             _log.warning("%s", change.message())
-            if self.webhook is not None:
-                self.webhook.send(change)
+            if self.channel is not None:
+                self.channel.send(change)
         return fresh
 
     def _remember(self, models: list[_InUse]) -> None:

@@ -59,7 +59,7 @@ def called(client, price_file):
 
 
 def test_a_price_change_of_a_model_in_use_is_alerted_once(client, called, price_file, webhook, caplog):
-    watch = PriceWatch(client, webhook=Webhook(webhook.url, attempts=1))
+    watch = PriceWatch(client, channel=Webhook(webhook.url, attempts=1))
     assert watch.check() == []
 
     price_file(PRICES.replace("input: 1.00, output: 2.00}", "input: 0.80, output: 2.00}"))
@@ -89,7 +89,7 @@ def test_a_price_change_of_a_model_in_use_is_alerted_once(client, called, price_
     ] == [("acme-chat", Decimal(1), Decimal("0.8"), 2)]
 
     assert watch.check() == []  # the same change again: not announced again
-    assert PriceWatch(client, webhook=Webhook(webhook.url, attempts=1)).check() == []  # nor after a restart
+    assert PriceWatch(client, channel=Webhook(webhook.url, attempts=1)).check() == []  # nor after a restart
     assert webhook.attempts == 1
 
 
@@ -100,7 +100,7 @@ def test_the_same_rates_under_a_new_version_are_no_change(client, called, price_
 
 
 def test_the_collectors_watch_notices_a_change_of_the_price_file_by_itself(client, called, price_file, webhook):
-    watch = PriceWatch(client, webhook=Webhook(webhook.url, attempts=1), interval=0.05).start()
+    watch = PriceWatch(client, channel=Webhook(webhook.url, attempts=1), interval=0.05).start()
     try:
         price_file(PRICES.replace("output: 2.00}", "output: 2.50}"))
         bodies = webhook.wait_for(1)
