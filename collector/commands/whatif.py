@@ -22,10 +22,11 @@ from ._instants import instant_ns, iso
 from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
 from ._table import count, render, usd
 
+# What --by can group by: `repricing.whatif.DIMENSIONS` (not imported here, so `llmledger --help` stays fast).
+BY = ("model", "provider", "service", "feature", "user", "tenant")
+
 
 def register(subparsers: Any) -> None:
-    from ..repricing.whatif import DIMENSIONS
-
     parser = subparsers.add_parser(
         "whatif",
         help="history re-costed as if some models' calls had gone to other models: actual, what-if, saving",
@@ -37,7 +38,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--since", default="30d", metavar="TIME", help="ISO 8601 time or age: 30d, 24h [30d]")
     parser.add_argument("--until", metavar="TIME", help="end of the period, exclusive [now]")
-    parser.add_argument("--by", choices=tuple(DIMENSIONS), default="model", help="group by [model]")
+    parser.add_argument("--by", choices=BY, default="model", help="group by [model]")
     parser.add_argument("--format", "-f", choices=("table", "json"), default="table", help="output format [table]")
     add_connection_options(parser)
     parser.set_defaults(func=reports_errors(run))

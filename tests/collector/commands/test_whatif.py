@@ -10,8 +10,10 @@ from time import time_ns
 
 import pytest
 
+from llmledger.collector.commands.whatif import BY
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.llm_calls import LlmCall
+from llmledger.collector.repricing.whatif import DIMENSIONS
 
 from ..repricing.conftest import priced_calls
 
@@ -76,3 +78,7 @@ def test_a_bad_swap_is_named(cli):
 
     assert done.returncode == 2
     assert "--swap 'gpt-4o': expected MODEL=OTHER_MODEL" in done.stderr
+
+
+def test_the_command_offers_every_grouping_the_what_if_knows():
+    assert set(BY) == set(DIMENSIONS)
