@@ -22,6 +22,7 @@ now, or when the price that costed it does not give its stored cost from its sto
 from __future__ import annotations
 
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -114,8 +115,6 @@ class Repricer:
         progress: Progress | None = None,
         clock_ns: Callable[[], int] | None = None,
     ) -> None:
-        import time
-
         self.client = client
         self.batch_size = batch_size
         self.progress = progress
