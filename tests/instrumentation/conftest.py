@@ -10,6 +10,7 @@ import pytest
 
 from demo.replay_server import ReplayServer
 from llmledger.instrumentation.openai import OpenAIInstrumentor
+from tests.instrumentation.instrumenting import instrumenting
 
 CHAT = "openai/otel-contrib/openai-v2/test_chat_completion_with_content.yaml"  # gpt-4o-mini, 12 in / 5 out
 STREAM = "openai/otel-contrib/openai-v2/test_chat_completion_streaming.yaml"  # gpt-4, 12 in / 5 out
@@ -27,10 +28,8 @@ def replay(request) -> Iterator[ReplayServer]:
 def replay_openai(monkeypatch, replay, tracer_provider, meter_provider) -> Iterator[OpenAIInstrumentor]:
     """The OpenAI instrumentor, with the replay server's address named as OpenAI (so calls are priced as such)."""
     monkeypatch.setenv("LLMLEDGER_PROVIDER_HOSTS", f"{replay.url.split('//')[1]}=openai")
-    instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    yield instrumentor
-    instrumentor.uninstrument()
+    with instrumenting(OpenAIInstrumentor, tracer_provider, meter_provider) as instrumentor:
+        yield instrumentor
 
 
 @pytest.fixture

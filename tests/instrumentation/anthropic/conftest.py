@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from llmledger.instrumentation.anthropic import AnthropicInstrumentor
+from tests.instrumentation.instrumenting import instrumented_fixture
 
 
 @pytest.fixture(autouse=True)
@@ -12,10 +13,4 @@ def _no_native_tracing_by_default(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_OPEN_TELEMETRY", "false")
 
 
-@pytest.fixture
-def instrumented(tracer_provider, meter_provider):
-    """The Anthropic SDK instrumented for one test, restored afterwards."""
-    instrumentor = AnthropicInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    yield instrumentor
-    instrumentor.uninstrument()
+instrumented = instrumented_fixture(AnthropicInstrumentor)

@@ -18,6 +18,7 @@ from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, OPUS, STREAM, recorded_json
 from tests.instrumentation.features import needs, needs_parameter
 from tests.instrumentation.imports import loaded_by
+from tests.instrumentation.telemetry import metrics_by_name
 
 ARGS = {"model": "claude-3-opus-20240229", "max_tokens": 1024, "messages": MESSAGES}
 
@@ -115,12 +116,7 @@ def test_content_is_captured_only_when_asked(monkeypatch, tracer_provider, span_
 def test_metrics_count_tokens_duration_and_dollars(instrumented, metric_reader):
     _client().messages.create(**ARGS)
 
-    metrics = {
-        m.name: m
-        for rm in metric_reader.get_metrics_data().resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-    }
+    metrics = metrics_by_name(metric_reader)
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"].data.data_points}
     assert tokens == {"input": 17, "output": 220}
     assert metrics["gen_ai.client.operation.duration"].data.data_points[0].count == 1

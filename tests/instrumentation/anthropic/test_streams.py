@@ -20,6 +20,7 @@ from tests.instrumentation.anthropic import transport
 from tests.instrumentation.anthropic.transport import MESSAGES, STREAM, recorded_body
 from tests.instrumentation.features import needs
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
+from tests.instrumentation.telemetry import one_span
 
 MODEL = "claude-3-5-haiku-20241022"
 ARGS = {"model": MODEL, "max_tokens": 1024, "messages": MESSAGES}
@@ -27,13 +28,6 @@ ARGS = {"model": MODEL, "max_tokens": 1024, "messages": MESSAGES}
 
 def _client():
     return transport.client(transport.stream_response(STREAM))
-
-
-def _one_span(span_exporter):
-    gc.collect()
-    spans = span_exporter.get_finished_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
 
 
 def _assert_complete(span):
@@ -60,7 +54,7 @@ def test_create_stream_read_to_the_end(instrumented, span_exporter):
     events = list(_client().messages.create(**ARGS, stream=True))
 
     assert events[0].type == "message_start"
-    _assert_complete(_one_span(span_exporter))
+    _assert_complete(one_span(span_exporter))
 
 
 def test_create_stream_break_then_dropped(instrumented, span_exporter):
@@ -71,7 +65,7 @@ def test_create_stream_break_then_dropped(instrumented, span_exporter):
     assert span_exporter.get_finished_spans() == ()
     del stream
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     _assert_incomplete(span)
     assert span.attributes["gen_ai.response.model"] == MODEL  # from message_start
 
@@ -80,7 +74,7 @@ def test_create_stream_with_block_left_early(instrumented, span_exporter):
     with _client().messages.create(**ARGS, stream=True) as stream:
         next(iter(stream))
 
-    _assert_incomplete(_one_span(span_exporter))
+    _assert_incomplete(one_span(span_exporter))
 
 
 def _lost_connection_client():
@@ -110,7 +104,7 @@ def test_create_stream_connection_lost(tracer_provider, meter_provider, span_exp
     assert instrumented == without  # the same events, then the same exception, as without llmledger
     (received, raised) = instrumented
     assert received[0] == "message_start"
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     _assert_incomplete(span)
@@ -124,7 +118,7 @@ def test_helper_iterated_to_the_end(instrumented, span_exporter):
         kinds = {event.type for event in stream}
 
     assert {"message_start", "text", "message_stop"} <= kinds
-    _assert_complete(_one_span(span_exporter))
+    _assert_complete(one_span(span_exporter))
 
 
 def test_helper_text_stream(instrumented, span_exporter):
@@ -132,7 +126,7 @@ def test_helper_text_stream(instrumented, span_exporter):
         text = "".join(stream.text_stream)
 
     assert text
-    _assert_complete(_one_span(span_exporter))
+    _assert_complete(one_span(span_exporter))
 
 
 def test_helper_get_final_message(instrumented, span_exporter):
@@ -140,7 +134,7 @@ def test_helper_get_final_message(instrumented, span_exporter):
         message = stream.get_final_message()
 
     assert message.usage.output_tokens == 108
-    _assert_complete(_one_span(span_exporter))
+    _assert_complete(one_span(span_exporter))
 
 
 def test_helper_break_inside_the_block(instrumented, span_exporter):
@@ -150,7 +144,7 @@ def test_helper_break_inside_the_block(instrumented, span_exporter):
                 break
         assert span_exporter.get_finished_spans() == ()
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     _assert_incomplete(span)
     assert span.status.is_unset
 
@@ -159,7 +153,7 @@ def test_helper_left_without_reading(instrumented, span_exporter):
     with _client().messages.stream(**ARGS):
         pass
 
-    _assert_incomplete(_one_span(span_exporter))
+    _assert_incomplete(one_span(span_exporter))
 
 
 def test_an_error_inside_the_block_reaches_the_app_and_marks_the_span(instrumented, span_exporter):
@@ -167,7 +161,7 @@ def test_an_error_inside_the_block_reaches_the_app_and_marks_the_span(instrument
         next(iter(stream))
         raise KeyError("the app's own bug")
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == "KeyError"
     _assert_incomplete(span)
 
@@ -191,7 +185,7 @@ def test_helper_connection_lost(tracer_provider, meter_provider, span_exporter):
     )
 
     assert instrumented == without
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == instrumented.type.__qualname__
     _assert_incomplete(span)
 
@@ -203,7 +197,7 @@ def test_helper_request_refused(instrumented, span_exporter):
         pass
 
     assert raised.value.status_code == 529
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == type(raised.value).__qualname__
     assert span.status.status_code.name == "ERROR"
 
@@ -226,7 +220,7 @@ def test_async_create_stream(instrumented, span_exporter):
         return [event async for event in await _async_client().messages.create(**ARGS, stream=True)]
 
     assert asyncio.run(run())
-    _assert_complete(_one_span(span_exporter))
+    _assert_complete(one_span(span_exporter))
 
 
 def test_async_create_stream_left_early(instrumented, span_exporter):
@@ -235,7 +229,7 @@ def test_async_create_stream_left_early(instrumented, span_exporter):
             await stream.__anext__()
 
     asyncio.run(run())
-    _assert_incomplete(_one_span(span_exporter))
+    _assert_incomplete(one_span(span_exporter))
 
 
 def test_async_helper_text_stream(instrumented, span_exporter):
@@ -244,7 +238,7 @@ def test_async_helper_text_stream(instrumented, span_exporter):
             return "".join([text async for text in stream.text_stream])
 
     assert asyncio.run(run())
-    _assert_complete(_one_span(span_exporter))
+    _assert_complete(one_span(span_exporter))
 
 
 def test_async_helper_left_early(instrumented, span_exporter):
@@ -256,4 +250,4 @@ def test_async_helper_left_early(instrumented, span_exporter):
             await stream.__anext__()
 
     asyncio.run(run())
-    _assert_incomplete(_one_span(span_exporter))
+    _assert_incomplete(one_span(span_exporter))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from llmledger.instrumentation.bedrock import BedrockInstrumentor
+from tests.instrumentation.instrumenting import instrumented_fixture
 
 
 @pytest.fixture(autouse=True)
@@ -16,10 +17,4 @@ def _no_aws_configuration(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-@pytest.fixture
-def instrumented(tracer_provider, meter_provider):
-    """botocore instrumented for Bedrock for one test, restored afterwards."""
-    instrumentor = BedrockInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    yield instrumentor
-    instrumentor.uninstrument()
+instrumented = instrumented_fixture(BedrockInstrumentor)

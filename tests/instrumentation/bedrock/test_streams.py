@@ -9,14 +9,13 @@ recorded bytes and adding the exception frame Bedrock sends; the rest of the sta
 
 from __future__ import annotations
 
-import gc
-
 import pytest
 
 from llmledger.instrumentation.bedrock import BedrockInstrumentor
 from tests.instrumentation.bedrock import event_frames
 from tests.instrumentation.bedrock.sdk_calls import STREAM_KEYS, only_interaction, send, target
 from tests.instrumentation.passthrough import raised_by, without_and_with
+from tests.instrumentation.telemetry import one_span
 
 # (cassette, input and output tokens, events, of which the first carrying the final usage, cost in µUSD)
 CONVERSE = ("bedrock/otel-contrib/botocore/test_converse_stream_with_content.yaml", 8, 10, 5, 4, 8 * 0.15 + 10 * 0.2)
@@ -39,13 +38,6 @@ def _open(interaction):
     """Make the streamed call; the result and its event stream, unread."""
     result = send(interaction)
     return result, result[STREAM_KEYS[target(interaction)[2]]]
-
-
-def _one_span(span_exporter):
-    gc.collect()
-    spans = span_exporter.get_finished_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
 
 
 def _assert_incomplete(span):
@@ -89,7 +81,7 @@ def test_a_stream_read_to_the_end_gives_the_app_every_event_and_records_the_call
     )
 
     assert with_ == without and len(with_) == events
-    attrs = _one_span(span_exporter).attributes
+    attrs = one_span(span_exporter).attributes
     assert attrs["llmledger.usage.complete"] is True
     assert attrs["gen_ai.usage.input_tokens"] == input_tokens
     assert attrs["gen_ai.usage.output_tokens"] == output_tokens
@@ -110,7 +102,7 @@ def test_a_stream_closed_after_its_first_event_ends_its_span_at_close(
         _assert_incomplete(span)
         assert span.status.is_unset  # leaving early is the app's choice, not a failure
         del result, stream
-    assert _one_span(span_exporter) is not None
+    assert one_span(span_exporter) is not None
 
 
 @STREAMS
@@ -124,7 +116,7 @@ def test_a_stream_left_after_a_break_ends_its_span_when_dropped(
         assert span_exporter.get_finished_spans() == ()
         del result, stream, _event
 
-    _assert_incomplete(_one_span(span_exporter))
+    _assert_incomplete(one_span(span_exporter))
 
 
 @STREAMS
@@ -135,7 +127,7 @@ def test_a_stream_cut_off_before_its_usage_records_none_and_says_so(
         _, stream = _open(interaction)
         assert len(list(stream)) == usage_at
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     _assert_incomplete(span)
     assert span.status.is_unset
 
@@ -166,7 +158,7 @@ def test_an_error_part_way_reaches_the_app_unchanged_and_marks_the_span(
 
     assert with_ == without
     assert with_.type.__name__ == "EventStreamError"
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == "EventStreamError"
     assert span.status.status_code.name == "ERROR"
     _assert_incomplete(span)
@@ -182,7 +174,7 @@ def test_a_claude_stream_without_invocation_metrics_records_claudes_own_final_co
         _, stream = _open(interaction)
         list(stream)
 
-    attrs = _one_span(span_exporter).attributes
+    attrs = one_span(span_exporter).attributes
     assert attrs["llmledger.usage.complete"] is True
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (input_tokens, output_tokens)
     assert attrs["gen_ai.usage.cost"] == pytest.approx(micro_usd / 1e6, rel=1e-12)

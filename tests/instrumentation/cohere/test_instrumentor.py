@@ -5,7 +5,6 @@ that ends exactly once however a stream ends, content only when asked, metrics, 
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 
 import cohere
@@ -19,15 +18,9 @@ from tests.instrumentation.cohere.transport import CHAT, CHAT_STREAM, CHAT_V2, C
 from tests.instrumentation.imports import loaded_by, patched_on_import
 from tests.instrumentation.openai.transport import recorded_json
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
+from tests.instrumentation.telemetry import metrics_by_name, one_span
 
 QUESTION = "Tell me a joke, pirate style"
-
-
-def _one_span(span_exporter):
-    gc.collect()
-    spans = span_exporter.get_finished_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
 
 
 def _results():
@@ -60,7 +53,7 @@ def test_the_span_follows_the_genai_conventions(instrumented, span_exporter):
         model="command", messages=MESSAGES, temperature=0.3, max_tokens=200, p=0.9, k=40, seed=7, stop_sequences=["END"]
     )
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     attrs = span.attributes
     assert span.name == "chat command"
     assert span.kind.name == "CLIENT"
@@ -102,12 +95,7 @@ def test_content_is_recorded_only_when_asked(monkeypatch, tracer_provider, span_
 def test_metrics_count_billed_tokens_duration_and_dollars(instrumented, metric_reader):
     transport.client(transport.reply(CHAT)).chat(model="command", message=QUESTION)
 
-    metrics = {
-        m.name: m
-        for rm in metric_reader.get_metrics_data().resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-    }
+    metrics = metrics_by_name(metric_reader)
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"].data.data_points}
     assert tokens == {"input": 58, "output": 119}
     assert metrics["gen_ai.client.operation.duration"].data.data_points[0].count == 1
@@ -128,7 +116,7 @@ def test_api_errors_reach_the_app_unchanged_and_mark_the_span(tracer_provider, s
 
     assert instrumented == without
     assert issubclass(instrumented.type, cohere.core.ApiError)
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == instrumented.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     assert "gen_ai.usage.cost" not in span.attributes
@@ -155,7 +143,7 @@ def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(tracer_
     assert instrumented == without  # as many events, then the same exception, as without llmledger
     received, raised = instrumented
     assert received > 0
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     assert span.attributes["llmledger.usage.complete"] is False
@@ -173,7 +161,7 @@ def test_a_stream_read_to_the_end_records_its_billed_usage(v2, instrumented, spa
         )
     assert len(list(stream)) > 2
 
-    attrs = _one_span(span_exporter).attributes
+    attrs = one_span(span_exporter).attributes
     assert attrs["llmledger.usage.complete"] is True
     assert attrs["gen_ai.request.stream"] is True
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == ((7, 109) if v2 else (7, 115))
@@ -189,7 +177,7 @@ def test_a_stream_left_early_ends_its_span_incomplete(instrumented, span_exporte
         break
     del stream  # not closed: some 5.x releases' stream generators raise on close() (as without llmledger)
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is False
     assert "gen_ai.usage.cost" not in span.attributes
 
@@ -234,7 +222,7 @@ def test_a_v1_embed_of_many_texts_is_one_span_with_the_batches_usage_summed(inst
 
     assert sum(requests) == 100  # in batches of 96 where the SDK batches (5.x releases after the first few)
     assert len(result.embeddings.float_) == 100
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.name == "embeddings embed-v4.0"
     assert span.attributes["gen_ai.usage.input_tokens"] == 1000
     assert span.attributes["gen_ai.usage.cost"] == pytest.approx(0.00012)  # 1,000 × $0.12/M

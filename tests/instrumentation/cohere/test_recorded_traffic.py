@@ -9,39 +9,29 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cassette_replay import expected, interactions
-from tests.instrumentation.cohere.sdk_calls import call, cassette
-
-
-def _files() -> list[str]:
-    return sorted(f for f, rows in expected().items() if any(r["provider"] == "cohere" for r in rows))
+from tests.cassette_replay import expected
+from tests.instrumentation.cohere import sdk_calls
+from tests.instrumentation.instrumenting import recorded_files, replayed
 
 
 def test_every_recorded_cohere_file_is_replayed():
-    assert len(_files()) == 15
-    assert sum(len(expected()[f]) for f in _files()) == 17
+    assert len(recorded_files("cohere")) == 15
+    assert sum(len(expected()[f]) for f in recorded_files("cohere")) == 17
 
 
-@pytest.mark.parametrize("file", _files())
+@pytest.mark.parametrize("file", recorded_files("cohere"))
 def test_span_usage_equals_what_cohere_billed(file, instrumented, span_exporter):
-    recorded = interactions(file)
-    with cassette(file):
-        for row in expected()[file]:
-            span_exporter.clear()
-            call(row, recorded[row["interaction_index"]])
-
-            (span,) = span_exporter.get_finished_spans()
-            attrs = span.attributes
-            assert attrs["gen_ai.provider.name"] == "cohere"
-            assert attrs["gen_ai.request.model"] == row["model_request"]
-            assert attrs["server.address"] == "api.cohere.com"
-            reported = row["normalized"]
-            assert attrs.get("gen_ai.usage.input_tokens") == reported.get("input_tokens")
-            assert attrs.get("gen_ai.usage.output_tokens") == reported.get("output_tokens")
-            searches = row["usage"].get("billed_units.search_units")
-            assert attrs.get("llmledger.usage.search_units") == searches
-            if row["streaming"]:
-                assert attrs["llmledger.usage.complete"] is True
-            assert ("gen_ai.usage.cost" in attrs) != bool(attrs.get("llmledger.cost.unpriced")), (
-                "every call with usage is either priced or flagged unpriced"
-            )
+    for row, attrs in replayed(file, sdk_calls, span_exporter):
+        assert attrs["gen_ai.provider.name"] == "cohere"
+        assert attrs["gen_ai.request.model"] == row["model_request"]
+        assert attrs["server.address"] == "api.cohere.com"
+        reported = row["normalized"]
+        assert attrs.get("gen_ai.usage.input_tokens") == reported.get("input_tokens")
+        assert attrs.get("gen_ai.usage.output_tokens") == reported.get("output_tokens")
+        searches = row["usage"].get("billed_units.search_units")
+        assert attrs.get("llmledger.usage.search_units") == searches
+        if row["streaming"]:
+            assert attrs["llmledger.usage.complete"] is True
+        assert ("gen_ai.usage.cost" in attrs) != bool(attrs.get("llmledger.cost.unpriced")), (
+            "every call with usage is either priced or flagged unpriced"
+        )

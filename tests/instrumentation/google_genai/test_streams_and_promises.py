@@ -9,7 +9,6 @@ HTTP client by an in-process transport.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 
 import pytest
@@ -22,6 +21,7 @@ from tests.instrumentation.google_genai.transport import MODEL, PLAIN, STREAM
 from tests.instrumentation.imports import loaded_by
 from tests.instrumentation.openai.transport import recorded_body
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
+from tests.instrumentation.telemetry import metrics_by_name, one_span
 
 
 def _streaming():
@@ -33,17 +33,10 @@ def _plain(status=200, body=None):
     return transport.client(lambda request: transport.response(status, payload))
 
 
-def _one_span(span_exporter):
-    gc.collect()
-    spans = span_exporter.get_finished_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
 def test_stream_read_to_the_end(instrumented, span_exporter):
     chunks = list(_streaming().models.generate_content_stream(model=MODEL, contents="Tell me a story"))
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     attrs = span.attributes
     assert len(chunks) > 2
     assert span.name == "generate_content gemini-2.0-flash"
@@ -58,7 +51,7 @@ def test_stream_left_after_one_chunk_ends_incomplete(instrumented, span_exporter
     next(stream)
     del stream
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is False
     assert "gen_ai.usage.cost" not in span.attributes
 
@@ -69,7 +62,7 @@ def test_stream_closed_early_ends_incomplete(instrumented, span_exporter):
         break
     stream.close()
 
-    assert _one_span(span_exporter).attributes["llmledger.usage.complete"] is False
+    assert one_span(span_exporter).attributes["llmledger.usage.complete"] is False
 
 
 def _read_until_the_connection_drops() -> tuple[list[str], Raised]:
@@ -93,7 +86,7 @@ def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(tracer_
     assert instrumented == without  # the same chunks, then the same exception, as without llmledger
     (received, raised) = instrumented
     assert received
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     assert span.attributes["llmledger.usage.complete"] is False
@@ -105,7 +98,7 @@ def test_async_stream(instrumented, span_exporter):
         return [c async for c in await client.models.generate_content_stream(model=MODEL, contents="Tell me")]
 
     assert asyncio.run(run())
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is True
     assert span.attributes["gen_ai.usage.output_tokens"] == 527
 
@@ -135,7 +128,7 @@ def test_api_errors_reach_the_app_unchanged(instrumented, span_exporter):
         _plain(429, error.encode()).models.generate_content(model=MODEL, contents="Say this is a test")
 
     assert raised.value.code == 429
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == "ClientError"
     assert span.status.status_code.name == "ERROR"
     assert "gen_ai.usage.cost" not in span.attributes
@@ -159,12 +152,7 @@ def test_content_is_off_by_default_and_on_when_asked(monkeypatch, tracer_provide
 def test_metrics_count_tokens_and_dollars(instrumented, metric_reader):
     _plain().models.generate_content(model=MODEL, contents="Say this is a test")
 
-    metrics = {
-        m.name: m
-        for rm in metric_reader.get_metrics_data().resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-    }
+    metrics = metrics_by_name(metric_reader)
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"].data.data_points}
     assert tokens == {"input": 45, "output": 23}
     (cost,) = metrics["llmledger.client.cost"].data.data_points

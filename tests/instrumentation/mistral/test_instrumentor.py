@@ -5,7 +5,6 @@ that ends exactly once however a stream ends, content only when asked, metrics, 
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 
 import pytest
@@ -17,15 +16,9 @@ from tests.instrumentation.mistral import transport
 from tests.instrumentation.mistral.transport import CHAT, CHAT_STREAM, MESSAGES
 from tests.instrumentation.openai.transport import recorded_json
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
+from tests.instrumentation.telemetry import metrics_by_name, one_span
 
 MODEL = "mistral-tiny"
-
-
-def _one_span(span_exporter):
-    gc.collect()
-    spans = span_exporter.get_finished_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
 
 
 def _results():
@@ -48,7 +41,7 @@ def test_the_span_follows_the_genai_conventions(instrumented, span_exporter):
         model=MODEL, messages=MESSAGES, temperature=0.2, max_tokens=120, top_p=0.9, random_seed=7, stop="END"
     )
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     attrs = span.attributes
     assert span.name == f"chat {MODEL}"
     assert span.kind.name == "CLIENT"
@@ -77,7 +70,7 @@ def test_content_is_recorded_only_when_asked(monkeypatch, tracer_provider, span_
     finally:
         instrumentor.uninstrument()
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert json.loads(span.attributes["gen_ai.input.messages"]) == MESSAGES
     assert json.loads(span.attributes["gen_ai.output.messages"])[0]["role"] == "assistant"
 
@@ -85,12 +78,7 @@ def test_content_is_recorded_only_when_asked(monkeypatch, tracer_provider, span_
 def test_metrics_count_tokens_duration_and_dollars(instrumented, metric_reader):
     transport.client(transport.reply(CHAT)).chat.complete(model=MODEL, messages=MESSAGES)
 
-    metrics = {
-        m.name: m
-        for rm in metric_reader.get_metrics_data().resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-    }
+    metrics = metrics_by_name(metric_reader)
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"].data.data_points}
     assert tokens == {"input": 11, "output": 96}
     assert metrics["gen_ai.client.operation.duration"].data.data_points[0].count == 1
@@ -110,7 +98,7 @@ def test_api_errors_reach_the_app_unchanged_and_mark_the_span(tracer_provider, s
     # The SDK's error holds the HTTP response object, a new one per call: compared by what it shows.
     assert (instrumented.type, [repr(a) for a in instrumented.args]) == (without.type, [repr(a) for a in without.args])
     assert "429" in repr(instrumented.args)
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == instrumented.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     assert "gen_ai.usage.cost" not in span.attributes
@@ -136,7 +124,7 @@ def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(tracer_
     assert instrumented == without
     received, raised = instrumented
     assert received == 3
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.attributes["llmledger.usage.complete"] is False
 
@@ -145,7 +133,7 @@ def test_a_stream_read_to_the_end_records_the_usage_of_its_last_chunk(instrument
     with transport.client(transport.sse(CHAT_STREAM)).chat.stream(model=MODEL, messages=MESSAGES) as stream:
         events = list(stream)
 
-    attrs = _one_span(span_exporter).attributes
+    attrs = one_span(span_exporter).attributes
     assert len(events) == 81
     assert attrs["gen_ai.request.stream"] is True
     assert attrs["llmledger.usage.complete"] is True
@@ -158,7 +146,7 @@ def test_a_stream_left_early_in_a_with_block_ends_its_span_incomplete(instrument
         for _ in stream:
             break
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is False
     assert "gen_ai.usage.cost" not in span.attributes
 
@@ -183,13 +171,13 @@ def test_a_fim_stream_is_recorded_as_a_text_completion(instrumented, span_export
     )
     list(client.fim.stream(model="codestral-latest", prompt="def fib(n):", suffix="return fib(n - 1)"))
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.name == "text_completion codestral-latest"
     assert span.attributes["llmledger.usage.complete"] is True
     assert span.attributes["gen_ai.usage.cost"] == pytest.approx((11 * 0.3 + 80 * 0.9) / 1e6)
 
 
-def test_structured_output_through_parse_is_one_span(instrumented, span_exporter):
+def test_structured_output_through_parse_isone_span(instrumented, span_exporter):
     from pydantic import BaseModel
 
     class Joke(BaseModel):
@@ -202,7 +190,7 @@ def test_structured_output_through_parse_is_one_span(instrumented, span_exporter
     parsed = client.chat.parse(response_format=Joke, model=MODEL, messages=MESSAGES)
 
     assert parsed.choices[0].message.parsed.punchline == "Because."
-    assert _one_span(span_exporter).name == f"chat {MODEL}"
+    assert one_span(span_exporter).name == f"chat {MODEL}"
 
 
 def test_uninstrument_restores_every_original(tracer_provider, span_exporter):

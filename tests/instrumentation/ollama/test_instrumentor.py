@@ -6,7 +6,6 @@ however a stream ends, content only when asked, metrics, and zero-code activatio
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 
 import httpx
@@ -18,13 +17,7 @@ from tests.instrumentation.imports import loaded_by, patched_on_import
 from tests.instrumentation.ollama import transport
 from tests.instrumentation.ollama.transport import CHAT, CHAT_STREAM, MESSAGES
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
-
-
-def _one_span(span_exporter):
-    gc.collect()
-    spans = span_exporter.get_finished_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
+from tests.instrumentation.telemetry import metrics_by_name, one_span
 
 
 def _results():
@@ -49,7 +42,7 @@ def test_the_span_follows_the_genai_conventions(instrumented, span_exporter):
         options={"temperature": 0.2, "num_predict": 100, "top_p": 0.9, "top_k": 40, "seed": 7, "stop": ["END"]},
     )
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     attrs = span.attributes
     assert span.name == "chat llama3"
     assert span.kind.name == "CLIENT"
@@ -71,7 +64,7 @@ def test_the_span_follows_the_genai_conventions(instrumented, span_exporter):
 def test_options_given_as_an_sdk_object_are_read_alike(instrumented, span_exporter):
     transport.client(transport.reply(CHAT)).chat("llama3", MESSAGES, options=ollama.Options(temperature=0.5))
 
-    assert _one_span(span_exporter).attributes["gen_ai.request.temperature"] == 0.5
+    assert one_span(span_exporter).attributes["gen_ai.request.temperature"] == 0.5
 
 
 def test_the_module_functions_are_recorded_with_positional_arguments(instrumented, span_exporter, monkeypatch):
@@ -80,7 +73,7 @@ def test_the_module_functions_are_recorded_with_positional_arguments(instrumente
 
     ollama.chat("llama3", MESSAGES)
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.name == "chat llama3"
     assert span.attributes["gen_ai.usage.output_tokens"] == 66
 
@@ -108,7 +101,7 @@ def test_content_is_recorded_only_when_asked(monkeypatch, tracer_provider, span_
     finally:
         instrumentor.uninstrument()
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert json.loads(span.attributes["gen_ai.input.messages"]) == MESSAGES
     assert json.loads(span.attributes["gen_ai.output.messages"])[0]["role"] == "assistant"
 
@@ -116,12 +109,7 @@ def test_content_is_recorded_only_when_asked(monkeypatch, tracer_provider, span_
 def test_metrics_count_tokens_and_duration_but_no_dollars(instrumented, metric_reader):
     transport.client(transport.reply(CHAT)).chat("llama3", MESSAGES)
 
-    metrics = {
-        m.name: m
-        for rm in metric_reader.get_metrics_data().resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-    }
+    metrics = metrics_by_name(metric_reader)
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"].data.data_points}
     assert tokens == {"input": 17, "output": 66}
     assert metrics["gen_ai.client.operation.duration"].data.data_points[0].count == 1
@@ -138,7 +126,7 @@ def test_errors_reach_the_app_unchanged_and_mark_the_span(tracer_provider, span_
 
     assert instrumented == without
     assert instrumented.type is ollama.ResponseError
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == "ResponseError"
     assert span.status.status_code.name == "ERROR"
 
@@ -153,7 +141,7 @@ def test_a_server_that_is_not_running_is_reported_as_without_llmledger(tracer_pr
     without, instrumented = without_and_with(OllamaInstrumentor(), call, tracer_provider=tracer_provider)
 
     assert instrumented == without
-    assert _one_span(span_exporter).attributes["error.type"] == instrumented.type.__qualname__
+    assert one_span(span_exporter).attributes["error.type"] == instrumented.type.__qualname__
 
 
 def _read_until_the_connection_drops() -> tuple[int, Raised]:
@@ -175,7 +163,7 @@ def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(tracer_
     assert instrumented == without
     received, raised = instrumented
     assert received == 3
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.attributes["llmledger.usage.complete"] is False
 
@@ -183,7 +171,7 @@ def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(tracer_
 def test_a_stream_read_to_the_end_records_the_last_chunks_counts(instrumented, span_exporter):
     chunks = list(transport.client(transport.reply(CHAT_STREAM)).chat("llama3", MESSAGES, stream=True))
 
-    attrs = _one_span(span_exporter).attributes
+    attrs = one_span(span_exporter).attributes
     assert len(chunks) == 50
     assert attrs["gen_ai.request.stream"] is True
     assert attrs["llmledger.usage.complete"] is True
@@ -196,7 +184,7 @@ def test_a_stream_left_early_ends_its_span_incomplete(instrumented, span_exporte
     next(stream)
     del stream
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is False
     assert "gen_ai.usage.output_tokens" not in span.attributes
 
@@ -219,7 +207,7 @@ def test_embed_counts_its_input(instrumented, span_exporter):
     body = {"model": "all-minilm", "embeddings": [[0.1, 0.2, 0.3]], "prompt_eval_count": 8}
     transport.client(lambda request: httpx.Response(200, json=body)).embed("all-minilm", "Hello")
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.name == "embeddings all-minilm"
     assert span.attributes["gen_ai.usage.input_tokens"] == 8
     assert span.attributes["gen_ai.embeddings.dimension.count"] == 3

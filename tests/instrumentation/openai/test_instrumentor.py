@@ -16,6 +16,7 @@ from tests.instrumentation import zero_code
 from tests.instrumentation.features import needs
 from tests.instrumentation.openai import transport
 from tests.instrumentation.openai.transport import CHAT, CHAT_STREAM, recorded_body, recorded_json, sse
+from tests.instrumentation.telemetry import metrics_by_name
 
 MESSAGES = [{"role": "user", "content": "Say this is a test"}]
 
@@ -116,12 +117,7 @@ def test_content_is_captured_only_when_asked(monkeypatch, tracer_provider, span_
 def test_metrics_count_tokens_duration_and_dollars(instrumented, metric_reader):
     _chat_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
 
-    metrics = {
-        m.name: m
-        for rm in metric_reader.get_metrics_data().resource_metrics
-        for sm in rm.scope_metrics
-        for m in sm.metrics
-    }
+    metrics = metrics_by_name(metric_reader)
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in metrics["gen_ai.client.token.usage"].data.data_points}
     usage = recorded_json(*CHAT)["usage"]
     assert tokens == {"input": usage["prompt_tokens"], "output": usage["completion_tokens"]}

@@ -8,7 +8,6 @@ SDK's real HTTP client.
 from __future__ import annotations
 
 import asyncio
-import gc
 
 import openai
 import pytest
@@ -18,6 +17,7 @@ from tests.instrumentation.features import needs
 from tests.instrumentation.openai import transport
 from tests.instrumentation.openai.transport import CHAT_STREAM, RESPONSES_STREAM, recorded_body, sse
 from tests.instrumentation.passthrough import Raised, raised_by, without_and_with
+from tests.instrumentation.telemetry import one_span
 
 MESSAGES = [{"role": "user", "content": "Say this is a test"}]
 
@@ -26,17 +26,10 @@ def _stream_client() -> openai.OpenAI:
     return transport.client(lambda request: sse(recorded_body(*CHAT_STREAM)))
 
 
-def _one_span(span_exporter):
-    gc.collect()
-    spans = span_exporter.get_finished_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
 def test_read_to_the_end_records_usage_and_time_to_first_chunk(instrumented, span_exporter):
     chunks = list(_stream_client().chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True))
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert len(chunks) > 2
     assert span.attributes["llmledger.usage.complete"] is True
     assert span.attributes["gen_ai.usage.input_tokens"] == 12
@@ -55,7 +48,7 @@ def test_break_after_two_chunks_then_dropped_ends_incomplete(instrumented, span_
     assert span_exporter.get_finished_spans() == ()
     del stream
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is False
     assert span.attributes["gen_ai.response.model"] == "gpt-4-0613"
     assert "gen_ai.usage.cost" not in span.attributes
@@ -65,7 +58,7 @@ def test_leaving_a_with_block_early_ends_the_span(instrumented, span_exporter):
     with _stream_client().chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True) as stream:
         next(stream)
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is False
     assert span.status.is_ok
 
@@ -76,14 +69,14 @@ def test_close_ends_the_span(instrumented, span_exporter):
     stream.close()
     stream.close()  # closing twice is harmless
 
-    assert _one_span(span_exporter).attributes["llmledger.usage.complete"] is False
+    assert one_span(span_exporter).attributes["llmledger.usage.complete"] is False
 
 
 def test_a_stream_never_read_ends_when_dropped(instrumented, span_exporter):
     stream = _stream_client().chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True)
     del stream
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is False
 
 
@@ -107,7 +100,7 @@ def test_a_connection_lost_mid_stream_reaches_the_app_and_marks_the_span(tracer_
     assert instrumented == without  # the same chunks, then the same exception, as without llmledger
     (received, raised) = instrumented
     assert len(received) == 3
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["error.type"] == raised.type.__qualname__
     assert span.status.status_code.name == "ERROR"
     assert span.attributes["llmledger.usage.complete"] is False
@@ -123,7 +116,7 @@ def test_an_interrupt_mid_stream_reaches_the_app_and_ends_the_span_without_an_er
         for chunk in stream:
             received.append(chunk)
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert len(received) == 3
     assert span.status.status_code.name == "UNSET"  # stopping is not failing: no error.type either
     assert "error.type" not in span.attributes
@@ -151,7 +144,7 @@ def test_a_task_cancelled_mid_stream_ends_the_span_without_an_error(instrumented
         return received
 
     assert len(asyncio.run(run())) == 3
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.status.status_code.name == "UNSET"
     assert "error.type" not in span.attributes
     assert span.attributes["llmledger.usage.complete"] is False
@@ -164,7 +157,7 @@ def test_async_iteration_records_usage(instrumented, span_exporter):
         return len([chunk async for chunk in stream])
 
     assert asyncio.run(run()) > 2
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert span.attributes["llmledger.usage.complete"] is True
     assert span.attributes["gen_ai.usage.output_tokens"] == 5
 
@@ -176,10 +169,10 @@ def test_async_with_block_left_early(instrumented, span_exporter):
             await stream.__anext__()
 
     asyncio.run(run())
-    assert _one_span(span_exporter).attributes["llmledger.usage.complete"] is False
+    assert one_span(span_exporter).attributes["llmledger.usage.complete"] is False
 
 
-def test_chat_stream_helper_records_one_span(instrumented, span_exporter):
+def test_chat_stream_helper_recordsone_span(instrumented, span_exporter):
     completions = _stream_client().chat.completions
     needs(completions, "stream")
     with completions.stream(model="gpt-4", messages=MESSAGES) as stream:
@@ -187,7 +180,7 @@ def test_chat_stream_helper_records_one_span(instrumented, span_exporter):
             pass
         completion = stream.get_final_completion()
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert completion.choices[0].message.content
     assert span.attributes["gen_ai.usage.input_tokens"] == 12
     assert span.attributes["llmledger.usage.complete"] is True
@@ -199,7 +192,7 @@ def test_chat_stream_helper_left_early_ends_the_span(instrumented, span_exporter
     with completions.stream(model="gpt-4", messages=MESSAGES) as stream:
         next(iter(stream))
 
-    assert _one_span(span_exporter).attributes["llmledger.usage.complete"] is False
+    assert one_span(span_exporter).attributes["llmledger.usage.complete"] is False
 
 
 def test_responses_stream_helper_records_usage(instrumented, span_exporter):
@@ -210,7 +203,7 @@ def test_responses_stream_helper_records_usage(instrumented, span_exporter):
             pass
         final = stream.get_final_response()
 
-    span = _one_span(span_exporter)
+    span = one_span(span_exporter)
     assert final.usage.output_tokens == 79
     assert span.name == "chat gpt-4.1-nano"
     assert span.attributes["gen_ai.usage.input_tokens"] == 18
