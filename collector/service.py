@@ -123,14 +123,15 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         grpc_receiver = GrpcReceiver(pipeline, config.host, config.grpc_port, **limits).start()
         stack.callback(grpc_receiver.stop)
         routes: dict[str, Route] = dict(health_routes(pipeline, client.ping, rejections))
-        alert_webhook = None
+        alert_channels = None
         if config.budgets_file is not None:
             monitor = _budget_monitor(client, config)
             stack.callback(monitor.stop)
             routes[STATUS_PATH] = monitor.handle_status
-            alert_webhook = monitor.webhook
-        # A change of the price of a model in use (price file, refreshed data): logged and alerted once.
-        stack.callback(PriceWatch(client, channel=alert_webhook).start().stop)
+            alert_channels = monitor.channels
+        # A change of the price of a model in use (price file, refreshed data): logged, and alerted once through
+        # every channel the budget file names (webhook, Slack, Teams, e-mail).
+        stack.callback(PriceWatch(client, channel=alert_channels).start().stop)
         dashboard = Dashboard(client_runner(client), jaeger_url=config.jaeger_url or "")
         routes.update(dashboard.routes())
         http_receiver = HttpReceiver(
