@@ -94,6 +94,48 @@ def _cost_attributes(provider: str, model: str, usage: Usage, start_ns: int) -> 
     ]
 
 
+def llm_span(rng: random.Random, now: int, reported_costs: bool = False) -> Span:
+    """One LLM call's span as llmledger's instrumentation makes it (semconv GenAI attributes, a priced model, a
+    cache read on about a third of calls), its ids and times drawn from `rng`; with `reported_costs`, also the cost
+    attributes the instrumentation adds."""
+    provider, model = rng.choice(MODELS)
+    input_tokens = rng.randint(50, 5000)
+    output_tokens = rng.randint(1, 800)
+    cache_read = input_tokens // 2 if rng.random() < 0.3 else 0
+    start = now - rng.randint(0, 3600) * 10**9
+    span = Span(
+        trace_id=rng.randbytes(16),
+        span_id=rng.randbytes(8),
+        name=f"chat {model}",
+        kind=Span.SPAN_KIND_CLIENT,
+        start_time_unix_nano=start,
+        end_time_unix_nano=start + rng.randint(100, 5000) * 10**6,
+    )
+    span.attributes.extend(
+        [
+            _kv("gen_ai.operation.name", "chat"),
+            _kv("gen_ai.provider.name", provider),
+            _kv("gen_ai.request.model", model),
+            _kv("gen_ai.response.model", model),
+            _kv("gen_ai.response.id", f"resp-{rng.getrandbits(48):x}"),
+            _kv("gen_ai.response.finish_reasons", ("stop",)),
+            _kv("gen_ai.usage.input_tokens", input_tokens),
+            _kv("gen_ai.usage.output_tokens", output_tokens),
+            _kv("gen_ai.usage.cache_read.input_tokens", cache_read),
+            _kv("gen_ai.usage.cache_creation.input_tokens", 0),
+            _kv("gen_ai.usage.reasoning.output_tokens", 0),
+            _kv("server.address", "api.openai.com"),
+            _kv("server.port", 443),
+            _kv("llmledger.user_id", f"user-{rng.randint(1, 500)}"),
+            _kv("llmledger.session_id", f"session-{rng.randint(1, 2000)}"),
+        ]
+    )
+    if reported_costs:
+        usage = Usage(input_tokens, output_tokens, cache_read, 0, None, 0)
+        span.attributes.extend(_cost_attributes(provider, model, usage, start))
+    return span
+
+
 def build_requests(total_spans: int, seed: int = 7, reported_costs: bool = False) -> list[bytes]:
     rng = random.Random(seed)
     now = time.time_ns()
@@ -106,43 +148,7 @@ def build_requests(total_spans: int, seed: int = 7, reported_costs: bool = False
         )
         scope_spans = resource_spans.scope_spans.add()
         scope_spans.scope.name = "llmledger.instrumentation.openai"
-        for _ in range(SPANS_PER_REQUEST):
-            provider, model = rng.choice(MODELS)
-            input_tokens = rng.randint(50, 5000)
-            output_tokens = rng.randint(1, 800)
-            cache_read = input_tokens // 2 if rng.random() < 0.3 else 0
-            start = now - rng.randint(0, 3600) * 10**9
-            span = Span(
-                trace_id=rng.randbytes(16),
-                span_id=rng.randbytes(8),
-                name=f"chat {model}",
-                kind=Span.SPAN_KIND_CLIENT,
-                start_time_unix_nano=start,
-                end_time_unix_nano=start + rng.randint(100, 5000) * 10**6,
-            )
-            span.attributes.extend(
-                [
-                    _kv("gen_ai.operation.name", "chat"),
-                    _kv("gen_ai.provider.name", provider),
-                    _kv("gen_ai.request.model", model),
-                    _kv("gen_ai.response.model", model),
-                    _kv("gen_ai.response.id", f"resp-{rng.getrandbits(48):x}"),
-                    _kv("gen_ai.response.finish_reasons", ("stop",)),
-                    _kv("gen_ai.usage.input_tokens", input_tokens),
-                    _kv("gen_ai.usage.output_tokens", output_tokens),
-                    _kv("gen_ai.usage.cache_read.input_tokens", cache_read),
-                    _kv("gen_ai.usage.cache_creation.input_tokens", 0),
-                    _kv("gen_ai.usage.reasoning.output_tokens", 0),
-                    _kv("server.address", "api.openai.com"),
-                    _kv("server.port", 443),
-                    _kv("llmledger.user_id", f"user-{rng.randint(1, 500)}"),
-                    _kv("llmledger.session_id", f"session-{rng.randint(1, 2000)}"),
-                ]
-            )
-            if reported_costs:
-                usage = Usage(input_tokens, output_tokens, cache_read, 0, None, 0)
-                span.attributes.extend(_cost_attributes(provider, model, usage, start))
-            scope_spans.spans.append(span)
+        scope_spans.spans.extend(llm_span(rng, now, reported_costs) for _ in range(SPANS_PER_REQUEST))
         bodies.append(request.SerializeToString())
     return bodies
 
@@ -288,15 +294,23 @@ def timed(
     return rate
 
 
-def start_rotel(clickhouse_url: str | None, database: str = "") -> tuple[subprocess.Popen[bytes], int, int]:
-    """rotel writing into `database` of ClickHouse at `clickhouse_url`; with None, discarding what it receives."""
+def start_rotel(
+    clickhouse_url: str | None, database: str = "", *, otlp_endpoint: str | None = None
+) -> tuple[subprocess.Popen[bytes], int, int]:
+    """rotel writing into `database` of ClickHouse at `clickhouse_url`; with None, discarding what it receives, or
+    with `otlp_endpoint` (http://host:port of an OTLP/gRPC receiver), sending it there uncompressed."""
     binary = rotel_binary()
     if binary is None:
         raise SystemExit("rotel is not installed: pip install rotel")
     grpc_port, http_port = free_port(), free_port()
     listen = ["--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}", "--otlp-http-endpoint", f"127.0.0.1:{http_port}"]
     exporter = ["--exporter", "blackhole"]
-    if clickhouse_url is not None:
+    if otlp_endpoint is not None:
+        exporter = [
+            *("--exporter", "otlp", "--otlp-exporter-endpoint", otlp_endpoint),
+            *("--otlp-exporter-protocol", "grpc", "--otlp-exporter-compression", "none"),
+        ]
+    elif clickhouse_url is not None:
         exporter = [
             *("--exporter", "clickhouse", "--clickhouse-exporter-endpoint", clickhouse_url),
             *("--clickhouse-exporter-database", database, "--clickhouse-exporter-async-insert", "false"),
