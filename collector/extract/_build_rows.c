@@ -45,7 +45,7 @@ struct config {
     PyObject *prompt_names, *priced_names, *currency_names;
     PyObject *cost_source_key; /* `gen_ai.usage.cost.source`: "provider" when the provider reported the cost */
     PyObject *server_key;      /* `server.address`: `_row` stores it on a call whose usage never arrived */
-    PyObject *python_key;      /* `metadata.usage_object` (LiteLLM's usage, as text): read by `_row` alone */
+    PyObject *python_keys;     /* tuple: usage given as text (LiteLLM's, LangSmith's): read by `_row` alone */
     PyObject *kind_key, *llm_kinds, *traceloop_key, *operation_names, *not_a_call, *call_keys; /* `is_llm_call` */
     PyObject *call_operations, *model_names;
     PyObject *described_keys;  /* tuple: `build_calls._DESCRIBED_KEYS` */
@@ -429,9 +429,11 @@ static PyObject *row(PyObject *module, PyObject *const *args, Py_ssize_t nargs) 
         return Py_NewRef(Py_None);
 
     if (!certainly_a_call(found)) DEFER();
-    int python_only = PyDict_Contains(found, cfg.python_key);
-    if (python_only < 0) goto error;
-    if (python_only) DEFER();
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(cfg.python_keys); i++) {
+        int python_only = PyDict_Contains(found, PyTuple_GET_ITEM(cfg.python_keys, i));
+        if (python_only < 0) goto error;
+        if (python_only) DEFER();
+    }
 
     /* Token counts, made inclusive as `build_calls.token_counts` does. */
     long long count[KINDS];
@@ -665,7 +667,7 @@ done:
     {(PyObject *)(c)->span_type, (c)->tokens[0], (c)->tokens[1], (c)->tokens[2], (c)->tokens[3], (c)->tokens[4],     \
      (c)->tokens[5], (c)->total_names, (c)->ttfc_names, (c)->user_names, (c)->session_names, (c)->finish_names,     \
      (c)->cost_keys, (c)->cost_names[0], (c)->cost_names[1], (c)->cost_names[2], (c)->cost_names[3],                \
-     (c)->cost_names[4], (c)->prompt_names, (c)->priced_names, (c)->currency_names, (c)->cost_source_key, (c)->server_key, (c)->python_key, (c)->kind_key, (c)->llm_kinds,  \
+     (c)->cost_names[4], (c)->prompt_names, (c)->priced_names, (c)->currency_names, (c)->cost_source_key, (c)->server_key, (c)->python_keys, (c)->kind_key, (c)->llm_kinds,  \
      (c)->traceloop_key, (c)->operation_names, (c)->not_a_call, (c)->call_keys, (c)->call_operations,             \
      (c)->model_names, (c)->described_keys, (c)->described_cache, (c)->described, (c)->reported, (c)->statuses,    \
      (c)->empty, (c)->usd, (c)->s_instrumentation, (c)->s_provider, (c)->s_collector, (c)->s_unpriced, (c)->k_attributes, (c)->k_tenant,     \
@@ -693,7 +695,7 @@ static PyObject *configure(PyObject *module, PyObject *args, PyObject *kwargs) {
             &next.user_names, &PyTuple_Type, &next.session_names, &PyTuple_Type, &next.finish_names,
             &PyFrozenSet_Type, &next.cost_keys, &PyTuple_Type, &cost_names, &PyTuple_Type, &next.prompt_names,
             &PyTuple_Type, &next.priced_names, &PyTuple_Type, &next.currency_names, &PyUnicode_Type,
-            &next.cost_source_key, &PyUnicode_Type, &next.server_key, &PyUnicode_Type, &next.python_key, &PyUnicode_Type, &next.kind_key,
+            &next.cost_source_key, &PyUnicode_Type, &next.server_key, &PyTuple_Type, &next.python_keys, &PyUnicode_Type, &next.kind_key,
             &PyTuple_Type, &next.llm_kinds, &PyUnicode_Type, &next.traceloop_key, &PyTuple_Type, &next.operation_names,
             &PyFrozenSet_Type, &next.not_a_call, &PyTuple_Type, &next.call_keys, &PyFrozenSet_Type,
             &next.call_operations, &PyTuple_Type, &next.model_names, &PyTuple_Type, &next.described_keys,

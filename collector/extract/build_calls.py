@@ -10,6 +10,7 @@ without any of them already dropped.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -96,6 +97,7 @@ def is_llm_call(found: Mapping[str, Any]) -> bool:
 
 _RESPONSE_ID = names.RESPONSE_ID[0]
 _MAX_CALL_KEY = 256  # a response id is tens of characters; a longer value is not one, and is not kept
+_MAX_OUTPUTS = 1 << 20  # LangSmith's outputs longer than this are not parsed for the id
 
 
 def call_key(found: Mapping[str, Any]) -> str:
@@ -103,6 +105,8 @@ def call_key(found: Mapping[str, Any]) -> str:
     the value is no id: empty, or longer than any provider's)."""
     value = found.get(_RESPONSE_ID)
     key = value if value.__class__ is str and value else text(found, names.RESPONSE_ID)
+    if not key and names.LANGSMITH_OUTPUTS in found:
+        key = langsmith_response_id(found[names.LANGSMITH_OUTPUTS])
     return key if len(key) <= _MAX_CALL_KEY else ""
 
 
@@ -135,8 +139,11 @@ def token_counts(found: Mapping[str, Any]) -> Counts:
     cache_write = value if value.__class__ is int and value >= 0 else count(found, names.CACHE_WRITE_TOKENS)
     value = found.get(_REASONING)
     reasoning = value if value.__class__ is int and value >= 0 else count(found, names.REASONING_TOKENS)
-    if cache_read is None and cache_write is None and names.LITELLM_USAGE in found:
-        cache_read, cache_write = litellm_cache_tokens(found[names.LITELLM_USAGE])
+    if cache_read is None and cache_write is None:
+        if names.LITELLM_USAGE in found:
+            cache_read, cache_write = litellm_cache_tokens(found[names.LITELLM_USAGE])
+        elif names.LANGSMITH_INPUT_DETAILS in found:
+            cache_read, cache_write = langsmith_cache_tokens(found[names.LANGSMITH_INPUT_DETAILS])
     cached = (cache_read or 0) + (cache_write or 0)
     if input_tokens is not None and input_tokens < cached:
         input_tokens += cached  # Anthropic-native exclusive input: an inclusive count holds its subsets
@@ -173,6 +180,34 @@ def litellm_cache_tokens(usage: Any) -> tuple[int | None, int | None]:
         found[name] = max(found.get(name, 0), int(digits))
     reads = [found[name] for name in ("cached_tokens", "cache_read_input_tokens") if name in found]
     return (max(reads) if reads else None), found.get("cache_creation_input_tokens")
+
+
+_LANGSMITH_COUNT = re.compile(r"'(cache_read|cache_creation)': (\d{1,10})\b")
+
+
+def langsmith_cache_tokens(details: Any) -> tuple[int | None, int | None]:
+    """(cache reads, cache writes) from LangChain's input token details as LangSmith's OTel export writes them,
+    Python's text of a dict (`{'audio': 0, 'cache_read': 1024}`): read by pattern, never evaluated."""
+    if not isinstance(details, str):
+        return None, None
+    found = {name: int(digits) for name, digits in _LANGSMITH_COUNT.findall(details[:4096])}
+    return found.get("cache_read"), found.get("cache_creation")
+
+
+def langsmith_response_id(outputs: Any) -> str:
+    """The response id in a LangChain chat model run's outputs as LangSmith's OTel export writes them (JSON of an
+    `LLMResult`): `llm_output.id`, else the first generation's `response_metadata.id`; '' when there is none."""
+    if not isinstance(outputs, str) or not outputs.startswith("{") or len(outputs) > _MAX_OUTPUTS:
+        return ""
+    try:
+        result = json.loads(outputs)
+        found = (result.get("llm_output") or {}).get("id")
+        if not found:
+            message = result["generations"][0][0]["message"]
+            found = (message.get("kwargs") or message).get("response_metadata", {}).get("id")
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return ""
+    return found if isinstance(found, str) else ""
 
 
 # What `_described` reads: attributes most spans of a service share (a user or session id is not among them).

@@ -289,7 +289,7 @@ def configure_native(
         currency=(names.COST_CURRENCY,),
         cost_source=names.COST_SOURCE,
         server_address=names.SERVER_ADDRESS,
-        python_only=names.LITELLM_USAGE,
+        python_only=names.USAGE_TEXTS,
         openinference_kind=names.OPENINFERENCE_KIND,
         llm_kinds=tuple(sorted(names.OPENINFERENCE_LLM_KINDS)),
         traceloop_kind=names.TRACELOOP_KIND,

@@ -18,6 +18,8 @@ Conventions covered (first name found wins):
 * LiteLLM's OTel callback (`callbacks=["otel"]`): `gen_ai.cost.{total,input,cache_read,cache_creation,output}_cost`
   (its input cost includes the cache reads and writes, as OpenInference's prompt cost does), and its usage as
   `metadata.usage_object`, a Python dict's text, where its cached tokens are (`LITELLM_USAGE`);
+* LangSmith's OTel export (`LANGSMITH_OTEL_ENABLED`): the response id only inside its outputs' JSON
+  (`LANGSMITH_OUTPUTS`), LangChain's cache counts as Python's text of a dict (`LANGSMITH_INPUT_DETAILS`);
 * the Anthropic SDK's own spans (`anthropic.messages.create`, scope `com.anthropic.sdk.python`), which name
   cache writes `gen_ai.usage.cache_write.input_tokens` and the one-hour part
   `anthropic.usage.cache_creation.ephemeral_1h_input_tokens`.
@@ -85,6 +87,11 @@ USAGE_COMPLETE: Final = "llmledger.usage.complete"
 # LiteLLM's OTel callback puts its usage object here as Python's text of a dict; its cached tokens are nowhere else
 # unless LiteLLM runs with the latest GenAI semantic conventions.
 LITELLM_USAGE: Final = "metadata.usage_object"
+# LangSmith's OTel export: LangChain's input token details, Python's text of a dict (`{'cache_read': 1024}`).
+LANGSMITH_INPUT_DETAILS: Final = "gen_ai.usage.input_token_details"
+USAGE_TEXTS: Final = (LITELLM_USAGE, LANGSMITH_INPUT_DETAILS)  # read by pattern, in Python
+# LangSmith's OTel export: the run's outputs as JSON, where a chat model's response id is (`llm_output.id`).
+LANGSMITH_OUTPUTS: Final = "gen_ai.completion"
 
 # Cost. A span carrying any of these keeps its cost (cost_source 'instrumentation', or 'provider' when
 # COST_SOURCE says the provider reported it).
@@ -166,6 +173,8 @@ READ: Final = frozenset(
         USAGE_COMPLETE,
         COST_CURRENCY,
         LITELLM_USAGE,
+        LANGSMITH_INPUT_DETAILS,
+        LANGSMITH_OUTPUTS,
         PRICED_MODEL,
         COST_SOURCE,
         OPENINFERENCE_KIND,

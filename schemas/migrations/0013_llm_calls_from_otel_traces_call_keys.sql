@@ -1,9 +1,10 @@
 -- SPDX-License-Identifier: Apache-2.0
 -- llmledger: optional = sql_only
 -- SQL-only (migration 0008): the view deriving llm_calls from otel_traces, replaced by one that also fills CallKey
--- (migration 0012) and reads LiteLLM's OTel callback spans as the collector does: its `gen_ai.cost.*` breakdown
--- (its input cost includes the cache, as OpenInference's prompt cost) and the cached tokens of its usage object
--- (collector/extract/conventions.py). Every other column reads as before.
+-- (migration 0012, with LangSmith's export's id from its outputs' JSON) and reads LiteLLM's OTel callback spans as
+-- the collector does: its `gen_ai.cost.*` breakdown (its input cost includes the cache, as OpenInference's prompt
+-- cost) and the cached tokens of its usage object, and LangSmith's cached tokens from LangChain's input token
+-- details (collector/extract/conventions.py). Every other column reads as before.
 --
 -- What the collector does and this view does not: keep one row per provider call. Here every LLM span is a row,
 -- so an app whose calls are reported by two instrumentations (docs/frameworks.md) counts them twice in SQL-only
@@ -167,7 +168,24 @@ FROM
                     coalesce(nullIf(a['gen_ai.response.model'], ''), nullIf(a['llm.response.model'], ''), '')
                         AS response_model,
                     -- The call's identity: the provider's response id, '' past 256 characters (no id is that long).
-                    coalesce(nullIf(a['gen_ai.response.id'], ''), nullIf(a['llm.response.id'], ''), '') AS call_key_raw,
+                    -- LangSmith's export has it only in its outputs' JSON (collector/extract/build_calls.py).
+                    a['gen_ai.completion'] AS langsmith_outputs,
+                    if(
+                        startsWith(langsmith_outputs, '{') AND length(langsmith_outputs) <= 1048576,
+                        coalesce(
+                            nullIf(JSONExtractString(langsmith_outputs, 'llm_output', 'id'), ''),
+                            nullIf(
+                                JSONExtractString(
+                                    langsmith_outputs, 'generations', 1, 1, 'message', 'kwargs', 'response_metadata', 'id'
+                                ),
+                                ''
+                            )
+                        ),
+                        NULL
+                    ) AS langsmith_id,
+                    coalesce(
+                        nullIf(a['gen_ai.response.id'], ''), nullIf(a['llm.response.id'], ''), langsmith_id, ''
+                    ) AS call_key_raw,
                     if(lengthUTF8(call_key_raw) <= 256, call_key_raw, '') AS call_key,
                     -- Framework spans (agents, tools, workflows) may carry their children's usage: not calls.
                     multiIf(
@@ -237,8 +255,27 @@ FROM
                     arrayMap(
                         x -> toUInt64(x), extractAll(litellm_usage, '\'cache_creation_input_tokens\': (\\d{1,10})\\b')
                     ) AS litellm_writes,
-                    if(empty(litellm_reads), cache_read_given, toNullable(arrayMax(litellm_reads))) AS cache_read,
-                    if(empty(litellm_writes), cache_write_given, toNullable(arrayMax(litellm_writes))) AS cache_write,
+                    -- LangSmith's export: LangChain's input token details, Python's text of a dict.
+                    if(
+                        cache_read_given IS NULL AND cache_write_given IS NULL
+                            AND NOT mapContains(a, 'metadata.usage_object'),
+                        substring(a['gen_ai.usage.input_token_details'], 1, 4096),
+                        ''
+                    ) AS langsmith_details,
+                    arrayMap(x -> toUInt64(x), extractAll(langsmith_details, '\'cache_read\': (\\d{1,10})\\b'))
+                        AS langsmith_reads,
+                    arrayMap(x -> toUInt64(x), extractAll(langsmith_details, '\'cache_creation\': (\\d{1,10})\\b'))
+                        AS langsmith_writes,
+                    multiIf(
+                        notEmpty(litellm_reads), toNullable(arrayMax(litellm_reads)),
+                        notEmpty(langsmith_reads), toNullable(arrayMax(langsmith_reads)),
+                        cache_read_given
+                    ) AS cache_read,
+                    multiIf(
+                        notEmpty(litellm_writes), toNullable(arrayMax(litellm_writes)),
+                        notEmpty(langsmith_writes), toNullable(arrayMax(langsmith_writes)),
+                        cache_write_given
+                    ) AS cache_write,
                     coalesce(
                         toUInt64OrNull(replaceRegexpOne(a['llmledger.usage.cache_creation_1h.input_tokens'], '\\.0+$', '')),
                         toUInt64OrNull(replaceRegexpOne(a['anthropic.usage.cache_creation.ephemeral_1h_input_tokens'], '\\.0+$', ''))

@@ -12,6 +12,7 @@ and `set_usage_sums`) from a real `anthropic.types.Message`, so a change in what
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -318,6 +319,40 @@ def litellm_otel(provider: TracerProvider) -> dict[str, Any]:
         "operation": "chat",
         "response_model": "gpt-4o-mini-2024-07-18",
         "cost_source": "instrumentation",
+        "call_key": "chatcmpl-litellm",
+    }
+
+
+def langsmith(provider: TracerProvider) -> dict[str, Any]:
+    """LangSmith's OTel export of a LangChain chat model run (`LANGSMITH_OTEL_ENABLED`, langsmith 0.15): no cost,
+    the response id only in the run's outputs (JSON of an `LLMResult`), cached tokens as Python's text of a dict."""
+    tracer = provider.get_tracer("langsmith")
+    outputs = {
+        "generations": [[{"text": "Hi", "message": {"kwargs": {"response_metadata": {"id": "chatcmpl-other"}}}}]],
+        "llm_output": {"token_usage": {"prompt_tokens": 1000}, "id": "chatcmpl-langsmith"},
+        "type": "LLMResult",
+    }
+    with tracer.start_as_current_span("ChatOpenAI") as span:
+        span.set_attributes(
+            {
+                "langsmith.span.kind": "llm",
+                "gen_ai.operation.name": "chat",
+                "gen_ai.system": "openai",
+                "gen_ai.request.model": "gpt-4o-mini",
+                "gen_ai.usage.input_tokens": 1000,
+                "gen_ai.usage.output_tokens": 200,
+                "gen_ai.usage.total_tokens": 1200,
+                "gen_ai.usage.input_token_details": "{'audio': 0, 'cache_read': 400}",
+                "gen_ai.completion": json.dumps(outputs),
+            }
+        )
+    return {
+        **_GPT_MINI,
+        **_CACHED_MINI,
+        "operation": "chat",
+        "priced_model": "gpt-4o-mini",
+        "cost_source": "collector",
+        "call_key": "chatcmpl-langsmith",
     }
 
 
@@ -407,6 +442,7 @@ CONVENTIONS: dict[str, Builder] = {
     "openinference": openinference,
     "openinference_cost": openinference_cost,
     "litellm_otel": litellm_otel,
+    "langsmith": langsmith,
     "anthropic_sdk": anthropic_sdk,
     "unpriced": unpriced,
 }
