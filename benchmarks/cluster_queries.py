@@ -3,12 +3,12 @@
 
     python benchmarks/cluster_queries.py [--calls N] [--days D] [--rounds R] [--layouts single,cluster]
 
-Fills `llm_calls` with N synthetic calls over the last D days (default 100 million over 90; about 1,000 users,
-50 models of 5 providers, 30 services, 5 tenants, 20 features, 4 calls a trace) with `INSERT … SELECT` from
-`numbers()` in slices of 10 million, so the rollups are filled by their views exactly as by the collector's
-inserts. One configuration is one embedded engine ("single"), the other two engines on loopback sharing a
-`<remote_servers>` section, the schema applied with `--cluster` and the calls inserted through the Distributed
-table ("cluster"). Printed per configuration:
+Fills `llm_calls` with N synthetic calls over the last D days (default 100 million over 90; 1,000 users, 50 models
+of 5 providers, 30 services, 12 features, 5 tenants, 4 calls a trace, grouped in workloads as below) with
+`INSERT … SELECT` from `numbers()` in slices of 10 million, so the rollups are filled by their views exactly as
+by the collector's inserts. One configuration is one embedded engine ("single"), the other two engines on
+loopback sharing a `<remote_servers>` section, the schema applied with `--cluster` and the calls inserted
+through the Distributed table ("cluster"). Printed per configuration:
 - insert rate (calls a second, views included) and storage on disk per million calls (all tables, and llm_calls);
 - each named query with its default parameters: cold (first run after ClickHouse's mark, uncompressed and query
   condition caches are dropped on every node; the OS page cache is not) and warm (median of R runs), in ms as
@@ -46,7 +46,10 @@ _COLUMNS = (
     "OutputTokens, CacheReadInputTokens, InputCost, CacheReadCost, OutputCost, TotalCost, CacheSavings, CostSource, "
     "PriceId, Attributes"
 )
-# One call per number; a trace is 4 consecutive numbers (same start second, user, service, tenant, feature).
+# One call per number; a trace is 4 consecutive numbers of one workload (a service's feature: its tenant, its
+# users, its three models) starting in the same second. 60 workloads over 30 services, 12 features, 5 tenants;
+# 1,000 users, 50 per group of three workloads; 50 models of 5 providers. With `--independent` every dimension is
+# drawn on its own instead, so nearly every call is a group of its own in every rollup (the worst case).
 _FILL = """
 INSERT INTO {db}.llm_calls ({columns})
 SELECT
@@ -55,10 +58,10 @@ SELECT
     hex(cityHash64(number, 'span')),
     concat('chat ', model),
     toFloat64(200 + cityHash64(number, 'ms') % 5000),
-    concat('tenant-', toString(cityHash64(trace, 't') % 5)),
-    concat('service-', toString(cityHash64(trace, 's') % 30)),
+    concat('tenant-', toString({tenant} % 5)),
+    concat('service-', toString({service} % 30)),
     'prod',
-    concat('feature-', toString(cityHash64(trace, 'f') % 20)),
+    concat('feature-', toString({feature} % 12)),
     concat('user-', toString(uid)),
     concat('session-', toString(uid), '-', toString(cityHash64(trace) % ({days} * 86400) DIV 86400)),
     ['openai', 'anthropic', 'google', 'mistral', 'aws.bedrock'][m % 5 + 1],
@@ -79,15 +82,16 @@ SELECT
     toDecimal64(cached * (1 + m % 10) * 9e-8, 12),
     if(number % 200 = 0, 'unpriced', 'collector'),
     concat('price-', toString(m)),
-    map('team', concat('team-', toString(cityHash64(trace, 'a') % 12)))
+    map('team', concat('team-', toString({service} % 12)))
 FROM
 (
     SELECT
         number,
         intDiv(number, 4) AS trace,
         number % 4 AS call,
-        cityHash64(intDiv(number, 4), 'u') % 1000 AS uid,
-        cityHash64(number, 'm') % 50 AS m,
+        cityHash64(trace, 'w') % 60 AS w,
+        {uid} AS uid,
+        {model} AS m,
         concat('model-', toString(m)) AS model,
         toUInt32(100 + cityHash64(number, 'i') % 4000) AS input,
         toUInt32(10 + cityHash64(number, 'o') % 800) AS output,
@@ -95,6 +99,20 @@ FROM
     FROM numbers({start}, {count})
 )
 """
+_WORKLOADS = {
+    "tenant": "w",
+    "service": "w",
+    "feature": "w",
+    "uid": "intDiv(w, 3) * 50 + cityHash64(trace, 'u') % 50",
+    "model": "(w * 3 + cityHash64(number, 'm') % 3) % 50",
+}
+_INDEPENDENT = {
+    "tenant": "cityHash64(trace, 't')",
+    "service": "cityHash64(trace, 's')",
+    "feature": "cityHash64(trace, 'f')",
+    "uid": "cityHash64(trace, 'u') % 1000",
+    "model": "cityHash64(number, 'm') % 50",
+}
 
 
 class Layout:
@@ -124,11 +142,13 @@ class Layout:
             node.stop()
 
 
-def fill(layout: Layout, calls: int, days: int) -> float:
+def fill(layout: Layout, calls: int, days: int, *, independent: bool = False) -> float:
     """Insert `calls` calls; the seconds it took."""
+    dimensions = _INDEPENDENT if independent else _WORKLOADS
     start = time.perf_counter()
     for first in range(0, calls, SLICE):
-        sql = _FILL.format(db=DATABASE, columns=_COLUMNS, days=days, start=first, count=min(SLICE, calls - first))
+        count = min(SLICE, calls - first)
+        sql = _FILL.format(db=DATABASE, columns=_COLUMNS, days=days, start=first, count=count, **dimensions)
         layout.client.command(sql, settings={"distributed_foreground_insert": 1, "max_execution_time": 0})
         print(f"  {layout.name}: {min(first + SLICE, calls):,} calls", flush=True)
     elapsed = time.perf_counter() - start
@@ -202,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=100_000_000)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--independent", action="store_true", help="draw every dimension on its own (worst case)")
     parser.add_argument("--layouts", default="single,cluster", help="single, cluster or both [single,cluster]")
     args = parser.parse_args(argv)
     layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]
@@ -210,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in layouts:
             layout = Layout(name, Path(base))
             try:
-                seconds = fill(layout, args.calls, args.days)
+                seconds = fill(layout, args.calls, args.days, independent=args.independent)
                 results[name] = {
                     "rate": args.calls / seconds,
                     "storage": storage(layout),
