@@ -3,7 +3,7 @@
 instrumentations loaded by their entry points), against a loopback server answering from recorded OpenAI traffic,
 exporting to a running collector: two provider calls give exactly two rows in llm_calls, with the provider's tokens
 and the right cost, whether the framework's own tracing is on (its spans are then folded into the rows, and listed
-in llm_call_spans) or off.
+in llm_call_spans) or off, and from LiteLLM's own spans alone when llmledger's LiteLLM instrumentation is off.
 
 The recording (OpenLLMetry's prompt-caching cassette) answers gpt-4o-mini twice: 1149 input tokens and 315 output,
 then 1149 input of which 1024 read from the cache and 353 output. At 0.15 / 0.075 / 0.6 USD per million tokens
@@ -101,9 +101,13 @@ CASES = [
     ("langchain", "on"),
     ("litellm", "off"),
     ("litellm", "on"),
+    ("litellm", "alone"),  # its callback's spans without llmledger_litellm: the collector reads LiteLLM's own
     ("openai_agents", "off"),
     ("llama_index", "off"),
 ]
+# The framework's own LLM spans of each call with its tracing on, each folded into llmledger's row of the call.
+# LiteLLM's callback makes none beside llmledger's: it writes its attributes on the current span (llmledger's).
+FOLDED_WHEN_ON = {"pydantic_ai": len(CALLS), "langchain": len(CALLS), "litellm": 0}
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +139,11 @@ def test_two_calls_are_two_rows_with_the_providers_tokens_and_cost(
     assert [row[0] for row in rows] == ids, _explain(client, collector)
     assert [row[1:] for row in rows] == CALLS
     assert _rolled_up(client, service) == (len(CALLS), sum(call[3] for call in CALLS))
+    # With its tracing on, the framework's span of each call is there, folded into the call's row.
+    folded = client.query(
+        "SELECT KeptSpanId, Reason FROM llm_call_spans FINAL WHERE CallKey IN {ids:Array(String)}", {"ids": ids}
+    ).result_rows
+    assert len(folded) == (FOLDED_WHEN_ON[framework] if tracing == "on" else 0), folded
 
 
 def _run(
@@ -153,8 +162,9 @@ def _run(
         "OPENAI_BASE_URL": base_url,
         "OPENAI_API_KEY": "test",
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch of LiteLLM's price map from the network
-        "FRAMEWORK_TRACING": tracing,
+        "FRAMEWORK_TRACING": "off" if tracing == "off" else "on",
         **(TRACING_ENV.get(name, {}) if tracing == "on" else {}),
+        **({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": f"llmledger_{name}"} if tracing == "alone" else {}),
     }
     done = subprocess.run(
         [str(python.parent / "opentelemetry-instrument"), str(python), str(app)],
