@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,11 +21,15 @@ from tests.cassette_replay import interactions
 
 class ReplayServer:
     """`with ReplayServer(cassette, count) as server:` serves the cassette's first `count` responses at
-    `server.base_url` (`…/v1`), then answers 500."""
+    `server.base_url` (`…/v1`), then answers 500; `answers` (cassette, interaction index) pairs serve those, in
+    that order, each with its recorded content type (JSON or a server-sent event stream)."""
 
-    def __init__(self, cassette: str, count: int) -> None:
-        suffix = uuid.uuid4().hex[:8]
-        self._responses = [_with_id(_body(interaction), suffix) for interaction in interactions(cassette)[:count]]
+    def __init__(self, cassette: str = "", count: int = 0, answers: list[tuple[str, int]] | None = None) -> None:
+        answers = answers if answers is not None else [(cassette, index) for index in range(count)]
+        self._responses: list[tuple[str, bytes]] = []
+        for cassette_file, index in answers:
+            suffix = uuid.uuid4().hex[:8]
+            self._responses.append(_with_id(interactions(cassette_file)[index], suffix))
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -39,7 +44,8 @@ class ReplayServer:
         self._server.server_close()
 
     def response_ids(self) -> list[str]:
-        return [json.loads(body)["id"] for body in self._responses]
+        """The id of each response ('' where a response has none, as an embedding)."""
+        return [_first_id(body) for _, body in self._responses]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         replay = self
@@ -54,9 +60,9 @@ class ReplayServer:
                 if index >= len(replay._responses):
                     self.send_error(500, "no recorded response left")
                     return
-                body = replay._responses[index]
+                content_type, body = replay._responses[index]
                 self.send_response(200)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", content_type)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -67,15 +73,22 @@ class ReplayServer:
         return Handler
 
 
-def _body(interaction: dict[str, Any]) -> bytes:
+def _with_id(interaction: dict[str, Any], suffix: str) -> tuple[str, bytes]:
+    """The recorded response's content type and body (decompressed), its id given `suffix` (every chunk's, in a
+    stream)."""
     response = interaction["response"]
+    headers = {key.lower(): value for key, value in response["headers"].items()}
     body = response["body"]["string"]
     body = body.encode() if isinstance(body, str) else body
-    encoding = {key.lower(): value for key, value in response["headers"].items()}.get("content-encoding") or []
-    return gzip.decompress(body) if "gzip" in encoding else body
+    if "gzip" in (headers.get("content-encoding") or []):
+        body = gzip.decompress(body)
+    content_type = (headers.get("content-type") or ["application/json"])[0]
+    recorded = _first_id(body)
+    if recorded:
+        body = body.replace(f'"{recorded}"'.encode(), f'"{recorded}-{suffix}"'.encode())
+    return content_type, body
 
 
-def _with_id(body: bytes, suffix: str) -> bytes:
-    response = json.loads(body)
-    response["id"] = f"{response['id']}-{suffix}"
-    return json.dumps(response).encode()
+def _first_id(body: bytes) -> str:
+    found = re.search(rb'"id"\s*:\s*"((?:chatcmpl|cmpl|resp|msg)-[^"]+)"', body)
+    return found.group(1).decode() if found else ""

@@ -204,3 +204,57 @@ def _rolled_up(client: Any, service: str) -> tuple[int, Decimal]:
     query = "SELECT sum(Calls), sum(TotalCost) FROM llm_usage_hourly WHERE ServiceName = {s:String}"
     calls, cost = client.query(query, {"s": service}).result_rows[0]
     return int(calls), Decimal(cost)
+
+
+STREAM = "openai/otel-contrib/openai-v2/test_chat_completion_streaming.yaml"  # gpt-4: 12 in, 5 out
+EMBEDDING = "openai/otel-contrib/openai-v2/test_embeddings_with_content.yaml"  # text-embedding-3-small: 6 in
+LITELLM_CALLS = """
+    import asyncio
+    import os
+    import litellm
+
+    base = {"api_base": os.environ["OPENAI_BASE_URL"], "api_key": "test"}
+    messages = [{"role": "user", "content": "Say this is a test"}]
+
+    async def main():
+        async for _ in await litellm.acompletion(model="gpt-4", messages=messages, stream=True, **base):
+            pass
+        await litellm.acompletion(model="gpt-4o-mini", messages=messages, **base)
+        await litellm.aembedding(model="text-embedding-3-small", input=["Say this is a test"], **base)
+
+    for _ in litellm.completion(model="gpt-4", messages=messages, stream=True, **base):
+        pass
+    asyncio.run(main())
+    litellm.text_completion(model="gpt-4o-mini", prompt="Say this is a test", **base)
+"""
+
+
+def test_litellm_streams_async_calls_embeddings_and_text_completions_are_a_row_each(
+    python: Path, collector: Any, clickhouse: Any, tmp_path: Path
+) -> None:
+    service = f"litellm-calls-{uuid.uuid4().hex[:6]}"
+    answers = [(STREAM, 0), (STREAM, 0), (CASSETTE, 1), (EMBEDDING, 0), (CASSETTE, 0)]
+    with ReplayServer(answers=answers) as server:
+        _run(python, LITELLM_CALLS, tmp_path, service, server.base_url, collector, "off", "litellm")
+        assert len(server.requests) == len(answers)
+        assert [request.get("stream_options") for request in server.requests[:2]] == [{"include_usage": True}] * 2
+        ids = server.response_ids()
+    client = clickhouse.connect(collector.database)
+    query = (
+        "SELECT CallKey, Operation, IsStreaming, InputTokens, CacheReadInputTokens, OutputTokens, TotalCost, CostSource"
+        " FROM llm_calls FINAL WHERE ServiceName = {s:String} ORDER BY Timestamp"
+    )
+    deadline = time.monotonic() + 30
+    while len(rows := client.query(query, {"s": service}).result_rows) < len(answers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    gpt4 = Decimal("0.000660000000")  # 12 × 30 + 5 × 60 USD per million
+    assert (
+        rows
+        == [
+            (ids[0], "chat", True, 12, 0, 5, gpt4, "instrumentation"),
+            (ids[1], "chat", True, 12, 0, 5, gpt4, "instrumentation"),
+            (ids[2], "chat", False, *CALLS[1][:3], CALLS[1][3], "instrumentation"),
+            ("", "embeddings", False, 6, 0, 0, Decimal("0.000000120000"), "instrumentation"),  # 6 × 0.02
+            (ids[4], "text_completion", False, *CALLS[0][:3], CALLS[0][3], "instrumentation"),
+        ]
+    ), _explain(client, collector)
