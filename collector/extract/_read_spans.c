@@ -9,11 +9,15 @@
  * Python readers, for one span (its attributes are returned raw, `found` is None) or for the whole request (`scan`
  * returns None). tests/collector/extract/test_read_spans_in_c.py holds the two to the same results.
  *
- * scan(body, names, custom_prefix) -> (resources, scopes) | None
+ * scan(body, names, custom_prefix[, markers]) -> (resources, scopes) | (resources, scopes, spans) | None
  *   names:     dict of wanted attribute key (bytes) -> key (str)
  *   resources: the serialized Resource of each ResourceSpans (b"" when absent)
  *   scopes:    (resource index, spans, founds) per ScopeSpans, in order; `spans` are ScannedSpan, `founds` the
  *              attribute dict of each span, or None where the Python reader must read `span.attributes`.
+ *   markers:   a set of names (values of `names`), one of which a span's attributes must hold to be kept: with it,
+ *              a span read here whose `found` holds none of them is counted and left out (no Python object is
+ *              made for it: most spans of an app are not LLM calls, and are recognised from their keys alone), and
+ *              the result gains the count of every span of the request, those left out included.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -165,6 +169,7 @@ typedef struct {
     const char *key;
     Py_ssize_t length;
     PyObject *name; /* borrowed from `owner` */
+    int marker;     /* whether `name` is one of the markers */
 } Slot;
 
 typedef struct {
@@ -173,6 +178,7 @@ typedef struct {
     size_t mask;
     const char *custom;
     Py_ssize_t custom_length;
+    int filtering; /* markers were given: spans without one are left out */
 } Wanted;
 
 static uint64_t load8(const uint8_t *bytes, Py_ssize_t length) { /* up to 8 bytes, zero-padded */
@@ -193,8 +199,9 @@ static uint64_t hash_bytes(const uint8_t *bytes, Py_ssize_t length) {
     return hash ^ (hash >> 29);
 }
 
-/* 0 and a Python error when `names` is not a dict of bytes to str or memory runs out. */
-static int wanted_init(Wanted *wanted, PyObject *names) {
+/* 0 and a Python error when `names` is not a dict of bytes to str, `markers` (or NULL) not a set, or memory runs
+ * out. */
+static int wanted_init(Wanted *wanted, PyObject *names, PyObject *markers) {
     wanted->owner = PyDict_Copy(names);
     if (wanted->owner == NULL) return 0;
     size_t size = 16;
@@ -212,9 +219,11 @@ static int wanted_init(Wanted *wanted, PyObject *names) {
             PyErr_SetString(PyExc_TypeError, "names must map bytes to str");
             return 0;
         }
+        int marker = markers == NULL ? 0 : PySet_Contains(markers, name);
+        if (marker < 0) return 0;
         size_t at = hash_bytes((const uint8_t *)PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key)) & wanted->mask;
         while (wanted->slots[at].key != NULL) at = (at + 1) & wanted->mask;
-        wanted->slots[at] = (Slot){PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), name};
+        wanted->slots[at] = (Slot){PyBytes_AS_STRING(key), PyBytes_GET_SIZE(key), name, marker};
     }
     return 1;
 }
@@ -224,36 +233,47 @@ static void wanted_release(Wanted *wanted) {
     Py_XDECREF(wanted->owner);
 }
 
-static PyObject *wanted_name(const Wanted *wanted, const uint8_t *key, Py_ssize_t length) {
+static const Slot *wanted_slot(const Wanted *wanted, const uint8_t *key, Py_ssize_t length) {
     for (size_t at = hash_bytes(key, length) & wanted->mask; wanted->slots[at].key != NULL;
          at = (at + 1) & wanted->mask) {
         const Slot *slot = &wanted->slots[at];
-        if (slot->length == length && memcmp(slot->key, key, length) == 0) return slot->name;
+        if (slot->length == length && memcmp(slot->key, key, length) == 0) return slot;
     }
     return NULL;
 }
 
-/* One serialized KeyValue into `found`, as `read_spans.EncodedReader._decode` reads it. 1 when done (read or
- * skipped), 0 when the span's attributes must go to the Python reader, -1 on a Python error. */
-static int read_attribute(Cursor kv, const Wanted *wanted, PyObject *found) {
-    /* The shape the Python reader's fast path takes: field 1 (the key, shorter than 128 bytes) first. */
+/* A KeyValue in the shape the Python reader's fast path takes: field 1 (the key, shorter than 128 bytes) first,
+ * then nothing more or exactly one field 2 (the value, tag 0x12) to the end. 0 for any other shape. */
+static int simple_key_value(Cursor kv, const uint8_t **key, Py_ssize_t *key_length, Cursor *value) {
     if (kv.end - kv.p < 2 || kv.p[0] != 0x0A || kv.p[1] >= 0x80) return 0;
-    const uint8_t *key = kv.p + 2;
-    Py_ssize_t key_length = kv.p[1];
-    if (key_length > kv.end - key) return 0;
-    Cursor rest = {key + key_length, kv.end};
-    Cursor value = {rest.end, rest.end};
-    if (rest.p < rest.end) { /* nothing more, or exactly one field 2 (the value, tag 0x12) to the end */
+    *key = kv.p + 2;
+    *key_length = kv.p[1];
+    if (*key_length > kv.end - *key) return 0;
+    Cursor rest = {*key + *key_length, kv.end};
+    *value = (Cursor){rest.end, rest.end};
+    if (rest.p < rest.end) {
         if (rest.p[0] != 0x12) return 0;
         uint32_t number;
         int wire;
         uint64_t scalar;
-        if (!read_field(&rest, &number, &wire, &value, &scalar) || number != 2 || wire != WIRE_LEN ||
+        if (!read_field(&rest, &number, &wire, value, &scalar) || number != 2 || wire != WIRE_LEN ||
             rest.p != rest.end) {
             return 0;
         }
     }
-    PyObject *name = wanted_name(wanted, key, key_length); /* borrowed */
+    return 1;
+}
+
+/* One serialized KeyValue into `found`, as `read_spans.EncodedReader._decode` reads it; `*marked` set when it
+ * puts a marker there. 1 when done (read or skipped), 0 when the span's attributes must go to the Python reader,
+ * -1 on a Python error. */
+static int read_attribute(Cursor kv, const Wanted *wanted, PyObject *found, int *marked) {
+    const uint8_t *key;
+    Py_ssize_t key_length;
+    Cursor value;
+    if (!simple_key_value(kv, &key, &key_length, &value)) return 0;
+    const Slot *slot = wanted_slot(wanted, key, key_length);
+    PyObject *name = slot == NULL ? NULL : slot->name; /* borrowed */
     int custom = key_length >= wanted->custom_length && memcmp(key, wanted->custom, wanted->custom_length) == 0;
     if (name == NULL && !custom) return 1; /* an attribute extraction does not read */
     PyObject *result = NULL;
@@ -263,6 +283,7 @@ static int read_attribute(Cursor kv, const Wanted *wanted, PyObject *found) {
     int failed;
     if (name != NULL) {
         failed = PyDict_SetItem(found, name, result);
+        *marked |= slot->marker;
     } else {
         PyObject *text = PyUnicode_DecodeUTF8((const char *)key, key_length, NULL);
         if (text == NULL) {
@@ -320,9 +341,43 @@ static PyObject *status_of(int64_t code) {
     return status;
 }
 
-enum { SPAN_OK = 1, SPAN_REQUEST_PUNT = 0, SPAN_ERROR = -1 };
+enum { SPAN_OK = 1, SPAN_REQUEST_PUNT = 0, SPAN_ERROR = -1, SPAN_LEFT_OUT = 2 };
 
-/* A Span into `spans` and `founds`. SPAN_REQUEST_PUNT: the request is not in the canonical shape. */
+/* Whether `text` (a span's name; absent is "") is UTF-8, without an object for it when it is ASCII. */
+static int utf8(Cursor text) {
+    const uint8_t *p = text.p;
+    while (p != NULL && p < text.end && *p < 0x80) p++;
+    if (p == NULL || p == text.end) return 1;
+    PyObject *decoded = PyUnicode_DecodeUTF8((const char *)text.p, text.end - text.p, NULL);
+    if (decoded == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_DECREF(decoded);
+    return 1;
+}
+
+/* Whether a span may hold a marker: one of its attributes has a marker's key, or is in a shape other than
+ * key-then-value (the Python reader reads those). Keys only: nothing is decoded, nothing allocated. */
+static int may_hold_marker(Cursor span, const Wanted *wanted) {
+    uint32_t number;
+    int wire;
+    Cursor body, value;
+    uint64_t scalar;
+    const uint8_t *key;
+    Py_ssize_t key_length;
+    while (span.p < span.end) {
+        read_field(&span, &number, &wire, &body, &scalar); /* valid: the first pass read it */
+        if (number != 9) continue;
+        if (!simple_key_value(body, &key, &key_length, &value)) return 1;
+        const Slot *slot = wanted_slot(wanted, key, key_length);
+        if (slot != NULL && slot->marker) return 1;
+    }
+    return 0;
+}
+
+/* A Span into `spans` and `founds`. SPAN_REQUEST_PUNT: the request is not in the canonical shape; SPAN_LEFT_OUT:
+ * filtering, the span holds no marker. */
 static int read_span(Cursor span, const Wanted *wanted, PyObject *spans, PyObject *founds) {
     Cursor ids[3] = {{NULL, NULL}, {NULL, NULL}, {NULL, NULL}}; /* trace, span, parent */
     Cursor name = {NULL, NULL}, status = {NULL, NULL};
@@ -382,6 +437,9 @@ static int read_span(Cursor span, const Wanted *wanted, PyObject *spans, PyObjec
             }
         }
     }
+    if (wanted->filtering && !may_hold_marker(span, wanted)) {
+        return utf8(name) ? SPAN_LEFT_OUT : SPAN_REQUEST_PUNT; /* a name not in UTF-8: the Python reader's error */
+    }
     PyObject *record = PyStructSequence_New(ScannedSpanType);
     if (record == NULL) return SPAN_ERROR;
     for (int i = 0; i < 3; i++) {
@@ -408,15 +466,20 @@ static int read_span(Cursor span, const Wanted *wanted, PyObject *spans, PyObjec
 
     PyObject *found = PyDict_New();
     if (found == NULL) goto error;
-    int done = 1;
+    int done = 1, marked = 0;
     walk = span; /* the attributes in order (later duplicates win, as in the Python reader) */
     while (attributes && walk.p < walk.end && done == 1) {
         read_field(&walk, &number, &wire, &body, &scalar); /* valid: the first pass read it */
-        if (number == 9) done = read_attribute(body, wanted, found);
+        if (number == 9) done = read_attribute(body, wanted, found, &marked);
     }
     if (done < 0) {
         Py_DECREF(found);
         goto error;
+    }
+    if (done == 1 && wanted->filtering && !marked) { /* a marker's key, but its value was empty */
+        Py_DECREF(found);
+        Py_DECREF(record);
+        return SPAN_LEFT_OUT;
     }
     if (done == 0) { /* the Python reader reads this span's attributes, from their bytes */
         Py_DECREF(found);
@@ -465,7 +528,8 @@ static int next_message(Cursor *message, uint32_t wanted_number, Cursor *body) {
     return 0;
 }
 
-static int read_scope(Cursor scope, const Wanted *wanted, Py_ssize_t resource, PyObject *scopes) {
+static int read_scope(Cursor scope, const Wanted *wanted, Py_ssize_t resource, PyObject *scopes,
+                      Py_ssize_t *count) {
     PyObject *spans = PyList_New(0), *founds = PyList_New(0);
     if (spans == NULL || founds == NULL) goto error;
     Cursor body;
@@ -474,6 +538,7 @@ static int read_scope(Cursor scope, const Wanted *wanted, Py_ssize_t resource, P
         int read = read_span(body, wanted, spans, founds);
         if (read == SPAN_ERROR) goto error;
         if (read == SPAN_REQUEST_PUNT) goto punt;
+        ++*count;
     }
     if (next < 0) goto punt;
     PyObject *entry = Py_BuildValue("(nNN)", resource, spans, founds);
@@ -492,7 +557,7 @@ error:
 }
 
 static int read_resource_spans(Cursor resource_spans, const Wanted *wanted, PyObject *resources,
-                               PyObject *scopes) {
+                               PyObject *scopes, Py_ssize_t *count) {
     Cursor walk = resource_spans, resource = {NULL, NULL}, body;
     uint32_t number;
     int wire;
@@ -515,7 +580,7 @@ static int read_resource_spans(Cursor resource_spans, const Wanted *wanted, PyOb
     if (failed) return -1;
     walk = resource_spans; /* valid: read above */
     while (next_message(&walk, 2, &body) == 1) {
-        int read = read_scope(body, wanted, index, scopes);
+        int read = read_scope(body, wanted, index, scopes, count);
         if (read <= 0) return read;
     }
     return 1;
@@ -524,21 +589,27 @@ static int read_resource_spans(Cursor resource_spans, const Wanted *wanted, PyOb
 static PyObject *scan(PyObject *module, PyObject *args) {
     (void)module;
     Py_buffer body;
-    PyObject *names;
+    PyObject *names, *markers = Py_None;
     Py_buffer custom;
-    if (!PyArg_ParseTuple(args, "y*O!y*", &body, &PyDict_Type, &names, &custom)) return NULL;
-    Wanted wanted = {NULL, NULL, 0, custom.buf, custom.len};
+    if (!PyArg_ParseTuple(args, "y*O!y*|O", &body, &PyDict_Type, &names, &custom, &markers)) return NULL;
+    int filtering = markers != Py_None;
+    Wanted wanted = {NULL, NULL, 0, custom.buf, custom.len, filtering};
     PyObject *resources = PyList_New(0), *scopes = PyList_New(0), *result = NULL;
-    if (resources == NULL || scopes == NULL || !wanted_init(&wanted, names)) goto done;
+    if (filtering && !PyAnySet_Check(markers)) {
+        PyErr_SetString(PyExc_TypeError, "markers must be a set or frozenset of names");
+        goto done;
+    }
+    if (resources == NULL || scopes == NULL || !wanted_init(&wanted, names, filtering ? markers : NULL)) goto done;
     Cursor request = {body.buf, (const uint8_t *)body.buf + body.len}, field;
+    Py_ssize_t count = 0;
     int next;
     while ((next = next_message(&request, 1, &field)) == 1) {
-        int read = read_resource_spans(field, &wanted, resources, scopes);
+        int read = read_resource_spans(field, &wanted, resources, scopes, &count);
         if (read < 0) goto done;
         if (read == 0) goto punt;
     }
     if (next < 0) goto punt;
-    result = PyTuple_Pack(2, resources, scopes);
+    result = filtering ? Py_BuildValue("(OOn)", resources, scopes, count) : PyTuple_Pack(2, resources, scopes);
     goto done;
 punt:
     result = Py_None;
@@ -554,7 +625,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
-     "scan(body, names, custom_prefix) -> (resources, scopes) | None: see the module's source."},
+     "scan(body, names, custom_prefix[, markers]) -> (resources, scopes[, spans]) | None: see the module's source."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,12 +18,16 @@ from typing import Final
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from . import build_rows, read_spans
+from . import conventions as names
 from .attributes import DEFAULT, AttributeSelection
 from .build_calls import Extraction, build_calls
 from .build_rows import ExtractedColumns, NativeRow
 from .read_spans import SpanReader
 
 NATIVE: Final = read_spans.NATIVE and build_rows.NATIVE  # whether the install built both C extensions
+# `build_calls.is_llm_call` is True only for a span holding one of these (a usage or cost, an operation, an
+# OpenInference kind): spans holding none are left out while reading (tests/collector/extract/test_extractor.py).
+CALL_MARKERS: Final = names.USAGE_KEYS | names.COST_KEYS | frozenset(names.OPERATION) | {names.OPENINFERENCE_KIND}
 
 
 class Extractor:
@@ -44,7 +48,10 @@ class Extractor:
     def columns(self, request: ExportTraceServiceRequest | bytes) -> ExtractedColumns:
         """The storable LLM calls of `request` (or its serialized bytes) as `CallColumns`, their prices, the span
         count and the calls refused (a cost `llm_calls` cannot hold)."""
-        return build_rows.build_rows(self._reader.scopes(request), self.attributes, self._fast_row)
+        spans, scopes = self._reader.marked(request, CALL_MARKERS)  # the other spans are counted, and no more
+        extracted = build_rows.build_rows(scopes, self.attributes, self._fast_row)
+        extracted.spans = spans
+        return extracted
 
     def calls(self, request: ExportTraceServiceRequest | bytes, into: Extraction | None = None) -> Extraction:
         """The LLM calls of `request` (or its serialized bytes) as `LlmCall`s (appended to `into` when given)."""

@@ -236,6 +236,34 @@ class SpanReader:
         if scanned is not None:
             yield from scanned
             return
+        yield from self._read(body)
+
+    def marked(self, request: ExportTraceServiceRequest | bytes, markers: frozenset[str]) -> tuple[int, list[Scope]]:
+        """The number of spans of `request`, and its `scopes` with only the spans whose attributes as read hold one
+        of `markers` (names of `selection.wanted`). A span none of whose attribute keys is a marker is left out
+        unread (`_may_hold`): the C reader makes nothing of it, so a request of ordinary spans (HTTP, database…)
+        costs no Python per span."""
+        body = request if isinstance(request, bytes) else request.SerializeToString()
+        if self._scan is not None:
+            scanned = self._scan(body, self._attributes.encoded_names, _CUSTOM, markers)
+            if scanned is not None:
+                serialized, scopes_read, count = scanned
+                kept = self._scopes_of(serialized, scopes_read)
+                if kept is not None:
+                    return count, [_holding(scope, markers) for scope in kept]
+        marker_keys = {key for key, name in self._attributes.encoded_names.items() if name in markers}
+        reader, selection = self._attributes, self.selection
+        count, kept = 0, []
+        for resource_spans in LeanRequest.FromString(body).resource_spans:
+            resource = _resource(resource_spans.resource, selection)
+            for scope_spans in resource_spans.scope_spans:
+                count += len(scope_spans.spans)
+                spans = [span for span in scope_spans.spans if _may_hold(span.attributes, marker_keys)]
+                kept.append(_holding((resource, spans, [reader(span.attributes) for span in spans]), markers))
+        return count, kept
+
+    def _read(self, body: bytes) -> Iterator[Scope]:
+        """`scopes` by the Python reader."""
         reader, selection = self._attributes, self.selection
         for resource_spans in LeanRequest.FromString(body).resource_spans:
             resource = _resource(resource_spans.resource, selection)
@@ -247,11 +275,17 @@ class SpanReader:
         """`scopes` of a request the C reader read; None when it did not (a request in another shape) or a resource
         does not decode: the Python reader then reads the request, and raises what it raises."""
         assert self._scan is not None
-        reader = self._attributes
-        scanned = self._scan(body, reader.encoded_names, _CUSTOM)
+        scanned = self._scan(body, self._attributes.encoded_names, _CUSTOM)
         if scanned is None:
             return None
-        serialized, scopes_read = scanned
+        return self._scopes_of(*scanned)
+
+    def _scopes_of(
+        self, serialized: list[bytes], scopes_read: list[tuple[int, list[Any], list[Any]]]
+    ) -> list[Scope] | None:
+        """The scopes of what the C reader read: resources decoded, the spans it left to Python read; None when a
+        resource does not decode."""
+        reader = self._attributes
         try:
             resources = [_resource(Resource.FromString(resource), self.selection) for resource in serialized]
         except DecodeError:
@@ -267,6 +301,27 @@ class SpanReader:
             )
             for index, spans, founds in scopes_read
         ]
+
+
+def _may_hold(attributes: Sequence[bytes], marker_keys: set[bytes]) -> bool:
+    """Whether serialized attributes may hold a marker, from their keys alone: one is a marker's key, or is in a
+    shape other than key-then-value (which only decoding can tell). What the C reader decides before making
+    anything of a span; a span left out is never decoded."""
+    for encoded in attributes:
+        size = len(encoded)
+        if size < 2 or encoded[0] != 0x0A or encoded[1] >= 0x80 or 2 + encoded[1] > size:
+            return True
+        end = 2 + encoded[1]
+        if not _only_value_after(encoded, end, size) or encoded[2:end] in marker_keys:
+            return True
+    return False
+
+
+def _holding(scope: Scope, markers: frozenset[str]) -> Scope:
+    """`scope` with only the spans whose attributes hold one of `markers`."""
+    resource, spans, founds = scope
+    kept = [(span, found) for span, found in zip(spans, founds, strict=True) if not markers.isdisjoint(found)]
+    return resource, [span for span, _ in kept], [found for _, found in kept]
 
 
 _DIMENSIONS = (
