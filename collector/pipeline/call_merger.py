@@ -95,17 +95,21 @@ def rank(columns: CallColumns) -> list[Rank]:
 class CallIdentities:
     """What the merger needs of a request's rows, by row: span key (trace id + span id, as `CallColumns.keys`),
     parent key (trace id + parent span id; '' without a parent), call key (response id or ''), trace and span id,
-    and `rank`."""
+    and `rank`: given, or worked out from `columns` (rows `rows`) when first asked for, since only a request with
+    two spans of one call needs it."""
 
     span_keys: list[str]
     parent_keys: list[str]
     call_keys: list[str]
     trace_ids: list[str]
     span_ids: list[str]
-    ranks: list[Rank]
+    given_ranks: list[Rank] | None = None
+    columns: CallColumns | None = field(default=None, repr=False, compare=False)
+    rows: Sequence[int] | None = None
 
     @classmethod
-    def of(cls, columns: CallColumns) -> CallIdentities:
+    def of(cls, columns: CallColumns, *, ranked: bool = False) -> CallIdentities:
+        """The identities of `columns`' rows; `ranked` works their ranks out now (to send them elsewhere)."""
         if not len(columns):
             return cls([], [], [], [], [], [])
         column = columns.columns
@@ -121,14 +125,39 @@ class CallIdentities:
             list(column[_INDEX["call_key"]]),
             traces,
             spans,
-            rank(columns),
+            rank(columns) if ranked else None,
+            None if ranked else columns,
         )
 
-    def take(self, indexes: Sequence[int]) -> CallIdentities:
-        return CallIdentities(*([values[index] for index in indexes] for values in self._fields()))
+    @property
+    def ranks(self) -> list[Rank]:
+        if self.given_ranks is None:
+            if self.columns is None:
+                self.given_ranks = [_NO_RANK] * len(self)
+            else:
+                ranks = rank(self.columns)
+                self.given_ranks = ranks if self.rows is None else [ranks[row] for row in self.rows]
+        return self.given_ranks
 
-    def _fields(self) -> tuple[list[Any], ...]:
-        return (self.span_keys, self.parent_keys, self.call_keys, self.trace_ids, self.span_ids, self.ranks)
+    def take(self, indexes: Sequence[int]) -> CallIdentities:
+        """The identities of the rows at `indexes`."""
+
+        def pick(values: list[str]) -> list[str]:
+            return [values[index] for index in indexes]
+
+        taken = CallIdentities(
+            pick(self.span_keys),
+            pick(self.parent_keys),
+            pick(self.call_keys),
+            pick(self.trace_ids),
+            pick(self.span_ids),
+        )
+        if self.given_ranks is not None:
+            taken.given_ranks = [self.given_ranks[index] for index in indexes]
+        else:
+            taken.columns = self.columns
+            taken.rows = indexes if self.rows is None else [self.rows[index] for index in indexes]
+        return taken
 
     def __len__(self) -> int:
         return len(self.span_keys)
@@ -142,7 +171,7 @@ class Folding:
     kept: Sequence[int]
     folded: list[tuple[int, Kept, str]] = field(default_factory=list)
     resent: list[int] = field(default_factory=list)  # rows already stored (re-sent): neither kept nor folded
-    added: list[tuple[OrderedDict[str, Any], str]] = field(default_factory=list)
+    added: list[tuple[OrderedDict[str, Any], list[str]]] = field(default_factory=list)
 
 
 class CallMerger:
@@ -172,7 +201,7 @@ class CallMerger:
             and set(ids.span_keys).isdisjoint(parents)
         ):  # the common request: every call reported once
             folding = Folding(range(count))
-            self._remember(folding, ids, range(count), {})
+            self._remember_all(folding, ids)
             return folding
         return self._fold(ids)
 
@@ -246,22 +275,47 @@ class CallMerger:
             key = ids.call_keys[position]
             if key and key not in self._by_call:
                 self._add(self._by_call, key, holder, added)
+        self._trim()
+
+    def _remember_all(self, folding: Folding, ids: CallIdentities) -> None:
+        """`_remember` of every row of a request none of whose spans, ids or parents the memory knows: whole
+        dictionaries at a time, in C, not a row at a time."""
+        calls = dict(zip(ids.span_keys, zip(ids.trace_ids, ids.span_ids, ids.call_keys, strict=True), strict=True))
+        children_known = self._children
+        children = {
+            parent: span
+            for parent, span in zip(ids.parent_keys, ids.span_keys, strict=True)
+            if parent and parent not in children_known
+        }
+        by_call = {
+            key: (trace, span)
+            for key, trace, span in zip(ids.call_keys, ids.trace_ids, ids.span_ids, strict=True)
+            if key
+        }
+        self._calls.update(calls)
+        self._children.update(children)
+        self._by_call.update(by_call)
+        folding.added += [(self._calls, list(calls)), (self._children, list(children)), (self._by_call, list(by_call))]
+        self._trim()
+
+    def _trim(self) -> None:
         for memory in (self._calls, self._children, self._by_call):
             while len(memory) > self._capacity:
                 memory.popitem(last=False)
 
     @staticmethod
     def _add(
-        memory: OrderedDict[str, Any], key: str, value: Any, added: list[tuple[OrderedDict[str, Any], str]]
+        memory: OrderedDict[str, Any], key: str, value: Any, added: list[tuple[OrderedDict[str, Any], list[str]]]
     ) -> None:
         if key not in memory:
-            added.append((memory, key))
+            added.append((memory, [key]))
         memory[key] = value
 
     def undo(self, folding: Folding) -> None:
         """Forget what `fold` remembered: its request was not queued, and its retry must be folded the same way."""
-        for memory, key in folding.added:
-            memory.pop(key, None)
+        for memory, keys in folding.added:
+            for key in keys:
+                memory.pop(key, None)
         folding.added.clear()
 
     def remember(self, calls: Iterable[tuple[str, str, str, str]]) -> None:
@@ -271,7 +325,7 @@ class CallMerger:
         for trace, span, parent, key in calls:
             self._remember(
                 ignored,
-                CallIdentities([trace + span], [trace + parent if parent else ""], [key], [trace], [span], [_NO_RANK]),
+                CallIdentities([trace + span], [trace + parent if parent else ""], [key], [trace], [span]),
                 (0,),
                 {},
             )
@@ -279,7 +333,7 @@ class CallMerger:
     def remember_columns(self, columns: CallColumns) -> None:
         """Remember the rows of `columns`, all stored (the calls still queued, after a restart)."""
         ids = CallIdentities.of(columns)
-        self._remember(Folding(()), ids, range(len(ids)), {})
+        self._remember(Folding(()), ids, range(len(ids)), {})  # row by row: rows may repeat what it knows
 
 
 _NO_RANK: Rank = (False, False, 0, False, False, False)

@@ -208,7 +208,7 @@ def _serve(connection: Connection, names: tuple[str, ...], parent: int) -> None:
             extraction = extractor.columns(body)
             columns = extraction.columns
             record = store_record(columns, extraction.prices, []) if len(columns) else None
-            identities = CallIdentities.of(columns)
+            identities = CallIdentities.of(columns, ranked=True)  # the columns stay here
             result = (
                 extraction.spans,
                 extraction.rejected,

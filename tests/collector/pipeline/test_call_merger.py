@@ -156,3 +156,16 @@ def test_folded_rows_name_the_kept_row_and_keep_the_folded_spans_own_tokens_and_
     assert row[9:13] == ("chatcmpl-1", TRACE, "ours", SAME_RESPONSE)
     assert row[13] == 90
     assert total_cost(row) == Decimal("0.0015")
+
+
+def test_the_rank_of_a_subset_of_rows_is_read_from_the_rows_it_names():
+    resent = _call("resent", key="chatcmpl-0")
+    worse = _call("worse", key="chatcmpl-1", trace=OTHER_TRACE, cost_source="collector")
+    better = _call("better", key="chatcmpl-1", cost_source="provider")
+    identities = CallIdentities.of(CallColumns.of([resent, better, worse]))
+    for taken in (
+        identities.take([1, 2]),
+        CallIdentities.of(CallColumns.of([resent, better, worse]), ranked=True).take([1, 2]),
+    ):
+        folding = CallMerger().fold(taken)
+        assert [taken.span_ids[position] for position in folding.kept] == ["better"]
