@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from llmledger.collector.llm_calls import CallColumns, LlmCall, fits, storable
+from llmledger.collector.llm_calls import FIELD_NAMES, CallColumns, LlmCall, fits, storable
 from llmledger.collector.pipeline.records import body, forward_record, rows, store_record
 
 
@@ -23,6 +23,27 @@ def test_a_store_record_gives_back_the_calls_prices_and_raw_rows_it_was_made_of(
     assert (found.calls, found.prices, found.raw) == (CallColumns.of(sample_calls), {}, raw)
     assert found.calls.calls() == [_rounded(call) for call in sample_calls]
     assert list(found.calls.keys()) == [call.trace_id + call.span_id for call in sample_calls]
+
+
+@pytest.mark.parametrize("pickled", [False, True], ids=["marshal", "pickle"])
+def test_a_store_record_keeps_the_spans_folded_into_another_rows_call(sample_calls, pickled):
+    folded = [(1, "trace", "span", "", "ChatOpenAI", "", "app", "openai", "gpt-4o-mini", "chatcmpl-1", "kept-trace",
+               "kept-span", "same response id", 10, 2, 0, 12_000_000, "collector")]  # fmt: skip
+    calls = [replace(sample_calls[0], span_name=Text("chat"))] if pickled else sample_calls
+    found = rows(store_record(CallColumns.of(calls), {}, [], folded))
+    assert found is not None
+    assert (found.folded, len(found)) == (folded, len(calls) + 1)
+    assert rows(store_record(CallColumns.of(calls), {}, [])).folded == []  # type: ignore[union-attr]
+
+
+def test_a_record_queued_by_the_version_before_call_keys_is_read_with_none(sample_calls):
+    columns = CallColumns.of(sample_calls).columns
+    names = [name for name in FIELD_NAMES if name != "call_key"]
+    marshalled = marshal.dumps((names, columns[:-1]), 4)
+    found = rows(b"M" + struct.pack("<I", len(marshalled)) + marshalled + pickle.dumps(({}, [])))
+    assert found is not None
+    assert list(found.calls.field("call_key")) == [""] * len(sample_calls)
+    assert found.calls.field("span_id") == CallColumns.of(sample_calls).field("span_id")
 
 
 def test_costs_are_kept_as_integers_of_ten_to_the_minus_twelve_usd_rounded_half_even():
