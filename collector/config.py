@@ -30,6 +30,7 @@ ENVIRONMENT = {
     "batch_size": "LLMLEDGER_BATCH_SIZE",
     "flush_interval": "LLMLEDGER_FLUSH_INTERVAL",
     "max_request_bytes": "LLMLEDGER_MAX_REQUEST_BYTES",
+    "memory_limit_mib": "LLMLEDGER_MEMORY_LIMIT_MIB",
     "auth_token": "LLMLEDGER_AUTH_TOKEN",
     "auth_token_file": "LLMLEDGER_AUTH_TOKEN_FILE",
     "tls_cert": "LLMLEDGER_TLS_CERT",
@@ -69,6 +70,7 @@ class CollectorConfig:
     batch_size: int = 50_000  # rows per insert at most (fewer, larger parts: less merging per row)
     flush_interval: float = 1.0
     max_request_bytes: int = 64 * 1024 * 1024  # per request, compressed and decompressed
+    memory_limit_mib: int | None = None  # None: `memory_limit.default_limit_mib()`; 0: no limit
     auth_token: str | None = field(default=None, repr=False)  # bearer token both receivers require
     auth_token_file: Path | None = None  # or the token in a file (first line)
     tls_cert: Path | None = None  # PEM chain; with tls_key, both receivers speak TLS only
@@ -99,6 +101,8 @@ class CollectorConfig:
             raise ConfigError(f"{source}: batch_size must be ≥ 1 and flush_interval > 0")
         if config.max_request_bytes < 1:
             raise ConfigError(f"{source}: max_request_bytes must be ≥ 1")
+        if config.memory_limit_mib is not None and config.memory_limit_mib < 0:
+            raise ConfigError(f"{source}: memory_limit_mib must be ≥ 0 (0: no limit)")
         if config.queue_max_bytes < 1 << 16 or config.queue_fsync_interval <= 0 or config.clickhouse_timeout <= 0:
             raise ConfigError(
                 f"{source}: queue_max_bytes must be ≥ 65536, queue_fsync_interval and clickhouse_timeout > 0"
@@ -144,7 +148,15 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
 
 def _convert(key: str, value: Any, source: str) -> Any:
     try:
-        if key in ("grpc_port", "http_port", "batch_size", "max_request_bytes", "queue_max_bytes", "extract_workers"):
+        if key in (
+            "grpc_port",
+            "http_port",
+            "batch_size",
+            "max_request_bytes",
+            "memory_limit_mib",
+            "queue_max_bytes",
+            "extract_workers",
+        ):
             number = int(value)
             if key.endswith("port") and not 0 <= number <= 65535:
                 raise ValueError(f"{number} is not a port")

@@ -21,7 +21,9 @@ from typing import Final
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 _PREFIX = "llmledger_collector_"
-_GAUGES = frozenset({"queue_bytes", "queue_max_bytes"})
+_GAUGES = frozenset(
+    {"queue_bytes", "queue_max_bytes", "memory_resident_bytes", "memory_limit_bytes", "memory_in_flight_bytes"}
+)
 _LABELLED = (  # key prefix → (family, label, type)
     ("dropped_", "dropped_total", "reason", "counter"),
     ("consumer_lag_bytes_", "consumer_lag_bytes", "consumer", "gauge"),
@@ -41,6 +43,9 @@ _HELP = {
     "forward_errors_total": "Requests the forwarder gave up on.",
     "queue_bytes": "Bytes waiting in the queue.",
     "queue_max_bytes": "The queue's limit in bytes.",
+    "memory_resident_bytes": "Resident memory of the collector and its workers (with --memory-limit-mib).",
+    "memory_limit_bytes": "The collector's memory limit in bytes (--memory-limit-mib).",
+    "memory_in_flight_bytes": "Memory reserved by the requests being received (their size times 4).",
     "consumer_lag_bytes": "Bytes a consumer of the queue has yet to commit.",
     "dropped_total": "Spans dropped by policy, by reason (forward_* reasons count requests, *_bytes reasons bytes).",
     "rejected_requests_total": "Requests the receivers refused, by protocol and reason.",

@@ -33,6 +33,7 @@ from .exporters.forward import CONSUMER as FORWARD_CONSUMER
 from .exporters.forward import Forwarder
 from .extract.attributes import AttributeSelection
 from .health import health_routes
+from .pipeline.memory_limit import MemoryLimit, default_limit_mib
 from .pipeline.pipeline import Pipeline
 from .pipeline.queue import DiskQueue
 from .pipeline.seen_spans import SeenSpans
@@ -100,6 +101,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         stack.callback(queue.close)  # if the pipeline never started; closing twice is harmless
         backlog = queue.size()
         store = ClickHouseStore(client)
+        memory_limit = default_limit_mib() if config.memory_limit_mib is None else config.memory_limit_mib
         pipeline = Pipeline(
             store,
             queue,
@@ -109,6 +111,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             forwarder=forwarder,
             attributes=AttributeSelection.of(config.attributes),
             extract_workers=config.extract_workers,
+            memory_limit=MemoryLimit(memory_limit << 20 if memory_limit else None),
         ).start()
         stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
         try:  # an exporter may re-send what an earlier run stored: let the duplicate filter know it
@@ -155,6 +158,8 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
         where = f"{config.extract_workers} worker processes" if config.extract_workers else "the receiving threads"
         how = "in C" if pipeline.extractor.native else "in Python (the C was not built: no C compiler at install)"
         _say(f"llmledger collector: extracting LLM calls on {where}, spans read and rows built {how}")
+        if memory_limit:
+            _say(f"llmledger collector: memory limit {memory_limit} MiB (past it, senders are asked to retry later)")
         if forwarder is not None:
             _say(f"llmledger collector: forwarding every span, metric and log to {config.forward}")
         else:

@@ -68,6 +68,14 @@ def register(subparsers: Any) -> None:
         metavar="BYTES",
         help="largest request, compressed or decompressed [$LLMLEDGER_MAX_REQUEST_BYTES, default: 67108864]",
     )
+    access.add_argument(
+        "--memory-limit-mib",
+        type=int,
+        metavar="MIB",
+        help="memory the collector may use: past it, requests are refused with a retry delay (HTTP 503, gRPC "
+        "UNAVAILABLE) until memory is freed [$LLMLEDGER_MEMORY_LIMIT_MIB, default: half the machine's or the "
+        "cgroup's memory, at most 2048; 0: no limit]",
+    )
     queue = parser.add_argument_group("durable queue (a request is acknowledged once it is on disk here)")
     queue.add_argument("--queue-dir", metavar="DIR", help="[$LLMLEDGER_QUEUE_DIR, default: <data dir>/queue]")
     queue.add_argument(
@@ -133,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
             "batch_size",
             "flush_interval",
             "max_request_bytes",
+            "memory_limit_mib",
             "auth_token",
             "auth_token_file",
             "tls_cert",

@@ -44,6 +44,7 @@ from ..llm_calls import CallColumns
 from ..otlp.signals import PassedSignal
 from .call_merger import CallIdentities, CallMerger, Folding, folded_rows
 from .extract_workers import Extracted, ExtractionPool
+from .memory_limit import MemoryLimit
 from .queue import DiskQueue, QueueFull, RecordTooLarge
 from .records import forward_record, rows, store_record
 from .seen_spans import SeenSpans
@@ -107,8 +108,11 @@ class Pipeline:
         retry_after: int = 1,
         attributes: AttributeSelection = DEFAULT,
         extract_workers: int = 0,
+        memory_limit: MemoryLimit | None = None,
     ) -> None:
         self.store = store
+        # What receivers reserve each request of, before reading it (`MemoryLimit.reserve`); none by default.
+        self.memory = memory_limit or MemoryLimit(None)
         self.queue = queue
         self.store_raw_spans = store_raw_spans
         self.forwarder = forwarder
@@ -322,6 +326,9 @@ class Pipeline:
             "write_errors": stats.write_errors,
             "forward_errors": forward.retries + forward.failed,
             "rejected_requests_queue_full": stats.backpressure,
+            "memory_resident_bytes": self.memory.resident() if self.memory.limit is not None else 0,
+            "memory_limit_bytes": self.memory.limit or 0,
+            "memory_in_flight_bytes": self.memory.reserved,
             "queue_bytes": queue.size(),
             "queue_max_bytes": queue.max_bytes,
             "consumer_lag_bytes_store": queue.lag(STORE_CONSUMER),
@@ -343,6 +350,8 @@ class Pipeline:
         yet to write, or ClickHouse has failed its last writes."""
         if self._stopping:
             return False, "the collector is stopping"
+        if self.memory.over():
+            return False, f"the collector is at its memory limit ({self.memory.limit} bytes)"
         size, limit = self.queue.held_bytes(), self.queue.max_bytes  # a forwarder's backlog can be shed
         if size >= 0.9 * limit:
             return False, f"the queue is {100 * size / limit:.0f} % full ({size} of {limit} bytes)"

@@ -14,6 +14,7 @@ TOO_LARGE: Final = "too_large"  # body or message over --max-request-bytes (comp
 MALFORMED: Final = "malformed"  # not a decodable Export…ServiceRequest (protobuf, JSON, gzip, framing)
 UNSUPPORTED: Final = "unsupported"  # media type, content encoding, path or method
 BACKPRESSURE: Final = "backpressure"  # the pipeline is full; the client should retry
+MEMORY_LIMIT: Final = "memory_limit"  # the collector is at its memory limit; the client should retry
 INTERNAL: Final = "internal"  # our fault: logged with its traceback
 
 

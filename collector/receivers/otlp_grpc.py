@@ -16,6 +16,7 @@ rich status, read by the Collector's exporters and grpc-go).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from concurrent import futures
@@ -30,6 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ..otlp.signals import LOGS, METRICS, TRACES_SERVICE, PassedSignal
+from ..pipeline.memory_limit import MemoryPressure
 from ..pipeline.pipeline import Backpressure, Pipeline, RequestTooLarge
 from . import _rejections as reasons
 from ._access import BearerToken
@@ -99,19 +101,21 @@ class GrpcReceiver:
             self._refuse(
                 context, grpc.StatusCode.UNAUTHENTICATED, reasons.UNAUTHENTICATED, "a bearer token is required"
             )
-        try:
-            request = ExportTraceServiceRequest.FromString(body)
-        except DecodeError as error:
-            self._refuse(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                reasons.MALFORMED,
-                f"malformed ExportTraceServiceRequest: {error}",
-            )
-        try:
-            outcome = self.pipeline.accept(request, body)
-        except Exception as error:
-            self._refuse_failure(context, error)
+        with contextlib.ExitStack() as stack:
+            self._reserve(context, len(body), stack)
+            try:
+                request = ExportTraceServiceRequest.FromString(body)
+            except DecodeError as error:
+                self._refuse(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    reasons.MALFORMED,
+                    f"malformed ExportTraceServiceRequest: {error}",
+                )
+            try:
+                outcome = self.pipeline.accept(request, body)
+            except Exception as error:
+                self._refuse_failure(context, error)
         if not outcome.rejected_spans:
             return _OK
         partial = ExportTracePartialSuccess(rejected_spans=outcome.rejected_spans, error_message=outcome.message)
@@ -124,26 +128,40 @@ class GrpcReceiver:
             self._refuse(
                 context, grpc.StatusCode.UNAUTHENTICATED, reasons.UNAUTHENTICATED, "a bearer token is required"
             )
-        try:
-            request = signal.request.FromString(body)
-        except DecodeError as error:
-            self._refuse(
-                context,
-                grpc.StatusCode.INVALID_ARGUMENT,
-                reasons.MALFORMED,
-                f"malformed {signal.request_name}: {error}",
-            )
-        try:
-            self.pipeline.accept_signal(signal, request, body)
-        except Exception as error:
-            self._refuse_failure(context, error)
+        with contextlib.ExitStack() as stack:
+            self._reserve(context, len(body), stack)
+            try:
+                request = signal.request.FromString(body)
+            except DecodeError as error:
+                self._refuse(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    reasons.MALFORMED,
+                    f"malformed {signal.request_name}: {error}",
+                )
+            try:
+                self.pipeline.accept_signal(signal, request, body)
+            except Exception as error:
+                self._refuse_failure(context, error)
         return b""
+
+    def _reserve(self, context: Any, size: int, stack: contextlib.ExitStack) -> None:
+        """Reserve in `stack` the memory a request of `size` bytes may hold while it is handled (`MemoryLimit`);
+        at the memory limit, refuse it with UNAVAILABLE and a retry delay."""
+        try:
+            stack.enter_context(self.pipeline.memory.reserve(size))
+        except MemoryPressure as error:
+            self._refuse_failure(context, error)
 
     def _refuse_failure(self, context: Any, error: Exception) -> NoReturn:
         """Refuse a request the pipeline did not take, with the status its exception calls for."""
         if isinstance(error, Backpressure):
             context.set_trailing_metadata(_retry_metadata(str(error), error.retry_after))
             self._refuse(context, grpc.StatusCode.RESOURCE_EXHAUSTED, reasons.BACKPRESSURE, str(error))
+        if isinstance(error, MemoryPressure):  # UNAVAILABLE: retried by every OTLP exporter, RetryInfo or not
+            code = grpc.StatusCode.UNAVAILABLE
+            context.set_trailing_metadata(_retry_metadata(str(error), error.retry_after, code))
+            self._refuse(context, code, reasons.MEMORY_LIMIT, str(error))
         if isinstance(error, RequestTooLarge):  # not RESOURCE_EXHAUSTED: exporters would retry what can never fit
             self._refuse(context, grpc.StatusCode.INVALID_ARGUMENT, reasons.TOO_LARGE, str(error))
         _log.error("could not process an OTLP/gRPC request", exc_info=error)
@@ -167,7 +185,9 @@ def _metadata(context: Any, key: str) -> str | None:
     return None
 
 
-def _retry_metadata(message: str, seconds: int) -> tuple[tuple[str, bytes], ...]:
+def _retry_metadata(
+    message: str, seconds: int, code: grpc.StatusCode = grpc.StatusCode.RESOURCE_EXHAUSTED
+) -> tuple[tuple[str, bytes], ...]:
     from google.protobuf.any_pb2 import Any as AnyMessage
     from google.protobuf.duration_pb2 import Duration
     from google.rpc.error_details_pb2 import RetryInfo
@@ -176,7 +196,7 @@ def _retry_metadata(message: str, seconds: int) -> tuple[tuple[str, bytes], ...]
     retry = RetryInfo(retry_delay=Duration(seconds=seconds))
     detail = AnyMessage()
     detail.Pack(retry)
-    status = Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], message=message, details=[detail])
+    status = Status(code=code.value[0], message=message, details=[detail])
     return (
         ("google.rpc.retryinfo-bin", retry.SerializeToString()),
         ("grpc-status-details-bin", status.SerializeToString()),

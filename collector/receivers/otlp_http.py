@@ -36,6 +36,7 @@ no data: its data route needs the token).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -57,6 +58,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from ..otlp.jsonformat import InvalidOtlpJson
 from ..otlp.jsonformat import parse as parse_json
 from ..otlp.signals import LOGS, METRICS, PassedSignal
+from ..pipeline.memory_limit import MemoryPressure, Reservation
 from ..pipeline.pipeline import Backpressure, Outcome, Pipeline, RequestTooLarge
 from . import _rejections as reasons
 from ._access import BearerToken
@@ -91,6 +93,7 @@ _REFUSALS = {
     413: (8, reasons.TOO_LARGE),  # RESOURCE_EXHAUSTED
     415: (3, reasons.UNSUPPORTED),
     429: (8, reasons.BACKPRESSURE),
+    503: (14, reasons.MEMORY_LIMIT),  # UNAVAILABLE
     500: (13, reasons.INTERNAL),  # INTERNAL
 }
 
@@ -126,28 +129,49 @@ class _Handler(BaseHTTPRequestHandler):
             self._drain()
             self._refuse(404, f"no such path {path}; OTLP/HTTP goes to {_EXPORTS}")
             return
-        read = self._read_export(ExportTraceServiceRequest, parse_json)
-        if read is None:
-            return
-        media_type, body, request = read
-        try:
-            outcome = self.pipeline.accept(request, body if media_type == PROTOBUF else None)
-        except Exception as error:
-            self._refuse_failure(error, media_type)
-            return
+        with contextlib.ExitStack() as stack:
+            held = self._reserve(stack)
+            if held is None:
+                return
+            read = self._read_export(ExportTraceServiceRequest, parse_json)
+            if read is None:
+                return
+            media_type, body, request = read
+            try:
+                held.grow(len(body))
+                outcome = self.pipeline.accept(request, body if media_type == PROTOBUF else None)
+            except Exception as error:
+                self._refuse_failure(error, media_type)
+                return
         self._success(outcome, media_type)
+
+    def _reserve(self, stack: contextlib.ExitStack) -> Reservation | None:
+        """The memory this request may hold while it is handled, reserved in `stack` by its Content-Length (a
+        chunked or gzip body's grows once read); None once it has been refused, unread, at the memory limit."""
+        length = _length(self.headers.get("Content-Length") or "0") or 0
+        try:
+            return stack.enter_context(self.pipeline.memory.reserve(min(length, self.max_body)))
+        except MemoryPressure as error:
+            self._drain()
+            self._refuse_failure(error, self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower())
+            return None
 
     def _post_passed(self, signal: PassedSignal) -> None:
         """A metrics or logs export: read, checked and refused as traces are, then passed on."""
-        read = self._read_export(signal.request, signal.parse_json)
-        if read is None:
-            return
-        media_type, body, request = read
-        try:
-            self.pipeline.accept_signal(signal, request, body if media_type == PROTOBUF else None)
-        except Exception as error:
-            self._refuse_failure(error, media_type)
-            return
+        with contextlib.ExitStack() as stack:
+            held = self._reserve(stack)
+            if held is None:
+                return
+            read = self._read_export(signal.request, signal.parse_json)
+            if read is None:
+                return
+            media_type, body, request = read
+            try:
+                held.grow(len(body))
+                self.pipeline.accept_signal(signal, request, body if media_type == PROTOBUF else None)
+            except Exception as error:
+                self._refuse_failure(error, media_type)
+                return
         if media_type == JSON:  # an empty Export…ServiceResponse: nothing in it is ever rejected
             self._send(200, JSON, b"{}")
         else:
@@ -157,6 +181,8 @@ class _Handler(BaseHTTPRequestHandler):
         """Refuse a request the pipeline did not take, with the status its exception calls for."""
         if isinstance(error, Backpressure):
             self._refuse(429, str(error), media_type, retry_after=error.retry_after)
+        elif isinstance(error, MemoryPressure):
+            self._refuse(503, str(error), media_type, retry_after=error.retry_after)
         elif isinstance(error, RequestTooLarge):
             self._refuse(413, str(error), media_type)
         else:

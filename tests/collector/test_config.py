@@ -75,6 +75,15 @@ def test_access_settings_come_from_the_environment_and_the_token_is_never_shown(
     assert load(None, NO_FLAGS, environ={}).max_request_bytes == 64 * 1024 * 1024
 
 
+def test_the_memory_limit_is_chosen_at_start_unless_given_and_0_turns_it_off():
+    assert load(None, NO_FLAGS, environ={}).memory_limit_mib is None  # the service takes default_limit_mib()
+    assert load(None, NO_FLAGS, environ={"LLMLEDGER_MEMORY_LIMIT_MIB": "512"}).memory_limit_mib == 512
+    assert (
+        load(None, {**NO_FLAGS, "memory_limit_mib": 0}, environ={"LLMLEDGER_MEMORY_LIMIT_MIB": "512"}).memory_limit_mib
+        == 0
+    )
+
+
 def test_queue_settings_default_to_a_gibibyte_fsynced_per_batch_and_come_from_environment_or_flags():
     defaults = load(None, NO_FLAGS, environ={})
     assert (defaults.queue_dir, defaults.queue_max_bytes, defaults.queue_fsync) == (None, 1 << 30, "batch")
@@ -100,6 +109,7 @@ def test_queue_settings_default_to_a_gibibyte_fsynced_per_batch_and_come_from_en
         ({"LLMLEDGER_TLS_KEY": "/k.pem"}, "go together"),
         ({"LLMLEDGER_AUTH_TOKEN": "a", "LLMLEDGER_AUTH_TOKEN_FILE": "/t"}, "not both"),
         ({"LLMLEDGER_MAX_REQUEST_BYTES": "0"}, "max_request_bytes"),
+        ({"LLMLEDGER_MEMORY_LIMIT_MIB": "-1"}, "memory_limit_mib"),
     ],
 )
 def test_access_settings_that_cannot_work_are_refused(environ, message):
