@@ -37,7 +37,6 @@ import multiprocessing
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,15 +49,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from collector_ingest import _kv, llm_span, post_all, start_rotel  # noqa: E402
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest  # noqa: E402
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status  # noqa: E402
+from collector_ingest import _kv, llm_span, post_all, start_rotel
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from llmledger.collector.exporters.clickhouse import migrations  # noqa: E402
-from llmledger.collector.exporters.clickhouse.client import connect  # noqa: E402
-from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse, free_port  # noqa: E402
-from tests.collector.peers.peers import PEERS, Peer, start_peer  # noqa: E402
-from tests.collector.running import start_collector  # noqa: E402
+from llmledger.collector.exporters.clickhouse import migrations
+from llmledger.collector.exporters.clickhouse.client import connect
+from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse, free_port
+from tests.collector.peers.peers import PEERS, Peer, start_peer
+from tests.collector.running import start_collector
 
 TRACES_PER_REQUEST = 10
 # Per trace: the server span, then its children by kind (the LLM call is the 50th span: 2 %).
