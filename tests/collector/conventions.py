@@ -13,6 +13,7 @@ and `set_usage_sums`) from a real `anthropic.types.Message`, so a change in what
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 D = Decimal
+
+
+def response_id(prefix: str) -> str:
+    """A provider's response id, new at each call: the collector keeps one row per response id, so spans built
+    again (by another test, to the same collector) must not repeat one."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
 Builder = Callable[[TracerProvider], dict[str, Any]]
 
 _GPT_MINI = {"provider": "openai", "request_model": "gpt-4o-mini"}
@@ -97,7 +106,7 @@ def otel_genai(provider: TracerProvider) -> dict[str, Any]:
                 "gen_ai.provider.name": "openai",
                 "gen_ai.request.model": "gpt-4o-mini",
                 "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
-                "gen_ai.response.id": "chatcmpl-1",
+                "gen_ai.response.id": response_id("chatcmpl"),
                 "gen_ai.response.finish_reasons": ("stop",),
                 "gen_ai.usage.input_tokens": 1000,
                 "gen_ai.usage.output_tokens": 200,
@@ -299,7 +308,7 @@ def litellm_otel(provider: TracerProvider) -> dict[str, Any]:
                 "llm.request.type": "completion",
                 "gen_ai.request.model": "gpt-4o-mini",
                 "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
-                "gen_ai.response.id": "chatcmpl-litellm",
+                "gen_ai.response.id": (call_key := response_id("chatcmpl")),
                 "gen_ai.usage.input_tokens": 1000,
                 "gen_ai.usage.output_tokens": 200,
                 "gen_ai.usage.total_tokens": 1200,
@@ -319,7 +328,7 @@ def litellm_otel(provider: TracerProvider) -> dict[str, Any]:
         "operation": "chat",
         "response_model": "gpt-4o-mini-2024-07-18",
         "cost_source": "instrumentation",
-        "call_key": "chatcmpl-litellm",
+        "call_key": call_key,
     }
 
 
@@ -329,7 +338,7 @@ def langsmith(provider: TracerProvider) -> dict[str, Any]:
     tracer = provider.get_tracer("langsmith")
     outputs = {
         "generations": [[{"text": "Hi", "message": {"kwargs": {"response_metadata": {"id": "chatcmpl-other"}}}}]],
-        "llm_output": {"token_usage": {"prompt_tokens": 1000}, "id": "chatcmpl-langsmith"},
+        "llm_output": {"token_usage": {"prompt_tokens": 1000}, "id": (call_key := response_id("chatcmpl"))},
         "type": "LLMResult",
     }
     with tracer.start_as_current_span("ChatOpenAI") as span:
@@ -352,7 +361,7 @@ def langsmith(provider: TracerProvider) -> dict[str, Any]:
         "operation": "chat",
         "priced_model": "gpt-4o-mini",
         "cost_source": "collector",
-        "call_key": "chatcmpl-langsmith",
+        "call_key": call_key,
     }
 
 
@@ -364,7 +373,7 @@ def anthropic_sdk(provider: TracerProvider) -> dict[str, Any]:
 
     message = Message.model_validate(
         {
-            "id": "msg_01",
+            "id": response_id("msg"),
             "type": "message",
             "role": "assistant",
             "model": _SONNET,
