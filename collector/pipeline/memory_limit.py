@@ -64,16 +64,32 @@ def _available_memory() -> int:
     return os.sysconf("SC_PHYS_PAGES") * _PAGE
 
 
-def resident_bytes(pid: int | None = None) -> int:
-    """The resident set of a process (this one by default) and of the processes it started; 0 once it is gone."""
-    root = pid if pid is not None else os.getpid()
+def resident_bytes(pids: list[int]) -> int:
+    """The resident set of processes (0 for one that is gone)."""
     total = 0
-    for process in (root, *_children(root)):
+    for pid in pids:
         try:
-            total += int(Path(f"/proc/{process}/statm").read_text().split()[1]) * _PAGE
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+class ProcessTree:
+    """The resident set of this process and of the processes it started (its extraction workers), the list of
+    those read again at most every `refresh` s: finding them reads a file per thread."""
+
+    def __init__(self, refresh: float = 2.0) -> None:
+        self._refresh = refresh
+        self._pids: list[int] = []
+        self._listed_at = -refresh
+
+    def __call__(self) -> int:
+        now = time.monotonic()
+        if now - self._listed_at >= self._refresh:
+            root = os.getpid()
+            self._pids, self._listed_at = [root, *_children(root)], now
+        return resident_bytes(self._pids)
 
 
 def _children(pid: int) -> list[int]:
@@ -117,7 +133,7 @@ class MemoryLimit:
         limit_bytes: int | None,
         *,
         interval: float = 0.05,
-        resident: Callable[[], int] = resident_bytes,
+        resident: Callable[[], int] | None = None,
         retry_after: int = 1,
     ) -> None:
         self.limit = limit_bytes
@@ -125,7 +141,7 @@ class MemoryLimit:
         self.retry_after = retry_after
         self.refused = 0  # requests refused for memory since start
         self._interval = interval
-        self._resident = resident
+        self._resident = resident or ProcessTree()
         self._lock = threading.Lock()
         self._reserved = 0
         self._in_flight = 0
