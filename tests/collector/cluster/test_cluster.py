@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -163,3 +164,35 @@ def test_a_database_of_the_other_layout_is_refused(cluster: TwoShards, cluster_d
         migrations.apply(single[1], single[0], cluster=cluster_of(node, CLUSTER))
     with pytest.raises(BadQuery, match="not in the <remote_servers>"):
         cluster_of(node, "no_such_cluster")
+
+
+def cli(*arguments: str) -> str:
+    command = [sys.executable, "-m", "llmledger.collector.cli", *arguments]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def test_schema_apply_with_cluster_goes_to_each_node_and_names_the_others(cluster: TwoShards):
+    database = f"llmledger_cli_{uuid.uuid4().hex[:8]}"
+    try:
+        first, second = (
+            cli("schema", "apply", "--cluster", CLUSTER, "--clickhouse-url", url, "--database", database)
+            for url in cluster.urls
+        )
+        assert f"applied to database {database}" in first
+        assert f"apply it to the other nodes of cluster {CLUSTER} too (127.0.0.1:{cluster.nodes[1].tcp_port})" in first
+        assert f"127.0.0.1:{cluster.nodes[0].tcp_port}" in second
+        again = cli(
+            "schema", "apply", "--cluster", CLUSTER, "--clickhouse-url", cluster.urls[0], "--database", database
+        )
+        assert "already up to date" in again
+        engine = cluster.connect(1).command(
+            "SELECT engine FROM system.tables WHERE database = {db:String} AND name = 'llm_calls'",
+            parameters={"db": database},
+        )
+        assert engine == "Distributed"
+    finally:
+        for index in range(2):
+            cluster.connect(index).command(f"DROP DATABASE IF EXISTS {database} SYNC")
+    printed = cli("schema", "apply", "--print", "--cluster", CLUSTER, "--database", database)
+    assert f"ENGINE = Distributed('{CLUSTER}', '{database}', 'llm_calls_local', cityHash64(TraceId))" in printed
+    assert f"ON CLUSTER '{CLUSTER}'" in printed
