@@ -457,14 +457,17 @@ def main() -> None:
 def report(pipelines: list[Pipeline]) -> None:
     """Medians per pipeline: CPU µs per span (the primary figure) by process and in all, spans/s, and ratios."""
     print("\nmedian of the rounds; CPU µs per span is the primary figure (robust to the machine's load)\n")
-    print(f"{'pipeline':<54} {'CPU µs/span':>11} {'spans/s':>10}   by process (µs/span)")
+    print(f"{'pipeline':<54} {'CPU µs/span (min–max)':>22} {'spans/s (min–max)':>24}   by process (µs/span)")
     summary: dict[str, tuple[float, float]] = {}
     for pipeline in pipelines:
         results = [measure for measure in pipeline.results if measure.spans]
         if not results:
             continue
-        per_span = statistics.median(sum(m.cpu.values()) / m.spans * 1e6 for m in results)
-        rate = statistics.median(m.spans / m.seconds for m in results)
+        spent = [sum(m.cpu.values()) / m.spans * 1e6 for m in results]
+        rates = [m.spans / m.seconds for m in results]
+        per_span, rate = statistics.median(spent), statistics.median(rates)
+        spread = f"{per_span:.2f} ({min(spent):.1f}–{max(spent):.1f})"
+        rate_spread = f"{rate:,.0f} ({min(rates) / 1000:.0f}k–{max(rates) / 1000:.0f}k)"
         names = sorted({name for m in results for name in m.cpu})
         parts = ", ".join(
             f"{name} {statistics.median(m.cpu.get(name, 0) / m.spans * 1e6 for m in results):.2f}" for name in names
@@ -473,7 +476,7 @@ def report(pipelines: list[Pipeline]) -> None:
             f"senders {statistics.median(m.sender_cpu / m.spans * 1e6 for m in results):.2f}, "
             f"receiver {statistics.median(m.sink_cpu / m.spans * 1e6 for m in results):.2f}"
         )
-        print(f"{pipeline.name:<54} {per_span:>11.2f} {rate:>10,.0f}   {parts}  (not counted: {outside})")
+        print(f"{pipeline.name:<54} {spread:>22} {rate_spread:>24}   {parts}  (not counted: {outside})")
         summary[pipeline.name] = (per_span, rate)
     ours = next((value for name, value in summary.items() if name.startswith("llmledger")), None)
     if ours is None:
