@@ -4,7 +4,9 @@
 No real API is reachable here, so the demo and the end-to-end tests point the unmodified OpenAI SDK at this
 server (`OPENAI_BASE_URL`). A request is answered with the next recorded interaction for the same endpoint,
 model and streaming mode (falling back to the endpoint alone), in recorded order, cycling; bodies go out as
-recorded, decompressed.
+recorded, decompressed, but for the response id, which gets the request's number: a provider never answers two
+calls with one id, and the collector keeps one row per response id (a call answered twice from one recording
+would otherwise be taken for one call reported twice).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import gzip
 import itertools
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -92,6 +95,18 @@ def _response(response: dict[str, Any]) -> Recorded:
     return Recorded(int(response["status"]["code"]), tuple(headers), data)
 
 
+_ID = re.compile(rb'"(?:id|responseId)"\s*:\s*"([^"]{1,200})"')
+
+
+def _numbered(recorded: Recorded, number: int) -> Recorded:
+    """`recorded` with its response id (the first `id` in its body, every chunk's in a stream) ending in `number`."""
+    found = _ID.search(recorded.body)
+    if found is None:
+        return recorded
+    quoted = b'"' + found.group(1) + b'"'
+    return Recorded(recorded.status, recorded.headers, recorded.body.replace(quoted, quoted[:-1] + b'-%d"' % number))
+
+
 class ReplayServer:
     """`with ReplayServer(files) as server:` serves on `server.url` until the block ends."""
 
@@ -142,6 +157,8 @@ class ReplayServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 recorded = server.next_response(urlsplit(self.path).path, self.rfile.read(length))
+                if recorded is not None:
+                    recorded = _numbered(recorded, server.requests)
                 if recorded is None:
                     body = json.dumps({"error": {"message": f"nothing recorded for {self.path}"}}).encode()
                     recorded = Recorded(404, (("Content-Type", "application/json"),), body)
