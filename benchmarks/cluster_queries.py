@@ -142,8 +142,9 @@ class Layout:
             node.stop()
 
 
-def fill(layout: Layout, calls: int, days: int, *, independent: bool = False) -> float:
-    """Insert `calls` calls; the seconds it took."""
+def fill(layout: Layout, calls: int, days: int, *, independent: bool = False, merge: bool = False) -> float:
+    """Insert `calls` calls; the seconds it took. Then `llm_calls` is merged (`OPTIMIZE`), and with `merge` every
+    table into one part a partition (`OPTIMIZE … FINAL`), as background merges leave the rollups in time."""
     dimensions = _INDEPENDENT if independent else _WORKLOADS
     start = time.perf_counter()
     for first in range(0, calls, SLICE):
@@ -152,8 +153,22 @@ def fill(layout: Layout, calls: int, days: int, *, independent: bool = False) ->
         layout.client.command(sql, settings={"distributed_foreground_insert": 1, "max_execution_time": 0})
         print(f"  {layout.name}: {min(first + SLICE, calls):,} calls", flush=True)
     elapsed = time.perf_counter() - start
-    for client in layout.clients:  # storage as it settles; merges are not timed
-        client.command(f"OPTIMIZE TABLE {DATABASE}.{_local(layout, 'llm_calls')}", settings={"max_execution_time": 0})
+    for client in layout.clients:  # as background merges leave it in time; merges are not timed
+        tables = [_local(layout, "llm_calls")] + (
+            [
+                name
+                for (name,) in client.query(
+                    "SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree'",
+                    parameters={"db": DATABASE},
+                ).result_rows
+                if name != _local(layout, "llm_calls")
+            ]
+            if merge
+            else []
+        )
+        for table in tables:
+            final = " FINAL" if merge else ""
+            client.command(f"OPTIMIZE TABLE {DATABASE}.{table}{final}", settings={"max_execution_time": 0})
     return elapsed
 
 
@@ -223,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--independent", action="store_true", help="draw every dimension on its own (worst case)")
+    parser.add_argument("--merge", action="store_true", help="merge every rollup before the queries (settled)")
     parser.add_argument("--layouts", default="single,cluster", help="single, cluster or both [single,cluster]")
     args = parser.parse_args(argv)
     layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]
@@ -231,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in layouts:
             layout = Layout(name, Path(base))
             try:
-                seconds = fill(layout, args.calls, args.days, independent=args.independent)
+                seconds = fill(layout, args.calls, args.days, independent=args.independent, merge=args.merge)
                 results[name] = {
                     "rate": args.calls / seconds,
                     "storage": storage(layout),
