@@ -10,7 +10,8 @@ burst it sheds load with backpressure, never by running out of memory, and never
 
 Every request holds, while it is in flight, a reservation of `EXPANSION` times its size (its bytes, the parsed
 message, the queue records made of it). A request is admitted when the memory the collector's processes hold
-(resident set of the collector and of its extraction workers, read from /proc at most every `interval` s) plus
+(resident set of the collector and of its extraction workers, read from /proc at most every `interval` s; not
+the embedded ClickHouse it may start, whose memory is ClickHouse's own to bound) plus
 every reservation, its own included, stays under the soft limit (`SOFT` of the limit): the rest is headroom for
 what is not reserved (the writer's batch, the forwarder's reads, the allocator's slack). A request refused is
 refused before its body is read, with a retry delay: OTLP/HTTP 503 with Retry-After, gRPC UNAVAILABLE with a
@@ -29,7 +30,7 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -75,31 +76,19 @@ def resident_bytes(pids: list[int]) -> int:
     return total
 
 
-class ProcessTree:
-    """The resident set of this process and of the processes it started (its extraction workers), the list of
-    those read again at most every `refresh` s: finding them reads a file per thread."""
+class Processes:
+    """The resident set of this process and of the processes `include`d (its extraction workers; never the
+    embedded ClickHouse it also starts, whose memory is ClickHouse's to bound)."""
 
-    def __init__(self, refresh: float = 2.0) -> None:
-        self._refresh = refresh
-        self._pids: list[int] = []
-        self._listed_at = -refresh
+    def __init__(self) -> None:
+        self._others: Callable[[], Iterable[int]] = list
+
+    def include(self, pids: Callable[[], Iterable[int]]) -> None:
+        """Count the processes `pids()` names (asked at each reading: a worker may be replaced)."""
+        self._others = pids
 
     def __call__(self) -> int:
-        now = time.monotonic()
-        if now - self._listed_at >= self._refresh:
-            root = os.getpid()
-            self._pids, self._listed_at = [root, *_children(root)], now
-        return resident_bytes(self._pids)
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            found += [int(child) for child in (task / "children").read_text().split()]
-        except (OSError, ValueError):
-            continue
-    return found
+        return resident_bytes([os.getpid(), *self._others()])
 
 
 def _trim() -> None:
@@ -141,7 +130,8 @@ class MemoryLimit:
         self.retry_after = retry_after
         self.refused = 0  # requests refused for memory since start
         self._interval = interval
-        self._resident = resident or ProcessTree()
+        self.processes = Processes()  # what the resident set is read of, unless `resident` is given
+        self._resident = resident or self.processes
         self._lock = threading.Lock()
         self._reserved = 0
         self._in_flight = 0

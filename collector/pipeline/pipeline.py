@@ -131,6 +131,8 @@ class Pipeline:
         self._remember_queued()
         # Extraction off the receiving threads' GIL: worth it from two cores up (see `extract_workers`).
         self._pool = ExtractionPool(extract_workers, attributes) if extract_workers > 0 else None
+        if self._pool is not None:
+            self.memory.processes.include(self._pool.pids)
 
     def remember_stored(self, call_keys: Iterable[str]) -> None:
         """Seed the duplicate filter with calls stored by an earlier run (trace id + span id, oldest first), ahead

@@ -8,6 +8,8 @@ stored: nothing is lost."""
 from __future__ import annotations
 
 import http.client
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -20,7 +22,13 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
-from llmledger.collector.pipeline.memory_limit import EXPANSION, MemoryLimit, MemoryPressure, default_limit_mib
+from llmledger.collector.pipeline.memory_limit import (
+    EXPANSION,
+    MemoryLimit,
+    MemoryPressure,
+    Processes,
+    default_limit_mib,
+)
 from llmledger.collector.pipeline.pipeline import Pipeline
 from llmledger.collector.pipeline.queue import DiskQueue
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
@@ -87,6 +95,30 @@ def test_no_limit_admits_everything_and_the_default_is_half_the_memory_up_to_2_g
     assert default_limit_mib(1 << 30) == 512
     assert default_limit_mib(64 << 30) == 2048
     assert default_limit_mib(64 * MIB) == 64
+
+
+def test_the_resident_set_is_the_collectors_and_its_workers_not_every_child_process():
+    """A child the collector starts, such as the embedded ClickHouse, is not counted unless included (the extraction
+    workers are)."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; held = bytearray(96 << 20); held[::4096] = b'x' * len(held[::4096]); "
+            "print(flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline()  # its memory is touched
+        processes = Processes()
+        alone = processes()
+        processes.include(lambda: [child.pid])
+        assert processes() - alone >= 90 * MIB
+    finally:
+        child.kill()
+        child.wait()
 
 
 def _kv(key: str, value: str | int) -> KeyValue:
