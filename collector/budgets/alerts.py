@@ -15,28 +15,26 @@ it, inserting it with its own `ClaimedBy` under a deduplication token of budget,
 (a second collector's insert of the same claim is dropped by ClickHouse), then reads back the claims that silence
 it; it announces the alert only when the earliest of them is its own.
 
-Webhook: a JSON POST of `Alert.document()`; a failure (connection error or non-2xx answer) is retried with
-exponential backoff, then logged and dropped.
+Webhook (`notify.channels.Webhook`): a JSON POST of `Alert.document()`; a failure (connection error or non-2xx
+answer) is retried with exponential backoff, then logged and dropped.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
 from ..exporters.clickhouse.client import translate_errors
 from ..exporters.clickhouse.migrations import quote_identifier
+from ..notify.channels import Webhook
 from .status import BudgetStatus, decimal_text, iso, utc
 
 ALERTS_TABLE = "llm_budget_alerts"
@@ -78,59 +76,6 @@ class Alert:
             f"spent ${decimal_text(self.spent_usd)} of ${decimal_text(self.limit_usd)} in the window "
             f"{iso(self.window_start)} to {iso(self.window_end)}"
         )
-
-
-class Notice(Protocol):
-    """What the alert channels deliver: a budget `Alert`, a price change (`repricing.price_changes`)."""
-
-    def document(self) -> dict[str, Any]: ...
-
-    def message(self) -> str: ...
-
-
-class Webhook:
-    """POSTs alerts as JSON to `url`: `attempts` tries, `backoff` seconds doubling between them."""
-
-    def __init__(self, url: str, *, attempts: int = 4, backoff: float = 1.0, timeout: float = 5.0) -> None:
-        self.url = url
-        self.attempts = attempts
-        self.backoff = backoff
-        self.timeout = timeout
-        self._stopping = threading.Event()
-
-    def send(self, alert: Notice) -> bool:
-        """Whether the webhook accepted `alert` (2xx) within the attempts; failures are logged, never raised."""
-        body = json.dumps(alert.document()).encode()
-        delay = self.backoff
-        for attempt in range(1, self.attempts + 1):
-            request = urllib.request.Request(
-                self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    if 200 <= response.status < 300:
-                        return True
-                    problem = f"HTTP {response.status}"
-            except urllib.error.HTTPError as error:
-                problem = f"HTTP {error.code}"
-            except (urllib.error.URLError, OSError) as error:
-                problem = str(getattr(error, "reason", error))
-            if attempt < self.attempts and not self._stopping.wait(delay):
-                delay *= 2
-                continue
-            _log.error(
-                "alert webhook %s failed after %d attempt(s) (%s); alert dropped: %s",
-                self.url,
-                attempt,
-                problem,
-                alert.message(),
-            )
-            return False
-        return False
-
-    def stop(self) -> None:
-        """Cut retries short (the collector is stopping)."""
-        self._stopping.set()
 
 
 class AlertEvaluator:

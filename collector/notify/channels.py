@@ -6,6 +6,7 @@ generic webhook's JSON body), and optionally `title()`: budget alerts, spend spi
 `send(notice)` says whether the channel took it; failures are retried (webhooks: with backoff; e-mail: once
 more), then logged and dropped, never raised. `stop()` cuts retries short when the collector stops.
 
+* `Webhook(url)` — the generic JSON webhook: the notice's `document()` as the body.
 * `SlackWebhook(url)` — a Slack incoming webhook: `text` (the message, shown in notifications) and Block Kit
   blocks: a header, the message, and the notice's fields two to a row.
 * `TeamsWebhook(url)` — a Teams Workflows (or Office connector) webhook: a message with one Adaptive Card
@@ -91,6 +92,7 @@ class _JsonWebhook:
         body = json.dumps(self.payload(notice)).encode()
         delay = self.backoff
         problem = ""
+        attempt = 0
         for attempt in range(1, self.attempts + 1):
             request = urllib.request.Request(
                 self.url, data=body, method="POST", headers={"Content-Type": "application/json"}
@@ -108,11 +110,23 @@ class _JsonWebhook:
                 delay *= 2
                 continue
             break
-        _log.error("%s alert to %s failed (%s); dropped: %s", self.kind, self.url, problem, notice.message())
+        _log.error(
+            "%s alert to %s failed after %d attempt(s) (%s); dropped: %s",
+            self.kind, self.url, attempt, problem, notice.message(),
+        )  # fmt: skip
         return False
 
     def stop(self) -> None:
         self._stopping.set()
+
+
+class Webhook(_JsonWebhook):
+    """The generic JSON webhook: the notice's document as it is (a budget alert's fields, a price change's)."""
+
+    kind = "webhook"
+
+    def payload(self, notice: Notice) -> dict[str, Any]:
+        return notice.document()
 
 
 class SlackWebhook(_JsonWebhook):
@@ -209,8 +223,6 @@ class Channels:
 
 def channels_for(budget_file: BudgetFile) -> Channels:
     """The channels the budget file names: webhook, slack, teams and email, in that order."""
-    from ..budgets.alerts import Webhook  # here: the budget loop imports this module
-
     settings = budget_file.alerting
     found: list[Channel] = []
     if budget_file.webhook:

@@ -173,7 +173,7 @@ def test_an_unreachable_webhook_is_logged_and_the_alert_still_counts_as_fired(cl
     spend(client, "t6", YESTERDAY + timedelta(hours=1), "2")
     evaluator = AlertEvaluator(client, webhook=Webhook(dead, attempts=2, backoff=0.01), clock=clock)
 
-    with caplog.at_level(logging.ERROR, logger="llmledger.collector.budgets"):
+    with caplog.at_level(logging.ERROR, logger="llmledger.collector"):
         assert len(evaluator.evaluate(read_status(client, budgets, clock.now))) == 1
 
     assert any("failed after 2 attempt(s)" in record.getMessage() for record in caplog.records)
