@@ -214,7 +214,9 @@ def collect(rows: Rows, args: argparse.Namespace, seconds: int) -> Report:
         found = rows(
             "SELECT TraceId, sum(TotalCost) AS spend, sum(Calls), arraySort(groupUniqArrayArray(Models)), "
             "max(ServiceName) FROM llm_trace_costs "
-            f"WHERE {_FILTER} AND Day >= toDate(now() - toIntervalSecond({{since:UInt64}})) AND TraceId != '' "
+            # From the day before the period's first: a trace that began the evening before has rows there, and
+            # its first call must be seen to leave it out.
+            f"WHERE {_FILTER} AND Day >= toDate(now() - toIntervalSecond({{since:UInt64}})) - 1 AND TraceId != '' "
             # On the trace's first call, not on each row: rows of one trace are folded only as parts merge.
             "GROUP BY TraceId HAVING min(Start) >= now() - toIntervalSecond({since:UInt64}) "
             "ORDER BY spend DESC, TraceId LIMIT {limit:UInt32}"
