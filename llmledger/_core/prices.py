@@ -34,6 +34,7 @@ from .price_data import PriceData
 _log = logging.getLogger(__name__)
 
 PRICES_FILE_ENV = "LLMLEDGER_PRICES_FILE"
+WARM_UP_THREAD = "llmledger-prices-warmup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +192,17 @@ def _lookup(
 
 
 def warm() -> None:
-    """Load genai-prices' data now (in a daemon thread), so the first priced call does not pay for it."""
-    threading.Thread(target=price_data.in_force, name="llmledger-prices-warmup", daemon=True).start()
+    """Load genai-prices' data now, so the first priced call does not pay for it.
+
+    The package, and all it imports (pydantic; httpx2 for its updater), is imported here in the caller's thread;
+    only the data is built in a daemon thread. A module imported in another thread is visible half-made in
+    `sys.modules` meanwhile, and SDKs look there for optional HTTP stacks: openai's client reads
+    `sys.modules.get("httpx2")`, so a warm-up importing httpx2 beside it failed the app's own `OpenAI()` with
+    "partially initialized module 'httpx2' has no attribute 'URL'".
+    """
+    import genai_prices  # noqa: F401  (see above: imported here, never in the warm-up thread)
+
+    threading.Thread(target=price_data.in_force, name=WARM_UP_THREAD, daemon=True).start()
 
 
 def _find(provider: str, model: str, data: PriceData) -> tuple[Any, Any] | None:

@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -133,3 +137,25 @@ def test_a_broken_file_is_logged_with_the_variable_file_and_line_and_prices_go_o
     assert price is not None and price.source == "genai-prices"  # never raised into the app
     (record,) = caplog.records
     assert record.getMessage().startswith(f"LLMLEDGER_PRICES_FILE={path}, line 3, column 1: not valid YAML: ")
+
+
+def test_the_warm_up_thread_imports_nothing_an_sdk_might_find_half_made():
+    """SDKs probe `sys.modules` for optional HTTP stacks (openai: httpx2); a module the warm-up thread is still
+    importing would be found there half-made and fail the app's own client. So the package and its imports come
+    in the caller's thread, and the thread builds only genai-prices' data."""
+    script = textwrap.dedent(
+        """
+        import sys, threading
+        from llmledger._core import prices
+
+        prices.warm()
+        before = set(sys.modules)
+        next(t for t in threading.enumerate() if t.name == prices.WARM_UP_THREAD).join()
+        print(" ".join(sorted(set(sys.modules) - before)))
+        """
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LLMLEDGER_")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    imported_by_thread = done.stdout.split()
+    assert imported_by_thread, "the thread built the data"
+    assert [name for name in imported_by_thread if not name.startswith("genai_prices.data")] == []
