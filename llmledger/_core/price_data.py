@@ -36,10 +36,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .data_dir import DATA_DIR_ENV, data_dir
+
 _log = logging.getLogger(__name__)
 
 PRICES_DATA_ENV = "LLMLEDGER_PRICES_DATA"
-DATA_DIR_ENV = "LLMLEDGER_DATA_DIR"
 BUNDLED = "bundled"  # the value of LLMLEDGER_PRICES_DATA that asks for the bundled snapshot
 FILE_NAME = "genai-prices.json"
 NS_PER_DAY = 86_400 * 10**9
@@ -111,14 +112,6 @@ class PriceData:
         written = f"written {self.written:%Y-%m-%d %H:%M} UTC" if self.written else ""
         facts = "; ".join(part for part in (self.chosen_by, f"{written}, {dated}".lstrip(", "), self.version) if part)
         return f"genai-prices data file {self.path} ({facts})"
-
-
-def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """llmledger's data directory: $LLMLEDGER_DATA_DIR, else $XDG_DATA_HOME/llmledger, else ~/.local/share/…"""
-    if environ.get(DATA_DIR_ENV):
-        return Path(environ[DATA_DIR_ENV]).expanduser()
-    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / "llmledger"
 
 
 def default_file(directory: Path | None = None, environ: Mapping[str, str] = os.environ) -> Path:
@@ -352,6 +345,7 @@ def _ns_after_midnight(moment: time) -> int:
 
 __all__ = [
     "BUNDLED",
+    "DATA_DIR_ENV",
     "PRICES_DATA_ENV",
     "Calendar",
     "DataFileError",

@@ -27,15 +27,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Self
-from xml.sax.saxutils import escape
 
-from .errors import ServerStartFailed
+from .errors import ClickHouseError, ServerStartFailed
+from .http_query import HttpQuery
 
 STATE_FILE = "clickhouse-server.json"
 _ENGINE_DIR = "clickhouse"
@@ -236,6 +233,8 @@ def running_url(data_dir: str | os.PathLike[str]) -> str | None:
 
 def remote_servers(name: str, tcp_ports: list[int], host: str = _LOOPBACK) -> str:
     """A `<remote_servers>` element naming cluster `name`: one shard (of one replica) per TCP port, in order."""
+    from xml.sax.saxutils import escape  # here, not at the top: it imports urllib.request, which `running_url` skips
+
     shards = "".join(
         f"<shard><replica><host>{escape(host)}</host><port>{port}</port></replica></shard>" for port in tcp_ports
     )
@@ -257,10 +256,8 @@ def _answers(url: str, clickhouse_path: Path) -> bool:
 
     Checking the path matters: another server on the same port would otherwise pass for ours.
     """
-    query = urllib.parse.quote("SELECT getServerSetting('path')")
     try:
-        with urllib.request.urlopen(f"{url}/?query={query}", timeout=2) as response:
-            served = response.read().decode().strip()
-    except (OSError, urllib.error.URLError, UnicodeDecodeError):
+        served = HttpQuery(url, connect_timeout=2, timeout=2).raw("SELECT getServerSetting('path')").decode().strip()
+    except (ClickHouseError, UnicodeDecodeError):
         return False
     return bool(served) and Path(served).resolve() == clickhouse_path.resolve()

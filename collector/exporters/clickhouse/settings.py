@@ -5,6 +5,11 @@ With no URL, the embedded server of the data directory is used: the running one 
 is answering (a running `llmledger collector` or `llmledger clickhouse`), otherwise one started just for the
 caller and stopped afterwards. Embedded servers are ours, so their schema is brought up to date on connect.
 
+`open_client` gives a clickhouse-connect client, for commands that write or use the driver's types;
+`open_query` an `http_query.HttpQuery`, for those that only ask (`llmledger sql`, `llmledger report`). This module
+imports neither the driver nor the embedded engine's code until one of them is opened, so finding the settings
+costs a command nothing.
+
 Environment (flags win): LLMLEDGER_CLICKHOUSE_URL, LLMLEDGER_CLICKHOUSE_USER, LLMLEDGER_CLICKHOUSE_PASSWORD,
 LLMLEDGER_CLICKHOUSE_DATABASE, LLMLEDGER_DATA_DIR; the data directory defaults to
 $XDG_DATA_HOME/llmledger (~/.local/share/llmledger).
@@ -18,21 +23,21 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from clickhouse_connect.driver.client import Client
+from llmledger._core import data_dir as _data_dir
 
-from llmledger._core import price_data
+from .errors import BadQuery, QueryFailed, ServerStartFailed
+from .http_query import HttpQuery
 
-from . import migrations
-from .client import connect, translate_errors
-from .embedded import EmbeddedClickHouse, running_url
-from .errors import BadQuery, ServerStartFailed
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
 
 ENV_URL = "LLMLEDGER_CLICKHOUSE_URL"
 ENV_USER = "LLMLEDGER_CLICKHOUSE_USER"
 ENV_PASSWORD = "LLMLEDGER_CLICKHOUSE_PASSWORD"
 ENV_DATABASE = "LLMLEDGER_CLICKHOUSE_DATABASE"
-ENV_DATA_DIR = price_data.DATA_DIR_ENV
+ENV_DATA_DIR = _data_dir.DATA_DIR_ENV
 DEFAULT_DATABASE = "llmledger"
 _RACE_WAIT = 10.0  # seconds to wait for a server another process is starting in the same data directory
 
@@ -40,7 +45,7 @@ _RACE_WAIT = 10.0  # seconds to wait for a server another process is starting in
 def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """llmledger's data directory: $LLMLEDGER_DATA_DIR, else $XDG_DATA_HOME/llmledger, else ~/.local/share/…
     (the one the price data's refresh writes to as well)."""
-    return price_data.data_dir(environ)
+    return _data_dir.data_dir(environ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,11 @@ def open_client(
     `llmledger schema apply`'s business) applies the migrations first, with the raw-span tables if `raw_spans`.
     A missing database is a BadQuery that says how to create it, unless not `require_database`.
     """
+    from . import migrations
+    from .client import connect
+    from .embedded import running_url
+
+    _quiet_driver()
     migrations.quote_identifier(settings.database)  # reject a bad name before starting anything
     with contextlib.ExitStack() as stack:
         if settings.url is not None:
@@ -107,8 +117,65 @@ def open_client(
         yield client
 
 
+@contextlib.contextmanager
+def open_query(settings: ConnectionSettings) -> Iterator[HttpQuery]:
+    """A light, read-only client (`http_query.HttpQuery`) for `settings`, for commands that only query.
+
+    A server given by URL is queried as is (its schema is `llmledger schema apply`'s business); a missing database
+    is a BadQuery saying how to create it when the first query meets it. Embedded: the running server of the data
+    directory, whose owner (a collector, `llmledger clickhouse`) applied the schema when it started; one check of
+    the migrations it recorded, and only if a newer llmledger brings migrations it lacks are they applied here,
+    through clickhouse-connect. With no server running, a temporary one is started (and stopped on exit) and
+    brought up to date as `open_client` does.
+    """
+    if settings.url is not None:
+        yield HttpQuery(settings.url, user=settings.user, password=settings.password, database=settings.database)
+        return
+    from .embedded import running_url
+
+    with contextlib.ExitStack() as stack:
+        url = running_url(settings.data_dir) or _start_or_find(stack, settings.data_dir)
+        client = HttpQuery(url, database=settings.database)
+        if not _schema_current(client):
+            _apply_schema(url, settings.database)
+        yield client
+
+
+def _schema_current(client: HttpQuery) -> bool:
+    """Whether `client`'s database has every migration an embedded server needs recorded as applied."""
+    from .migration_files import migrations
+
+    try:
+        applied = set(client.raw("SELECT DISTINCT Name FROM llmledger_migrations").decode().split())
+    except QueryFailed:  # no database, no bookkeeping table: nothing applied yet
+        return False
+    return all(migration.name in applied for migration in migrations())
+
+
+def _apply_schema(url: str, database: str) -> None:
+    from . import migrations
+    from .client import connect
+
+    _quiet_driver()
+    client = connect(url)
+    try:
+        migrations.apply(client, database)
+    finally:
+        client.close()
+
+
+def _quiet_driver() -> None:
+    """clickhouse-connect logs each failed request itself; a command prints the error once, better put, so the
+    driver's own record goes nowhere (unless the program configured logging: a NullHandler stops nothing there)."""
+    import logging
+
+    logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
+
+
 def _start_or_find(stack: contextlib.ExitStack, data_dir: Path) -> str:
     """Start a temporary server; if another process won the race for the data directory, use its server."""
+    from .embedded import EmbeddedClickHouse, running_url
+
     try:
         return stack.enter_context(EmbeddedClickHouse(data_dir)).url
     except ServerStartFailed as error:
@@ -124,6 +191,8 @@ def _start_or_find(stack: contextlib.ExitStack, data_dir: Path) -> str:
 
 
 def database_exists(client: Client, name: str) -> bool:
+    from .client import translate_errors
+
     with translate_errors():
         found = client.command("SELECT count() FROM system.databases WHERE name = {name:String}", {"name": name})
     return bool(int(found))  # type: ignore[arg-type]
