@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import logging
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -85,8 +84,6 @@ def reports_errors(func: Callable[[argparse.Namespace], int]) -> Callable[[argpa
     def run(args: argparse.Namespace) -> int:
         from ..exporters.clickhouse.errors import BadQuery, ClickHouseError
 
-        # clickhouse-connect logs failed requests itself; the error we print says it better, once.
-        logging.getLogger("clickhouse_connect").addHandler(logging.NullHandler())
         try:
             return func(args)
         except (UsageError, BadQuery) as error:

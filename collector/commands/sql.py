@@ -4,6 +4,9 @@
 ClickHouse formats the output itself (`PrettyCompactMonoBlock`, `CSVWithNames`, `JSONEachRow` as one array for
 `json` and one object a line for `jsonl`), so Decimal costs are printed exactly as stored, never through a float.
 
+The query goes to ClickHouse's HTTP interface through `http_query` (the standard library's socket), not
+clickhouse-connect, whose import alone takes longer than a short query does to run.
+
 Read-only unless `--allow-writes`: the query runs with ClickHouse's `readonly=2` setting, so the server itself
 refuses anything that writes or changes schema (and refuses a query that tries to lift the setting), whatever
 the SQL looks like; `readonly=2` rather than 1 still lets the query set the output-format settings it needs.
@@ -77,18 +80,20 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..exporters.clickhouse.client import translate_errors
     from ..exporters.clickhouse.errors import QueryFailed
-    from ..exporters.clickhouse.queries import named_queries, named_query
-    from ..exporters.clickhouse.settings import open_client
+    from ..exporters.clickhouse.settings import open_query
 
     if args.query == "list":
+        from ..exporters.clickhouse.queries import named_queries
+
         _print_list(named_queries())
         return 0
     if (args.sql is None) == (args.query is None):
         raise UsageError("give either a SQL query or --query NAME (--query list shows the names)")
     values = _parse_params(args.param)
     if args.query is not None:
+        from ..exporters.clickhouse.queries import named_query
+
         query = named_query(args.query)
         if args.show_sql:
             print(query.sql)
@@ -102,10 +107,9 @@ def run(args: argparse.Namespace) -> int:
     settings = {**settings, "default_format": fmt}
     if not args.allow_writes:
         settings["readonly"] = _READ_ONLY
-    with open_client(require_data(connection_settings(args))) as client:
+    with open_query(require_data(connection_settings(args))) as client:
         try:
-            with translate_errors():
-                output = client.raw_query(sql, parameters=parameters or None, settings=settings)
+            output = client.raw(sql, parameters=parameters, settings=settings)
         except QueryFailed as error:
             if error.code in _READONLY_CODES and not args.allow_writes:
                 raise UsageError(
