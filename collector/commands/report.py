@@ -7,7 +7,8 @@ whose cost is unknown, not zero, are listed apart from the totals, from `llm_cal
 `CostSource` index): calls of models nobody has a price for (add one to the price file), and calls whose usage
 never arrived, such as streams that ended before their usage chunk (`llmledger.usage.complete = false`), grouped
 by provider and by host (the span's `server.address`, which the collector stores on such calls); a price file
-cannot help those, so they are not listed as unpriced. `--format` prints the same report as a table (default),
+cannot help those, so they are not listed as unpriced. The queries go through the light HTTP client
+(`http_query`), the independent ones at once (`collect`). `--format` prints the same report as a table (default),
 JSON, JSON lines or CSV (`_report_formats`).
 """
 
@@ -18,8 +19,8 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from decimal import Decimal
-from typing import Any
+from decimal import Decimal, localcontext
+from typing import Any, NamedTuple
 
 from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
 from ._report_formats import FORMATS, Report, Section, render
@@ -37,7 +38,8 @@ _CALLS = (
 _SERVER_ATTRIBUTE = "server.address"  # in Attributes of every call whose usage never arrived
 JAEGER_URL_ENV = "LLMLEDGER_JAEGER_URL"  # --jaeger-url, set once for every report
 
-Rows = Callable[[str], Sequence[Sequence[Any]]]
+# Runs independent queries (all at once) and gives each one's rows, in order.
+Ask = Callable[[Sequence[str]], list[Sequence[Sequence[Any]]]]
 
 
 def register(subparsers: Any) -> None:
@@ -82,8 +84,7 @@ def parse_since(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..exporters.clickhouse.client import translate_errors
-    from ..exporters.clickhouse.settings import open_client
+    from ..exporters.clickhouse.settings import open_query
 
     if args.traces < 0:
         raise UsageError("--traces must not be negative")
@@ -92,17 +93,39 @@ def run(args: argparse.Namespace) -> int:
     params = {"since": seconds, "tenant": args.tenant, "limit": args.traces}
     if args.html:
         return write_html(args, seconds)
-    with open_client(require_data(connection_settings(args))) as client, translate_errors():
-
-        def rows(sql: str) -> Sequence[Sequence[Any]]:
-            result: Sequence[Sequence[Any]] = client.query(sql, parameters=params).result_rows
-            return result
-
-        report = collect(rows, args, seconds)
+    with open_query(require_data(connection_settings(args))) as client:
+        report = collect(lambda queries: _concurrently(client.rows, queries, params), args, seconds)
     print(render(report, args.format))
     if report.empty and args.format != "table":  # the table says it; machine output stays parseable
         print(f"no LLM calls in the last {args.since.strip()} ({report.scope})", file=sys.stderr)
     return 0
+
+
+def _concurrently(
+    rows: Callable[[str, dict[str, Any]], Sequence[Sequence[Any]]], queries: Sequence[str], params: dict[str, Any]
+) -> list[Sequence[Sequence[Any]]]:
+    """The rows of each of `queries`, asked all at once (one thread and one request each); the first error."""
+    import threading
+
+    results: list[Sequence[Sequence[Any]]] = [() for _ in queries]
+    errors: list[BaseException] = []
+
+    def ask(index: int, sql: str) -> None:
+        try:
+            results[index] = rows(sql, params)
+        except BaseException as error:  # handed to the caller's thread below
+            errors.append(error)
+
+    threads = [threading.Thread(target=ask, args=item, daemon=True) for item in enumerate(queries[1:], 1)]
+    for thread in threads:
+        thread.start()
+    if queries:
+        ask(0, queries[0])
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def write_html(args: argparse.Namespace, seconds: int) -> int:
@@ -129,11 +152,42 @@ def write_html(args: argparse.Namespace, seconds: int) -> int:
     return 0
 
 
-def collect(rows: Rows, args: argparse.Namespace, seconds: int) -> Report:
-    """Run the report's queries; every list is present in the result, empty when there are no calls."""
-    ((spend, calls, input_tokens, output_tokens, unpriced, incomplete),) = rows(
-        "SELECT sum(TotalCost), sum(Calls), sum(InputTokens), sum(OutputTokens), sum(UnpricedCalls), "
-        f"sum(IncompleteUsageCalls) {_HOURLY}"
+def collect(ask: Ask, args: argparse.Namespace, seconds: int) -> Report:
+    """Run the report's queries; every list is present in the result, empty when there are no calls.
+
+    One read of the hourly rollup by provider and model gives the totals, the spend by model and by provider and
+    the cache savings (summed here: Decimal sums are exact); it, the spend by service, by day and the costly traces
+    are asked at once. The unpriced calls and those whose usage never arrived are read from `llm_calls` only when
+    the totals count some.
+    """
+    traces_sql = (
+        "SELECT TraceId, sum(TotalCost) AS spend, sum(Calls), arraySort(groupUniqArrayArray(Models)), "
+        "max(ServiceName) FROM llm_trace_costs "
+        # From the day before the period's first: a trace that began the evening before has rows there, and
+        # its first call must be seen to leave it out.
+        f"WHERE {_FILTER} AND Day >= toDate(now() - toIntervalSecond({{since:UInt64}})) - 1 AND TraceId != '' "
+        # On the trace's first call, not on each row: rows of one trace are folded only as parts merge.
+        "GROUP BY TraceId HAVING min(Start) >= now() - toIntervalSecond({since:UInt64}) "
+        "ORDER BY spend DESC, TraceId LIMIT {limit:UInt32}"
+    )
+    by_model_rows, by_service_rows, by_day_rows, *found_traces = ask(
+        [
+            "SELECT Provider, Model, sum(Calls), sum(InputTokens), sum(OutputTokens), sum(TotalCost), "
+            f"sum(CacheReadInputTokens), sum(CacheSavings), sum(UnpricedCalls), sum(IncompleteUsageCalls) {_HOURLY} "
+            "GROUP BY Provider, Model",
+            f"SELECT ServiceName, Environment, sum(Calls), sum(TotalCost) {_HOURLY} "
+            "GROUP BY ServiceName, Environment ORDER BY sum(TotalCost) DESC, ServiceName, Environment",
+            f"SELECT toDate(Hour) AS day, sum(Calls), sum(TotalCost) {_HOURLY} GROUP BY day ORDER BY day",
+            *((traces_sql,) if args.traces else ()),
+        ]
+    )
+    groups = [_Group(*row) for row in by_model_rows]
+    with localcontext(prec=_EXACT):
+        spend = sum((group.spend for group in groups), Decimal(0))
+        savings = sum((group.savings for group in groups), Decimal(0))
+    calls, input_tokens, output_tokens, cache_read, unpriced, incomplete = (
+        sum(getattr(group, name) for group in groups)
+        for name in ("calls", "input_tokens", "output_tokens", "cache_read", "unpriced", "incomplete")
     )
     report = Report(
         args.since,
@@ -189,76 +243,76 @@ def collect(rows: Rows, args: argparse.Namespace, seconds: int) -> Report:
     if report.empty:
         return report
 
-    by_model.rows = _tuples(
-        rows(
-            "SELECT Provider, Model, sum(Calls), sum(InputTokens), sum(OutputTokens), sum(TotalCost) "
-            f"{_HOURLY} GROUP BY Provider, Model ORDER BY sum(TotalCost) DESC, Provider, Model"
-        )
-    )
-    by_provider.rows = _tuples(
-        rows(
-            f"SELECT Provider, sum(Calls), sum(TotalCost) {_HOURLY} "
-            "GROUP BY Provider ORDER BY sum(TotalCost) DESC, Provider"
-        )
-    )
-    by_service.rows = _tuples(
-        rows(
-            f"SELECT ServiceName, Environment, sum(Calls), sum(TotalCost) {_HOURLY} "
-            "GROUP BY ServiceName, Environment ORDER BY sum(TotalCost) DESC, ServiceName, Environment"
-        )
-    )
-    by_day.rows = _tuples(
-        rows(f"SELECT toDate(Hour) AS day, sum(Calls), sum(TotalCost) {_HOURLY} GROUP BY day ORDER BY day")
-    )
-    if args.traces:
-        found = rows(
-            "SELECT TraceId, sum(TotalCost) AS spend, sum(Calls), arraySort(groupUniqArrayArray(Models)), "
-            "max(ServiceName) FROM llm_trace_costs "
-            # From the day before the period's first: a trace that began the evening before has rows there, and
-            # its first call must be seen to leave it out.
-            f"WHERE {_FILTER} AND Day >= toDate(now() - toIntervalSecond({{since:UInt64}})) - 1 AND TraceId != '' "
-            # On the trace's first call, not on each row: rows of one trace are folded only as parts merge.
-            "GROUP BY TraceId HAVING min(Start) >= now() - toIntervalSecond({since:UInt64}) "
-            "ORDER BY spend DESC, TraceId LIMIT {limit:UInt32}"
-        )
+    groups.sort(key=lambda group: (-group.spend, group.provider, group.model))
+    by_model.rows = [
+        (group.provider, group.model, group.calls, group.input_tokens, group.output_tokens, group.spend)
+        for group in groups
+    ]
+    by_provider.rows = _by_provider(groups)
+    by_service.rows = _tuples(by_service_rows)
+    by_day.rows = _tuples(by_day_rows)
+    if found_traces:
         base = (args.jaeger_url or "").rstrip("/")
         traces.rows = [
             (trace, spend, calls, list(models), service, *((f"{base}/trace/{trace}",) if args.jaeger_url else ()))
-            for trace, spend, calls, models, service in found
+            for trace, spend, calls, models, service in found_traces[0]
         ]
-
-    ((savings, cache_read, all_input),) = rows(
-        f"SELECT sum(CacheSavings), sum(CacheReadInputTokens), sum(InputTokens) {_HOURLY}"
+    report.cache = {"savings_usd": savings, "cache_read_input_tokens": cache_read, "input_tokens": input_tokens}
+    by_cache.rows = [
+        (group.provider, group.model, group.cache_read, group.savings)
+        for group in sorted(groups, key=lambda group: (-group.savings, group.provider, group.model))
+        if group.cache_read > 0 or group.savings != 0
+    ]
+    unpriced_sql = (
+        f"SELECT Provider, Model, count(), sum(InputTokens), sum(OutputTokens) {_CALLS} "
+        "AND CostSource = 'unpriced' AND UsageComplete "
+        "GROUP BY Provider, Model ORDER BY count() DESC, Provider, Model"
     )
-    report.cache = {"savings_usd": savings, "cache_read_input_tokens": cache_read, "input_tokens": all_input}
-    if savings or cache_read:
-        by_cache.rows = _tuples(
-            rows(
-                f"SELECT Provider, Model, sum(CacheReadInputTokens), sum(CacheSavings) {_HOURLY} "
-                "GROUP BY Provider, Model HAVING sum(CacheReadInputTokens) > 0 OR sum(CacheSavings) != 0 "
-                "ORDER BY sum(CacheSavings) DESC, Provider, Model"
-            )
-        )
-    if unpriced:  # of models without a price; a call without usage is `usage_missing`'s, whatever its model
-        by_unpriced.rows = _tuples(
-            rows(
-                f"SELECT Provider, Model, count(), sum(InputTokens), sum(OutputTokens) {_CALLS} "
-                "AND CostSource = 'unpriced' AND UsageComplete "
-                "GROUP BY Provider, Model ORDER BY count() DESC, Provider, Model"
-            )
-        )
+    missing_sql = (
+        f"SELECT Provider, Attributes['{_SERVER_ATTRIBUTE}'] AS server, count(), countIf(IsStreaming), "
+        f"arraySort(groupUniqArray(Model)) {_CALLS} AND NOT UsageComplete "
+        "GROUP BY Provider, server ORDER BY count() DESC, Provider, server"
+    )
+    # Of models without a price; a call without usage is `usage_missing`'s, whatever its model.
+    found = iter(ask([*((unpriced_sql,) if unpriced else ()), *((missing_sql,) if incomplete else ())]))
+    if unpriced:
+        by_unpriced.rows = _tuples(next(found))
         report.total["unpriced_calls"] = sum(row[2] for row in by_unpriced.rows)
     if incomplete:
         usage_missing.rows = [
-            (provider, server, calls, streams, list(models))
-            for provider, server, calls, streams, models in rows(
-                f"SELECT Provider, Attributes['{_SERVER_ATTRIBUTE}'] AS server, count(), countIf(IsStreaming), "
-                f"arraySort(groupUniqArray(Model)) {_CALLS} AND NOT UsageComplete "
-                "GROUP BY Provider, server ORDER BY count() DESC, Provider, server"
-            )
+            (provider, server, calls, streams, list(models)) for provider, server, calls, streams, models in next(found)
         ]
         report.total["usage_missing_calls"] = sum(row[2] for row in usage_missing.rows)
     return report
+
+
+_EXACT = 76  # digits: sums of Decimal(38, 12) values never round
+
+
+class _Group(NamedTuple):
+    """One provider and model over the period, as the hourly rollup sums them."""
+
+    provider: str
+    model: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    spend: Decimal
+    cache_read: int
+    savings: Decimal
+    unpriced: int
+    incomplete: int
+
+
+def _by_provider(groups: Sequence[_Group]) -> list[tuple[Any, ...]]:
+    """(provider, calls, spend) of each provider, the costliest first (then by name)."""
+    calls: dict[str, int] = {}
+    spend: dict[str, Decimal] = {}
+    with localcontext(prec=_EXACT):
+        for group in groups:
+            calls[group.provider] = calls.get(group.provider, 0) + group.calls
+            spend[group.provider] = spend.get(group.provider, Decimal(0)) + group.spend
+    return [(provider, calls[provider], spend[provider]) for provider in sorted(spend, key=lambda p: (-spend[p], p))]
 
 
 def _tuples(found: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
