@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The budget policy every instrumented call passes before it is sent, and how the policy in force is chosen.
 
-The span lifecycle (`wrapping.start`) asks the policy in force to `check` each call before the SDK sends it; the
+The span lifecycle (`wrapping.starter`) asks the policy in force to `check` each call before the SDK sends it; the
 policy answers with a hold that the call's `Invocation` settles to the real cost when it finishes, or refuses the
 call by raising. The policy is set explicitly, never by importing a module:
 

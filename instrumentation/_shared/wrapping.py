@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Wrapper factories: the one place where an SDK method turns into a recorded call.
+"""Wrapper factories: the one place where an SDK method, or a routing library's function (LiteLLM's), turns into
+a recorded call.
 
 The order never changes (start, call, on any exception record and re-raise it untouched, read, finish),
 and our own failures are logged and swallowed so that instrumentation can never break the app.
@@ -94,26 +95,35 @@ class Endpoint:
 Locate = Callable[[Any], Target]
 # Turns what the SDK returned into what the app receives: finishes the invocation or returns a proxy.
 Adapt = Callable[[Invocation, Any, Endpoint, bool], Any]
+# The three steps by which a wrapper records one call (`recorded`): start it from the instance the method is called
+# on and the call's kwargs (its invocation and the kwargs to call with; None if it could not be started), the
+# context the call runs in, and what the app receives from the call's result.
+Start = Callable[[Any, dict[str, Any]], "tuple[Invocation, dict[str, Any]] | None"]
+Enter = Callable[[Invocation], otel_context.Context]
+Finish = Callable[[Invocation, Any], Any]
 
 
 def instrument(
     endpoints: tuple[Endpoint, ...], telemetry: Telemetry, locate: Locate, adapt: Adapt | None = None
 ) -> None:
     for endpoint in endpoints:
-        factory = _async_wrapper if endpoint.is_async else _sync_wrapper
         try:
-            wrap_function_wrapper(
-                endpoint.module, endpoint.method, factory(endpoint, telemetry, locate, adapt or default_adapt)
-            )
+            wrap_function_wrapper(endpoint.module, endpoint.method, wrapper(endpoint, telemetry, locate, adapt))
         except (ImportError, AttributeError):
             _log.debug("llmledger: %s.%s not in this SDK version", endpoint.module, endpoint.method)
 
 
 def wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adapt: Adapt | None = None) -> Callable[..., Any]:
-    """The wrapt wrapper that records calls of `endpoint`, for a provider that routes calls to its endpoints itself
-    (botocore sends every operation of every AWS service through one `BaseClient._make_api_call`)."""
-    factory = _async_wrapper if endpoint.is_async else _sync_wrapper
-    return factory(endpoint, telemetry, locate, adapt or default_adapt)
+    """The wrapt wrapper that records calls of `endpoint` (`instrument` puts it in place; a provider that routes
+    calls to its endpoints itself, as botocore sends every operation of every AWS service through one
+    `BaseClient._make_api_call`, calls it with the wrapper's arguments)."""
+    return recorded(
+        starter(endpoint, telemetry, locate),
+        call_context,
+        finisher(endpoint, adapt or default_adapt),
+        endpoint.positional,
+        endpoint.is_async,
+    )
 
 
 def uninstrument(endpoints: tuple[Endpoint, ...]) -> None:
@@ -138,25 +148,47 @@ def default_adapt(invocation: Invocation, result: Any, endpoint: Endpoint, strea
     return result
 
 
-def start(
-    endpoint: Endpoint, telemetry: Telemetry, locate: Locate, instance: Any, kwargs: dict[str, Any]
-) -> tuple[Invocation, dict[str, Any]] | None:
-    """Start recording a call: its invocation and the kwargs to call the SDK with; None if that failed (logged).
+def starter(endpoint: Endpoint, telemetry: Telemetry, locate: Locate) -> Start:
+    """How a call of `endpoint` starts being recorded: `start(instance, kwargs)` gives its invocation and the kwargs
+    to call the SDK with, or None if that failed (logged).
 
-    The budget policy in force (`budget_policy`) checks the call here, before the SDK sends anything; refusing it
+    The budget policy in force (`budget_policy`) checks the call there, before the SDK sends anything; refusing it
     (`BudgetExceeded`) is the one exception we raise. Its hold is settled when the invocation finishes.
     """
-    try:
-        target = locate(instance)
-        request = endpoint.read_request(kwargs)
-        call_kwargs = endpoint.prepare(kwargs, target, telemetry) if endpoint.prepare else kwargs
-        span_later = endpoint.sdk_span is not None and endpoint.sdk_span(instance)
-        invocation = Invocation(telemetry, target.provider, request, (target.host, target.port), span_later=span_later)
-    except Exception:
-        _log.debug("llmledger: could not start a span for %s", endpoint.method, exc_info=True)
-        return None
-    invocation.budget = budget_policy.check(invocation, call_kwargs)
-    return invocation, call_kwargs
+    read_request, prepare, sdk_span = endpoint.read_request, endpoint.prepare, endpoint.sdk_span
+
+    def start(instance: Any, kwargs: dict[str, Any]) -> tuple[Invocation, dict[str, Any]] | None:
+        try:
+            target = locate(instance)
+            request = read_request(kwargs)
+            call_kwargs = prepare(kwargs, target, telemetry) if prepare else kwargs
+            span_later = sdk_span is not None and sdk_span(instance)
+            invocation = Invocation(
+                telemetry, target.provider, request, (target.host, target.port), span_later=span_later
+            )
+        except Exception:
+            _log.debug("llmledger: could not start a span for %s", endpoint.method, exc_info=True)
+            return None
+        invocation.budget = budget_policy.check(invocation, call_kwargs)
+        return invocation, call_kwargs
+
+    return start
+
+
+def finisher(endpoint: Endpoint, adapt: Adapt) -> Finish:
+    """What the app receives from a call of `endpoint`: `adapt`'s answer (the invocation finished, or a proxy that
+    finishes it); if reading the result fails (logged), the invocation is finished unread and the result returned
+    as the SDK gave it."""
+
+    def finish(invocation: Invocation, result: Any) -> Any:
+        try:
+            return adapt(invocation, result, endpoint, invocation.request.streaming)
+        except Exception:
+            _log.debug("llmledger: could not read the result of %s", endpoint.method, exc_info=True)
+            invocation.finish()
+            return result
+
+    return finish
 
 
 def as_keywords(
@@ -169,26 +201,29 @@ def as_keywords(
     return (), {**dict(zip(names, args, strict=False)), **kwargs}
 
 
-def _adapt(adapt: Adapt, invocation: Invocation, result: Any, endpoint: Endpoint) -> Any:
-    try:
-        return adapt(invocation, result, endpoint, invocation.request.streaming)
-    except Exception:
-        _log.debug("llmledger: could not read the result of %s", endpoint.method, exc_info=True)
-        invocation.finish()
-        return result
+def recorded(
+    start: Start, enter: Enter, finish: Finish, positional: tuple[str, ...], is_async: bool
+) -> Callable[..., Any]:
+    """The wrapt wrapper that records each call of a method (an SDK's, or a routing library's function) in the
+    same order: `start` it, run it in the context `enter` gives, on any exception finish the invocation with it and
+    re-raise it untouched, and return what `finish` makes of the result. The call passes through unrecorded while
+    instrumentation is suppressed, beneath a routing library's recorded call (`routed`), or if it cannot be
+    started. Positional arguments named in `positional` are passed as keywords, so that `start` reads them."""
+    factory = _async_wrapper if is_async else _sync_wrapper
+    return factory(start, enter, finish, positional)
 
 
-def _sync_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adapt: Adapt) -> Callable[..., Any]:
+def _sync_wrapper(start: Start, enter: Enter, finish: Finish, positional: tuple[str, ...]) -> Callable[..., Any]:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not is_instrumentation_enabled() or routed():
             return wrapped(*args, **kwargs)
-        if args and endpoint.positional:
-            args, kwargs = as_keywords(endpoint.positional, args, kwargs)
-        started = start(endpoint, telemetry, locate, instance, kwargs)
+        if args and positional:
+            args, kwargs = as_keywords(positional, args, kwargs)
+        started = start(instance, kwargs)
         if started is None:
             return wrapped(*args, **kwargs)
         invocation, call_kwargs = started
-        token = otel_context.attach(call_context(invocation))
+        token = otel_context.attach(enter(invocation))
         try:
             result = wrapped(*args, **call_kwargs)
         except BaseException as error:
@@ -196,22 +231,22 @@ def _sync_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adap
             raise
         finally:
             otel_context.detach(token)
-        return _adapt(adapt, invocation, result, endpoint)
+        return finish(invocation, result)
 
     return wrapper
 
 
-def _async_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, adapt: Adapt) -> Callable[..., Any]:
+def _async_wrapper(start: Start, enter: Enter, finish: Finish, positional: tuple[str, ...]) -> Callable[..., Any]:
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if not is_instrumentation_enabled() or routed():
             return await wrapped(*args, **kwargs)
-        if args and endpoint.positional:
-            args, kwargs = as_keywords(endpoint.positional, args, kwargs)
-        started = start(endpoint, telemetry, locate, instance, kwargs)
+        if args and positional:
+            args, kwargs = as_keywords(positional, args, kwargs)
+        started = start(instance, kwargs)
         if started is None:
             return await wrapped(*args, **kwargs)
         invocation, call_kwargs = started
-        token = otel_context.attach(call_context(invocation))
+        token = otel_context.attach(enter(invocation))
         try:
             result = await wrapped(*args, **call_kwargs)
         except BaseException as error:
@@ -219,6 +254,6 @@ def _async_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate, ada
             raise
         finally:
             otel_context.detach(token)
-        return _adapt(adapt, invocation, result, endpoint)
+        return finish(invocation, result)
 
     return wrapper

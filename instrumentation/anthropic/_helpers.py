@@ -23,7 +23,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from .._shared.invocation import Invocation
 from .._shared.streams import AsyncStream, SyncStream
 from .._shared.telemetry import Telemetry
-from .._shared.wrapping import Endpoint, Locate, call_context, start
+from .._shared.wrapping import Endpoint, Locate, call_context, starter
 from ._native import follow
 
 _log = logging.getLogger(__name__)
@@ -33,12 +33,13 @@ Start = Callable[[], "tuple[Invocation, dict[str, Any]] | None"]
 
 def stream_helper_wrapper(endpoint: Endpoint, telemetry: Telemetry, locate: Locate) -> Callable[..., Any]:
     """Wraps `Messages.stream` (sync and async resources alike: both return a manager without I/O)."""
+    start = starter(endpoint, telemetry, locate)
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         manager = wrapped(*args, **kwargs)
         if not is_instrumentation_enabled():
             return manager
-        begin = partial(start, endpoint, telemetry, locate, instance, kwargs)
+        begin = partial(start, instance, kwargs)
         return _AsyncManager(manager, begin, endpoint) if endpoint.is_async else _SyncManager(manager, begin, endpoint)
 
     return wrapper

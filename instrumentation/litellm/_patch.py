@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled, unwrap
+from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from .._shared import budget_policy
 from .._shared.config import Config
 from .._shared.invocation import Invocation
 from .._shared.telemetry import Telemetry
-from .._shared.wrapping import Endpoint, as_keywords, default_adapt, routed, routed_context
+from .._shared.wrapping import Start, default_adapt, finisher, recorded, routed_context
 from . import _extract as x
 from ._endpoints import FUNCTIONS, MODULE, Function
 
@@ -32,9 +30,17 @@ _log = logging.getLogger(__name__)
 
 def patch(telemetry: Telemetry, config: Config) -> None:
     for function in FUNCTIONS:
-        factory = _async_wrapper if function.is_async else _sync_wrapper
+        # Recorded as an SDK method is, but started from LiteLLM's routing, and run in the routed context so that
+        # the SDK call it makes beneath is not recorded twice.
+        wrapper = recorded(
+            _starter(function, telemetry, config),
+            routed_context,
+            finisher(function.endpoint(), default_adapt),
+            function.positional,
+            function.is_async,
+        )
         try:
-            wrap_function_wrapper(MODULE, function.name, factory(function, telemetry, config))
+            wrap_function_wrapper(MODULE, function.name, wrapper)
         except (ImportError, AttributeError):
             _log.debug("llmledger: litellm.%s not in this LiteLLM version", function.name)
 
@@ -50,21 +56,24 @@ def unpatch() -> None:
             continue
 
 
-def _start(
-    function: Function, telemetry: Telemetry, config: Config, kwargs: dict[str, Any]
-) -> tuple[Invocation, dict[str, Any]] | None:
-    """Start recording a call: its invocation and the kwargs to call LiteLLM with; None if that failed (logged).
-    A budget policy refusing the call raises (`BudgetExceeded`), the one exception raised into the app."""
-    try:
-        provider, model, host, port = x.route(kwargs)
-        request = function.read_request(kwargs, model)
-        call_kwargs = _ask_for_stream_usage(kwargs, provider, config) if function.streams else kwargs
-        invocation = Invocation(telemetry, provider, request, (host, port))
-    except Exception:
-        _log.debug("llmledger: could not start a span for litellm.%s", function.name, exc_info=True)
-        return None
-    invocation.budget = budget_policy.check(invocation, call_kwargs)
-    return invocation, call_kwargs
+def _starter(function: Function, telemetry: Telemetry, config: Config) -> Start:
+    """How a call of `function` starts being recorded: its invocation, from the provider, model and server LiteLLM
+    routes it to, and the kwargs to call LiteLLM with; None if that failed (logged). A budget policy refusing the
+    call raises (`BudgetExceeded`), the one exception raised into the app."""
+
+    def start(instance: Any, kwargs: dict[str, Any]) -> tuple[Invocation, dict[str, Any]] | None:
+        try:
+            provider, model, host, port = x.route(kwargs)
+            request = function.read_request(kwargs, model)
+            call_kwargs = _ask_for_stream_usage(kwargs, provider, config) if function.streams else kwargs
+            invocation = Invocation(telemetry, provider, request, (host, port))
+        except Exception:
+            _log.debug("llmledger: could not start a span for litellm.%s", function.name, exc_info=True)
+            return None
+        invocation.budget = budget_policy.check(invocation, call_kwargs)
+        return invocation, call_kwargs
+
+    return start
 
 
 def _ask_for_stream_usage(kwargs: dict[str, Any], provider: str, config: Config) -> dict[str, Any]:
@@ -78,62 +87,3 @@ def _ask_for_stream_usage(kwargs: dict[str, Any], provider: str, config: Config)
     ):
         return {**kwargs, "stream_options": {"include_usage": True}}
     return kwargs
-
-
-def _finish(invocation: Invocation, result: Any, endpoint: Endpoint) -> Any:
-    try:
-        return default_adapt(invocation, result, endpoint, invocation.request.streaming)
-    except Exception:
-        _log.debug("llmledger: could not read the result of litellm.%s", endpoint.method, exc_info=True)
-        invocation.finish()
-        return result
-
-
-def _sync_wrapper(function: Function, telemetry: Telemetry, config: Config) -> Callable[..., Any]:
-    endpoint = function.endpoint()
-
-    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not is_instrumentation_enabled() or routed():
-            return wrapped(*args, **kwargs)
-        if args:
-            args, kwargs = as_keywords(function.positional, args, kwargs)
-        started = _start(function, telemetry, config, kwargs)
-        if started is None:
-            return wrapped(*args, **kwargs)
-        invocation, call_kwargs = started
-        token = otel_context.attach(routed_context(invocation))
-        try:
-            result = wrapped(*args, **call_kwargs)
-        except BaseException as error:
-            invocation.finish(error=error)
-            raise
-        finally:
-            otel_context.detach(token)
-        return _finish(invocation, result, endpoint)
-
-    return wrapper
-
-
-def _async_wrapper(function: Function, telemetry: Telemetry, config: Config) -> Callable[..., Any]:
-    endpoint = function.endpoint()
-
-    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not is_instrumentation_enabled() or routed():
-            return await wrapped(*args, **kwargs)
-        if args:
-            args, kwargs = as_keywords(function.positional, args, kwargs)
-        started = _start(function, telemetry, config, kwargs)
-        if started is None:
-            return await wrapped(*args, **kwargs)
-        invocation, call_kwargs = started
-        token = otel_context.attach(routed_context(invocation))
-        try:
-            result = await wrapped(*args, **call_kwargs)
-        except BaseException as error:
-            invocation.finish(error=error)
-            raise
-        finally:
-            otel_context.detach(token)
-        return _finish(invocation, result, endpoint)
-
-    return wrapper
