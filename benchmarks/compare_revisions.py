@@ -73,7 +73,7 @@ def _install(revision: str | None, into: Path) -> tuple[Path, Path]:
         ).stdout.split(b"\0")
         archive = subprocess.run(
             # A file deleted between the listing and the archive (another process editing the tree) is skipped.
-            ["tar", "-c", "--ignore-failed-read", "--null", "-T", "-", "-C", str(ROOT)],
+            ["tar", "-c", "--ignore-failed-read", "-C", str(ROOT), "--null", "-T", "-"],
             input=b"\0".join(f for f in files if f and (ROOT / f.decode()).is_file()),
             check=True,
             capture_output=True,
