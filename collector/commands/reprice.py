@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
-from ._instants import instant_ns, iso
+from ._instants import iso
 from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
+from ._price_options import add_period_options, period
 from ._table import count, render, usd
 
 if TYPE_CHECKING:
@@ -35,8 +35,7 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--since", required=True, metavar="TIME", help="ISO 8601 time (UTC unless zoned) or age: 30d")
-    parser.add_argument("--until", metavar="TIME", help="end of the window, exclusive [now]")
+    add_period_options(parser, since_default=None)
     parser.add_argument("--model", default="", metavar="GLOB", help="only models matching GLOB (* and ?) [all]")
     parser.add_argument(
         "--prices", metavar="FILE", help="price with this override file (then genai-prices) [$LLMLEDGER_PRICES_FILE]"
@@ -52,11 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..exporters.clickhouse.settings import open_client
     from ..repricing import Repricer, Window
 
-    now = time.time_ns()
-    since = instant_ns(args.since, "--since", now)
-    until = instant_ns(args.until, "--until", now) if args.until else now
-    if until <= since:
-        raise UsageError(f"--until {iso(until)} is not after --since {iso(since)}")
+    since, until = period(args)
     if args.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
     source = _use_prices(args.prices)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
-from ._instants import instant_ns, iso
-from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
+from ._instants import iso
+from ._options import add_connection_options, connection_settings, reports_errors, require_data
+from ._price_options import add_period_options, period
 from ._table import count, render, usd
 
 # What --by can group by: `repricing.whatif.DIMENSIONS` (not imported here, so `llmledger --help` stays fast).
@@ -36,8 +36,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--swap", action="append", required=True, metavar="MODEL=OTHER", help="cost MODEL's calls as OTHER's"
     )
-    parser.add_argument("--since", default="30d", metavar="TIME", help="ISO 8601 time or age: 30d, 24h [30d]")
-    parser.add_argument("--until", metavar="TIME", help="end of the period, exclusive [now]")
+    add_period_options(parser, since_default="30d")
     parser.add_argument("--by", choices=BY, default="model", help="group by [model]")
     parser.add_argument("--format", "-f", choices=("table", "json"), default="table", help="output format [table]")
     add_connection_options(parser)
@@ -48,11 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..exporters.clickhouse.settings import open_client
     from ..repricing import Swap, what_if
 
-    now = time.time_ns()
-    since = instant_ns(args.since, "--since", now)
-    until = instant_ns(args.until, "--until", now) if args.until else now
-    if until <= since:
-        raise UsageError(f"--until {iso(until)} is not after --since {iso(since)}")
+    since, until = period(args)
     swaps = [Swap.parse(text) for text in args.swap]
     with open_client(require_data(connection_settings(args))) as client:
         result = what_if(client, swaps, since, until, by=args.by)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """`llmledger whatif` as users run it: actual, what-if and saving side by side, the identity swap equal to the
-actual spend, a bad swap named."""
+actual spend, a bad swap or period named."""
 
 from __future__ import annotations
 
@@ -78,6 +78,20 @@ def test_a_bad_swap_is_named(cli):
 
     assert done.returncode == 2
     assert "--swap 'gpt-4o': expected MODEL=OTHER_MODEL" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--since", "last week"), "--since 'last week' is neither an ISO 8601 time"),
+        (("--until", "31d"), "is not after --since"),  # --since is 30d when not given
+    ],
+)
+def test_a_bad_period_is_named(cli, args, message):
+    done = cli("whatif", "--swap", "gpt-4o=gpt-4o-mini", *args)
+
+    assert done.returncode == 2
+    assert message in done.stderr
 
 
 def test_the_command_offers_every_grouping_the_what_if_knows():
