@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from opentelemetry.util.types import AttributeValue
+
+from llmledger._core import attributes as _attributes
+
 
 def attr(obj: Any, name: str) -> Any:
     """`getattr(obj, name, None)` without paying for an absent name on a pydantic model.
@@ -111,3 +115,18 @@ def dump(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [dump(v) for v in value]
     return value
+
+
+def embedding_attributes(result: Any) -> dict[str, AttributeValue]:
+    """The span attributes of an embeddings response shaped as OpenAI's (`data[i].embedding`; OpenAI, Mistral and
+    LiteLLM answer so): the dimension count of the first vector, a list of floats or base64 float32s (counted
+    without decoding); none when there is no vector."""
+    data = field(result, "data") or ()
+    if not data:
+        return {}
+    vector = field(data[0], "embedding")
+    if isinstance(vector, list):
+        return {_attributes.EMBEDDINGS_DIMENSION_COUNT: len(vector)}
+    if isinstance(vector, str) and vector:  # encoding_format="base64"
+        return {_attributes.EMBEDDINGS_DIMENSION_COUNT: (len(vector) * 3 // 4 - vector.count("=", -2)) // 4}
+    return {}

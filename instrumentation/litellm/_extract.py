@@ -20,6 +20,7 @@ from llmledger._core import attributes as attr
 from llmledger._core.usage import Usage, as_count
 
 from .._shared.fields import dump as _dump
+from .._shared.fields import embedding_attributes
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response, clean
@@ -177,17 +178,11 @@ def completion_response(result: Any) -> Response:
 
 def embedding_response(result: Any) -> Response:
     """An embedding counts its input; the output is vectors, not tokens."""
-    data = _get(result, "data") or ()
-    attributes: dict[str, AttributeValue] = {}
-    if data:
-        vector = _get(data[0], "embedding")
-        if isinstance(vector, list):
-            attributes[attr.EMBEDDINGS_DIMENSION_COUNT] = len(vector)
     usage = _get(result, "usage")
     return Response(
         model=_str(_get(result, "model")),
         usage=Usage(input_tokens=as_count(_get(usage, "prompt_tokens"))),
-        attributes=attributes,
+        attributes=embedding_attributes(result),
     )
 
 

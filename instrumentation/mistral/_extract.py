@@ -18,6 +18,7 @@ from llmledger._core import attributes as attr
 from llmledger._core.usage import Usage, as_count
 
 from .._shared.fields import dump as _dump
+from .._shared.fields import embedding_attributes
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response, clean
@@ -115,17 +116,11 @@ def completion_response(result: Any) -> Response:
 
 def embed_response(result: Any) -> Response:
     """Embeddings bill their input; Mistral reports `completion_tokens: 0` beside it, recorded as reported."""
-    data = _get(result, "data") or ()
-    attributes: dict[str, AttributeValue] = {}
-    if data:
-        vector = _get(data[0], "embedding")
-        if isinstance(vector, list):
-            attributes[attr.EMBEDDINGS_DIMENSION_COUNT] = len(vector)
     return Response(
         id=_str(_get(result, "id")),
         model=_str(_get(result, "model")),
         usage=usage_of(_get(result, "usage")),
-        attributes=attributes,
+        attributes=embedding_attributes(result),
     )
 
 

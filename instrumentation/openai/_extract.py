@@ -16,7 +16,7 @@ from opentelemetry.util.types import AttributeValue
 from llmledger._core import attributes as attr
 from llmledger._core.usage import Usage, as_count
 
-from .._shared.fields import Fields
+from .._shared.fields import Fields, embedding_attributes
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
 from .._shared.invocation import Request, Response, clean
@@ -222,20 +222,12 @@ def _message(choice: Any) -> Any:
 
 
 def embeddings_response(result: Any) -> Response:
-    data = _get(result, "data") or ()
-    attributes: dict[str, AttributeValue] = {}
-    if data:
-        vector = _get(data[0], "embedding")
-        if isinstance(vector, list):
-            attributes[attr.EMBEDDINGS_DIMENSION_COUNT] = len(vector)
-        elif isinstance(vector, str) and vector:  # encoding_format="base64": float32s, counted without decoding
-            attributes[attr.EMBEDDINGS_DIMENSION_COUNT] = (len(vector) * 3 // 4 - vector.count("=", -2)) // 4
     usage = _get(result, "usage")
     return Response(
         model=_str(_get(result, "model")),
         usage=Usage(input_tokens=as_count(_get(usage, "prompt_tokens"))),
         reported_cost=_reported_cost(usage),
-        attributes=attributes,
+        attributes=embedding_attributes(result),
     )
 
 

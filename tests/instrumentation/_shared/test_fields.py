@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
-"""`_get` reads SDK models as `getattr` would, without raising for absent pydantic fields."""
+"""`_get` reads SDK models as `getattr` would, without raising for absent pydantic fields; an embeddings response
+gives its dimension count however its vectors are encoded."""
 
 from __future__ import annotations
 
 from openai.types.chat import ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 
-from llmledger.instrumentation._shared.fields import Fields
+from llmledger._core import attributes as attr
+from llmledger.instrumentation._shared.fields import Fields, embedding_attributes
 from llmledger.instrumentation._shared.fields import attr as _attr
 from llmledger.instrumentation._shared.fields import field as _get
 
@@ -60,3 +62,16 @@ def test_reading_several_names_at_once_gives_what_reading_each_gives():
         read = Fields(*names)
         for obj in (usage, usage, {"prompt_tokens": 7, "cost": 1}, _Plain(), None):  # usage twice: once known
             assert read(obj) == tuple(_get(obj, name) for name in names)
+
+
+def test_an_embedding_counts_its_dimensions_as_floats_or_as_base64_float32s():
+    import base64
+    import struct
+
+    floats = [0.25, -1.5, 3.0]
+    packed = base64.b64encode(struct.pack("<3f", *floats)).decode()
+
+    assert embedding_attributes({"data": [{"embedding": floats}]}) == {attr.EMBEDDINGS_DIMENSION_COUNT: 3}
+    assert embedding_attributes({"data": [{"embedding": packed}]}) == {attr.EMBEDDINGS_DIMENSION_COUNT: 3}
+    assert embedding_attributes({"data": []}) == {}
+    assert embedding_attributes({"data": [{"embedding": None}]}) == {}
