@@ -9,23 +9,31 @@ An app may report one provider call more than once: a framework's own span aroun
 * an LLM span whose child is an LLM span, one of them without a response id, is the same call, the child the one
   kept (innermost wins); an outer span with several LLM children is folded into the first, and each child keeps
   its row. Nested spans with different response ids are two calls; with the same one, the rule below chooses;
-* among the spans of one call that arrive together (one request), the row kept is the one with the most complete
-  usage and the best cost source (`rank`); a span arriving after its call's row was stored folds into that row.
+* among the spans of one call, the row kept is the one with the most complete usage and the best cost source
+  (`rank`). Spans that arrive together (one request) are compared at once; a span arriving after its call's row
+  was stored folds into that row, and when it ranks better than the record the row holds, the row takes its
+  usage, costs and cost source (an *upgrade*, `Folding.upgrades`).
 
-A row, once stored, stays: the rollups count every row inserted into `llm_calls`, so replacing a stored row would
-count its call twice there. Spans folded are not lost: each becomes a row of `llm_call_spans` naming the row that
-holds its call and why, with its own tokens and cost, so a user sees why a span has no row of its own.
+A stored row keeps its identity (time, trace, span, tenant, service, model: the ordering key), and the rollups
+count every row inserted into `llm_calls`, so an upgrade is never a second row: the writer corrects the stored row
+the way re-pricing does (`exporters.clickhouse.merged_calls`, migrations 0009, 0010, 0015), a journal row in
+`llm_call_repricings` that moves every rollup by new − old, tokens included, then a new version of the row whose
+`RepricedBy` names the span taken (`merge:<trace id>:<span id>`). It checks the rank again against the row as
+stored, so a span delivered twice, or a batch re-read after a crash, moves the rollups once. Spans folded are not
+lost: each becomes a row of `llm_call_spans` naming the row that holds its call and why, with its own tokens and
+cost (the span whose record a row took is listed there too), so a user sees why a span has no row of its own.
 
-The memory (`CallMerger`) holds the last `capacity` stored calls: their response ids, span ids and parents. A
-restarted collector seeds it from `llm_calls` (`CallKey`, `ParentSpanId`) and from the calls still queued, so a
-span re-sent or arriving late after a restart is still folded, and a span folded again (a re-delivery) lands on
-the same `llm_call_spans` row (ReplacingMergeTree on the span). Past the window a late span gets its own row.
+The memory (`CallMerger`) holds the last `capacity` stored calls: their response ids, span ids, parents and the
+rank of the record each row holds. A restarted collector seeds it from `llm_calls` (`CallKey`, `ParentSpanId`, the
+columns of the rank, latest version) and from the calls still queued, so a span re-sent or arriving late after a
+restart is still folded (and upgrades its row only when better), and a span folded again (a re-delivery) lands
+on the same `llm_call_spans` row (ReplacingMergeTree on the span). Past the window a late span gets its own row.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final
@@ -62,33 +70,99 @@ FOLDED_COLUMNS: Final = (
     "TotalCost",
     "CostSource",
 )
+# What an upgrade takes from the better span of a stored row's call (`upgrade_rows`): the row it upgrades, the
+# span taken, then the record, as `llm_calls` columns (costs in integers of 10^-12 USD, as `CallColumns`).
+RECORD_COLUMNS: Final = (
+    "UsageComplete",
+    "InputTokens",
+    "OutputTokens",
+    "CacheReadInputTokens",
+    "CacheCreationInputTokens",
+    "ReasoningOutputTokens",
+    "InputCost",
+    "CacheReadCost",
+    "CacheWriteCost",
+    "OutputCost",
+    "OtherCost",
+    "TotalCost",
+    "CacheSavings",
+    "CostSource",
+    "PriceId",
+    "PricedModel",
+)
+UPGRADE_COLUMNS: Final = ("KeptTraceId", "KeptSpanId", "TraceId", "SpanId", *RECORD_COLUMNS)
+_RECORD_FIELDS: Final = (
+    "usage_complete",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "reasoning_output_tokens",
+    "input_cost",
+    "cache_read_cost",
+    "cache_write_cost",
+    "output_cost",
+    "other_cost",
+    "total_cost",
+    "cache_savings",
+    "cost_source",
+    "price_id",
+    "priced_model",
+)
 _INDEX = {name: FIELD_NAMES.index(name) for name in FIELD_NAMES}
 
 Rank = tuple[bool, bool, int, bool, bool, bool]
 Kept = tuple[str, str]  # trace id, span id of the row that holds a call
+# A stored call to remember: trace id, span id, parent span id, call key[, the rank of the record the row holds].
+StoredCall = tuple[str, str, str, str] | tuple[str, str, str, str, Rank]
+
+
+def rank_of(
+    complete: Any, inputs: int, outputs: int, source: str, reads: int, writes: int, other: Any, priced: str
+) -> Rank:
+    """How good a record of its call one row is, compared as tuples: usage complete, tokens reported, the cost
+    source (provider, instrumentation, collector, unpriced), cache tokens reported, the cost broken down by kind
+    (no `other_cost`), the price it was computed with named (`priced_model`: llmledger's spans name it)."""
+    return (
+        bool(complete),
+        bool(inputs or outputs),
+        _SOURCE_RANK.get(source, 0),
+        bool(reads or writes),
+        not other,
+        bool(priced),
+    )
+
+
+def record_rank(record: Mapping[str, Any]) -> Rank:
+    """`rank_of` a record by `llm_calls` column names (`RECORD_COLUMNS`): a stored row, or an upgrade's."""
+    return rank_of(
+        record["UsageComplete"],
+        record["InputTokens"],
+        record["OutputTokens"],
+        record["CostSource"],
+        record["CacheReadInputTokens"],
+        record["CacheCreationInputTokens"],
+        record["OtherCost"],
+        record["PricedModel"],
+    )
 
 
 def rank(columns: CallColumns) -> list[Rank]:
-    """Per row, how good a record of its call it is, compared as tuples: usage complete, tokens reported, the
-    cost source (provider, instrumentation, collector, unpriced), cache tokens reported, the cost broken down by
-    kind (no `other_cost`), the price it was computed with named (`priced_model`: llmledger's spans name it)."""
+    """`rank_of` each row of `columns`."""
     column = columns.columns
-    inputs, outputs = column[_INDEX["input_tokens"]], column[_INDEX["output_tokens"]]
-    reads, writes = column[_INDEX["cache_read_input_tokens"]], column[_INDEX["cache_creation_input_tokens"]]
-    return [
-        (bool(complete), bool(i or o), _SOURCE_RANK.get(source, 0), bool(r or w), not other, bool(priced))
-        for complete, i, o, source, r, w, other, priced in zip(
+    return list(
+        map(
+            rank_of,
             column[_INDEX["usage_complete"]],
-            inputs,
-            outputs,
+            column[_INDEX["input_tokens"]],
+            column[_INDEX["output_tokens"]],
             column[_INDEX["cost_source"]],
-            reads,
-            writes,
+            column[_INDEX["cache_read_input_tokens"]],
+            column[_INDEX["cache_creation_input_tokens"]],
             column[_INDEX["other_cost"]],
             column[_INDEX["priced_model"]],
-            strict=True,
         )
-    ]
+    )
 
 
 @dataclass(slots=True)
@@ -171,7 +245,10 @@ class Folding:
     kept: Sequence[int]
     folded: list[tuple[int, Kept, str]] = field(default_factory=list)
     resent: list[int] = field(default_factory=list)  # rows already stored (re-sent): neither kept nor folded
+    # Folded positions whose record ranks better than the stored row holding their call: the row takes it.
+    upgrades: list[tuple[int, Kept]] = field(default_factory=list)
     added: list[tuple[OrderedDict[str, Any], list[str]]] = field(default_factory=list)
+    replaced: list[tuple[OrderedDict[str, Any], str, Any]] = field(default_factory=list)  # old values, for `undo`
 
 
 class CallMerger:
@@ -184,7 +261,8 @@ class CallMerger:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
         self._by_call: OrderedDict[str, Kept] = OrderedDict()  # response id → the row holding it
-        self._calls: OrderedDict[str, tuple[str, str, str]] = OrderedDict()  # span key → trace, span, response id
+        # span key → trace, span, response id, and the rank of the record the row holds
+        self._calls: OrderedDict[str, tuple[str, str, str, Rank]] = OrderedDict()
         self._children: OrderedDict[str, str] = OrderedDict()  # parent key → span key of a stored row under it
 
     def fold(self, ids: CallIdentities) -> Folding:
@@ -227,7 +305,7 @@ class CallMerger:
                 continue
             child = self._children.get(spans[position])
             if child is not None and child in self._calls:
-                trace, span, key = self._calls[child]
+                trace, span, key, _ = self._calls[child]
                 if _same_call(keys[position], key):
                     into[position], why[position] = (trace, span), OUTER_SPAN
                     continue
@@ -257,15 +335,36 @@ class CallMerger:
             root = _root(position, into)
             holder = (ids.trace_ids[root], ids.span_ids[root]) if isinstance(root, int) else root
             folding.folded.append((position, holder, why[position]))
+        self._upgrade(folding, ids, into)
         self._remember(folding, ids, kept, key_of)
         return folding
 
+    def _upgrade(self, folding: Folding, ids: CallIdentities, into: dict[int, int | Kept]) -> None:
+        """Of the positions folded straight into a stored row (not into an inner span of this request, which keeps
+        its call as the innermost), the best of each row, where it ranks better than the record the row holds."""
+        best: dict[Kept, int] = {}
+        for position, holder, _ in folding.folded:
+            if isinstance(into[position], tuple):
+                other = best.get(holder)
+                if other is None or ids.ranks[position] > ids.ranks[other]:
+                    best[holder] = position
+        for holder, position in best.items():
+            key = holder[0] + holder[1]
+            stored = self._calls.get(key)
+            if stored is not None and ids.ranks[position] <= stored[3]:
+                continue
+            folding.upgrades.append((position, holder))
+            if stored is not None:  # the row now holds this record: a later span must beat it
+                folding.replaced.append((self._calls, key, stored))
+                self._calls[key] = (*stored[:3], ids.ranks[position])
+
     def _remember(self, folding: Folding, ids: CallIdentities, kept: Iterable[int], key_of: dict[int, str]) -> None:
         added = folding.added
+        ranks = ids.ranks
         for position in kept:
             span, trace, span_id = ids.span_keys[position], ids.trace_ids[position], ids.span_ids[position]
             key = key_of.get(position) or ids.call_keys[position]
-            self._add(self._calls, span, (trace, span_id, key), added)
+            self._add(self._calls, span, (trace, span_id, key, ranks[position]), added)
             parent = ids.parent_keys[position]
             if parent and parent not in self._children:
                 self._add(self._children, parent, span, added)
@@ -280,7 +379,9 @@ class CallMerger:
     def _remember_all(self, folding: Folding, ids: CallIdentities) -> None:
         """`_remember` of every row of a request none of whose spans, ids or parents the memory knows: whole
         dictionaries at a time, in C, not a row at a time."""
-        calls = dict(zip(ids.span_keys, zip(ids.trace_ids, ids.span_ids, ids.call_keys, strict=True), strict=True))
+        calls = dict(
+            zip(ids.span_keys, zip(ids.trace_ids, ids.span_ids, ids.call_keys, ids.ranks, strict=True), strict=True)
+        )
         children_known = self._children
         children = {
             parent: span
@@ -316,16 +417,28 @@ class CallMerger:
         for memory, keys in folding.added:
             for key in keys:
                 memory.pop(key, None)
+        for memory, key, value in reversed(folding.replaced):
+            if key in memory:
+                memory[key] = value
         folding.added.clear()
+        folding.replaced.clear()
 
-    def remember(self, calls: Iterable[tuple[str, str, str, str]]) -> None:
-        """Remember stored calls, oldest first, as (trace id, span id, parent span id, call key): seeding the memory
-        after a restart."""
+    def remember(self, calls: Iterable[StoredCall]) -> None:
+        """Remember stored calls, oldest first, as (trace id, span id, parent span id, call key[, the rank of the
+        record the row holds]): seeding the memory after a restart. Without a rank, any later span of the call
+        is offered as an upgrade, and the writer compares it with the row as stored."""
         ignored = Folding(())
-        for trace, span, parent, key in calls:
+        for trace, span, parent, key, *known in calls:
             self._remember(
                 ignored,
-                CallIdentities([trace + span], [trace + parent if parent else ""], [key], [trace], [span]),
+                CallIdentities(
+                    [trace + span],
+                    [trace + parent if parent else ""],
+                    [key],
+                    [trace],
+                    [span],
+                    [known[0] if known else _NO_RANK],
+                ),
                 (0,),
                 {},
             )
@@ -392,6 +505,19 @@ def folded_rows(columns: CallColumns, folding: Folding, positions: Sequence[int]
                 value("cost_source"),
             )
         )
+    return rows
+
+
+def upgrade_rows(columns: CallColumns, folding: Folding, positions: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The upgrades `folding` decided (`UPGRADE_COLUMNS`): the stored row, the span taken and its record;
+    `positions` maps a position of the folding to its row in `columns`."""
+    column = columns.columns
+    records = [column[_INDEX[name]] for name in _RECORD_FIELDS]
+    trace_ids, span_ids = column[_INDEX["trace_id"]], column[_INDEX["span_id"]]
+    rows = []
+    for position, (kept_trace, kept_span) in folding.upgrades:
+        row = positions[position]
+        rows.append((kept_trace, kept_span, trace_ids[row], span_ids[row], *(values[row] for values in records)))
     return rows
 
 

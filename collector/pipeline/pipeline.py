@@ -6,7 +6,8 @@ Receivers call `accept()` on their own threads, and it reads top to bottom:
     _admit       refuse (`Backpressure`) while stopping or when the queue is full, before any work
     _extract     the request's LLM calls (`extract.Extractor`, or a worker process), and its raw span rows if kept
     _first_seen  drop the spans already taken (`SeenSpans`: SDK re-sends would be counted twice by the rollups),
-                 and fold the spans of a call another row holds (`CallMerger`: one row per provider call)
+                 and fold the spans of a call another row holds (`CallMerger`: one row per provider call), a
+                 stored row taking the record of a later span that ranks better (an upgrade, for the writer)
     _records     the queue records (`records`): the request's bytes for the forwarder, the new rows for the writer
     _append      append them to the durable queue; if it refuses, forget the spans again and say why
     _count       the counters `/metrics` shows
@@ -42,7 +43,7 @@ from ..extract.attributes import DEFAULT, AttributeSelection
 from ..extract.raw_span_rows import raw_span_rows
 from ..llm_calls import CallColumns
 from ..otlp.signals import PassedSignal
-from .call_merger import CallIdentities, CallMerger, Folding, folded_rows
+from .call_merger import CallIdentities, CallMerger, Folding, StoredCall, folded_rows, upgrade_rows
 from .extract_workers import Extracted, ExtractionPool
 from .memory_limit import MemoryLimit
 from .queue import DiskQueue, QueueFull, RecordTooLarge
@@ -146,9 +147,10 @@ class Pipeline:
         if recent_calls is not None:
             self.remember_stored_calls(recent_calls(CallMerger.CAPACITY))
 
-    def remember_stored_calls(self, calls: Iterable[tuple[str, str, str, str]]) -> None:
-        """Seed the call merger with calls stored by an earlier run, (trace id, span id, parent span id, call key),
-        oldest first: a span of such a call arriving now is folded into its row, not stored as a second one."""
+    def remember_stored_calls(self, calls: Iterable[StoredCall]) -> None:
+        """Seed the call merger with calls stored by an earlier run, (trace id, span id, parent span id, call key[,
+        rank]), oldest first: a span of such a call arriving now is folded into its row, not stored as a second
+        one, and upgrades the row only when it ranks better than the record the row holds."""
         with self._lock:
             self._merger.remember(calls)
 
@@ -406,8 +408,8 @@ class _New:
 
 
 def _store_record(extracted: Extracted, new: _New) -> bytes | None:
-    """The writer's record of the rows the filter let through and of the spans the merger folded; None when there
-    are none."""
+    """The writer's record of the rows the filter let through, of the spans the merger folded and of the stored
+    rows those upgrade; None when there are none."""
     folding = new.folding
     folded = folding.folded if folding is not None else []
     every_call = len(new.calls) == len(extracted.keys)
@@ -421,7 +423,9 @@ def _store_record(extracted: Extracted, new: _New) -> bytes | None:
         columns = found.calls if found is not None else CallColumns()
     calls = columns if every_call else columns.take(new.calls)
     spans = folded_rows(columns, folding, new.first_seen) if folding is not None and folded else []
-    return store_record(calls, extracted.prices if new.calls else {}, new.raw, spans)
+    upgrades = upgrade_rows(columns, folding, new.first_seen) if folding is not None and folding.upgrades else []
+    prices = extracted.prices if new.calls or upgrades else {}
+    return store_record(calls, prices, new.raw, spans, upgrades)
 
 
 def _outcome(rejected: int) -> Outcome:

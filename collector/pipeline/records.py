@@ -2,9 +2,9 @@
 """What one accepted request becomes in the durable queue: up to two records, one per consumer.
 
     F + the request's protobuf bytes                                          for the forwarder (sent unchanged)
-    M + length + marshal((call field names, call columns)) + pickle((prices, raw span rows[, folded spans]))
-                                                                              for the writer
-    C + pickle((call field names, call columns, prices, raw span rows[, folded spans]))
+    M + length + marshal((call field names, call columns))
+      + pickle((prices, raw span rows[, folded spans[, upgrades]]))           for the writer
+    C + pickle((call field names, call columns, prices, raw span rows[, folded spans[, upgrades]]))
                                                                               the same, when marshal cannot write it
 
 A metrics or logs request, which the collector only passes on, becomes one forward record, tagged with its
@@ -21,7 +21,8 @@ Records name their fields, and a record whose fields are not this version's is r
 both, never read into the wrong columns; a record of the version before `call_key` (its fields are this version's
 but the last) is read with an empty call key, so a queue left by that version is written after an upgrade. Folded
 spans (`call_merger`: spans of a call another row holds, for `llm_call_spans`) follow the raw span rows when a
-request has any, so the records of requests without any are as the version before wrote them. The queue
+request has any, and upgrades (`call_merger.UPGRADE_COLUMNS`: a stored row taking a later span's better record)
+follow them when it has any, so the records of requests without any are as the version before wrote them. The queue
 directory is the collector's own (like ClickHouse's data directory), so unpickling it trusts no one new.
 """
 
@@ -58,15 +59,17 @@ class Rows:
     prices: dict[str, ModelPrice] = field(default_factory=dict)
     raw: list[Sequence[Any]] = field(default_factory=list)
     folded: list[Sequence[Any]] = field(default_factory=list)  # `call_merger.FOLDED_COLUMNS` rows
+    upgrades: list[Sequence[Any]] = field(default_factory=list)  # `call_merger.UPGRADE_COLUMNS` rows
 
     def __len__(self) -> int:
-        return len(self.calls) + len(self.raw) + len(self.folded)
+        return len(self.calls) + len(self.raw) + len(self.folded) + len(self.upgrades)
 
     def extend(self, other: Rows) -> None:
         self.calls.extend(other.calls)
         self.prices.update(other.prices)
         self.raw.extend(other.raw)
         self.folded.extend(other.folded)
+        self.upgrades.extend(other.upgrades)
 
 
 def forward_record(body: bytes, signal: Signal = "traces") -> bytes:
@@ -79,11 +82,12 @@ def store_record(
     prices: Mapping[str, ModelPrice],
     raw: list[Sequence[Any]],
     folded: Sequence[Sequence[Any]] = (),
+    upgrades: Sequence[Sequence[Any]] = (),
 ) -> bytes:
-    """The store record of `calls`, the `prices` they were costed with (by id), `raw` span rows and the spans
-    `folded` into a call another row holds."""
+    """The store record of `calls`, the `prices` they were costed with (by id), `raw` span rows, the spans
+    `folded` into a call another row holds, and the `upgrades` of stored rows by the better of those."""
     columns = calls.columns if len(calls) else []
-    extra: tuple[Any, ...] = (list(folded),) if folded else ()
+    extra: tuple[Any, ...] = (list(folded), list(upgrades)) if upgrades else (list(folded),) if folded else ()
     try:
         marshalled = marshal.dumps((FIELD_NAMES, columns), _MARSHAL_VERSION)
     except ValueError:  # a value marshal cannot write (extraction makes none; a subclass of str, say): all pickled
@@ -106,8 +110,9 @@ def rows(payload: bytes) -> Rows | None:
     else:
         return None
     folded_rows = folded[0] if folded else []
+    upgrades = folded[1] if len(folded) > 1 else []
     if not columns:
-        return Rows(CallColumns(), prices, raw, folded_rows)
+        return Rows(CallColumns(), prices, raw, folded_rows, upgrades)
     columns = list(columns)
     if tuple(names) == FIELD_NAMES[:-1] and FIELD_NAMES[-1] == "call_key":  # the version before call keys
         columns.append([""] * len(columns[0]))
@@ -116,7 +121,7 @@ def rows(payload: bytes) -> Rows | None:
             f"a queued record holds calls with the fields {', '.join(names)}, not this collector's "
             f"{', '.join(FIELD_NAMES)}: it was written by another version"
         )
-    return Rows(CallColumns(columns), prices, raw, folded_rows)
+    return Rows(CallColumns(columns), prices, raw, folded_rows, upgrades)
 
 
 def body(payload: bytes) -> bytes | None:

@@ -182,7 +182,9 @@ class Repricer:
         return sum(int(row[3]) for row in pending)
 
     def _pending(self, selected: str, group_by: str = "") -> Sequence[Sequence[Any]]:
-        """`selected` of the journal rows (`j`) whose new version is not stored: a run was cut short."""
+        """`selected` of the journal rows (`j`) whose new version is not stored: a run was cut short. Rows of a
+        stored call taking a later span's record (`merge:…`, migration 0015) are the collector's to finish: it
+        re-reads their batch, and their version carries tokens this copy does not."""
         with translate_errors():
             return self.client.query(
                 f"""
@@ -195,7 +197,7 @@ class Repricer:
                     WHERE (TraceId, SpanId) IN (SELECT TraceId, SpanId FROM {self._db}{JOURNAL})
                     GROUP BY TraceId, SpanId
                 ) AS c ON c.TraceId = j.TraceId AND c.SpanId = j.SpanId
-                WHERE c.Latest < j.NewVersion
+                WHERE c.Latest < j.NewVersion AND NOT startsWith(j.RunId, 'merge:')
                 {f"GROUP BY {group_by}" if group_by else ""}
                 """
             ).result_rows

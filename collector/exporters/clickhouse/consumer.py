@@ -160,6 +160,8 @@ class StoreConsumer:
             ("calls", batch.rows.calls, functools.partial(_write_calls, self.store, prices)),
             ("raw", batch.rows.raw, self.store.write_raw_spans),
             ("folded", batch.rows.folded, functools.partial(_write_folded, self.store)),
+            # After the calls: an upgrade may be of a row this very batch stores.
+            ("upgrades", batch.rows.upgrades, functools.partial(_write_upgrades, self.store, prices)),
         )
         for kind, rows_, write in tables:
             for index, first in enumerate(range(0, len(rows_), rows_per_insert)):
@@ -178,7 +180,7 @@ class StoreConsumer:
         """Run `insert` until it succeeds (True) or is refused for good (False: dropped, counted); None if
         aborted first."""
         stats = self.stats
-        what = {"calls": "calls", "raw": "raw spans", "folded": "folded spans"}[kind]
+        what = {"calls": "calls", "raw": "raw spans", "folded": "folded spans", "upgrades": "upgraded calls"}[kind]
         while True:
             try:
                 insert()
@@ -213,6 +215,13 @@ def _write_folded(store: Store, rows: list[Any], token: str) -> None:
     write = getattr(store, "write_call_spans", None)
     if write is not None:
         write(FOLDED_COLUMNS, rows, token)
+
+
+def _write_upgrades(store: Store, prices: list[ModelPrice], rows: list[Any], token: str) -> None:
+    """Stored rows taking the better record of a later span of their call (a store without it skips them)."""
+    write = getattr(store, "write_upgrades", None)
+    if write is not None:
+        write(rows, prices, token)
 
 
 def _retryable(error: Exception) -> bool:

@@ -9,7 +9,9 @@ is (e.g. the queue segment and offset), never from the time of the attempt. Tabl
 default database unless `database` names another.
 
 `Store` is what the queue's ClickHouse consumer (`consumer`) writes through; `ClickHouseStore` is it over a
-clickhouse-connect client, and also reads back the latest stored calls for a restarted duplicate filter.
+clickhouse-connect client (with the spans folded into another row's call, and the stored rows that take a later
+span's better record: `merged_calls`), and also reads back the latest stored calls for a restarted duplicate
+filter and call merger.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from llmledger._core.prices import ModelPrice, Rate, Tiered
 
 from ...extract.raw_span_rows import COLUMNS as RAW_SPAN_COLUMNS
 from ...llm_calls import COST_FIELDS, CallColumns, LlmCall
+from ...pipeline.call_merger import StoredCall, rank_of
 from . import native_format
 from .client import translate_errors
 from .errors import QueryFailed
+from .merged_calls import upgrade_calls
 from .migrations import quote_identifier
 
 LLM_CALLS = "llm_calls"
@@ -289,16 +293,24 @@ class ClickHouseStore:
     def write_call_spans(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], token: str) -> None:
         insert_call_spans(self.client, columns, rows, database=self.database, deduplication_token=token)
 
-    def recent_calls(self, limit: int) -> list[tuple[str, str, str, str]]:
-        """(trace id, span id, parent span id, call key) of the latest `limit` calls that started in the last day,
-        oldest first: what a restarted collector must know to fold a later span of a call stored before."""
+    def write_upgrades(self, rows: Sequence[Sequence[Any]], prices: Iterable[ModelPrice], token: str) -> None:
+        """Give stored rows the better record of a later span of their call (`merged_calls.upgrade_calls`)."""
+        upgrade_calls(self.client, rows, database=self.database, deduplication_token=token, prices=prices)
+
+    def recent_calls(self, limit: int) -> list[StoredCall]:
+        """(trace id, span id, parent span id, call key, rank of the record the row holds) of the latest `limit`
+        calls that started in the last day, oldest first, each at its latest version: what a restarted collector
+        must know to fold a later span of a call stored before, and to tell whether it is a better record."""
         query = (
-            f"SELECT TraceId, SpanId, ParentSpanId, CallKey FROM {_table(self.database, LLM_CALLS)}"
-            " WHERE Timestamp >= now() - INTERVAL 1 DAY ORDER BY Timestamp DESC LIMIT {limit:UInt32}"
+            "SELECT TraceId, SpanId, ParentSpanId, CallKey, UsageComplete, InputTokens, OutputTokens, CostSource,"
+            " CacheReadInputTokens, CacheCreationInputTokens, OtherCost != 0, PricedModel"
+            f" FROM {_table(self.database, LLM_CALLS)}"
+            " WHERE Timestamp >= now() - INTERVAL 1 DAY ORDER BY Timestamp DESC, Version DESC"
+            " LIMIT 1 BY TraceId, SpanId LIMIT {limit:UInt32}"
         )
         with translate_errors():
             rows = self.client.query(query, {"limit": limit}).result_rows
-        return [(trace, span, parent, key) for trace, span, parent, key in reversed(rows)]
+        return [(trace, span, parent, key, rank_of(*record)) for trace, span, parent, key, *record in reversed(rows)]
 
     def recent_call_keys(self, limit: int) -> list[str]:
         """Trace id + span id of the latest `limit` calls that started in the last day, oldest first: what a
