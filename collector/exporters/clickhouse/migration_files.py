@@ -9,7 +9,7 @@ asks the server over HTTP, without loading the driver.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import BadQuery
 from .schema_files import schema_folder
@@ -23,8 +23,7 @@ _STATEMENT_END = re.compile(r";[ \t]*$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
+class Migration(NamedTuple):  # not a dataclass: `dataclasses` imports `inspect`, a cost on the commands' path
     name: str  # file name without .sql, e.g. "0001_llm_calls"
     template: str
     optional: str | None  # the feature it belongs to (RAW_SPANS, SQL_ONLY), None when always applied

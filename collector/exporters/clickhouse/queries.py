@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import BadQuery
 from .schema_files import schema_folder
@@ -27,8 +26,7 @@ _PARAM = re.compile(r"^--\s*param:\s*(\w+)\s+([\w()]+)\s*=\s*(.*?)\s*$", re.MULT
 _INTEGER = re.compile(r"^U?Int\d+$")
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(NamedTuple):  # NamedTuples, not dataclasses: `dataclasses` imports `inspect`, a cost for `llmledger sql`
     name: str
     type: str  # ClickHouse type, as in the query's {name:Type}
     default: str
@@ -51,8 +49,7 @@ class Param:
         return text
 
 
-@dataclass(frozen=True, slots=True)
-class NamedQuery:
+class NamedQuery(NamedTuple):
     name: str
     title: str
     sql: str

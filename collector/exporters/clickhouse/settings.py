@@ -21,7 +21,6 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,15 +47,47 @@ def default_data_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return _data_dir.data_dir(environ)
 
 
-@dataclass(frozen=True, slots=True)
 class ConnectionSettings:
-    """Where ClickHouse is; `url=None` means the embedded server of `data_dir`."""
+    """Where ClickHouse is; `url=None` means the embedded server of `data_dir` (default: `default_data_dir()`).
 
-    url: str | None = None
-    user: str = "default"
-    password: str = field(default="", repr=False)
-    database: str = DEFAULT_DATABASE
-    data_dir: Path = field(default_factory=default_data_dir)
+    Immutable, compared by value, and its repr leaves the password out. A plain class rather than a dataclass:
+    `dataclasses` imports `inspect`, which would be much of what finding the settings costs `llmledger sql`.
+    """
+
+    __slots__ = ("data_dir", "database", "password", "url", "user")
+    url: str | None
+    user: str
+    password: str
+    database: str
+    data_dir: Path
+
+    def __init__(
+        self,
+        url: str | None = None,
+        user: str = "default",
+        password: str = "",
+        database: str = DEFAULT_DATABASE,
+        data_dir: Path | None = None,
+    ) -> None:
+        values = (url, user, password, database, default_data_dir() if data_dir is None else data_dir)
+        for name, value in zip(_FIELDS, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"ConnectionSettings are immutable: cannot set {name}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConnectionSettings) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS if name != "password")
+        return f"ConnectionSettings({shown})"
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in _FIELDS)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> ConnectionSettings:
@@ -75,6 +106,9 @@ class ConnectionSettings:
     @property
     def embedded(self) -> bool:
         return self.url is None
+
+
+_FIELDS = ("url", "user", "password", "database", "data_dir")
 
 
 @contextlib.contextmanager
