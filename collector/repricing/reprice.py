@@ -47,6 +47,13 @@ JOURNAL = "llm_call_repricings"
 RUNS = "llm_repricing_runs"
 _NOT_PRICED_AGAIN = ("provider", "reported")  # a bill the provider reported, and older rows that may be one
 _COSTS = ("InputCost", "CacheReadCost", "CacheWriteCost", "OutputCost", "OtherCost", "TotalCost", "CacheSavings")
+_TOKENS = (
+    "InputTokens",
+    "OutputTokens",
+    "CacheReadInputTokens",
+    "CacheCreationInputTokens",
+    "ReasoningOutputTokens",
+)
 
 Progress = Callable[[int, int], None]  # (calls examined, calls in the window)
 
@@ -260,7 +267,8 @@ class Repricer:
                     SELECT toUnixTimestamp64Nano(Timestamp) AS TimestampNs, TraceId, SpanId, Tenant, ServiceName,
                            Environment, Feature, UserId, Provider, Model, Operation, RequestModel, ResponseModel,
                            InputTokens, OutputTokens, CacheReadInputTokens, CacheCreationInputTokens,
-                           {", ".join(_COSTS)}, CostSource, PriceId, Version, UsageComplete
+                           ReasoningOutputTokens, {", ".join(_COSTS)}, CostSource, PriceId, Version, UsageComplete,
+                           SessionId, StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '' AS Failed
                     FROM {self._db}llm_calls FINAL
                     WHERE {where}
                     ORDER BY Timestamp, TraceId, SpanId
@@ -317,6 +325,19 @@ class Repricer:
             ("OldPriceId", "String", strings, column("PriceId")),
             ("NewPriceId", "String", strings, [change.price.id for change in changes]),
             ("NewPricedModel", "String", strings, [change.price.model for change in changes]),
+            # What a re-pricing leaves as it was, for the rollups that keep the tokens of unpriced calls, the cost of
+            # failed calls, or a session's cost (migrations 0018, 0019): the same value old and new.
+            *(
+                (f"{age}{name}", "UInt64", native_format.uint64, column(name))
+                for name in _TOKENS
+                for age in ("Old", "New")
+            ),
+            ("Failed", "Bool", native_format.booleans, [bool(value) for value in column("Failed")]),
+            *(
+                (f"{age}UsageComplete", "Bool", native_format.booleans, [bool(v) for v in column("UsageComplete")])
+                for age in ("Old", "New")
+            ),
+            ("SessionId", "String", strings, column("SessionId")),
             *((f"Old{name}", "Decimal(18, 12)", native_format.int64, column(name)) for name in _COSTS),
             *(
                 (f"New{name}", "Decimal(18, 12)", native_format.int64, [change.costs[index] for change in changes])

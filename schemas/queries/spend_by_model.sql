@@ -5,6 +5,9 @@
 -- param: service String = ''
 -- param: feature String = ''
 -- param: limit UInt32 = 20
+-- Whole days of the window are read from llm_usage_daily, its first (partial) day from llm_usage_hourly: the
+-- answer is the hourly rollup's, from a row per day and group.
+WITH toStartOfHour(now() - toIntervalDay({days:UInt32})) AS period_start
 SELECT
     Provider AS provider,
     Model AS model,
@@ -13,11 +16,22 @@ SELECT
     sum(InputTokens) AS input_tokens,
     sum(OutputTokens) AS output_tokens,
     sum(InputTokens) + sum(OutputTokens) AS total_tokens
-FROM llm_usage_hourly
-WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-  AND ({service:String} = '' OR ServiceName = {service:String})
-  AND ({feature:String} = '' OR Feature = {feature:String})
-  AND Hour >= toStartOfHour(now() - toIntervalDay({days:UInt32}))
+FROM
+(
+    SELECT Provider, Model, TotalCost, Calls, InputTokens, OutputTokens
+    FROM llm_usage_daily
+    WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+      AND ({service:String} = '' OR ServiceName = {service:String})
+      AND ({feature:String} = '' OR Feature = {feature:String})
+      AND Day > toDate(period_start)
+    UNION ALL
+    SELECT Provider, Model, TotalCost, Calls, InputTokens, OutputTokens
+    FROM llm_usage_hourly
+    WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+      AND ({service:String} = '' OR ServiceName = {service:String})
+      AND ({feature:String} = '' OR Feature = {feature:String})
+      AND Hour >= period_start AND toDate(Hour) = toDate(period_start)
+)
 GROUP BY provider, model
 ORDER BY spend_usd DESC, provider, model
 LIMIT {limit:UInt32}

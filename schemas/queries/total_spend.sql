@@ -6,7 +6,11 @@
 -- param: tenant String = ''
 -- param: service String = ''
 -- param: feature String = ''
-WITH toStartOfHour(now() - toIntervalDay({days:UInt32})) AS period_start
+-- Whole days are read from llm_usage_daily, the two days a period starts in from llm_usage_hourly (a day row
+-- stands at its midnight, before or after period_start as the whole day is), so the answer is the hourly rollup's.
+WITH
+    toStartOfHour(now() - toIntervalDay({days:UInt32})) AS period_start,
+    period_start - toIntervalDay({days:UInt32}) AS previous_start
 SELECT
     sumIf(TotalCost, Hour >= period_start) AS spend_usd,
     sumIf(Calls, Hour >= period_start) AS calls,
@@ -19,8 +23,22 @@ SELECT
     sumIf(ErrorCalls, Hour >= period_start) AS failed_calls,
     sumIf(UnpricedCalls, Hour >= period_start) AS unpriced_calls,
     sumIf(IncompleteUsageCalls, Hour >= period_start) AS usage_missing_calls
-FROM llm_usage_hourly
-WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-  AND ({service:String} = '' OR ServiceName = {service:String})
-  AND ({feature:String} = '' OR Feature = {feature:String})
-  AND Hour >= period_start - toIntervalDay({days:UInt32})
+FROM
+(
+    SELECT toDateTime(Day) AS Hour, TotalCost, Calls, InputTokens, OutputTokens, CacheReadInputTokens, CacheSavings,
+        ErrorCalls, UnpricedCalls, IncompleteUsageCalls
+    FROM llm_usage_daily
+    WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+      AND ({service:String} = '' OR ServiceName = {service:String})
+      AND ({feature:String} = '' OR Feature = {feature:String})
+      AND Day > toDate(previous_start) AND Day != toDate(period_start)
+    UNION ALL
+    SELECT Hour, TotalCost, Calls, InputTokens, OutputTokens, CacheReadInputTokens, CacheSavings, ErrorCalls,
+        UnpricedCalls, IncompleteUsageCalls
+    FROM llm_usage_hourly
+    WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+      AND ({service:String} = '' OR ServiceName = {service:String})
+      AND ({feature:String} = '' OR Feature = {feature:String})
+      AND Hour >= previous_start
+      AND (toDate(Hour) = toDate(previous_start) OR toDate(Hour) = toDate(period_start))
+)

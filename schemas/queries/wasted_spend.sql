@@ -4,18 +4,39 @@
 -- often a stream that ended early) never reported its usage, so no price can cost it.
 -- param: days UInt32 = 30
 -- param: tenant String = ''
+-- Whole days of the window are read from llm_usage_daily, and the calls of its first (partial) day, which starts
+-- at an instant, from llm_calls FINAL.
+WITH now() - toIntervalDay({days:UInt32}) AS since
 SELECT
     Provider AS provider,
     Model AS model,
-    count() AS calls,
-    countIf(StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '') AS failed_calls,
-    sumIf(TotalCost, StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '') AS failed_usd,
-    countIf(CostSource = 'unpriced' AND UsageComplete) AS unpriced_calls,
-    sumIf(toUInt64(InputTokens) + OutputTokens, CostSource = 'unpriced' AND UsageComplete) AS unpriced_tokens,
-    countIf(NOT UsageComplete) AS usage_missing_calls
-FROM llm_calls FINAL
-WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-  AND Timestamp >= now() - toIntervalDay({days:UInt32})
+    sum(Calls) AS calls,
+    sum(ErrorCalls) AS failed_calls,
+    sum(FailedCost) AS failed_usd,
+    sum(UnpricedUsageCalls) AS unpriced_calls,
+    sum(UnpricedTokens) AS unpriced_tokens,
+    sum(IncompleteUsageCalls) AS usage_missing_calls
+FROM
+(
+    SELECT Provider, Model, Calls, ErrorCalls, FailedCost, UnpricedUsageCalls, UnpricedTokens, IncompleteUsageCalls
+    FROM llm_usage_daily
+    WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+      AND Day > toDate(since)
+    UNION ALL
+    SELECT
+        Provider,
+        Model,
+        count() AS Calls,
+        countIf(StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '') AS ErrorCalls,
+        sumIf(toDecimal128(TotalCost, 12), StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '') AS FailedCost,
+        countIf(CostSource = 'unpriced' AND UsageComplete) AS UnpricedUsageCalls,
+        sumIf(toUInt64(InputTokens) + OutputTokens, CostSource = 'unpriced' AND UsageComplete) AS UnpricedTokens,
+        countIf(NOT UsageComplete) AS IncompleteUsageCalls
+    FROM llm_calls FINAL
+    WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+      AND Timestamp >= since AND toDate(Timestamp) = toDate(since)
+    GROUP BY Provider, Model
+)
 GROUP BY provider, model
 HAVING failed_calls > 0 OR unpriced_calls > 0 OR usage_missing_calls > 0
 ORDER BY failed_usd DESC, unpriced_calls DESC, usage_missing_calls DESC, provider, model

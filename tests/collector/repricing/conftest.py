@@ -54,6 +54,15 @@ def priced_calls(calls: Sequence[LlmCall]) -> tuple[list[LlmCall], list[ModelPri
     return list(calls), list(used.values())
 
 
+# Every rollup of llm_calls, each moved by a re-pricing.
+ROLLUPS = (
+    "llm_usage_hourly",
+    "llm_usage_daily",
+    "llm_usage_daily_user",
+    "llm_session_costs",
+    "llm_trace_costs",
+    "llm_budget_usage",
+)
 _ROLLUP_TOTALS = {
     "llm_calls FINAL": "SELECT sum(TotalCost) FROM llm_calls FINAL",
     "llm_usage_hourly": "SELECT sum(TotalCost) FROM llm_usage_hourly",
@@ -62,8 +71,12 @@ _ROLLUP_TOTALS = {
     "llm_usage_daily_user": "SELECT sum(TotalCost) FROM llm_usage_daily_user",
     "llm_trace_costs": "SELECT sum(TotalCost) FROM llm_trace_costs",
     "llm_budget_usage": "SELECT sum(TotalCost) FROM llm_budget_usage",
+    "llm_usage_daily": "SELECT sum(TotalCost) FROM llm_usage_daily",
+    "llm_session_costs": "SELECT sum(TotalCost) FROM llm_session_costs",
+    "session calls (llm_calls)": "SELECT sum(TotalCost) FROM llm_calls FINAL WHERE SessionId != ''",
     "unpriced calls (hourly)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_usage_hourly",
     "unpriced calls (traces)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_trace_costs",
+    "unpriced calls (daily)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_usage_daily",
     "calls (hourly)": "SELECT toDecimal64(sum(Calls), 0) FROM llm_usage_hourly",
     "cache savings (hourly)": "SELECT sum(CacheSavings) FROM llm_usage_hourly",
     "cache savings (calls)": "SELECT sum(CacheSavings) FROM llm_calls FINAL",

@@ -17,7 +17,7 @@ from llmledger.collector.llm_calls import LlmCall
 from llmledger.collector.repricing import Repricer, Window
 from llmledger.collector.repricing.reprice import JOURNAL, RUNS
 
-from .conftest import priced_calls, shapes, totals
+from .conftest import ROLLUPS, priced_calls, shapes, totals
 
 _HOUR = 3600 * 10**9
 PRICES_A = """
@@ -70,7 +70,7 @@ def _calls(now: int) -> list[LlmCall]:
 @pytest.fixture
 def stored(client, price_file):
     client.command("TRUNCATE TABLE llm_calls")
-    for table in ("llm_usage_hourly", "llm_usage_daily_user", "llm_trace_costs", "llm_budget_usage", JOURNAL, RUNS):
+    for table in (*ROLLUPS, JOURNAL, RUNS):
         client.command(f"TRUNCATE TABLE {table}")
     price_file(PRICES_A)
     now = time_ns()

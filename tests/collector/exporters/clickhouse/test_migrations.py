@@ -104,6 +104,13 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_price_watch",
         "llm_call_spans",
         "llm_spend_rate_alerts",
+        "llm_usage_daily",
+        "llm_usage_daily_mv",
+        "llm_usage_daily_repricing_mv",
+        "llmledger_backfills",
+        "llm_session_costs",
+        "llm_session_costs_mv",
+        "llm_session_costs_repricing_mv",
     }
 
 
