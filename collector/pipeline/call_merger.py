@@ -148,11 +148,12 @@ def record_rank(record: Mapping[str, Any]) -> Rank:
 
 
 def rank(columns: CallColumns) -> list[Rank]:
-    """`rank_of` each row of `columns`."""
+    """`rank_of` each row of `columns` (written out: every stored row is ranked, and a call per row costs more)."""
     column = columns.columns
-    return list(
-        map(
-            rank_of,
+    source_rank = _SOURCE_RANK.get
+    return [
+        (bool(complete), bool(i or o), source_rank(source, 0), bool(r or w), not other, bool(priced))
+        for complete, i, o, source, r, w, other, priced in zip(
             column[_INDEX["usage_complete"]],
             column[_INDEX["input_tokens"]],
             column[_INDEX["output_tokens"]],
@@ -161,8 +162,9 @@ def rank(columns: CallColumns) -> list[Rank]:
             column[_INDEX["cache_creation_input_tokens"]],
             column[_INDEX["other_cost"]],
             column[_INDEX["priced_model"]],
+            strict=True,
         )
-    )
+    ]
 
 
 @dataclass(slots=True)
