@@ -82,12 +82,19 @@ def parse(document: Mapping[str, Any]) -> AlertSettings:
     )
 
 
-def _email(value: Any) -> EmailAlerts:
+def _mapping(value: Any, name: str, allowed: frozenset[str], expected: str) -> Mapping[str, Any]:
+    """`value`, a mapping of none but the `allowed` keys; ValueError naming `name` and what it takes (`expected`),
+    or its unknown keys."""
     if not isinstance(value, Mapping):
-        raise ValueError("email must be a mapping with smtp, from and to")
-    unknown = sorted(map(str, set(value) - _EMAIL_KEYS))
+        raise ValueError(f"{name} must be a mapping with {expected}")
+    unknown = sorted(map(str, set(value) - allowed))
     if unknown:
-        raise ValueError(f"email: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_EMAIL_KEYS))}")
+        raise ValueError(f"{name}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    return value
+
+
+def _email(document: Any) -> EmailAlerts:
+    value = _mapping(document, "email", _EMAIL_KEYS, "smtp, from and to")
     smtp = value.get("smtp")
     if not isinstance(smtp, str) or not smtp.strip():
         raise ValueError("email.smtp must be host or host:port of an SMTP server")
@@ -113,12 +120,8 @@ def _email(value: Any) -> EmailAlerts:
     return EmailAlerts(host, int(port_text), sender, tuple(recipients), starttls, username, password_env)
 
 
-def _spend_rate(value: Any) -> SpendRate:
-    if not isinstance(value, Mapping):
-        raise ValueError("spend_rate must be a mapping with multiple (and optionally baseline_hours, min_usd, per)")
-    unknown = sorted(map(str, set(value) - _RATE_KEYS))
-    if unknown:
-        raise ValueError(f"spend_rate: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_RATE_KEYS))}")
+def _spend_rate(document: Any) -> SpendRate:
+    value = _mapping(document, "spend_rate", _RATE_KEYS, "multiple (and optionally baseline_hours, min_usd, per)")
     multiple = _decimal(value.get("multiple"), "spend_rate.multiple")
     if multiple <= 1:
         raise ValueError(f"spend_rate.multiple must be more than 1, got {multiple}")
