@@ -137,8 +137,16 @@ def test_two_calls_are_two_rows_with_the_providers_tokens_and_cost(
     client = clickhouse.connect(collector.database)
     rows = _rows_when_stored(client, service)
     assert [row[0] for row in rows] == ids, _explain(client, collector)
+    # The provider's tokens and cost, also where a framework's worse record of a call (LangSmith's export, without
+    # the cached tokens) arrived first: the row then took llmledger's, and the rollups moved with it.
     assert [row[1:] for row in rows] == CALLS
-    assert _rolled_up(client, service) == (len(CALLS), sum(call[3] for call in CALLS))
+    assert _rolled_up(client, service) == (
+        len(CALLS),
+        sum(call[0] for call in CALLS),
+        sum(call[1] for call in CALLS),
+        sum(call[2] for call in CALLS),
+        sum(call[3] for call in CALLS),
+    )
     # With its tracing on, the framework's span of each call is there, folded into the call's row.
     folded = client.query(
         "SELECT KeptSpanId, Reason FROM llm_call_spans FINAL WHERE CallKey IN {ids:Array(String)}", {"ids": ids}
@@ -200,10 +208,14 @@ def _explain(client: Any, collector: Any) -> str:
     return f"llm_calls: {calls}\nllm_call_spans: {folded}\n{collector.text}"
 
 
-def _rolled_up(client: Any, service: str) -> tuple[int, Decimal]:
-    query = "SELECT sum(Calls), sum(TotalCost) FROM llm_usage_hourly WHERE ServiceName = {s:String}"
-    calls, cost = client.query(query, {"s": service}).result_rows[0]
-    return int(calls), Decimal(cost)
+def _rolled_up(client: Any, service: str) -> tuple[int, int, int, int, Decimal]:
+    """Calls, input, cache read and output tokens, and cost of `service` in the hourly rollup."""
+    query = (
+        "SELECT sum(Calls), sum(InputTokens), sum(CacheReadInputTokens), sum(OutputTokens), sum(TotalCost)"
+        " FROM llm_usage_hourly WHERE ServiceName = {s:String}"
+    )
+    calls, inputs, cached, outputs, cost = client.query(query, {"s": service}).result_rows[0]
+    return int(calls), int(inputs), int(cached), int(outputs), Decimal(cost)
 
 
 STREAM = "openai/otel-contrib/openai-v2/test_chat_completion_streaming.yaml"  # gpt-4: 12 in, 5 out
