@@ -79,6 +79,8 @@ class HttpQuery:
         self.host = parts.hostname
         self.user = unquote(parts.username) if parts.username else user
         self.password = unquote(parts.password) if parts.password else password
+        if any(c in value for value in (self.user, self.password) for c in "\r\n"):
+            raise ConnectionFailed("a ClickHouse user or password cannot hold a line break", transient=False)
         self.database = database
         self.settings = {**CLUSTER_SETTINGS, **(settings or {})}
         self.connect_timeout = connect_timeout
