@@ -268,7 +268,8 @@ class Repricer:
                            Environment, Feature, UserId, Provider, Model, Operation, RequestModel, ResponseModel,
                            InputTokens, OutputTokens, CacheReadInputTokens, CacheCreationInputTokens,
                            ReasoningOutputTokens, {", ".join(_COSTS)}, CostSource, PriceId, Version, UsageComplete,
-                           SessionId, StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '' AS Failed
+                           SessionId, Attributes,
+                           StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '' AS Failed
                     FROM {self._db}llm_calls FINAL
                     WHERE {where}
                     ORDER BY Timestamp, TraceId, SpanId
@@ -325,8 +326,8 @@ class Repricer:
             ("OldPriceId", "String", strings, column("PriceId")),
             ("NewPriceId", "String", strings, [change.price.id for change in changes]),
             ("NewPricedModel", "String", strings, [change.price.model for change in changes]),
-            # What a re-pricing leaves as it was, for the rollups that keep the tokens of unpriced calls, the cost of
-            # failed calls, or a session's cost (migrations 0018, 0019): the same value old and new.
+            # What a re-pricing leaves as it was, for the rollups that keep the tokens of unpriced calls, the cost
+            # of failed calls, a session's or an attribute value's cost (migrations 0018 to 0020): old = new.
             *(
                 (f"{age}{name}", "UInt64", native_format.uint64, column(name))
                 for name in _TOKENS
@@ -338,6 +339,7 @@ class Repricer:
                 for age in ("Old", "New")
             ),
             ("SessionId", "String", strings, column("SessionId")),
+            ("Attributes", "Map(String, String)", native_format.string_map, column("Attributes")),
             *((f"Old{name}", "Decimal(18, 12)", native_format.int64, column(name)) for name in _COSTS),
             *(
                 (f"New{name}", "Decimal(18, 12)", native_format.int64, [change.costs[index] for change in changes])

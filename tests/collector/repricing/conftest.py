@@ -60,6 +60,7 @@ ROLLUPS = (
     "llm_usage_daily",
     "llm_usage_daily_user",
     "llm_session_costs",
+    "llm_attribute_costs",
     "llm_trace_costs",
     "llm_budget_usage",
 )
@@ -74,6 +75,7 @@ _ROLLUP_TOTALS = {
     "llm_usage_daily": "SELECT sum(TotalCost) FROM llm_usage_daily",
     "llm_session_costs": "SELECT sum(TotalCost) FROM llm_session_costs",
     "session calls (llm_calls)": "SELECT sum(TotalCost) FROM llm_calls FINAL WHERE SessionId != ''",
+    "llm_attribute_costs": "SELECT sum(TotalCost) FROM llm_attribute_costs",
     "unpriced calls (hourly)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_usage_hourly",
     "unpriced calls (traces)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_trace_costs",
     "unpriced calls (daily)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_usage_daily",

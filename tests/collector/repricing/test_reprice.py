@@ -62,6 +62,7 @@ def _calls(now: int) -> list[LlmCall]:
             input_tokens=1000,
             output_tokens=500,
             cache_read_input_tokens=cache_read,
+            attributes={"team": "core"},
         )
 
     return [call(0, "acme-chat"), call(1, "acme-chat"), call(2, "acme-chat"), call(3, "acme-mini", 0)]

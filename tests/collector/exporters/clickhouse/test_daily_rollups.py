@@ -18,7 +18,7 @@ from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.llm_calls import LlmCall
 from llmledger.collector.repricing import Repricer, Window
 
-from ...repricing.conftest import price_file, priced_calls  # noqa: F401  (the fixture, shared)
+from ...repricing.conftest import ROLLUPS, price_file, priced_calls  # noqa: F401  (the fixture, shared)
 
 _MINUTE = 60 * 10**9
 _HOUR = 60 * _MINUTE
@@ -116,6 +116,12 @@ REFERENCE = {
         GROUP BY Provider, Model
         HAVING failed > 0 OR unpriced > 0 OR missing > 0
         ORDER BY failed_usd DESC, unpriced DESC, missing DESC, Provider, Model""",
+    "spend_by_attribute": """
+        SELECT Attributes[{key:String}] AS value, sum(TotalCost) AS s, count()
+        FROM llm_calls FINAL
+        WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
+          AND Timestamp >= now() - toIntervalDay({days:UInt32})
+        GROUP BY value ORDER BY s DESC, value""",
     "session_costs": """
         SELECT SessionId, sum(TotalCost) AS s, count(), uniqExact(TraceId), min(Timestamp), max(Timestamp)
         FROM llm_calls FINAL
@@ -136,6 +142,8 @@ CASES = [
     {"days": "2", "bucket_hours": "6"},
     {"days": "3", "bucket_hours": "48"},
     {"days": "4", "limit": "2"},
+    {"days": "3", "key": "tier"},
+    {"days": "2", "key": "region", "tenant": "acme"},
 ]
 
 
@@ -169,6 +177,10 @@ def _calls(now: int) -> list[LlmCall]:
                 cache_read_input_tokens=200 if index % 2 else 0,
                 cache_creation_input_tokens=50 if index % 6 == 1 else 0,
                 reasoning_output_tokens=20 if index % 5 == 2 else 0,
+                attributes={
+                    **({"team": ["core", "growth", ""][index % 3]} if index % 4 else {}),
+                    **({"tier": "gold" if index % 2 else "free"} if index % 5 else {}),
+                },
             )
         )
     return calls
@@ -176,7 +188,7 @@ def _calls(now: int) -> list[LlmCall]:
 
 @pytest.fixture
 def loaded(client, price_file) -> int:  # noqa: F811
-    for table in ("llm_calls", "llm_usage_hourly", "llm_usage_daily", "llm_session_costs", "llm_call_repricings"):
+    for table in ("llm_calls", *ROLLUPS, "llm_call_repricings"):
         client.command(f"TRUNCATE TABLE {table}")
     price_file(PRICES_A)
     now = time_ns()
@@ -215,7 +227,7 @@ def test_the_answers_cover_failures_unpriced_calls_and_missing_usage(client, loa
 
 
 def test_a_group_called_many_times_is_one_row_a_day(client):
-    for table in ("llm_calls", "llm_usage_daily", "llm_session_costs"):
+    for table in ("llm_calls", *ROLLUPS):
         client.command(f"TRUNCATE TABLE {table}")
     now = time_ns()
     noon = now - now % (24 * _HOUR) - 36 * _HOUR  # yesterday, 12:00 UTC
@@ -233,11 +245,12 @@ def test_a_group_called_many_times_is_one_row_a_day(client):
                     provider="acme",
                     request_model="acme-chat",
                     input_tokens=100,
+                    attributes={"team": "core"},
                 )
                 for index in range(200)
             ],
         )
-    for table in ("llm_usage_daily", "llm_session_costs"):
+    for table in ("llm_usage_daily", "llm_session_costs", "llm_attribute_costs"):
         client.command(f"OPTIMIZE TABLE {table} FINAL")
         assert int(client.command(f"SELECT count() FROM {table}")) == 1, table
     assert int(client.command("SELECT sum(Calls) FROM llm_usage_daily")) == 1000
@@ -272,6 +285,13 @@ def test_calls_stored_before_the_rollups_existed_are_copied_once(clickhouse):
         assert (
             sessions
             == db.query("SELECT count(), sum(TotalCost) FROM llm_calls FINAL WHERE SessionId != ''").result_rows
+        )
+        values = db.query("SELECT sum(Calls), sum(TotalCost) FROM llm_attribute_costs WHERE Key = 'team'").result_rows
+        assert (
+            values
+            == db.query(
+                "SELECT count(), sum(TotalCost) FROM llm_calls FINAL WHERE Attributes['team'] != ''"
+            ).result_rows
         )
         # Calls inserted afterwards are the views' to count, once.
         insert_llm_calls(db, [_calls(now + _HOUR)[0]])

@@ -111,6 +111,9 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_session_costs",
         "llm_session_costs_mv",
         "llm_session_costs_repricing_mv",
+        "llm_attribute_costs",
+        "llm_attribute_costs_mv",
+        "llm_attribute_costs_repricing_mv",
     }
 
 
