@@ -58,7 +58,9 @@ _IDENTITY = (
     "Model",
     "Operation",
 )
-_STORED = ("Timestamp", *_IDENTITY, "SessionId", "Version", "Failed", *RECORD_COLUMNS)
+# What the journal carries of the stored call beyond its record, for the rollups by failure, session and custom
+# attribute (migrations 0015, 0019, 0020): the call's own, unchanged by the merge.
+_STORED = ("Timestamp", *_IDENTITY, "SessionId", "Attributes", "Version", "Failed", *RECORD_COLUMNS)
 _FAILED = "StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != ''"  # as the rollups count ErrorCalls
 
 
@@ -217,6 +219,7 @@ def _insert_journal(
         *((f"New{name}", "UInt64", uint64, new(name)) for name in _TOKENS),
         ("Failed", "Bool", native_format.booleans, [bool(value) for value in old("Failed")]),
         ("SessionId", "String", strings, old("SessionId")),
+        ("Attributes", "Map(String, String)", native_format.string_map, old("Attributes")),
     ]
     settings: dict[str, Any] = {"deduplicate_blocks_in_dependent_materialized_views": 1}
     if token:

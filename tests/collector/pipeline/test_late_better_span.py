@@ -47,13 +47,22 @@ class _App:
     """One exporter of an app; `request()` is what it sent since the last call, one OTLP request."""
 
     def __init__(self, service: str) -> None:
+        self.service = service
         self.exporter = InMemorySpanExporter()
         provider = TracerProvider(resource=Resource.create({"service.name": service}))
         provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.tracer = provider.get_tracer("t")
 
     def span(self, name: str, attributes: dict, response_id: str):
-        with self.tracer.start_as_current_span(name, attributes={**attributes, "gen_ai.response.id": response_id}):
+        # The app's session and a custom attribute, both named after the service: the rollups by session and by
+        # attribute value are compared per service too.
+        attributes = {
+            **attributes,
+            "gen_ai.response.id": response_id,
+            "session.id": self.service,
+            "llmledger.custom.team": self.service,
+        }
+        with self.tracer.start_as_current_span(name, attributes=attributes):
             pass
         request = encode_spans(self.exporter.get_finished_spans())
         self.exporter.clear()
@@ -130,7 +139,9 @@ _ROLLUPS = {
         "savings": "sum(CacheSavings)",
     },
     "llm_budget_usage": {"calls": "sum(Calls)", "cost": "sum(TotalCost)"},
-    "llm_usage_daily": {  # migration 0018, where the schema has it
+    "llm_session_costs": {"calls": "sum(Calls)", "cost": "sum(TotalCost)"},
+    "llm_attribute_costs": {"calls": "sum(Calls)", "cost": "sum(TotalCost)"},
+    "llm_usage_daily": {
         "calls": "sum(Calls)",
         "input tokens": "sum(InputTokens)",
         "output tokens": "sum(OutputTokens)",
@@ -152,9 +163,17 @@ _ROLLUPS = {
 }
 
 
+# The rows of a service in the rollups that do not name it: by its traces, its session, its attribute's value.
+_FILTERS = {
+    "llm_trace_costs": "TraceId IN (SELECT TraceId FROM llm_calls WHERE ServiceName = {s:String})",
+    "llm_session_costs": "SessionId = {s:String}",
+    "llm_attribute_costs": "Key = 'team' AND Value = {s:String}",
+}
+
+
 def _assert_rollups_agree(client, service: str) -> None:
-    """Every rollup's sums for `service` are those of llm_calls FINAL (llm_trace_costs, which names no service in
-    its journal rows, by the service's traces)."""
+    """Every rollup's sums for `service` are those of llm_calls FINAL (those the schema has: the daily, session
+    and attribute rollups came with later migrations)."""
     where = {"s": service}
     calls = client.query(
         f"SELECT {', '.join(_CALLS.values())} FROM llm_calls FINAL WHERE ServiceName = {{s:String}}", where
@@ -166,11 +185,7 @@ def _assert_rollups_agree(client, service: str) -> None:
     for table, sums in _ROLLUPS.items():
         if table not in tables:
             continue
-        filter_ = (
-            "TraceId IN (SELECT TraceId FROM llm_calls WHERE ServiceName = {s:String})"
-            if table == "llm_trace_costs"
-            else "ServiceName = {s:String}"
-        )
+        filter_ = _FILTERS.get(table, "ServiceName = {s:String}")
         found = client.query(f"SELECT {', '.join(sums.values())} FROM {table} WHERE {filter_}", where).result_rows[0]
         assert dict(zip(sums, found, strict=True)) == {name: expected[name] for name in sums}, table
 
