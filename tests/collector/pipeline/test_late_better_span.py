@@ -278,3 +278,20 @@ def test_the_row_holds_the_same_record_whether_the_spans_arrive_together_or_apar
     [(_, tokens, cached, source, cost, _)] = _row(client, service)
     assert (tokens, cached, source, cost) == (1200, 1024, "instrumentation", _OUR_COST)
     _assert_rollups_agree(client, service)
+
+
+def test_the_better_span_extracted_by_a_worker_process_upgrades_the_row_too(client, tmp_path):
+    app, langsmith = _App("worker"), _App("worker")
+    queue = DiskQueue(tmp_path / "queue", ("store",), max_bytes=1 << 24)
+    pipeline = Pipeline(ClickHouseStore(client), queue, flush_interval=0.05, extract_workers=1).start()
+    pipeline._pool.min_bytes = 0  # type: ignore[union-attr]  # every request to the worker
+    try:
+        for request in (
+            langsmith.span("ChatOpenAI", _LANGSMITH, "chatcmpl-15"),
+            app.span("chat gpt-4o-mini", _OURS, "chatcmpl-15"),
+        ):
+            pipeline.accept(request, request.SerializeToString())
+    finally:
+        pipeline.stop()
+    assert _row(client, "worker") == [("ChatOpenAI", 1200, 1024, "instrumentation", _OUR_COST, True)]
+    _assert_rollups_agree(client, "worker")
