@@ -93,6 +93,7 @@ class StoreConsumer:
             _log.info("resuming the insert of queue positions [%d, %d) interrupted before its commit", start, end)
             if not self._deliver(self._exactly(start, end), cursor.rows_per_insert or self.batch_size):
                 return
+        self._finish_upgrades()
         position = self.queue.cursor(CONSUMER).committed
         while not self._abort.is_set():
             batch = self._next(position)
@@ -105,6 +106,21 @@ class StoreConsumer:
             if not len(batch.rows):  # only records for the forwarder: nothing to insert
                 self.queue.commit(CONSUMER, batch.end)
             position = batch.end
+
+    def _finish_upgrades(self) -> None:
+        """Write the new versions of stored calls whose upgrade was journaled but never written (its batch was
+        dropped after the journal insert): once, at start, after the batch left in flight. A failure is logged, not
+        retried: the next start tries again."""
+        finish = getattr(self.store, "finish_upgrades", None)
+        if finish is None:
+            return
+        try:
+            finished = finish()
+        except (ClickHouseError, ValueError) as error:
+            _log.warning("could not finish the upgrades of stored calls left without their new version: %s", error)
+            return
+        if finished:
+            _log.info("wrote the new version of %d stored calls whose upgrade was journaled before", finished)
 
     def _next(self, position: int) -> _Batch:
         """Records from `position` until `batch_size` rows or `flush_interval` after the first one."""

@@ -17,7 +17,9 @@ Exactly once, under the writer's batch token: each upgrade is weighed against th
 FINAL`), not against the merger's memory, so a span delivered again, after the row took it, ranks no better and
 writes nothing; a batch re-read after a crash between the two steps finds the row at its old version, sends the
 journal block again under the same token (ClickHouse drops it, in every rollup too) and writes the version from
-what the journal holds.
+what the journal holds. A version the writer could not write at all (ClickHouse refused it for good, and the batch
+was dropped to keep the collector going) is written when the collector next starts (`finish_pending`), from the
+journal rows of the last two days whose version is missing: the rollups already moved, the row catches up.
 """
 
 from __future__ import annotations
@@ -153,6 +155,32 @@ def apply_upgrades(client: Client, kept: Sequence[tuple[str, str]], *, database:
             """,
             parameters={"kept": sorted(set(kept)), "merge": MERGE},
         )
+
+
+def finish_pending(client: Client, *, database: str | None = None, days: int = 2) -> int:
+    """Write the new version of each row a merge journal row of the last `days` names whose version is missing;
+    the rows named (some may have moved on since, and are left: their journal row no longer matches)."""
+    db = f"{quote_identifier(database)}." if database else ""
+    recent = "startsWith(RunId, {merge:String}) AND Timestamp >= now() - toIntervalDay({days:UInt32})"
+    with translate_errors():
+        pending = client.query(
+            f"""
+            SELECT j.TraceId, j.SpanId
+            FROM (SELECT TraceId, SpanId, NewVersion FROM {db}{JOURNAL} WHERE {recent}) AS j
+            LEFT JOIN
+            (
+                SELECT TraceId, SpanId, max(Version) AS Latest
+                FROM {db}llm_calls
+                WHERE (TraceId, SpanId) IN (SELECT TraceId, SpanId FROM {db}{JOURNAL} WHERE {recent})
+                GROUP BY TraceId, SpanId
+            ) AS c ON c.TraceId = j.TraceId AND c.SpanId = j.SpanId
+            WHERE c.Latest < j.NewVersion
+            """,
+            parameters={"merge": MERGE, "days": days},
+        ).result_rows
+    kept = [(trace, span) for trace, span in pending]
+    apply_upgrades(client, kept, database=database)
+    return len(kept)
 
 
 def _best(upgrades: Sequence[Sequence[Any]]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -34,7 +34,7 @@ from ...pipeline.call_merger import StoredCall, rank_of
 from . import native_format
 from .client import translate_errors
 from .errors import QueryFailed
-from .merged_calls import upgrade_calls
+from .merged_calls import finish_pending, upgrade_calls
 from .migrations import quote_identifier
 
 LLM_CALLS = "llm_calls"
@@ -296,6 +296,10 @@ class ClickHouseStore:
     def write_upgrades(self, rows: Sequence[Sequence[Any]], prices: Iterable[ModelPrice], token: str) -> None:
         """Give stored rows the better record of a later span of their call (`merged_calls.upgrade_calls`)."""
         upgrade_calls(self.client, rows, database=self.database, deduplication_token=token, prices=prices)
+
+    def finish_upgrades(self) -> int:
+        """Write the versions of upgrades journaled but never written (`merged_calls.finish_pending`)."""
+        return finish_pending(self.client, database=self.database)
 
     def recent_calls(self, limit: int) -> list[StoredCall]:
         """(trace id, span id, parent span id, call key, rank of the record the row holds) of the latest `limit`

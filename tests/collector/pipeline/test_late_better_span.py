@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from llmledger.collector.exporters.clickhouse.errors import ConnectionFailed
+from llmledger.collector.exporters.clickhouse.errors import BadQuery, ConnectionFailed
 from llmledger.collector.exporters.clickhouse.merged_calls import journal_upgrades
 from llmledger.collector.exporters.clickhouse.writer import ClickHouseStore
 from llmledger.collector.pipeline.pipeline import Pipeline
@@ -76,6 +76,15 @@ class _CutShort(ClickHouseStore):
     def write_upgrades(self, rows, prices, token):
         journal_upgrades(self.client, rows, database=self.database, deduplication_token=token, prices=prices)
         raise ConnectionFailed("the collector was killed here")
+
+
+class _Refused(ClickHouseStore):
+    """A store whose new version of an upgraded row ClickHouse refuses for good after the journal landed: the
+    writer drops the batch's upgrades (counted) and goes on."""
+
+    def write_upgrades(self, rows, prices, token):
+        journal_upgrades(self.client, rows, database=self.database, deduplication_token=token, prices=prices)
+        raise BadQuery("refused for what it is", code=62)  # SYNTAX_ERROR: never retried
 
 
 def _pipeline(client, tmp_path, store: ClickHouseStore | None = None) -> Pipeline:
@@ -295,3 +304,18 @@ def test_the_better_span_extracted_by_a_worker_process_upgrades_the_row_too(clie
         pipeline.stop()
     assert _row(client, "worker") == [("ChatOpenAI", 1200, 1024, "instrumentation", _OUR_COST, True)]
     _assert_rollups_agree(client, "worker")
+
+
+def test_a_new_version_refused_after_its_journal_is_written_at_the_next_start(client, tmp_path):
+    app, langsmith = _App("refused"), _App("refused")
+    refusing = _pipeline(client, tmp_path, _Refused(client))
+    refusing.accept(langsmith.span("ChatOpenAI", _LANGSMITH, "chatcmpl-16"))
+    refusing.accept(app.span("chat gpt-4o-mini", _OURS, "chatcmpl-16"))
+    refusing.stop()
+    assert refusing.counters()["dropped_clickhouse_rejected_upgraded_calls"] == 1
+    assert _row(client, "refused")[0][3] == "collector"  # the rollups moved, the row did not
+
+    _pipeline(client, tmp_path).stop()  # the next start writes it
+    assert _row(client, "refused") == [("ChatOpenAI", 1200, 1024, "instrumentation", _OUR_COST, True)]
+    assert _merges(client, "refused") == 1
+    _assert_rollups_agree(client, "refused")
