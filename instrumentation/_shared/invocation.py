@@ -487,3 +487,18 @@ def clean(params: Any, names: Mapping[str, str]) -> dict[str, AttributeValue]:
         elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
             out[key] = tuple(value)
     return out
+
+
+def chat_params(kwargs: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, AttributeValue]:
+    """`clean` of a call in OpenAI's chat format (OpenAI's own, and LiteLLM's, which takes the same parameters),
+    with its stop sequences (one may be given as a string) and the number of choices asked for, unless 1."""
+    attributes = clean(kwargs, names)
+    stop = kwargs.get("stop")
+    if isinstance(stop, str):
+        attributes[attr.REQUEST_STOP_SEQUENCES] = (stop,)
+    elif isinstance(stop, list | tuple) and stop and all(isinstance(s, str) for s in stop):
+        attributes[attr.REQUEST_STOP_SEQUENCES] = tuple(stop)
+    n = kwargs.get("n")
+    if isinstance(n, int) and not isinstance(n, bool) and n != 1:
+        attributes[attr.REQUEST_CHOICE_COUNT] = n
+    return attributes

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry.util.types import AttributeValue
-
 from llmledger._core import attributes as attr
 from llmledger._core.usage import Usage, as_count
 
@@ -23,7 +21,7 @@ from .._shared.fields import dump as _dump
 from .._shared.fields import embedding_attributes
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
-from .._shared.invocation import Request, Response, clean
+from .._shared.invocation import Request, Response, chat_params
 
 # LiteLLM's provider names → the GenAI semantic conventions' `gen_ai.provider.name` (what prices are keyed by);
 # a name not here is kept as LiteLLM spells it.
@@ -102,22 +100,12 @@ def _server(api_base: Any) -> tuple[str | None, int | None]:
         return None, None
 
 
-def _common(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
-    attributes = clean(kwargs, _PARAMS)
-    stop = kwargs.get("stop")
-    if isinstance(stop, str):
-        attributes[attr.REQUEST_STOP_SEQUENCES] = (stop,)
-    elif isinstance(stop, list | tuple) and stop and all(isinstance(s, str) for s in stop):
-        attributes[attr.REQUEST_STOP_SEQUENCES] = tuple(stop)
-    return attributes
-
-
 def chat_request(kwargs: Mapping[str, Any], model: str | None) -> Request:
     return Request(
         "chat",
         model,
         kwargs.get("stream") is True,
-        _common(kwargs),
+        chat_params(kwargs, _PARAMS),
         lambda: _dump(list(kwargs.get("messages") or ())),
     )
 
@@ -127,7 +115,7 @@ def text_completion_request(kwargs: Mapping[str, Any], model: str | None) -> Req
         "text_completion",
         model,
         kwargs.get("stream") is True,
-        _common(kwargs),
+        chat_params(kwargs, _PARAMS),
         lambda: [{"role": "user", "content": kwargs.get("prompt")}],
     )
 

@@ -19,7 +19,7 @@ from llmledger._core.usage import Usage, as_count
 from .._shared.fields import Fields, embedding_attributes
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
-from .._shared.invocation import Request, Response, clean
+from .._shared.invocation import Request, Response, chat_params, clean
 
 # --- requests ------------------------------------------------------------------------------------------
 
@@ -50,21 +50,8 @@ def _streaming(kwargs: Mapping[str, Any]) -> bool:
     return kwargs.get("stream") is True
 
 
-def _common(kwargs: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, AttributeValue]:
-    attributes = clean(kwargs, params)
-    stop = kwargs.get("stop")
-    if isinstance(stop, str):
-        attributes[attr.REQUEST_STOP_SEQUENCES] = (stop,)
-    elif isinstance(stop, list | tuple) and stop and all(isinstance(s, str) for s in stop):
-        attributes[attr.REQUEST_STOP_SEQUENCES] = tuple(stop)
-    n = kwargs.get("n")
-    if isinstance(n, int) and not isinstance(n, bool) and n != 1:
-        attributes[attr.REQUEST_CHOICE_COUNT] = n
-    return attributes
-
-
 def chat_request(kwargs: Mapping[str, Any]) -> Request:
-    attributes = _common(kwargs, _CHAT_PARAMS)
+    attributes = chat_params(kwargs, _CHAT_PARAMS)
     response_format = kwargs.get("response_format")
     if isinstance(response_format, type):  # `parse(response_format=SomeModel)`
         attributes[attr.OUTPUT_TYPE] = "json"
@@ -78,7 +65,7 @@ def completion_request(kwargs: Mapping[str, Any]) -> Request:
         "text_completion",
         _model(kwargs),
         _streaming(kwargs),
-        _common(kwargs, _CHAT_PARAMS),
+        chat_params(kwargs, _CHAT_PARAMS),
         lambda: kwargs.get("prompt"),
     )
 
