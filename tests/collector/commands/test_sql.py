@@ -8,11 +8,13 @@ import io
 import json
 import subprocess
 import sys
+import uuid
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
 
+from llmledger.collector.exporters.clickhouse import migrations
 from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
 from llmledger.collector.exporters.clickhouse.queries import named_queries
 
@@ -245,3 +247,19 @@ def test_an_empty_result_says_so_in_the_table_and_on_stderr_for_machine_formats(
 
     assert (table.returncode, table.stdout) == (0, "(no rows)\n")
     assert (csv_text.stdout, csv_text.stderr) == ('"Tenant"\n', "(no rows)\n")  # the header stays parseable
+
+
+def test_the_running_embedded_server_is_used_and_a_database_lacking_migrations_gets_them(cli, clickhouse, client):
+    fresh = f"fresh_{uuid.uuid4().hex[:8]}"
+    try:
+        result = cli(
+            "sql", "SELECT count() FROM llm_calls", "--data-dir", str(clickhouse.data_dir), "--database", fresh,
+            "-f", "csv", connect=False,
+        )  # fmt: skip
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[-1] == "0"
+        applied = client.command(f"SELECT count() FROM {fresh}.llmledger_migrations")
+        assert applied == len(migrations.migrations())
+    finally:
+        client.command(f"DROP DATABASE IF EXISTS {fresh} SYNC")
