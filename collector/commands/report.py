@@ -160,9 +160,9 @@ def collect(ask: Ask, args: argparse.Namespace, seconds: int) -> Report:
     """Run the report's queries; every list is present in the result, empty when there are no calls.
 
     One read of the hourly rollup by provider and model gives the totals, the spend by model and by provider and
-    the cache savings (summed here: Decimal sums are exact); it, the spend by service, by day and the costly traces
-    are asked at once. The unpriced calls and those whose usage never arrived are read from `llm_calls` only when
-    the totals count some.
+    the cache savings (summed here: Decimal sums are exact); it, the spend by service, by day, the costly traces and
+    the unpriced calls (from `llm_calls`, by its CostSource index) are asked at once. The calls whose usage never
+    arrived, which no index finds, are read from `llm_calls` after, only when the totals count some.
     """
     # From the day before the period's first: a trace that began the evening before has rows there, and its first
     # call must be seen to leave it out.
@@ -181,7 +181,19 @@ def collect(ask: Ask, args: argparse.Namespace, seconds: int) -> Report:
         "ORDER BY sum(TotalCost) DESC, TraceId LIMIT {limit:UInt32}) "
         "GROUP BY TraceId ORDER BY spend DESC, TraceId"
     )
-    by_model_rows, by_service_rows, by_day_rows, *found_traces = ask(
+    unpriced_sql = (
+        f"SELECT Provider, Model, count(), sum(InputTokens), sum(OutputTokens) {_CALLS} "
+        "AND CostSource = 'unpriced' AND UsageComplete "
+        f"GROUP BY Provider, Model ORDER BY count() DESC, Provider, Model {_FINAL_SETTINGS}"
+    )
+    missing_sql = (
+        f"SELECT Provider, Attributes['{_SERVER_ATTRIBUTE}'] AS server, count(), countIf(IsStreaming), "
+        f"arraySort(groupUniqArray(Model)) {_CALLS} AND NOT UsageComplete "
+        f"GROUP BY Provider, server ORDER BY count() DESC, Provider, server {_FINAL_SETTINGS}"
+    )
+    # The unpriced calls are asked with the rest, not after: their CostSource index makes the query cheap when there
+    # are none, and saves a round when there are some.
+    by_model_rows, by_service_rows, by_day_rows, unpriced_rows, *found_traces = ask(
         [
             "SELECT Provider, Model, sum(Calls), sum(InputTokens), sum(OutputTokens), sum(TotalCost), "
             f"sum(CacheReadInputTokens), sum(CacheSavings), sum(UnpricedCalls), sum(IncompleteUsageCalls) {_HOURLY} "
@@ -189,6 +201,7 @@ def collect(ask: Ask, args: argparse.Namespace, seconds: int) -> Report:
             f"SELECT ServiceName, Environment, sum(Calls), sum(TotalCost) {_HOURLY} "
             "GROUP BY ServiceName, Environment ORDER BY sum(TotalCost) DESC, ServiceName, Environment",
             f"SELECT toDate(Hour) AS day, sum(Calls), sum(TotalCost) {_HOURLY} GROUP BY day ORDER BY day",
+            unpriced_sql,
             *((traces_sql,) if args.traces else ()),
         ]
     )
@@ -274,24 +287,13 @@ def collect(ask: Ask, args: argparse.Namespace, seconds: int) -> Report:
         for group in sorted(groups, key=lambda group: (-group.savings, group.provider, group.model))
         if group.cache_read > 0 or group.savings != 0
     ]
-    unpriced_sql = (
-        f"SELECT Provider, Model, count(), sum(InputTokens), sum(OutputTokens) {_CALLS} "
-        "AND CostSource = 'unpriced' AND UsageComplete "
-        f"GROUP BY Provider, Model ORDER BY count() DESC, Provider, Model {_FINAL_SETTINGS}"
-    )
-    missing_sql = (
-        f"SELECT Provider, Attributes['{_SERVER_ATTRIBUTE}'] AS server, count(), countIf(IsStreaming), "
-        f"arraySort(groupUniqArray(Model)) {_CALLS} AND NOT UsageComplete "
-        f"GROUP BY Provider, server ORDER BY count() DESC, Provider, server {_FINAL_SETTINGS}"
-    )
-    # Of models without a price; a call without usage is `usage_missing`'s, whatever its model.
-    found = iter(ask([*((unpriced_sql,) if unpriced else ()), *((missing_sql,) if incomplete else ())]))
-    if unpriced:
-        by_unpriced.rows = _tuples(next(found))
+    if unpriced:  # of models without a price; a call without usage is `usage_missing`'s, whatever its model
+        by_unpriced.rows = _tuples(unpriced_rows)
         report.total["unpriced_calls"] = sum(row[2] for row in by_unpriced.rows)
     if incomplete:
         usage_missing.rows = [
-            (provider, server, calls, streams, list(models)) for provider, server, calls, streams, models in next(found)
+            (provider, server, calls, streams, list(models))
+            for provider, server, calls, streams, models in ask([missing_sql])[0]
         ]
         report.total["usage_missing_calls"] = sum(row[2] for row in usage_missing.rows)
     return report
