@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+# --format of `sql` and `report` (each lays them out its own way): the names, here so that registering a command
+# needs neither's formatting code.
+OUTPUT_FORMATS = ("table", "csv", "json", "jsonl", "jsonlines")
 
 
 class UsageError(ValueError):

@@ -18,10 +18,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ._options import OUTPUT_FORMATS
 from ._table import count, usd
 from ._table import render as render_table
 
-FORMATS = ("table", "csv", "json", "jsonl", "jsonlines")
+FORMATS = OUTPUT_FORMATS
 
 
 @dataclass(slots=True)

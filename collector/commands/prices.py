@@ -13,7 +13,6 @@ data file, checks it, and writes it into the data directory, where apps and coll
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -123,6 +122,7 @@ def _instant(text: str | None) -> datetime | None:
 
 def _report_unusable_files() -> None:
     """Say on stderr, once, what the lookup would log: a price file or data file it prices without."""
+    import logging
     import os
 
     from llmledger._core import price_data, prices

@@ -20,10 +20,19 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from decimal import Decimal, localcontext
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
-from ._report_formats import FORMATS, Report, Section, render
+from ._options import (
+    OUTPUT_FORMATS,
+    UsageError,
+    add_connection_options,
+    connection_settings,
+    reports_errors,
+    require_data,
+)
+
+if TYPE_CHECKING:  # imported where the report is made: registering the command (`llmledger --help`) needs none
+    from ._report_formats import Report
 
 _SINCE = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -66,7 +75,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--format",
         "-f",
-        choices=FORMATS,
+        choices=OUTPUT_FORMATS,
         default="table",
         help="output format: table, csv, json (one document) or jsonl / jsonlines (one record a line) [table]",
     )
@@ -89,6 +98,7 @@ def parse_since(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from ..exporters.clickhouse.settings import open_query
+    from ._report_formats import render
 
     if args.traces < 0:
         raise UsageError("--traces must not be negative")
@@ -164,6 +174,8 @@ def collect(ask: Ask, args: argparse.Namespace, seconds: int) -> Report:
     the unpriced calls (from `llm_calls`, by its CostSource index) are asked at once. The calls whose usage never
     arrived, which no index finds, are read from `llm_calls` after, only when the totals count some.
     """
+    from ._report_formats import Report, Section
+
     # From the day before the period's first: a trace that began the evening before has rows there, and its first
     # call must be seen to leave it out.
     trace_rows = (

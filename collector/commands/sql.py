@@ -18,7 +18,14 @@ import argparse
 import sys
 from typing import Any
 
-from ._options import UsageError, add_connection_options, connection_settings, reports_errors, require_data
+from ._options import (
+    OUTPUT_FORMATS,
+    UsageError,
+    add_connection_options,
+    connection_settings,
+    reports_errors,
+    require_data,
+)
 
 # Numbers as JSON numbers, exactly as stored (a Decimal is printed in full, never through a float).
 _JSON_NUMBERS: dict[str, int | str] = {
@@ -42,7 +49,6 @@ FORMATS: dict[str, tuple[str, dict[str, int | str]]] = {
     "jsonl": ("JSONEachRow", _JSON_NUMBERS),  # JSON lines: one object a line
 }
 FORMATS["jsonlines"] = FORMATS["jsonl"]
-FORMAT_CHOICES = ("table", "csv", "json", "jsonl", "jsonlines")
 
 
 def register(subparsers: Any) -> None:
@@ -65,7 +71,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--format",
         "-f",
-        choices=FORMAT_CHOICES,
+        choices=OUTPUT_FORMATS,
         default="table",
         help="output format: table, csv, json (one array of objects) or jsonl / jsonlines (one object a line) [table]",
     )
