@@ -18,6 +18,7 @@ loads `ssl` only when the URL asks for it. The collector and everything that wri
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -40,6 +41,8 @@ from .errors import (
 CLUSTER_SETTINGS: dict[str, Any] = {"distributed_product_mode": "global", "distributed_foreground_insert": 1}
 
 _ANSWER_WHOLE = {"wait_end_of_query": 1}
+_READONLY = 164
+_REFUSED_SETTING = re.compile(r"Cannot modify '(\w+)' setting in readonly mode")
 _ESCAPES = str.maketrans({c: "\\" + c for c in ("\\", "'", "`", "\t", "\n")})
 # Typed rows: every value as JSON, 64-bit integers and decimals as strings so none passes through a float.
 _TYPED = {
@@ -85,6 +88,7 @@ class HttpQuery:
         self.settings = {**CLUSTER_SETTINGS, **(settings or {})}
         self.connect_timeout = connect_timeout
         self.timeout = timeout
+        self._refused: set[str] = set()  # settings this user may not change (a read-only profile): not sent again
 
     @property
     def url(self) -> str:
@@ -102,13 +106,17 @@ class HttpQuery:
     def rows(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """The rows of `sql` as Python values: Decimal for decimals, int, float, str, date, datetime, lists."""
         import json
+        from decimal import Decimal
 
         lines = self.raw(sql, parameters=parameters, settings=_TYPED).splitlines()
         if len(lines) < 2:
             return []
         converters = [converter(type_name) for type_name in json.loads(lines[1])]
+        # Numbers as Decimal first: exact whether or not the server quoted them (a read-only user may not ask it to).
         return [
-            tuple(convert(value) for convert, value in zip(converters, json.loads(line), strict=True))
+            tuple(
+                convert(value) for convert, value in zip(converters, json.loads(line, parse_float=Decimal), strict=True)
+            )
             for line in lines[2:]
             if line
         ]
@@ -120,15 +128,32 @@ class HttpQuery:
     def _query(
         self, sql: str, parameters: Mapping[str, Any], settings: Mapping[str, Any], *, database: str | None
     ) -> bytes:
+        """The answer to `sql`. A setting the server says this user may not change (a read-only profile) is left
+        out and the query asked again, as clickhouse-connect leaves such settings out; `readonly` only when the
+        user's profile is read-only itself, so a query that tries to lift it is never let through."""
         query: dict[str, Any] = {**self.settings, **_ANSWER_WHOLE, **settings}
+        for name in self._refused:
+            query.pop(name, None)
         if database:
             query["database"] = database
         for name, value in parameters.items():
             query[f"param_{name}"] = bind_value(value)
-        status, headers, body = self._post("/?" + urlencode(query, quote_via=quote), sql.encode())
-        if status != 200:
-            raise self._error(status, headers, body)
-        return body
+        while True:
+            status, headers, body = self._post("/?" + urlencode(query, quote_via=quote), sql.encode())
+            if status == 200:
+                return body
+            error = self._error(status, headers, body)
+            refused = _REFUSED_SETTING.search(str(error)) if getattr(error, "code", None) == _READONLY else None
+            setting = refused.group(1) if refused else None
+            if setting is None or setting not in query or (setting == "readonly" and not self._read_only_user()):
+                raise error
+            self._refused.add(setting)
+            del query[setting]
+
+    def _read_only_user(self) -> bool:
+        """Whether this user's own profile is read-only (as a query without our settings sees it)."""
+        status, _, body = self._post("/?" + urlencode({}), b"SELECT getSetting('readonly')")
+        return status == 200 and body.strip() not in (b"0", b"")
 
     def _post(self, target: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         head = [

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from llmledger.collector.exporters.clickhouse.embedded import EmbeddedClickHouse
 from llmledger.collector.exporters.clickhouse.errors import BadQuery, ConnectionFailed, QueryFailed
 from llmledger.collector.exporters.clickhouse.http_query import HttpQuery
 
@@ -120,3 +121,45 @@ def test_user_and_password_may_come_in_the_url(clickhouse):
     host = clickhouse.url.removeprefix("http://")
 
     assert HttpQuery(f"http://default:@{host}").raw("SELECT currentUser()").strip() == b"default"
+
+
+# A user whose profile is read-only (readonly = 1): the server refuses every setting a query sends it.
+_USERS = """<clickhouse>
+  <profiles><default/><read_only><readonly>1</readonly></read_only></profiles>
+  <users>
+    <default><password></password><profile>default</profile><networks><ip>::/0</ip></networks></default>
+    <reader><password>secret</password><profile>read_only</profile><networks><ip>::/0</ip></networks></reader>
+  </users>
+  <quotas><default/></quotas>
+</clickhouse>
+"""
+
+
+@pytest.fixture(scope="module")
+def read_only_server(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("read-only-user")
+    users = directory / "users.xml"
+    users.write_text(_USERS, encoding="utf-8")
+    extra = f"  <user_directories><users_xml><path>{users}</path></users_xml></user_directories>\n"
+    with EmbeddedClickHouse(directory / "data", config_extra=extra) as server:
+        yield server
+
+
+def test_a_read_only_user_is_answered_without_the_settings_it_may_not_change(read_only_server):
+    reader = HttpQuery(read_only_server.url, user="reader", password="secret")
+
+    assert reader.rows("SELECT toDecimal128('12345678901234567890.000000000001', 12), toUInt64(2) + 40") == [
+        (Decimal("12345678901234567890.000000000001"), 42)
+    ]
+    assert reader.raw("SELECT 1 AS one", settings={"readonly": 2, "default_format": "CSVWithNames"}) == b'"one"\n1\n'
+    with pytest.raises(QueryFailed, match="readonly"):
+        reader.raw("CREATE TABLE t (x UInt8) ENGINE = Memory", settings={"readonly": 2})
+
+
+def test_a_query_that_lifts_read_only_itself_is_refused_not_retried_without_it(query, database):
+    with pytest.raises(QueryFailed, match="Cannot modify 'readonly'"):
+        query.raw("CREATE TABLE sneaky (x UInt8) ENGINE = Memory SETTINGS readonly = 0", settings={"readonly": 2})
+    with pytest.raises(QueryFailed, match="Cannot modify 'readonly'"):
+        query.raw("SELECT 1 SETTINGS readonly = 0", settings={"readonly": 2})
+
+    assert query.raw("EXISTS TABLE sneaky").strip() == b"0"
