@@ -18,17 +18,16 @@
 --      row, as every folded span does. A later `llmledger reprice` of the row replaces RepricedBy with its run; the
 --      journal keeps the merge.
 -- Migration 0012 says a stored row is never replaced; since this migration it keeps its identity and takes the
--- better record as a new version. The journal row is inserted under the writer's batch deduplication token before the version; a batch re-read
--- after a crash finds the row still at its old version, inserts the same journal block again (dropped, in every
--- rollup too) and writes the version; a span delivered again ranks no better than the record the row now holds,
--- and changes nothing (collector/exporters/clickhouse/merged_calls.py).
+-- better record as a new version. The journal row is inserted under the writer's batch deduplication token before
+-- the version; a batch re-read after a crash finds the row still at its old version, inserts the same journal
+-- block again (dropped, in every rollup too) and writes the version; a span delivered again ranks no better than
+-- the record the row now holds, and changes nothing (collector/exporters/clickhouse/merged_calls.py).
 --
--- Tokens, UsageComplete and Failed: a re-pricing leaves them at their defaults (0 tokens old and new, usage
--- complete before and after, not failed), so its rows move no token sum, as before; a merge fills them (Failed:
--- whether the stored call failed, for the rollups that keep the cost of failed calls apart; SessionId: the stored
--- call's session, for the session rollup). The columns are defined exactly as migrations 0018 and 0019 define them
--- too (IF NOT EXISTS), so none depends on the others. A token
--- count can go down (a span reporting
+-- Tokens, UsageComplete, Failed and SessionId: a re-pricing fills them with the call's own values, old equal to
+-- new, so its rows move no token sum, as before; a merge fills them with the stored record and the better one
+-- (Failed: whether the stored call failed, for the rollups that keep the cost of failed calls apart; SessionId:
+-- the stored call's session, for the session rollup). The columns are defined exactly as migrations 0018 and 0019
+-- define them too (IF NOT EXISTS), so none depends on the others. A token count can go down (a span reporting
 -- fewer input tokens than the row, say, when it ranks better for its cost source): the change is stored as a
 -- UInt64 in two's complement (−1 as 2^64 − 1), as UnpricedCalls is since 0009, and the rollups' sums, which are
 -- taken modulo 2^64, wrap back to the exact total. IncompleteUsageCalls moves by −1 when the row's usage becomes
