@@ -9,9 +9,17 @@ Grafana's variables, so Grafana and the page answer the same question with the s
     Day >= toDate(now() - toIntervalDay({days:UInt32}))              → $__dateFilter(Day)
     Timestamp >= now() - toIntervalDay({days:UInt32})                → $__timeFilter(Timestamp)
     toStartOfInterval(Hour, toIntervalHour({bucket_hours:UInt32}))   → $__timeInterval(Hour)
+    any other now() - toIntervalDay({days:UInt32})                   → $__fromTime (a window's start, named in WITH)
+    Hour or Timestamp >= the window's start                          → … AND Hour (Timestamp) <= $__toTime
+    Day > toDate(the window's start)                                 → … AND Day <= toDate($__toTime)
+    any other {bucket_hours:UInt32}                                  → the panel's interval in hours
     any other {days:UInt32}                                          → the time range's length in whole days
     {tenant:String}, {service:String}, {feature:String}              → ${tenant:sqlstring}, … (text boxes; empty = all)
     {limit:UInt32}                                                   → its default
+
+The queries that read whole days from the daily rollups (and the window's first day from the hourly rollup or
+the calls) keep that form: their window starts at the range's start and ends with its last day, whole, where the
+daily rollup answers for it (a range that ends in the past ends at the end of its last day there).
 
 `dashboard()` is the JSON committed as `docs/deployments/grafana/llmledger.json` (a test keeps the two equal);
 `python -m llmledger.collector.dashboard.grafana` prints it.
@@ -34,6 +42,10 @@ _RULES = (
     (r"Day >= toDate\(now\(\) - toIntervalDay\(\{days:UInt32\}\)\)", "$__dateFilter(Day)"),
     (r"Timestamp >= now\(\) - toIntervalDay\(\{days:UInt32\}\)", "$__timeFilter(Timestamp)"),
     (r"toStartOfInterval\(Hour, toIntervalHour\(\{bucket_hours:UInt32\}\)\)", "$__timeInterval(Hour)"),
+    (r"now\(\) - toIntervalDay\(\{days:UInt32\}\)", "$__fromTime"),
+    (r"\b(Hour|Timestamp) >= (period_start|since)\b", r"\1 >= \2 AND \1 <= $__toTime"),
+    (r"\bDay > toDate\((period_start|since|previous_start)\)", r"Day > toDate(\1) AND Day <= toDate($__toTime)"),
+    (r"\{bucket_hours:UInt32\}", "greatest(1, intDiv($__interval_s, 3600))"),
     (r"\{days:UInt32\}", "greatest(1, toUInt32(dateDiff('day', $__fromTime, $__toTime)))"),
     (r"\{(tenant|service|feature):String\}", r"${\1:sqlstring}"),
 )

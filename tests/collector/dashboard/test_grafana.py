@@ -38,6 +38,7 @@ def expand(sql: str, start: datetime, end: datetime, interval_s: int, variables:
         sql,
     )
     sql = sql.replace("$__fromTime", date_time(start)).replace("$__toTime", date_time(end))
+    sql = sql.replace("$__interval_s", str(interval_s))
     sql = re.sub(r"\$\{(\w+):sqlstring\}", lambda m: "'" + variables[m[1]].replace("'", "''") + "'", sql)
     assert "$" not in sql, sql
     return sql
