@@ -114,6 +114,9 @@ class Page:
     def open(self, url: str, timeout: float = 30) -> str:
         """Load `url` and wait until the dashboard says it has settled; the state it settled in."""
         self.events.clear()
+        # A URL that differs from the page's only in its fragment is a same-document navigation: the page stays,
+        # settled, until its hashchange handler runs; unsettle it first so that `settle` waits for that.
+        self.evaluate("document.body && (document.body.dataset.state = 'navigating')")
         self.send("Page.navigate", url=url)
         return self.settle(timeout)
 
