@@ -9,6 +9,7 @@ count. An app's request mixes them with a few LLM calls, which are still extract
 
 from __future__ import annotations
 
+import gc
 import sys
 import tracemalloc
 from collections.abc import Callable
@@ -85,11 +86,13 @@ def _python_calls(work: Callable[[], Any]) -> int:
         if event in ("call", "c_call"):
             calls += 1
 
+    gc.disable()
     sys.setprofile(count)
     try:
         work()
     finally:
         sys.setprofile(None)
+        gc.enable()
     return calls
 
 
@@ -142,11 +145,16 @@ def test_a_forwarding_pipeline_queues_the_request_bytes_and_does_no_python_per_o
         request = ExportTraceServiceRequest.FromString(body)  # the receiver's validation, done before
         return lambda: pipeline.accept(request, body)
 
-    assert _python_calls(accept(many)) == _python_calls(accept(few))
-    assert pipeline.stats.spans == 2 * (11 + 5_001)
-    records = [record.payload for record in queue.read(0, max_bytes=1 << 26)]
+    # The fewest of three: a call may also wake the queue's writer thread (a condition's notify walks its
+    # waiters) or run a collection's finalizers, which are not the request's work.
+    assert min(_python_calls(accept(many)) for _ in range(3)) == min(_python_calls(accept(few)) for _ in range(3))
+    assert pipeline.stats.spans == 4 * (11 + 5_001)
+    records, position = [], 0
+    while batch := queue.read(position, max_bytes=1 << 26):  # a read ends at its segment's end
+        records += [record.payload for record in batch]
+        position = batch[-1].end
     assert [forwarded(payload) for payload in records if forwarded(payload)] == [
         ("traces", body)
-        for body in (few, many, many, few)  # in the order accepted
+        for body in (few, many, many, many, many, few, few, few)  # in the order accepted
     ]
     queue.close()
