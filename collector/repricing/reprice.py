@@ -36,6 +36,7 @@ from llmledger._core.prices import ModelPrice
 from ..exporters.clickhouse import native_format
 from ..exporters.clickhouse.client import translate_errors
 from ..exporters.clickhouse.errors import BadQuery
+from ..exporters.clickhouse.merged_calls import JOURNAL_IDENTITY
 from ..exporters.clickhouse.migrations import quote_identifier
 from ..exporters.clickhouse.writer import record_prices
 from ..extract.costs import PriceCache, price_for
@@ -304,21 +305,7 @@ class Repricer:
         columns: list[tuple[str, str, native_format.Encoder, Sequence[Any]]] = [
             ("RunId", "String", strings, [run_id] * len(changes)),
             ("Timestamp", "DateTime64(9)", native_format.int64, column("TimestampNs")),
-            *(
-                (name, "String", strings, column(name))
-                for name in (
-                    "TraceId",
-                    "SpanId",
-                    "Tenant",
-                    "ServiceName",
-                    "Environment",
-                    "Feature",
-                    "UserId",
-                    "Provider",
-                    "Model",
-                    "Operation",
-                )
-            ),
+            *((name, "String", strings, column(name)) for name in JOURNAL_IDENTITY),
             ("OldVersion", "UInt64", native_format.uint64, column("Version")),
             ("NewVersion", "UInt64", native_format.uint64, [change.version for change in changes]),
             ("OldCostSource", "String", strings, column("CostSource")),

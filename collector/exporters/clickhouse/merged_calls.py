@@ -48,7 +48,8 @@ _TOKENS = (
     "ReasoningOutputTokens",
 )
 _COSTS = ("InputCost", "CacheReadCost", "CacheWriteCost", "OutputCost", "OtherCost", "TotalCost", "CacheSavings")
-_IDENTITY = (
+# The stored call's identity and groups, as every journal row carries them (a merge's and a re-pricing's alike).
+JOURNAL_IDENTITY = (
     "TraceId",
     "SpanId",
     "Tenant",
@@ -62,7 +63,7 @@ _IDENTITY = (
 )
 # What the journal carries of the stored call beyond its record, for the rollups by failure, session and custom
 # attribute (migrations 0015, 0019, 0020): the call's own, unchanged by the merge.
-_STORED = ("Timestamp", *_IDENTITY, "SessionId", "Attributes", "Version", "Failed", *RECORD_COLUMNS)
+_STORED = ("Timestamp", *JOURNAL_IDENTITY, "SessionId", "Attributes", "Version", "Failed", *RECORD_COLUMNS)
 _FAILED = "StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != ''"  # as the rollups count ErrorCalls
 
 
@@ -231,7 +232,7 @@ def _insert_journal(
     columns: list[tuple[str, str, native_format.Encoder, Sequence[Any]]] = [
         ("RunId", "String", strings, [merge_id(upgrade["TraceId"], upgrade["SpanId"]) for _, upgrade, _ in rows]),
         ("Timestamp", "DateTime64(9)", int64, old("Timestamp")),
-        *((name, "String", strings, old(name)) for name in _IDENTITY),
+        *((name, "String", strings, old(name)) for name in JOURNAL_IDENTITY),
         ("OldVersion", "UInt64", uint64, old("Version")),
         ("NewVersion", "UInt64", uint64, [version for _, _, version in rows]),
         ("OldCostSource", "String", strings, old("CostSource")),
