@@ -3,7 +3,7 @@
 figures of provider_overhead.py in a unit the machine's load barely moves.
 
     python benchmarks/provider_instructions.py [--provider anthropic|google|all] [--configs none,llmledger]
-                                               [--calls N] [--streams N]
+                                               [--calls N] [--streams N] [--python-calls]
 
 As openai_instructions.py does for OpenAI: each count is a fresh interpreter under `valgrind --tool=callgrind`
 running provider_overhead.py's workloads (its recorded responses, SDK clients and replay of decoded chunks; one
@@ -16,6 +16,10 @@ of the shorter (their difference over the chunks it adds: one chunk, the per-str
 `compare_revisions.py BASE -- /abs/path/benchmarks/provider_instructions.py --configs llmledger` this one copy of
 the script (and of provider_overhead.py beside it) counts each revision's package. Needs valgrind and the bench
 set's SDKs (`bash scripts/venv bench`).
+
+`--python-calls` counts instead, with cProfile and no valgrind, the Python functions (and builtins) one isolated
+call with llmledger runs, by function: set beside another revision's, it names what a change in the
+instructions is made of.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 _WARM = 50  # isolated calls before the counted ones: imports, caches and the first span are paid by then
@@ -43,8 +48,13 @@ def main() -> None:
     parser.add_argument("--configs", default="none,llmledger", help="comma-separated: none, llmledger")
     parser.add_argument("--calls", type=int, default=200, help="isolated calls counted, beyond the warm-up")
     parser.add_argument("--streams", type=int, default=20, help="replayed streams of each length counted")
+    parser.add_argument("--python-calls", action="store_true", help="Python calls of one isolated call, by function")
     parser.add_argument("--inner", nargs=5, help=argparse.SUPPRESS)  # provider config calls stream streams
     args = parser.parse_args()
+    if args.python_calls:
+        for provider in ("anthropic", "google") if args.provider == "all" else (args.provider,):
+            _python_calls(provider, args.calls)
+        return
     if args.inner:
         provider, config, calls, stream, streams = args.inner
         _inner(provider, config, int(calls), stream, int(streams))
@@ -89,7 +99,8 @@ def _run(provider: str, config: str, calls: int, stream: str, streams: int) -> t
     return int(found.group(1)), int(chunks.group(1)), int(chunks.group(2))
 
 
-def _inner(provider: str, config: str, calls: int, stream: str, streams: int) -> None:
+def _workloads(provider: str, config: str) -> dict[str, Any]:
+    """provider_overhead.py's workloads for `provider` by name, instrumented as `config` says."""
     sys.path.insert(0, str(HERE))
     import provider_overhead as bench
     from opentelemetry.sdk.metrics import MeterProvider
@@ -110,6 +121,11 @@ def _inner(provider: str, config: str, calls: int, stream: str, streams: int) ->
         )
     elif config != "none":
         raise SystemExit(f"unknown configuration {config!r}")
+    return loads
+
+
+def _inner(provider: str, config: str, calls: int, stream: str, streams: int) -> None:
+    loads = _workloads(provider, config)
     isolated = loads["call_isolated"]
     assert isolated.around is not None
     undo = isolated.around()  # the SDK method answers with the parsed response until undone
@@ -120,6 +136,30 @@ def _inner(provider: str, config: str, calls: int, stream: str, streams: int) ->
     for _ in range(streams):
         loads[stream].run()
     print(f"chunks {loads['replay'].chunks} {loads['replay_long'].chunks}")
+
+
+def _python_calls(provider: str, calls: int) -> None:
+    """Print the Python calls of one isolated call with llmledger (the mean of `calls`), in all and by function."""
+    import cProfile
+    import pstats
+
+    isolated = _workloads(provider, "llmledger")["call_isolated"]
+    undo = isolated.around()
+    for _ in range(_WARM):
+        isolated.run()
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(calls):
+        isolated.run()
+    profile.disable()
+    undo()
+    counts = {
+        f"{Path(file).name}:{function}" if file != "~" else function: made / calls
+        for (file, _, function), (_, made, *_) in pstats.Stats(profile).stats.items()  # type: ignore[attr-defined]
+    }
+    print(f"{provider}: {sum(counts.values()):,.1f} Python calls an isolated call")
+    for name, made in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        print(f"  {made:8.1f}  {name}")
 
 
 if __name__ == "__main__":
