@@ -29,6 +29,7 @@ ENVIRONMENT = {
     "forward": "LLMLEDGER_FORWARD",
     "batch_size": "LLMLEDGER_BATCH_SIZE",
     "flush_interval": "LLMLEDGER_FLUSH_INTERVAL",
+    "duplicate_settle": "LLMLEDGER_DUPLICATE_SETTLE",
     "max_request_bytes": "LLMLEDGER_MAX_REQUEST_BYTES",
     "memory_limit_mib": "LLMLEDGER_MEMORY_LIMIT_MIB",
     "auth_token": "LLMLEDGER_AUTH_TOKEN",
@@ -69,6 +70,9 @@ class CollectorConfig:
     forward: str | None = None
     batch_size: int = 50_000  # rows per insert at most (fewer, larger parts: less merging per row)
     flush_interval: float = 1.0
+    # Seconds after its inserts that a collector takes back its deliveries of calls another collector stored first
+    # (an insert begun earlier elsewhere must be visible by then): until then such a call counts twice in the rollups.
+    duplicate_settle: float = 60.0
     max_request_bytes: int = 64 * 1024 * 1024  # per request, compressed and decompressed
     memory_limit_mib: int | None = None  # None: `memory_limit.default_limit_mib()`; 0: no limit
     auth_token: str | None = field(default=None, repr=False)  # bearer token both receivers require
@@ -99,6 +103,8 @@ class CollectorConfig:
         config = replace(self, **changes)
         if config.batch_size < 1 or config.flush_interval <= 0:
             raise ConfigError(f"{source}: batch_size must be ≥ 1 and flush_interval > 0")
+        if config.duplicate_settle <= 0:
+            raise ConfigError(f"{source}: duplicate_settle must be > 0")
         if config.max_request_bytes < 1:
             raise ConfigError(f"{source}: max_request_bytes must be ≥ 1")
         if config.memory_limit_mib is not None and config.memory_limit_mib < 0:
@@ -161,7 +167,13 @@ def _convert(key: str, value: Any, source: str) -> Any:
             if key.endswith("port") and not 0 <= number <= 65535:
                 raise ValueError(f"{number} is not a port")
             return number
-        if key in ("flush_interval", "queue_fsync_interval", "clickhouse_timeout", "budget_interval"):
+        if key in (
+            "flush_interval",
+            "duplicate_settle",
+            "queue_fsync_interval",
+            "clickhouse_timeout",
+            "budget_interval",
+        ):
             return float(value)
         if key == "queue_fsync":
             if str(value) not in ("batch", "interval"):

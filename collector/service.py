@@ -112,6 +112,7 @@ def run(config: CollectorConfig, stop: threading.Event | None = None) -> int:
             attributes=AttributeSelection.of(config.attributes),
             extract_workers=config.extract_workers,
             memory_limit=MemoryLimit(memory_limit << 20 if memory_limit else None),
+            duplicate_settle=config.duplicate_settle,
         ).start()
         stack.callback(pipeline.stop)  # after the receivers stop (callbacks run last-in, first-out)
         try:  # an exporter may re-send what an earlier run stored: let the duplicate filter know it

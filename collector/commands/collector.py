@@ -46,6 +46,13 @@ def register(subparsers: Any) -> None:
     )
     storage.add_argument("--batch-size", type=int, metavar="ROWS", help="rows per insert [default: 50000]")
     storage.add_argument("--flush-interval", type=float, metavar="SECONDS", help="max wait before an insert [1]")
+    storage.add_argument(
+        "--duplicate-settle",
+        type=float,
+        metavar="SECONDS",
+        help="take back, this long after storing them, calls another collector stored first (several collectors on "
+        "one database, docs/cluster.md) [$LLMLEDGER_DUPLICATE_SETTLE, default: 60]",
+    )
     parser.add_argument(
         "--extract-workers",
         type=int,
@@ -140,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
             "forward",
             "batch_size",
             "flush_interval",
+            "duplicate_settle",
             "max_request_bytes",
             "memory_limit_mib",
             "auth_token",

@@ -35,6 +35,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ..exporters.clickhouse.consumer import CONSUMER as STORE_CONSUMER
 from ..exporters.clickhouse.consumer import StoreConsumer
+from ..exporters.clickhouse.duplicates import SETTLE_SECONDS
 from ..exporters.clickhouse.writer import Store
 from ..exporters.forward import CONSUMER as FORWARD_CONSUMER
 from ..exporters.forward import Forwarder, ForwardStats
@@ -110,6 +111,7 @@ class Pipeline:
         attributes: AttributeSelection = DEFAULT,
         extract_workers: int = 0,
         memory_limit: MemoryLimit | None = None,
+        duplicate_settle: float = SETTLE_SECONDS,
     ) -> None:
         self.store = store
         # What receivers reserve each request of, before reading it (`MemoryLimit.reserve`); none by default.
@@ -127,7 +129,12 @@ class Pipeline:
         self._lock = threading.Lock()
         self._stopping = False
         self._writer = StoreConsumer(
-            store, queue, batch_size=batch_size, flush_interval=flush_interval, retry_delay=retry_delay
+            store,
+            queue,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            retry_delay=retry_delay,
+            settle=duplicate_settle,
         )
         self._remember_queued()
         # Extraction off the receiving threads' GIL: worth it from two cores up (see `extract_workers`).

@@ -6,6 +6,8 @@ in flight; each insert's deduplication token is `llmledger-<queue id>-<start>-<e
 the same range is re-read and cut into the same inserts (the cut size is saved too), so an insert that did land
 before the crash comes back under the same token and ClickHouse ignores it, in `llm_calls` and in every rollup.
 Outages are retried with jittered exponential backoff for as long as it takes; the queue absorbs the backlog.
+Between batches, every few seconds, the consumer takes back its own deliveries of calls that another collector
+stored first (`duplicates`), so a call delivered to several collectors counts once in the rollups.
 A batch ClickHouse refuses for what it is (not for its own state) is dropped and counted, so that one bad row
 cannot stop the collector.
 """
@@ -28,6 +30,7 @@ from ...llm_calls import CallColumns
 from ...pipeline.call_merger import FOLDED_COLUMNS
 from ...pipeline.queue import DiskQueue
 from ...pipeline.records import Rows, rows
+from .duplicates import SETTLE_SECONDS, collector_prefix
 from .errors import ClickHouseError, ConnectionFailed, QueryFailed
 from .writer import Store
 
@@ -42,6 +45,7 @@ class StoreStats:
     calls_written: int = 0
     raw_written: int = 0
     write_errors: int = 0
+    duplicates_retracted: int = 0  # own deliveries of calls another delivery stored first, taken back
     consecutive_failures: int = 0
     last_error: str = ""
     dropped: dict[str, int] = field(default_factory=dict)  # rows dropped by policy, by reason
@@ -64,6 +68,7 @@ class StoreConsumer:
         flush_interval: float,
         retry_delay: float = 0.5,
         max_retry_delay: float = 30.0,
+        settle: float = SETTLE_SECONDS,
     ) -> None:
         self.store = store
         self.queue = queue
@@ -74,6 +79,10 @@ class StoreConsumer:
         self._abort = threading.Event()  # give up now; what is not committed stays queued for the next start
         self._backoff = Backoff(retry_delay, max_retry_delay, self._abort)
         self._thread = threading.Thread(target=self._run, name="llmledger-writer", daemon=True)
+        # Deliveries are swept once `settle` seconds old, a few times within that time.
+        self.settle = settle
+        self._sweep_every = min(max(settle / 4, 0.25), 15.0)
+        self._next_sweep = 0.0
 
     def start(self) -> StoreConsumer:
         self._thread.start()
@@ -96,6 +105,7 @@ class StoreConsumer:
         self._finish_upgrades()
         position = self.queue.cursor(CONSUMER).committed
         while not self._abort.is_set():
+            self._sweep_when_due()
             batch = self._next(position)
             if batch.end == batch.start:
                 if self._stopping.is_set():
@@ -121,6 +131,22 @@ class StoreConsumer:
             return
         if finished:
             _log.info("wrote the new version of %d stored calls whose upgrade was journaled before", finished)
+
+    def _sweep_when_due(self) -> None:
+        """Take back this collector's extra deliveries (`duplicates.sweep`) when the interval has passed. A failure is
+        logged and tried again at the next interval: the deliveries wait in ClickHouse, nothing is lost."""
+        retract = getattr(self.store, "retract_duplicates", None)
+        if retract is None or time.monotonic() < self._next_sweep:
+            return
+        self._next_sweep = time.monotonic() + self._sweep_every
+        try:
+            retracted = retract(collector_prefix(self.queue.id), self.settle)
+        except (ClickHouseError, ValueError) as error:
+            _log.warning("could not look for calls another collector stored too: %s", error)
+            return
+        if retracted:
+            _log.info("took back %d calls another delivery had stored first", retracted)
+            self.stats.duplicates_retracted += retracted
 
     def _next(self, position: int) -> _Batch:
         """Records from `position` until `batch_size` rows or `flush_interval` after the first one."""
@@ -170,7 +196,7 @@ class StoreConsumer:
     def _deliver(self, batch: _Batch, rows_per_insert: int) -> bool:
         """Insert `batch` and commit it; False if aborted first (the batch stays in flight for the next start)."""
         self.queue.begin(CONSUMER, batch.start, batch.end, rows_per_insert)
-        token = f"llmledger-{self.queue.id}-{batch.start}-{batch.end}"
+        token = f"{collector_prefix(self.queue.id)}{batch.start}-{batch.end}"
         prices = list(batch.rows.prices.values())
         tables: tuple[tuple[str, Any, Callable[[Any, str], None]], ...] = (
             ("calls", batch.rows.calls, functools.partial(_write_calls, self.store, prices)),

@@ -33,6 +33,7 @@ from ...llm_calls import COST_FIELDS, CallColumns, LlmCall
 from ...pipeline.call_merger import StoredCall, rank_of
 from . import native_format
 from .client import translate_errors
+from .duplicates import sweep
 from .errors import QueryFailed
 from .merged_calls import finish_pending, upgrade_calls
 from .migrations import quote_identifier
@@ -300,6 +301,10 @@ class ClickHouseStore:
     def finish_upgrades(self) -> int:
         """Write the versions of upgrades journaled but never written (`merged_calls.finish_pending`)."""
         return finish_pending(self.client, database=self.database)
+
+    def retract_duplicates(self, collector: str, settle: float) -> int:
+        """Take back this collector's deliveries of calls another delivery reached first (`duplicates.sweep`)."""
+        return sweep(self.client, collector, settle=settle, database=self.database)
 
     def recent_calls(self, limit: int) -> list[StoredCall]:
         """(trace id, span id, parent span id, call key, rank of the record the row holds) of the latest `limit`

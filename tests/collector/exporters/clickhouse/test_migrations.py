@@ -14,6 +14,8 @@ from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.extract import Extractor
 from llmledger.collector.llm_calls import CallColumns
 
+from ...repricing.conftest import ROLLUPS
+
 # exporter/clickhouseexporter/internal/sqltemplates/traces_table.sql (see research/jaeger.md §5)
 OTEL_TRACES_COLUMNS = [
     ("Timestamp", "DateTime64(9)"),
@@ -114,6 +116,11 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_attribute_costs",
         "llm_attribute_costs_mv",
         "llm_attribute_costs_repricing_mv",
+        "llm_call_deliveries",
+        "llm_call_deliveries_mv",
+        "llm_call_retractions",
+        "llm_delivery_sweeps",
+        *(f"{rollup}_retraction_mv" for rollup in ROLLUPS),
     }
 
 
