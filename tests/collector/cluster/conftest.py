@@ -8,6 +8,7 @@ Fixtures:
   `.apply(database)` (the cluster schema on both nodes, as `llmledger schema apply --cluster` run against each),
   `.stop(i)` / `.start(i)` (a shard down and back, its data kept).
 * `cluster_database` (function) — a fresh database with the cluster schema on both shards, dropped afterwards.
+* `single` (function) — `(name, client)` of a fresh single-node database on the session's engine.
 
 The engines have no ClickHouse Keeper (chdb-core is built without one), so DDL is applied to each node in turn
 rather than `ON CLUSTER`, and the tables are sharded, not replicated.
@@ -106,3 +107,13 @@ def cluster_database(cluster: TwoShards) -> Iterator[str]:
     for index, node in enumerate(cluster.nodes):
         if node.running:
             cluster.connect(index).command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+@pytest.fixture
+def single(clickhouse, tmp_path):
+    """A fresh single-node database on the session's engine, and a client of it: the answers a cluster must give."""
+    name = f"llmledger_single_{tmp_path.name[-8:].replace('-', '_')}"
+    client = clickhouse.connect()
+    migrations.apply(client, name, raw_spans=True)
+    yield name, clickhouse.connect(name)
+    client.command(f"DROP DATABASE IF EXISTS {name} SYNC")

@@ -57,16 +57,6 @@ def stored(client, database: str) -> tuple[int, Decimal]:
     return int(count), Decimal(total)
 
 
-@pytest.fixture
-def single(clickhouse, tmp_path):
-    """A fresh single-node database on the session's engine, and a client of it."""
-    name = f"llmledger_single_{tmp_path.name[-8:].replace('-', '_')}"
-    client = clickhouse.connect()
-    migrations.apply(client, name, raw_spans=True)
-    yield name, clickhouse.connect(name)
-    client.command(f"DROP DATABASE IF EXISTS {name} SYNC")
-
-
 def answers(client) -> dict[str, list[tuple]]:
     """Every named query's rows; budget_burn's projections (floats that move with now()) left out."""
     found = {name: client.query(q.sql, parameters=q.bind()).result_rows for name, q in named_queries().items()}

@@ -1,42 +1,92 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Several collectors, one clustered database: a span delivered to two collectors is one row of llm_calls (both
-copies land on the shard of its trace, where ReplacingMergeTree keeps one), and a budget threshold fires once,
-not once per collector (each claims the alert in ClickHouse and only the first claim announces it)."""
+"""Several collectors, one database: a span delivered to two collectors is one row of llm_calls (on a cluster both
+copies land on the shard of its trace, where ReplacingMergeTree keeps one) and, once the collector that stored it
+second has taken its copy back, one call in every rollup, so every named query and the report answer as if it had
+been delivered once; a budget threshold fires once, not once per collector (each claims the alert in ClickHouse
+and only the first claim announces it)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from llmledger._core.budget_file import Budget, BudgetFile, Scope, Window
 from llmledger.collector.budgets import AlertEvaluator, read_status
+from llmledger.collector.exporters.clickhouse import migrations
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.llm_calls import LlmCall
-from tests.collector.running import wait_for
+from tests.collector.running import Collector, wait_for
 
 from .conftest import CLUSTER
-from .test_cluster import collector_on, post, requests, stored
+from .test_cluster import answers, collector_on, post, report, requests, stored
+
+SETTLE = ("--duplicate-settle", "0.5")
 
 
-def test_a_span_delivered_to_two_collectors_is_one_call(cluster, cluster_database):
+def deliver_everything_twice(collectors: list[Collector], bodies: list[bytes]) -> None:
+    """Every request sent to each collector at once, as a client retrying through a load balancer does."""
+    senders = [threading.Thread(target=lambda c=c: [post(c, body) for body in bodies]) for c in collectors]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+
+
+def test_a_span_delivered_to_two_collectors_is_one_call_in_every_answer(cluster, cluster_database, single, clickhouse):
     bodies, costs = requests(4, first=20_000)
-    collectors = [collector_on(url, cluster_database, "--cluster", CLUSTER) for url in cluster.urls]
+    collectors = [collector_on(url, cluster_database, "--cluster", CLUSTER, *SETTLE) for url in cluster.urls]
+    reference = collector_on(clickhouse.url, single[0])
     try:
+        deliver_everything_twice(collectors, bodies)
         for body in bodies:
-            for running in collectors:
-                post(running, body)
-        client = cluster.connect(0)
+            post(reference, body)
+        client = cluster.connect(0, cluster_database)
         expected = (len(costs), sum(costs.values(), Decimal(0)))
         wait_for(lambda: stored(client, cluster_database), expected, timeout=60)
+        wait_for(lambda: stored(single[1], single[0]), expected, timeout=60)
         # Both copies of each call are on the shard of its trace: FINAL there keeps one.
         shards = client.query(
             f"SELECT TraceId, uniqExact(_shard_num) FROM {cluster_database}.llm_calls GROUP BY TraceId"
         ).result_rows
         assert len(shards) == len(costs) and {count for _, count in shards} == {1}
+        # Each call was delivered twice, and is taken back once.
+        delivered = f"SELECT count() FROM {cluster_database}.llm_call_deliveries"
+        wait_for(lambda: client.command(delivered), 2 * len(costs), timeout=60)
+        retracted = f"SELECT count() FROM {cluster_database}.llm_call_retractions"
+        wait_for(lambda: client.command(retracted), len(costs), timeout=60)
     finally:
-        for running in collectors:
+        for running in [*collectors, reference]:
             running.stop()
+    for index in range(2):
+        assert answers(cluster.connect(index, cluster_database)) == answers(single[1])
+    assert json.loads(report(cluster.urls[0], cluster_database)) == json.loads(report(clickhouse.url, single[0]))
+
+
+def test_two_collectors_on_one_node_count_a_call_they_both_stored_once(clickhouse, single, tmp_path):
+    shared = f"llmledger_shared_{tmp_path.name[-8:].replace('-', '_')}"
+    migrations.apply(clickhouse.connect(), shared)
+    bodies, costs = requests(4, first=40_000)
+    collectors = [collector_on(clickhouse.url, shared, *SETTLE) for _ in range(2)]
+    reference = collector_on(clickhouse.url, single[0])
+    try:
+        deliver_everything_twice(collectors, bodies)
+        for body in bodies:
+            post(reference, body)
+        client = clickhouse.connect(shared)
+        expected = (len(costs), sum(costs.values(), Decimal(0)))
+        wait_for(lambda: stored(client, shared), expected, timeout=60)
+        wait_for(lambda: stored(single[1], single[0]), expected, timeout=60)
+        wait_for(lambda: client.command("SELECT count() FROM llm_call_retractions"), len(costs), timeout=60)
+    finally:
+        for running in [*collectors, reference]:
+            running.stop()
+    try:
+        assert answers(clickhouse.connect(shared)) == answers(single[1])
+        assert json.loads(report(clickhouse.url, shared)) == json.loads(report(clickhouse.url, single[0]))
+    finally:
+        clickhouse.client.command(f"DROP DATABASE IF EXISTS {shared} SYNC")
 
 
 def test_a_threshold_fires_once_whichever_collectors_evaluate_it(cluster, cluster_database):
