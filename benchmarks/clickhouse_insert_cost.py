@@ -37,7 +37,16 @@ from llmledger.collector.extract import Extractor
 from llmledger.collector.llm_calls import CallColumns
 
 INSERT_ROWS = 50_000  # the collector's default --batch-size
-_ROLLUPS = ("llm_trace_costs_mv", "llm_usage_hourly_mv", "llm_usage_daily_user_mv", "llm_budget_usage_mv")
+_ROLLUPS = (
+    "llm_trace_costs_mv",
+    "llm_usage_hourly_mv",
+    "llm_usage_daily_user_mv",
+    "llm_budget_usage_mv",
+    "llm_usage_daily_mv",
+    "llm_session_costs_mv",
+    "llm_attribute_costs_mv",
+    "llm_call_deliveries_mv",
+)
 _INDEXES = ("idx_trace_id", "idx_user_id", "idx_session_id", "idx_price_id", "idx_cost_source", "idx_attr_key")
 
 
@@ -55,6 +64,8 @@ CONFIGURATIONS: dict[str, list[str]] = {
     "wide inserts (before 0006)": ["ALTER TABLE {db}.llm_calls MODIFY SETTING min_bytes_for_wide_part = 10485760"],
     # Before migration 0007, the per-trace view grouped every insert by trace.
     "per-trace view grouping (before 0007)": [_grouping_trace_view()],
+    # Before migration 0021, no insert was kept apart for taking back a call delivered to two collectors.
+    "without the deliveries log (before 0021)": ["DROP VIEW {db}.llm_call_deliveries_mv"],
     "without the per-trace rollup": ["DROP VIEW {db}.llm_trace_costs_mv"],
     "without the hourly rollup": ["DROP VIEW {db}.llm_usage_hourly_mv"],
     "without the daily per-user rollup": ["DROP VIEW {db}.llm_usage_daily_user_mv"],
@@ -128,11 +139,14 @@ def main() -> None:
         "--rows", type=int, default=204_800, help=f"rows per configuration (multiple of {SPANS_PER_REQUEST})"
     )
     parser.add_argument("--rounds", type=int, default=2, help="passes over all configurations")
-    parser.add_argument("--only", default="", help="run only the configurations whose names contain this")
+    parser.add_argument(
+        "--only", default="", help="run only the configurations whose names contain one of these (comma-separated)"
+    )
     args = parser.parse_args()
     batches = insert_batches(args.rows)
     print(f"{args.rows} rows in {len(batches)} inserts per configuration; server CPU µs per row\n")
-    chosen = {name: statements for name, statements in CONFIGURATIONS.items() if args.only in name}
+    wanted = args.only.split(",")
+    chosen = {name: statements for name, statements in CONFIGURATIONS.items() if any(w in name for w in wanted)}
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in chosen}
     with EmbeddedClickHouse(tempfile.mkdtemp(prefix="llmledger-insert-cost-")) as server:
         for _ in range(args.rounds):

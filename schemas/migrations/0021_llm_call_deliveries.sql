@@ -34,20 +34,19 @@
 
 CREATE TABLE IF NOT EXISTS {database}.llm_call_deliveries
 (
-    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
-    TraceId String CODEC(ZSTD(1)),
-    SpanId String CODEC(ZSTD(1)),
+    Timestamp DateTime64(9),
+    TraceId String,
+    SpanId String,
     Version UInt64,
-    Delivery String CODEC(ZSTD(1)),
-    IngestedAt DateTime64(3) CODEC(Delta(8), ZSTD(1)),
-    DurationMs Float64 CODEC(ZSTD(1)),
+    Delivery String,
+    IngestedAt DateTime64(3),
 
     Tenant LowCardinality(String),
     ServiceName LowCardinality(String),
     Environment LowCardinality(String),
     Feature LowCardinality(String),
-    UserId String CODEC(ZSTD(1)),
-    SessionId String CODEC(ZSTD(1)),
+    UserId String,
+    SessionId String,
     Provider LowCardinality(String),
     Operation LowCardinality(String),
     Model LowCardinality(String),
@@ -68,7 +67,7 @@ CREATE TABLE IF NOT EXISTS {database}.llm_call_deliveries
     OtherCost Decimal(18, 12),
     TotalCost Decimal(18, 12),
     CacheSavings Decimal(18, 12),
-    Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Attributes Map(LowCardinality(String), String),
 
     INDEX idx_ingested_at IngestedAt TYPE minmax GRANULARITY 1
 )
@@ -87,7 +86,6 @@ CREATE TABLE IF NOT EXISTS {database}.llm_call_retractions
     Version UInt64,
     Delivery String CODEC(ZSTD(1)),
     IngestedAt DateTime64(3) CODEC(Delta(8), ZSTD(1)),
-    DurationMs Float64 CODEC(ZSTD(1)),
 
     Tenant LowCardinality(String),
     ServiceName LowCardinality(String),
@@ -143,7 +141,6 @@ SELECT
     Version,
     getSetting('insert_deduplication_token') AS Delivery,
     IngestedAt,
-    DurationMs,
     Tenant,
     ServiceName,
     Environment,

@@ -42,7 +42,6 @@ _COLUMNS = (
     "Version",
     "Delivery",
     "IngestedAt",
-    "DurationMs",
     "Tenant",
     "ServiceName",
     "Environment",
