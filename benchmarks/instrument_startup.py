@@ -2,7 +2,7 @@
 """Start-up cost of `opentelemetry-instrument python -c pass` with llmledger on and off, and with the official
 and the OpenLLMetry instrumentors, side by side in one run.
 
-    python benchmarks/instrument_startup.py [--rounds N]
+    python benchmarks/instrument_startup.py [--rounds N] [--revision REV …]
 
 Three environments, each made once under `.cache/bench-startup/` from the pins of `requirements/bench.lock` and
 kept for later runs (llmledger's wheel is rebuilt from this checkout each run); each holds opentelemetry-distro
@@ -17,6 +17,9 @@ The official and OpenLLMetry packages register entry points under the same names
 they cannot be told apart in one environment. In each environment the distro alone is
 `OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=*` (no instrumentor loads), so every configuration is compared with the
 distro in the same environment. Exporters are `none`: they cost the same everywhere.
+
+`--revision REV` adds an environment `llmledger@REV` like `llmledger` but with the wheel of that git revision
+(same pins, same SDKs), so that a change is measured against the commit before it in the same rounds.
 
 Two apps: `pass` (imports no SDK: the target is ≤ 50 ms over the distro alone) and one that imports all three
 SDKs (what an instrumentor adds once the SDKs are there). A round runs every (environment, configuration, app)
@@ -59,10 +62,20 @@ APPS = {"pass": "pass", "imports the 3 SDKs": "import openai, anthropic\nfrom go
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--revision", action="append", default=[], metavar="REV", help="also llmledger as of this git revision"
+    )
     options = parser.parse_args()
 
     pythons = {name: _environment(name, extra) for name, extra in ENVIRONMENTS.items()}
-    _install_llmledger(pythons["llmledger"])
+    _install_llmledger(pythons["llmledger"], ROOT)
+    for revision in options.revision:
+        name = f"llmledger@{revision}"
+        pythons[name] = _environment(name, ())
+        with tempfile.TemporaryDirectory() as folder:
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True)
+            subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
+            _install_llmledger(pythons[name], Path(folder))
     runs = [(env, on, app) for env in pythons for on in (False, True) for app in APPS]
     times: dict[tuple[str, bool, str], list[float]] = {run: [] for run in runs}
     for _ in range(options.rounds):
@@ -71,13 +84,13 @@ def main() -> None:
             times[(env, on, app)].append(_time(pythons[env], on, APPS[app]))
 
     print(f"opentelemetry-instrument python -c APP, wall ms, median [IQR] of {options.rounds} rounds\n")
-    print(f"{'app':<20} {'environment':<12} {'distro alone':>18} {'instrumentors on':>18} {'added':>8} {'ratio':>7}")
+    print(f"{'app':<20} {'environment':<18} {'distro alone':>18} {'instrumentors on':>18} {'added':>8} {'ratio':>7}")
     added: dict[tuple[str, str], float] = {}
     for app in APPS:
         for env in pythons:
             off, on = times[(env, False, app)], times[(env, True, app)]
             added[(app, env)] = statistics.median(on) - statistics.median(off)
-            print(f"{app:<20} {env:<12} {_figure(off):>18} {_figure(on):>18} {added[(app, env)]:>8.1f}", end="")
+            print(f"{app:<20} {env:<18} {_figure(off):>18} {_figure(on):>18} {added[(app, env)]:>8.1f}", end="")
             base = added[(app, "llmledger")]
             if env == "llmledger":
                 print()
@@ -127,11 +140,12 @@ def _environment(name: str, extra: tuple[str, ...]) -> Path:
     return python
 
 
-def _install_llmledger(python: Path) -> None:
+def _install_llmledger(python: Path, source: Path) -> None:
+    """llmledger's wheel, built from the tree at `source`, installed into the environment of `python`."""
     with tempfile.TemporaryDirectory() as folder:
-        _pip(Path(sys.executable), "wheel", "--no-deps", "--wheel-dir", folder, str(ROOT))
+        _pip(Path(sys.executable), "wheel", "--no-deps", "--wheel-dir", folder, str(source))
         (wheel,) = Path(folder).glob("llmledger-*.whl")
-        _pip(python, "install", "-c", str(HOME / "llmledger" / "pins.txt"), "--force-reinstall", str(wheel))
+        _pip(python, "install", "-c", str(python.parents[1] / "pins.txt"), "--force-reinstall", str(wheel))
 
 
 def _pip(python: Path, *args: str) -> None:
