@@ -39,6 +39,7 @@ _HELP = {
     "forwarded_requests_total": "Requests (traces, metrics and logs) forwarded to the next hop.",
     "duplicate_spans_total": "LLM spans dropped as re-sends of spans already received.",
     "folded_spans_total": "LLM spans of a call another row holds (listed in llm_call_spans, not stored as calls).",
+    "taken_back_calls_total": "Stored calls taken back from the rollups: another delivery of the call counts.",
     "write_errors_total": "Failed ClickHouse inserts (each retry counts).",
     "forward_errors_total": "Requests the forwarder gave up on.",
     "queue_bytes": "Bytes waiting in the queue.",

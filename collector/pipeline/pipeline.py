@@ -87,6 +87,7 @@ class PipelineStats:
     calls_written: int = 0
     raw_written: int = 0
     write_errors: int = 0
+    calls_taken_back: int = 0  # stored calls whose delivery another collector's came before (`duplicates`)
     metric_requests: int = 0  # metrics and logs requests taken (forwarded when forwarding, else dropped)
     metric_points: int = 0
     log_requests: int = 0
@@ -334,6 +335,7 @@ class Pipeline:
             "forwarded_requests": forward.sent,
             "duplicate_spans": stats.duplicates,
             "folded_spans": stats.folded,
+            "taken_back_calls": stats.calls_taken_back,
             "write_errors": stats.write_errors,
             "forward_errors": forward.retries + forward.failed,
             "rejected_requests_queue_full": stats.backpressure,
@@ -398,6 +400,7 @@ class Pipeline:
         writer, stats = self._writer.stats, self._stats
         stats.calls_written, stats.raw_written = writer.calls_written, writer.raw_written
         stats.write_errors = writer.write_errors
+        stats.calls_taken_back = writer.duplicates_retracted
         return stats
 
 

@@ -36,7 +36,7 @@ from llmledger._core.prices import ModelPrice
 from ..exporters.clickhouse import native_format
 from ..exporters.clickhouse.client import translate_errors
 from ..exporters.clickhouse.errors import BadQuery
-from ..exporters.clickhouse.merged_calls import JOURNAL_IDENTITY
+from ..exporters.clickhouse.merged_calls import COST_COLUMNS, JOURNAL, JOURNAL_IDENTITY, TOKEN_COLUMNS
 from ..exporters.clickhouse.migrations import quote_identifier
 from ..exporters.clickhouse.writer import record_prices
 from ..extract.costs import PriceCache, price_for
@@ -44,17 +44,8 @@ from ..llm_calls import COST_SCALE
 from . import _recost
 from ._recost import Tokens
 
-JOURNAL = "llm_call_repricings"
 RUNS = "llm_repricing_runs"
 _NOT_PRICED_AGAIN = ("provider", "reported")  # a bill the provider reported, and older rows that may be one
-_COSTS = ("InputCost", "CacheReadCost", "CacheWriteCost", "OutputCost", "OtherCost", "TotalCost", "CacheSavings")
-_TOKENS = (
-    "InputTokens",
-    "OutputTokens",
-    "CacheReadInputTokens",
-    "CacheCreationInputTokens",
-    "ReasoningOutputTokens",
-)
 
 Progress = Callable[[int, int], None]  # (calls examined, calls in the window)
 
@@ -106,7 +97,7 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class _Change:
     stored: dict[str, Any]
-    costs: tuple[int, ...]  # the new _COSTS
+    costs: tuple[int, ...]  # the new COST_COLUMNS
     price: ModelPrice
     version: int
 
@@ -267,9 +258,8 @@ class Repricer:
                     f"""
                     SELECT toUnixTimestamp64Nano(Timestamp) AS TimestampNs, TraceId, SpanId, Tenant, ServiceName,
                            Environment, Feature, UserId, Provider, Model, Operation, RequestModel, ResponseModel,
-                           InputTokens, OutputTokens, CacheReadInputTokens, CacheCreationInputTokens,
-                           ReasoningOutputTokens, {", ".join(_COSTS)}, CostSource, PriceId, Version, UsageComplete,
-                           SessionId, Attributes,
+                           {", ".join(TOKEN_COLUMNS)}, {", ".join(COST_COLUMNS)},
+                           CostSource, PriceId, Version, UsageComplete, SessionId, Attributes,
                            StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '' AS Failed
                     FROM {self._db}llm_calls FINAL
                     WHERE {where}
@@ -317,7 +307,7 @@ class Repricer:
             # of failed calls, a session's or an attribute value's cost (migrations 0018 to 0020): old = new.
             *(
                 (f"{age}{name}", "UInt64", native_format.uint64, column(name))
-                for name in _TOKENS
+                for name in TOKEN_COLUMNS
                 for age in ("Old", "New")
             ),
             ("Failed", "Bool", native_format.booleans, [bool(value) for value in column("Failed")]),
@@ -327,10 +317,10 @@ class Repricer:
             ),
             ("SessionId", "String", strings, column("SessionId")),
             ("Attributes", "Map(String, String)", native_format.string_map, column("Attributes")),
-            *((f"Old{name}", "Decimal(18, 12)", native_format.int64, column(name)) for name in _COSTS),
+            *((f"Old{name}", "Decimal(18, 12)", native_format.int64, column(name)) for name in COST_COLUMNS),
             *(
                 (f"New{name}", "Decimal(18, 12)", native_format.int64, [change.costs[index] for change in changes])
-                for index, name in enumerate(_COSTS)
+                for index, name in enumerate(COST_COLUMNS)
             ),
         ]
         with translate_errors():
@@ -362,7 +352,7 @@ class Repricer:
                 ).result_rows
             ]
             replaced = {
-                **{name: f"j.New{name}" for name in _COSTS},
+                **{name: f"j.New{name}" for name in COST_COLUMNS},
                 "CostSource": "j.NewCostSource",
                 "PriceId": "j.NewPriceId",
                 "PricedModel": "if(j.NewPricedModel != '', j.NewPricedModel, c.PricedModel)",
@@ -429,7 +419,7 @@ def _change(
     if price is None:
         outcome.unpriced += unpriced
         return None
-    for name in _COSTS:
+    for name in COST_COLUMNS:
         row[name] = int(Decimal(row[name]).scaleb(COST_SCALE))
     tokens = Tokens(
         row["InputTokens"], row["OutputTokens"], row["CacheReadInputTokens"], row["CacheCreationInputTokens"]
@@ -443,7 +433,7 @@ def _change(
         return None
     input_cost, read, write, output, total, savings = _recost.costs(price, tokens)
     new = (input_cost, read, write, output, 0, total, savings)
-    if not unpriced and new == tuple(row[name] for name in _COSTS):
+    if not unpriced and new == tuple(row[name] for name in COST_COLUMNS):
         return None
     return _Change(row, new, price, max(version, int(row["Version"]) + 1))
 

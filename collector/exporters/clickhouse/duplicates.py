@@ -26,6 +26,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from .client import translate_errors
+from .merged_calls import COST_COLUMNS, JOURNAL_IDENTITY, TOKEN_COLUMNS
 from .migrations import quote_identifier
 
 DELIVERIES = "llm_call_deliveries"
@@ -34,39 +35,20 @@ SWEEPS = "llm_delivery_sweeps"
 SETTLE_SECONDS = 60.0
 # The collector's part of a Delivery (`collector_prefix`): what precedes `<start>-<end>-<table>-<n>`.
 _OWNER = "^(.*-)[0-9]+-[0-9]+-[a-z]+-[0-9]+$"
-# What a retraction copies of its delivery: every column of llm_call_deliveries, in order.
+# What a retraction copies of its delivery: every column of llm_call_deliveries.
 _COLUMNS = (
     "Timestamp",
-    "TraceId",
-    "SpanId",
+    *JOURNAL_IDENTITY,
     "Version",
     "Delivery",
     "IngestedAt",
-    "Tenant",
-    "ServiceName",
-    "Environment",
-    "Feature",
-    "UserId",
     "SessionId",
-    "Provider",
-    "Operation",
-    "Model",
     "StatusCode",
     "ErrorType",
     "UsageComplete",
     "CostSource",
-    "InputTokens",
-    "OutputTokens",
-    "CacheReadInputTokens",
-    "CacheCreationInputTokens",
-    "ReasoningOutputTokens",
-    "InputCost",
-    "CacheReadCost",
-    "CacheWriteCost",
-    "OutputCost",
-    "OtherCost",
-    "TotalCost",
-    "CacheSavings",
+    *TOKEN_COLUMNS,
+    *COST_COLUMNS,
     "Attributes",
 )
 

@@ -40,14 +40,15 @@ from .migrations import quote_identifier
 
 JOURNAL = "llm_call_repricings"
 MERGE = "merge:"  # RunId and RepricedBy of a row's version that took a later span's record
-_TOKENS = (
+# The stored call's tokens and costs (the columns a merge or a re-pricing changes, as Old… and New… in the journal).
+TOKEN_COLUMNS = (
     "InputTokens",
     "OutputTokens",
     "CacheReadInputTokens",
     "CacheCreationInputTokens",
     "ReasoningOutputTokens",
 )
-_COSTS = ("InputCost", "CacheReadCost", "CacheWriteCost", "OutputCost", "OtherCost", "TotalCost", "CacheSavings")
+COST_COLUMNS = ("InputCost", "CacheReadCost", "CacheWriteCost", "OutputCost", "OtherCost", "TotalCost", "CacheSavings")
 # The stored call's identity and groups, as every journal row carries them (a merge's and a re-pricing's alike).
 JOURNAL_IDENTITY = (
     "TraceId",
@@ -136,7 +137,10 @@ def apply_upgrades(client: Client, kept: Sequence[tuple[str, str]], *, database:
             ).result_rows
         ]
         replaced = {
-            **{name: f"j.New{name}" for name in (*_TOKENS, *_COSTS, "CostSource", "PriceId", "UsageComplete")},
+            **{
+                name: f"j.New{name}"
+                for name in (*TOKEN_COLUMNS, *COST_COLUMNS, "CostSource", "PriceId", "UsageComplete")
+            },
             "PricedModel": "j.NewPricedModel",
             "Version": "j.NewVersion",
             "RepricedBy": "j.RunId",
@@ -210,7 +214,7 @@ def _stored(client: Client, kept: list[tuple[str, str]], database: str | None) -
     rows = {}
     for values in result:
         row = dict(zip(_STORED, values, strict=True))
-        for name in _COSTS:
+        for name in COST_COLUMNS:
             row[name] = int(row[name].scaleb(COST_SCALE))
         rows[(row["TraceId"], row["SpanId"])] = row
     return rows
@@ -240,12 +244,12 @@ def _insert_journal(
         ("OldPriceId", "String", strings, old("PriceId")),
         ("NewPriceId", "String", strings, new("PriceId")),
         ("NewPricedModel", "String", strings, new("PricedModel")),
-        *((f"Old{name}", "Decimal(18, 12)", int64, old(name)) for name in _COSTS),
-        *((f"New{name}", "Decimal(18, 12)", int64, new(name)) for name in _COSTS),
+        *((f"Old{name}", "Decimal(18, 12)", int64, old(name)) for name in COST_COLUMNS),
+        *((f"New{name}", "Decimal(18, 12)", int64, new(name)) for name in COST_COLUMNS),
         ("OldUsageComplete", "Bool", native_format.booleans, [bool(value) for value in old("UsageComplete")]),
         ("NewUsageComplete", "Bool", native_format.booleans, [bool(value) for value in new("UsageComplete")]),
-        *((f"Old{name}", "UInt64", uint64, old(name)) for name in _TOKENS),
-        *((f"New{name}", "UInt64", uint64, new(name)) for name in _TOKENS),
+        *((f"Old{name}", "UInt64", uint64, old(name)) for name in TOKEN_COLUMNS),
+        *((f"New{name}", "UInt64", uint64, new(name)) for name in TOKEN_COLUMNS),
         ("Failed", "Bool", native_format.booleans, [bool(value) for value in old("Failed")]),
         ("SessionId", "String", strings, old("SessionId")),
         ("Attributes", "Map(String, String)", native_format.string_map, old("Attributes")),

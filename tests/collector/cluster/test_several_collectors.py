@@ -8,7 +8,9 @@ and only the first claim announces it)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -32,6 +34,14 @@ def deliver_everything_twice(collectors: list[Collector], bodies: list[bytes]) -
         sender.start()
     for sender in senders:
         sender.join()
+
+
+def taken_back(collector: Collector) -> int:
+    """`llmledger_collector_taken_back_calls_total` of a running collector's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{collector.http_port}/metrics", timeout=10) as response:
+        found = re.search(r"^llmledger_collector_taken_back_calls_total (\d+)", response.read().decode(), re.M)
+    assert found, "no taken_back_calls_total in /metrics"
+    return int(found.group(1))
 
 
 def test_a_span_delivered_to_two_collectors_is_one_call_in_every_answer(cluster, cluster_database, single, clickhouse):
@@ -79,6 +89,8 @@ def test_two_collectors_on_one_node_count_a_call_they_both_stored_once(clickhous
         wait_for(lambda: stored(client, shared), expected, timeout=60)
         wait_for(lambda: stored(single[1], single[0]), expected, timeout=60)
         wait_for(lambda: client.command("SELECT count() FROM llm_call_retractions"), len(costs), timeout=60)
+        # Each collector says how many calls it took back (its own deliveries of calls the other stored first).
+        wait_for(lambda: sum(taken_back(running) for running in collectors), len(costs), timeout=30)
     finally:
         for running in [*collectors, reference]:
             running.stop()
