@@ -11,12 +11,14 @@
 --      insert's deduplication token, `llmledger-<queue id>-<start>-<end>-calls-<n>`, which names the collector by
 --      its queue. A plain MergeTree: nothing collapses, so both deliveries of a call stay visible after
 --      llm_calls has merged them into one row. A batch retried under the same token is dropped here too.
---   2. Each collector, some time after its inserts (the settle time, so that an insert of another collector
---      that began first is visible), looks up the other deliveries of the calls it delivered. Of the deliveries
---      of one call the first (lowest Version, then Delivery) counts; the collector copies each of its own that is
---      not the first into llm_call_retractions (collector/exporters/clickhouse/duplicates.py). Only the
---      collector that made a delivery ever retracts it, one sweep at a time, and it never retracts one twice
---      (the sweep leaves out deliveries already retracted), so each extra delivery is retracted exactly once.
+--   2. Each collector, some time after its inserts (the settle time), sweeps the deliveries it made since its last
+--      sweep and records how far it swept in llm_delivery_sweeps: a delivery is decided once its collector's sweep
+--      has passed it. It copies its own delivery of a call into llm_call_retractions when another delivery of the
+--      call, not itself retracted, came first (a lower Version, then Delivery) or is decided (its collector kept
+--      it before this one could be seen: an insert slower than the settle time)
+--      (collector/exporters/clickhouse/duplicates.py). Only the collector that made a delivery ever retracts it,
+--      one sweep at a time, and the sweep leaves out deliveries already retracted, so exactly one delivery of
+--      each call stays counted.
 --   3. The views below turn each retraction into the opposite of what the rollups' own views added for that
 --      delivery: a call, its errors, unpriced and usage-missing counts, tokens and costs, subtracted (counts and
 --      tokens as two's complement UInt64, which the rollups' sums take modulo 2^64 back to the exact total, as
@@ -29,8 +31,8 @@
 -- rollups by new − old once, whatever the number of deliveries; a retraction removes what its delivery added, so
 -- together they leave every rollup at the sum over llm_calls FINAL.
 --
--- On a cluster the three tables are sharded by trace, like llm_calls: both deliveries of a call, and their
--- retraction, are on the shard of its trace (collector/exporters/clickhouse/cluster_schema.py).
+-- On a cluster the deliveries and the retractions are sharded by trace, like llm_calls: both deliveries of a call,
+-- and their retraction, are on the shard of its trace (collector/exporters/clickhouse/cluster_schema.py).
 
 CREATE TABLE IF NOT EXISTS {database}.llm_call_deliveries
 (

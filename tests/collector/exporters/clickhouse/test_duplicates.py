@@ -17,6 +17,7 @@ from llmledger.collector.exporters.clickhouse.duplicates import collector_prefix
 from llmledger.collector.exporters.clickhouse.queries import named_queries
 from llmledger.collector.exporters.clickhouse.writer import insert_llm_calls
 from llmledger.collector.llm_calls import LlmCall
+from llmledger.collector.repricing import Repricer, Window
 
 from ...repricing.conftest import ROLLUPS
 
@@ -145,3 +146,16 @@ def test_a_first_delivery_seen_only_after_the_other_was_kept_is_taken_back_by_it
     assert swept(shared, A) == 10  # B kept its copies: A takes back its own, though they came first
     assert swept(shared, B) == 0
     assert rollups(shared) == rollups(reference)
+
+
+def test_a_re_pricing_before_the_sweep_still_leaves_each_call_counted_once(fresh, calls):
+    reference, shared = fresh(), fresh()
+    deliver(reference, A, calls)
+    deliver(shared, A, calls)
+    deliver(shared, B, calls[:20])
+    window = Window(min(call.timestamp_ns for call in calls) - 1, time.time_ns())
+    for client in (reference, shared):  # the calls' made-up prices, costed again at genai-prices' own
+        assert Repricer(client).run(window, reason="list prices", price_source="bundled").calls > 0
+    assert swept(shared, B) == 20
+    assert rollups(shared) == rollups(reference)
+    assert answers(shared) == answers(reference)
