@@ -489,9 +489,21 @@ def clean(params: Any, names: Mapping[str, str]) -> dict[str, AttributeValue]:
     return out
 
 
-def chat_params(kwargs: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, AttributeValue]:
-    """`clean` of a call in OpenAI's chat format (OpenAI's own, and LiteLLM's, which takes the same parameters),
-    with its stop sequences (one may be given as a string) and the number of choices asked for, unless 1."""
+# The sampling parameters of a call in OpenAI's chat format (OpenAI's own, and LiteLLM's, which takes the same).
+CHAT_PARAMS: Mapping[str, str] = {
+    "max_tokens": attr.REQUEST_MAX_TOKENS,
+    "max_completion_tokens": attr.REQUEST_MAX_TOKENS,
+    "temperature": attr.REQUEST_TEMPERATURE,
+    "top_p": attr.REQUEST_TOP_P,
+    "frequency_penalty": attr.REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": attr.REQUEST_PRESENCE_PENALTY,
+    "seed": attr.REQUEST_SEED,
+}
+
+
+def chat_params(kwargs: Mapping[str, Any], names: Mapping[str, str] = CHAT_PARAMS) -> dict[str, AttributeValue]:
+    """`clean` of a call in OpenAI's chat format (`names`: `CHAT_PARAMS` and any the provider adds), with its stop
+    sequences (one may be given as a string) and the number of choices asked for, unless 1."""
     attributes = clean(kwargs, names)
     stop = kwargs.get("stop")
     if isinstance(stop, str):

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from llmledger._core import attributes as attr
 from llmledger._core.usage import Usage, as_count
 
 from .._shared.fields import dump as _dump
@@ -56,16 +55,6 @@ PROVIDERS: Mapping[str, str] = {
 # Providers that refuse `stream_options` (their streams report usage unasked): not asked, as for the OpenAI SDK.
 REFUSES_STREAM_OPTIONS = frozenset({"mistral_ai", "perplexity"})
 
-_PARAMS = {
-    "max_tokens": attr.REQUEST_MAX_TOKENS,
-    "max_completion_tokens": attr.REQUEST_MAX_TOKENS,
-    "temperature": attr.REQUEST_TEMPERATURE,
-    "top_p": attr.REQUEST_TOP_P,
-    "frequency_penalty": attr.REQUEST_FREQUENCY_PENALTY,
-    "presence_penalty": attr.REQUEST_PRESENCE_PENALTY,
-    "seed": attr.REQUEST_SEED,
-}
-
 
 def route(kwargs: Mapping[str, Any]) -> tuple[str, str | None, str | None, int | None]:
     """(provider, model as the provider knows it, server host, port) of a call, by LiteLLM's own routing
@@ -105,7 +94,7 @@ def chat_request(kwargs: Mapping[str, Any], model: str | None) -> Request:
         "chat",
         model,
         kwargs.get("stream") is True,
-        chat_params(kwargs, _PARAMS),
+        chat_params(kwargs),
         lambda: _dump(list(kwargs.get("messages") or ())),
     )
 
@@ -115,7 +104,7 @@ def text_completion_request(kwargs: Mapping[str, Any], model: str | None) -> Req
         "text_completion",
         model,
         kwargs.get("stream") is True,
-        chat_params(kwargs, _PARAMS),
+        chat_params(kwargs),
         lambda: [{"role": "user", "content": kwargs.get("prompt")}],
     )
 

@@ -19,20 +19,11 @@ from llmledger._core.usage import Usage, as_count
 from .._shared.fields import Fields, embedding_attributes
 from .._shared.fields import field as _get
 from .._shared.fields import text as _str
-from .._shared.invocation import Request, Response, chat_params, clean
+from .._shared.invocation import CHAT_PARAMS, Request, Response, chat_params, clean
 
 # --- requests ------------------------------------------------------------------------------------------
 
-_CHAT_PARAMS = {
-    "max_tokens": attr.REQUEST_MAX_TOKENS,
-    "max_completion_tokens": attr.REQUEST_MAX_TOKENS,
-    "temperature": attr.REQUEST_TEMPERATURE,
-    "top_p": attr.REQUEST_TOP_P,
-    "frequency_penalty": attr.REQUEST_FREQUENCY_PENALTY,
-    "presence_penalty": attr.REQUEST_PRESENCE_PENALTY,
-    "seed": attr.REQUEST_SEED,
-    "service_tier": attr.OPENAI_REQUEST_SERVICE_TIER,
-}
+_CHAT_PARAMS = {**CHAT_PARAMS, "service_tier": attr.OPENAI_REQUEST_SERVICE_TIER}
 _RESPONSES_PARAMS = {
     "max_output_tokens": attr.REQUEST_MAX_TOKENS,
     "temperature": attr.REQUEST_TEMPERATURE,
