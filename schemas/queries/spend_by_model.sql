@@ -6,7 +6,8 @@
 -- param: feature String = ''
 -- param: limit UInt32 = 20
 -- Whole days of the window are read from llm_usage_daily, its first (partial) day from llm_usage_hourly: the
--- answer is the hourly rollup's, from a row per day and group.
+-- answer is the hourly rollup's, from a row per day and group. unpriced_calls: calls of the group whose cost is
+-- unknown (no price), so not in spend_usd; a group of nothing but such calls has spend 0 and a cost nobody knows.
 WITH toStartOfHour(now() - toIntervalDay({days:UInt32})) AS period_start
 SELECT
     Provider AS provider,
@@ -15,17 +16,18 @@ SELECT
     sum(Calls) AS calls,
     sum(InputTokens) AS input_tokens,
     sum(OutputTokens) AS output_tokens,
-    sum(InputTokens) + sum(OutputTokens) AS total_tokens
+    sum(InputTokens) + sum(OutputTokens) AS total_tokens,
+    sum(UnpricedCalls) AS unpriced_calls
 FROM
 (
-    SELECT Provider, Model, TotalCost, Calls, InputTokens, OutputTokens
+    SELECT Provider, Model, TotalCost, Calls, InputTokens, OutputTokens, UnpricedCalls
     FROM llm_usage_daily
     WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
       AND ({service:String} = '' OR ServiceName = {service:String})
       AND ({feature:String} = '' OR Feature = {feature:String})
       AND Day > toDate(period_start)
     UNION ALL
-    SELECT Provider, Model, TotalCost, Calls, InputTokens, OutputTokens
+    SELECT Provider, Model, TotalCost, Calls, InputTokens, OutputTokens, UnpricedCalls
     FROM llm_usage_hourly
     WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
       AND ({service:String} = '' OR ServiceName = {service:String})

@@ -78,7 +78,8 @@ var LLChart = (function () {
     container.appendChild(box);
   }
 
-  // bars(container, [{label, value, note}], format): a ranked list with a bar proportional to each value.
+  // bars(container, [{label, value, note, text}], format): a ranked list with a bar proportional to each value,
+  // shown as format(value), or as `text` where a row gives one (a value that is not a number to show).
   function bars(container, rows, format) {
     var max = Math.max.apply(null, rows.map(function (r) { return r.value; }).concat([0])) || 1;
     var list = document.createElement("div");
@@ -98,7 +99,8 @@ var LLChart = (function () {
       track.appendChild(fill);
       var value = document.createElement("span");
       value.className = "ll-bar-value";
-      value.textContent = format(r.value) + (r.note ? " · " + r.note : "");
+      value.textContent = (r.text !== undefined ? r.text : format(r.value)) + (r.note ? " · " + r.note : "");
+      value.title = value.textContent; // the whole of it, where the column cuts it short
       row.appendChild(label);
       row.appendChild(track);
       row.appendChild(value);

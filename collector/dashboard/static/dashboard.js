@@ -181,7 +181,13 @@
     var box = card(parent, key, title, rows);
     if (!box) return;
     LLChart.bars(box, rows.map(function (r) {
-      return {label: label(r), value: num(r.spend_usd), note: note ? note(r) : count(r.calls) + " calls"};
+      var text = note ? note(r) : count(r.calls) + " calls";
+      // Calls of unknown cost (no price, or no usage) are not in the spend: a group of nothing else costs
+      // "unknown", not $0, and a group with some says how many.
+      var unknown = num(r.unpriced_calls || 0);
+      var all = unknown > 0 && unknown >= num(r.calls) && num(r.spend_usd) === 0;
+      if (unknown > 0 && !all) text += " · " + count(unknown) + " unknown";
+      return {label: label(r), value: num(r.spend_usd), note: text, text: all ? "unknown" : undefined};
     }), usd);
   }
 

@@ -162,3 +162,26 @@ def http_get(url: str, authorization: str | None = None) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+def test_a_provider_without_prices_costs_unknown_not_zero(page, served, loaded):
+    assert page.open(f"{served}?view=overview&days=7") == "ready"
+    shown = dict(
+        page.evaluate(
+            "Array.from(document.querySelectorAll('[data-section=spend_by_provider] .ll-bar-row'))"
+            ".map(r => [r.querySelector('.ll-bar-label').textContent, r.querySelector('.ll-bar-value').textContent])"
+        )
+    )
+    unknown = dict(
+        loaded.query(
+            "SELECT Provider, (count(), countIf(CostSource = 'unpriced')) FROM llm_calls FINAL "
+            "WHERE Timestamp >= toStartOfHour(now() - toIntervalDay(7)) GROUP BY Provider"
+        ).result_rows
+    )
+    calls, unpriced = unknown["vllm"]
+    assert calls == unpriced > 0  # the sample's local model has no price
+    assert shown["vllm"] == f"unknown · {calls:,} calls"
+    calls, unpriced = unknown["openai"]
+    assert 0 < unpriced < calls  # streams whose usage never arrived
+    assert shown["openai"].startswith("$") and shown["openai"].endswith(f" · {unpriced:,} unknown")
+    assert page.problems() == []

@@ -66,11 +66,12 @@ REFERENCE = {
         FROM llm_calls FINAL WHERE $W GROUP BY Feature ORDER BY s DESC, Feature""",
     "spend_by_model": """
         SELECT Provider, Model, sum(TotalCost) AS s, count(), sum(InputTokens), sum(OutputTokens),
-            sum(InputTokens) + sum(OutputTokens)
+            sum(InputTokens) + sum(OutputTokens), countIf(CostSource = 'unpriced')
         FROM llm_calls FINAL WHERE $W GROUP BY Provider, Model ORDER BY s DESC, Provider, Model
         LIMIT {limit:UInt32}""",
     "spend_by_provider": """
-        SELECT Provider, sum(TotalCost) AS s, count(), sum(InputTokens) + sum(OutputTokens)
+        SELECT Provider, sum(TotalCost) AS s, count(), sum(InputTokens) + sum(OutputTokens),
+            countIf(CostSource = 'unpriced')
         FROM llm_calls FINAL WHERE $W GROUP BY Provider ORDER BY s DESC, Provider""",
     "spend_by_service": """
         SELECT ServiceName, Environment, sum(TotalCost) AS s, count()
