@@ -400,7 +400,7 @@ class Pipeline:
         writer, stats = self._writer.stats, self._stats
         stats.calls_written, stats.raw_written = writer.calls_written, writer.raw_written
         stats.write_errors = writer.write_errors
-        stats.calls_taken_back = writer.duplicates_retracted
+        stats.calls_taken_back = writer.calls_taken_back
         return stats
 
 

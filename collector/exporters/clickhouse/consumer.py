@@ -45,7 +45,7 @@ class StoreStats:
     calls_written: int = 0
     raw_written: int = 0
     write_errors: int = 0
-    duplicates_retracted: int = 0  # own deliveries of calls another delivery stored first, taken back
+    calls_taken_back: int = 0  # own deliveries of calls another delivery counts, taken back from the rollups
     consecutive_failures: int = 0
     last_error: str = ""
     dropped: dict[str, int] = field(default_factory=dict)  # rows dropped by policy, by reason
@@ -146,7 +146,7 @@ class StoreConsumer:
             return
         if retracted:
             _log.info("took back %d calls another delivery had stored first", retracted)
-            self.stats.duplicates_retracted += retracted
+            self.stats.calls_taken_back += retracted
 
     def _next(self, position: int) -> _Batch:
         """Records from `position` until `batch_size` rows or `flush_interval` after the first one."""

@@ -60,7 +60,7 @@ def collector_prefix(queue_id: str) -> str:
 
 def sweep(client: Client, collector: str, *, settle: float = SETTLE_SECONDS, database: str | None = None) -> int:
     """Retract the deliveries of `collector` (a Delivery prefix) made since its last sweep and at least `settle`
-    seconds ago whose call another delivery reached first; how many were retracted."""
+    seconds ago whose call another delivery counts (the two rules above); how many were retracted."""
     db = f"{quote_identifier(database)}." if database else ""
     with translate_errors():
         # The window in the server's time, as milliseconds since the epoch (no time zone on the way).
@@ -75,6 +75,7 @@ def sweep(client: Client, collector: str, *, settle: float = SETTLE_SECONDS, dat
             "startsWith(Delivery, {collector:String}) AND IngestedAt > fromUnixTimestamp64Milli({since:Int64}) "
             "AND IngestedAt <= fromUnixTimestamp64Milli({until:Int64})"
         )
+        ours = f"SELECT Timestamp, TraceId, SpanId FROM {db}{DELIVERIES} WHERE {window}"  # the calls swept
         columns = ", ".join(_COLUMNS)
         client.command(
             f"""
@@ -97,16 +98,12 @@ def sweep(client: Client, collector: str, *, settle: float = SETTLE_SECONDS, dat
                         {columns},
                         (TraceId, SpanId, Version, Delivery) IN (
                             SELECT TraceId, SpanId, Version, Delivery FROM {db}{RETRACTIONS}
-                            WHERE (Timestamp, TraceId, SpanId) IN (
-                                SELECT Timestamp, TraceId, SpanId FROM {db}{DELIVERIES} WHERE {window}
-                            )
+                            WHERE (Timestamp, TraceId, SpanId) IN ({ours})
                         ) AS Retracted,
                         IngestedAt <= mapFromArrays(swept.1, swept.2)[extract(Delivery, {{owner:String}})]
                             AS Decided
                     FROM {db}{DELIVERIES}
-                    WHERE (Timestamp, TraceId, SpanId) IN (
-                        SELECT Timestamp, TraceId, SpanId FROM {db}{DELIVERIES} WHERE {window}
-                    )
+                    WHERE (Timestamp, TraceId, SpanId) IN ({ours})
                 )
                 WINDOW twins AS (PARTITION BY TraceId, SpanId)
             )
