@@ -101,24 +101,28 @@ class DiskQueue:
 
         Returns the position after the last one. Raises QueueFull when they do not fit in `max_bytes`.
         """
-        data = b"".join(_framing.frame(payload) for payload in payloads)
-        if len(data) > self.max_bytes:
-            raise RecordTooLarge(f"{len(data)} bytes to queue, more than the whole queue holds ({self.max_bytes})")
+        # Headers and payloads are written as they are, by one writev: no copy of a request's bytes into a frame.
+        parts = [part for payload in payloads for part in (_framing.header(payload), payload)]
+        size = sum(map(len, parts))
+        if size > self.max_bytes:
+            raise RecordTooLarge(f"{size} bytes to queue, more than the whole queue holds ({self.max_bytes})")
         with self._lock:
             if self._closed:
                 raise QueueFull("queue is closed")
-            if self._end - self._floor() + len(data) > self.max_bytes and not self._shed(len(data)):
+            if self._end - self._floor() + size > self.max_bytes and not self._shed(size):
                 raise QueueFull(f"queue is full: it holds {self._end - self._floor()} of its {self.max_bytes} bytes")
-            if self._end > self._bases[-1] and self._end - self._bases[-1] + len(data) > self._segment_bytes:
+            if self._end > self._bases[-1] and self._end - self._bases[-1] + size > self._segment_bytes:
                 self._roll()
-            view = memoryview(data)
             try:
-                while view:
-                    view = view[os.write(self._fd, view) :]
+                written = os.writev(self._fd, parts)
+                if written < size:  # a short write (a signal, a nearly full disk): the rest, as os.write takes it
+                    view = memoryview(b"".join(parts))[written:]
+                    while view:
+                        view = view[os.write(self._fd, view) :]
             except OSError:  # disk full, say: take back the part written, or the next record lands after it
                 os.ftruncate(self._fd, self._end - self._bases[-1])
                 raise
-            self._end += len(data)
+            self._end += size
             end = self._end
             if self.fsync == "batch":
                 while self._synced < end:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import random
+import zlib
+
 from llmledger.collector.pipeline.queue import _framing
 
 
@@ -35,3 +38,14 @@ def test_any_flipped_byte_in_header_or_payload_fails_the_checksum():
 def test_an_absurd_length_is_rejected_without_reading_that_far():
     header = _framing.HEADER.pack(_framing.MAX_PAYLOAD + 1, 0)
     assert _framing.unframe(header + b"x" * 10) is None
+
+
+def test_the_format_on_disk_is_length_then_zlibs_crc32_of_length_and_payload():
+    # Queues written by any version read back: the checksum is zlib's CRC-32 whichever library computes it.
+    rng = random.Random(7)
+    for size in (0, 1, 31, 4096, 150_000, 1 << 20):
+        payload = rng.randbytes(size)
+        length = size.to_bytes(4, "little")
+        expected = length + zlib.crc32(payload, zlib.crc32(length)).to_bytes(4, "little") + payload
+        assert _framing.frame(payload) == expected, size
+        assert _framing.header(payload) + payload == expected, size

@@ -36,6 +36,22 @@ def test_appended_records_are_read_back_in_order_after_a_reopen(tmp_path):
     reopened.close()
 
 
+def test_a_short_write_is_finished_and_every_record_reads_back_whole(tmp_path, monkeypatch):
+    # writev may write less than asked (a signal, a nearly full disk): the rest follows, in order.
+    real_writev = os.writev
+
+    def short_writev(fd: int, parts: list[bytes]) -> int:
+        return real_writev(fd, [b"".join(parts)[:7]])
+
+    queue = DiskQueue(tmp_path)
+    monkeypatch.setattr(os, "writev", short_writev)
+    queue.append(b"first record", b"second")
+    queue.append(b"third")
+    monkeypatch.undo()
+    queue.close()
+    assert _drain(DiskQueue(tmp_path), 0) == [b"first record", b"second", b"third"]
+
+
 @pytest.mark.parametrize("consumers", [("store",), ("store", "forward")])
 def test_a_torn_tail_is_cut_at_every_byte_offset_of_the_last_record_keeping_all_before_it(tmp_path, consumers):
     last = _framing.frame(b"the record being written at kill -9")
