@@ -46,6 +46,12 @@ setup(
             optional=True,
         ),
         Extension(
+            "llmledger.collector.otlp._wire",
+            ["collector/otlp/_wire.c"],
+            extra_compile_args=["-O2", "-std=c11"],
+            optional=True,
+        ),
+        Extension(
             "llmledger.collector.exporters.clickhouse._native_format",
             ["collector/exporters/clickhouse/_native_format.c"],
             extra_compile_args=["-O2", "-std=c11"],

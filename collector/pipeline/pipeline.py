@@ -44,6 +44,7 @@ from ..extract.attributes import DEFAULT, AttributeSelection
 from ..extract.raw_span_rows import raw_span_rows
 from ..llm_calls import CallColumns
 from ..otlp.signals import PassedSignal
+from ..otlp.wire import TraceExport
 from .call_merger import CallIdentities, CallMerger, Folding, StoredCall, folded_rows, upgrade_rows
 from .extract_workers import Extracted, ExtractionPool
 from .memory_limit import MemoryLimit
@@ -175,12 +176,14 @@ class Pipeline:
             position = records[-1].end
 
     # -- receiving ---------------------------------------------------------------------------------------
-    def accept(self, request: ExportTraceServiceRequest, body: bytes | None = None) -> Outcome:
-        """Take one request; when this returns it is durable. `body`: its protobuf bytes if the caller has them."""
+    def accept(self, request: ExportTraceServiceRequest | TraceExport, body: bytes | None = None) -> Outcome:
+        """Take one request; when this returns it is durable. A receiver passes a `TraceExport` (its bytes,
+        checked); a parsed request comes with `body`, its protobuf bytes, when the caller has them."""
+        export = request if isinstance(request, TraceExport) else TraceExport.from_message(request, body)
         self._admit()
-        extracted = self._extract(request, body)
+        extracted = self._extract(export)
         new = self._first_seen(extracted)
-        self._append(self._records(request, body, extracted, new), new)
+        self._append(self._records(export, extracted, new), new)
         self._count(extracted, new)
         return _outcome(extracted.rejected)
 
@@ -214,24 +217,24 @@ class Pipeline:
         if queueing and not self.queue.has_room():
             self._refused(f"the collector's queue is full ({self.queue.max_bytes} bytes)")
 
-    def _extract(self, request: ExportTraceServiceRequest, body: bytes | None) -> Extracted:
+    def _extract(self, export: TraceExport) -> Extracted:
         """The request's storable calls, and its raw span rows when those are stored."""
-        extracted = self._extract_calls(request, body)
+        extracted = self._extract_calls(export)
         if self.store_raw_spans:
-            extracted.raw = raw_span_rows(request)
+            extracted.raw = raw_span_rows(export.message)
         return extracted
 
-    def _extract_calls(self, request: ExportTraceServiceRequest, body: bytes | None) -> Extracted:
+    def _extract_calls(self, export: TraceExport) -> Extracted:
         """The request's storable calls: by a worker when there is a pool (their record only), else here (their
         columns too). A body without any LLM attribute name holds no call, and is not read further."""
+        body = export.body
         if body is not None and not any(marker in body for marker in _MARKERS):
-            spans = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
-            return Extracted(spans, 0, [], None, {})
+            return Extracted(export.spans, 0, [], None, {})
         if body is not None and self._pool is not None:
             extracted = self._pool.extract(body)
             if extracted is not None:
                 return extracted
-        extraction = self.extractor.columns(body if body is not None else request)
+        extraction = self.extractor.columns(body if body is not None else export.message)
         columns = extraction.columns
         identities = CallIdentities.of(columns)
         return Extracted(
@@ -261,14 +264,13 @@ class Pipeline:
             kept = [calls[position] for position in folding.kept]
         return _New(kept, new_keys, new_raw, folding, calls)
 
-    def _records(
-        self, request: ExportTraceServiceRequest, body: bytes | None, extracted: Extracted, new: _New
-    ) -> list[bytes]:
+    def _records(self, export: TraceExport, extracted: Extracted, new: _New) -> list[bytes]:
         """The request's queue records: its bytes for the forwarder (when forwarding), its new rows for the writer
         (when it has any)."""
         records = []
         if self.forwarder is not None:
-            records.append(forward_record(body if body is not None else request.SerializeToString()))
+            body = export.body
+            records.append(forward_record(body if body is not None else export.message.SerializeToString()))
         store = _store_record(extracted, new)
         if store is not None:
             records.append(store)

@@ -26,11 +26,11 @@ import grpc
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
-    ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 
 from ..otlp.signals import LOGS, METRICS, TRACES_SERVICE, PassedSignal
+from ..otlp.wire import TraceExport
 from ..pipeline.memory_limit import MemoryPressure
 from ..pipeline.pipeline import Backpressure, Pipeline, RequestTooLarge
 from . import _rejections as reasons
@@ -104,7 +104,7 @@ class GrpcReceiver:
         with contextlib.ExitStack() as stack:
             self._reserve(context, len(body), stack)
             try:
-                request = ExportTraceServiceRequest.FromString(body)
+                export = TraceExport.from_protobuf(body)
             except DecodeError as error:
                 self._refuse(
                     context,
@@ -113,7 +113,7 @@ class GrpcReceiver:
                     f"malformed ExportTraceServiceRequest: {error}",
                 )
             try:
-                outcome = self.pipeline.accept(request, body)
+                outcome = self.pipeline.accept(export)
             except Exception as error:
                 self._refuse_failure(context, error)
         if not outcome.rejected_spans:

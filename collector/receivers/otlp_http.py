@@ -47,7 +47,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import DecodeError
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
@@ -58,6 +58,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from ..otlp.jsonformat import InvalidOtlpJson
 from ..otlp.jsonformat import parse as parse_json
 from ..otlp.signals import LOGS, METRICS, PassedSignal
+from ..otlp.wire import TraceExport
 from ..pipeline.memory_limit import MemoryPressure, Reservation
 from ..pipeline.pipeline import Backpressure, Outcome, Pipeline, RequestTooLarge
 from . import _rejections as reasons
@@ -72,7 +73,8 @@ EXPORT_PATHS = frozenset({TRACES_PATH, *PASSED_PATHS})
 _EXPORTS = f"POST {TRACES_PATH}, {METRICS.path} or {LOGS.path}"
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 MAX_BODY_BYTES = 64 * 1024 * 1024
-_Request = TypeVar("_Request", bound=Message)
+_Request = TypeVar("_Request")
+_TRACES = ExportTraceServiceRequest.DESCRIPTOR.name
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _PROTOCOL = "http"
@@ -133,13 +135,13 @@ class _Handler(BaseHTTPRequestHandler):
             held = self._reserve(stack)
             if held is None:
                 return
-            read = self._read_export(ExportTraceServiceRequest, parse_json)
+            read = self._read_export(_TRACES, TraceExport.from_protobuf, _trace_json)
             if read is None:
                 return
-            media_type, body, request = read
+            media_type, body, export = read
             try:
                 held.grow(len(body))
-                outcome = self.pipeline.accept(request, body if media_type == PROTOBUF else None)
+                outcome = self.pipeline.accept(export)
             except Exception as error:
                 self._refuse_failure(error, media_type)
                 return
@@ -162,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
             held = self._reserve(stack)
             if held is None:
                 return
-            read = self._read_export(signal.request, signal.parse_json)
+            read = self._read_export(signal.request_name, signal.request.FromString, signal.parse_json)
             if read is None:
                 return
             media_type, body, request = read
@@ -232,21 +234,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- reading -----------------------------------------------------------------------------------------
     def _read_export(
-        self, request_type: type[_Request], parse_otlp_json: Callable[[bytes], _Request]
+        self, name: str, parse_protobuf: Callable[[bytes], _Request], parse_otlp_json: Callable[[bytes], _Request]
     ) -> tuple[str, bytes, _Request] | None:
-        """An export's media type, body and parsed request (its validation), or None once it has been refused: no
-        token, a body too large or unreadable, a Content-Type neither protobuf nor JSON, a malformed request."""
+        """An export's media type, body and request as `parse_protobuf` or `parse_otlp_json` made it (that is its
+        validation), or None once it has been refused: no token, a body too large or unreadable, a Content-Type
+        neither protobuf nor JSON, a malformed request (`name`: the message it should have been)."""
         media_type = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if not self._authorized():
             self._drain()
             self._refuse(401, "a bearer token is required (Authorization: Bearer TOKEN)", media_type)
             return None
-        name = request_type.DESCRIPTOR.name
         try:
             body = self._body(name)
             if media_type == PROTOBUF:
                 try:
-                    request = request_type.FromString(body)
+                    request = parse_protobuf(body)
                 except DecodeError as error:
                     raise _BadRequest(400, f"malformed protobuf {name}: {error}") from None
             elif media_type == JSON:
@@ -366,6 +368,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
+
+
+def _trace_json(body: bytes) -> TraceExport:
+    """An OTLP/JSON traces request as the pipeline takes it (it has no protobuf bytes to forward as they came)."""
+    return TraceExport.from_message(parse_json(body))
 
 
 def _length(header: str) -> int | None:
