@@ -25,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,13 +33,16 @@ from urllib.parse import urlsplit
 
 from ..backoff import Backoff
 from ..otlp.signals import Signal, method
-from ..pipeline.queue import DiskQueue
-from ..pipeline.records import forwarded
+from ..pipeline.queue import DiskQueue, Record
+from ..pipeline.records import forwarded_view
 
 _log = logging.getLogger(__name__)
 CONSUMER = "forward"
 _COMMIT_EVERY = 0.5  # seconds between cursor commits while sending (a crash re-sends at most this much)
 _IN_FLIGHT = 4  # requests sent at once
+# Requests queued together are joined up to this size: a quarter of the 4 MiB that gRPC receivers (the OTel
+# Collector's, Jaeger's) take by default.
+MERGE_BYTES = 1 << 20
 _RETRYABLE_HTTP = frozenset({408, 429, 502, 503, 504})
 _UNSUPPORTED_HTTP = frozenset({404, 405})
 _SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")
@@ -176,12 +179,23 @@ class Forwarder:
     what was in flight, never skips it. A retryable failure is retried, by the thread that sent it, with jittered
     exponential backoff (a Retry-After wins) for as long as it takes; a request the target refuses for good is
     dropped and counted in `stats.failed`.
+
+    Requests of one signal that are queued together go out joined into one, up to `merge_bytes` (`merged`), as
+    the OpenTelemetry Collector's batching sends them: one export call costs the collector about as much CPU as
+    half a megabyte of spans, and a service's spans come in many small requests. `merge_bytes=0`: one a request.
     """
 
     def __init__(
-        self, url: str, *, initial_backoff: float = 0.2, max_backoff: float = 10.0, in_flight: int = _IN_FLIGHT
+        self,
+        url: str,
+        *,
+        initial_backoff: float = 0.2,
+        max_backoff: float = 10.0,
+        in_flight: int = _IN_FLIGHT,
+        merge_bytes: int = MERGE_BYTES,
     ) -> None:
         self.url = url
+        self.merge_bytes = merge_bytes
         self._send = sender_for(url)
         self.stats = ForwardStats()
         self.queue: DiskQueue | None = None
@@ -216,10 +230,10 @@ class Forwarder:
         try:
             while not self._abort.is_set() and not sending.aborted:
                 records = queue.read(read, timeout=0.0 if self._stopping.is_set() else 0.2)
-                for record in records:
-                    if not sending.add(forwarded(record.payload), record.end):
+                for request, end in merged(records, self.merge_bytes):
+                    if not sending.add(request, end):
                         break
-                    read = record.end
+                    read = end
                 sending.settle(wait=not records and self._stopping.is_set())
                 if sending.done != committed and (not records or time.monotonic() - last_commit > _COMMIT_EVERY):
                     queue.commit(CONSUMER, sending.done)
@@ -231,23 +245,23 @@ class Forwarder:
         if sending.done != committed:  # what was in flight from an aborted request on stays for the next start
             queue.commit(CONSUMER, sending.done)
 
-    def _deliver(self, request: tuple[Signal, bytes]) -> bool:
-        """Send one request; False if aborted before it went out."""
-        signal, body = request
+    def _deliver(self, outgoing: Outgoing) -> bool:
+        """Send one request (of `outgoing.requests` received ones); False if aborted before it went out."""
+        signal = outgoing.signal
         backoff = self._backoff(self._abort)
         while True:
             try:
-                self._send(body, signal)
+                self._send(outgoing.body, signal)
                 with self._counting:
-                    self.stats.sent += 1
+                    self.stats.sent += outgoing.requests
                 return True
             except ForwardError as error:
                 if error.unsupported and signal != "traces":  # e.g. Jaeger, which takes traces only
-                    self._unsupported(signal, error)
+                    self._unsupported(outgoing, error)
                     return True
                 if not error.retryable:
                     with self._counting:
-                        self.stats.failed += 1
+                        self.stats.failed += outgoing.requests
                     _log.warning("forwarding to %s refused, request dropped (counted): %s", self.url, error)
                     return True
                 with self._counting:
@@ -255,9 +269,10 @@ class Forwarder:
                 if not backoff.wait(error.retry_after):
                     return False
 
-    def _unsupported(self, signal: Signal, error: ForwardError) -> None:
+    def _unsupported(self, outgoing: Outgoing, error: ForwardError) -> None:
+        signal = outgoing.signal
         with self._counting:
-            self.stats.unsupported += 1
+            self.stats.unsupported += outgoing.requests
             first = signal not in self._unsupported_said
             self._unsupported_said.add(signal)
         if first:
@@ -270,10 +285,51 @@ class Forwarder:
             )
 
 
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One request to send: of `signal`, its bytes, and how many received requests they join."""
+
+    signal: Signal
+    body: bytes
+    requests: int = 1
+
+
+def merged(records: Iterable[Record], max_bytes: int) -> Iterator[tuple[Outgoing | None, int]]:
+    """The requests of `records` to send, in queue order, each with the queue position after it: consecutive
+    requests of one signal joined into one while it stays within `max_bytes` (a larger one goes alone), records
+    with nothing to forward (None) folded into the request before them.
+
+    Joining is protobuf's own merge: two serialized messages written one after the other parse as one message
+    with the repeated fields of both, so an Export request of two requests' bytes holds the resources, and spans,
+    data points or log records, of both, unchanged and in order.
+    """
+    signal: Signal = "traces"  # of the requests in `parts`
+    parts: list[memoryview] = []
+    size = end = 0
+    for record in records:
+        found = forwarded_view(record.payload)
+        if found is not None:
+            if parts and (found[0] != signal or size + len(found[1]) > max_bytes):
+                yield _outgoing(signal, parts), end
+                parts, size = [], 0
+            signal = found[0]
+            parts.append(found[1])
+            size += len(found[1])
+        end = record.end
+        if not parts:
+            yield None, end
+    if parts:
+        yield _outgoing(signal, parts), end
+
+
+def _outgoing(signal: Signal, parts: list[memoryview]) -> Outgoing:
+    return Outgoing(signal, parts[0].tobytes() if len(parts) == 1 else b"".join(parts), len(parts))
+
+
 class _Sending:
     """Requests in flight, in queue order, and the queue position up to which every one of them is done."""
 
-    def __init__(self, limit: int, deliver: Callable[[tuple[Signal, bytes]], bool], start: int) -> None:
+    def __init__(self, limit: int, deliver: Callable[[Outgoing], bool], start: int) -> None:
         self._limit = limit
         self._deliver = deliver
         self._pool = ThreadPoolExecutor(limit, thread_name_prefix="llmledger-forward-send")
@@ -286,7 +342,7 @@ class _Sending:
     def idle(self) -> bool:
         return not self._pending
 
-    def add(self, request: tuple[Signal, bytes] | None, end: int) -> bool:
+    def add(self, request: Outgoing | None, end: int) -> bool:
         """Send `request` (None: a record with nothing to forward) once fewer than `limit` are in flight; False
         if one before it was aborted meanwhile."""
         while self._sends >= self._limit and not self.aborted:
