@@ -14,12 +14,14 @@
  * error: so the collector accepts and refuses exactly what it did, and tests/collector/otlp/test_wire.py holds
  * the two to the same verdict on mutated requests.
  *
- * schema(types, count_type, count_field) -> capsule
- *   types: per message type, a tuple of (field number, kind, message type index or -1) per field; type 0 is
- *          the top-level message. A repeated scalar field is declared as the scalar: packed, it is left to upb.
- *   count: the occurrences of field `count_field` in messages of type `count_type` are counted (the spans).
- * check(body, schema) -> int | None
- *   the count when `body` is certainly well-formed, else None.
+ * schema(types, count_type, count_field, mark_type, mark_field, prefixes) -> capsule
+ *   types:  per message type, a tuple of (field number, kind, message type index or -1) per field; type 0 is
+ *           the top-level message. A repeated scalar field is declared as the scalar: packed, it is left to upb.
+ *   count:  the occurrences of field `count_field` in messages of type `count_type` are counted (the spans);
+ *   mark:   and whether a string field `mark_field` of a `mark_type` message starts with one of `prefixes` (an
+ *           attribute key that may mark an LLM call), found while its UTF-8 is checked.
+ * check(body, schema) -> (count, marked) | None
+ *   when `body` is certainly well-formed, else None.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -41,12 +43,31 @@ typedef struct {
     Field *fields; /* indexed by field number, 0..max; KIND_UNKNOWN where the type has no such field */
 } Type;
 
+#define MAX_PREFIXES 8
+
 typedef struct {
     Py_ssize_t count;
     Type *types;
     Py_ssize_t count_type;
     uint32_t count_field;
+    Py_ssize_t mark_type;
+    uint32_t mark_field;
+    int prefixes;
+    char prefix[MAX_PREFIXES][32];
+    size_t prefix_length[MAX_PREFIXES];
 } Schema;
+
+typedef struct {
+    Py_ssize_t count;
+    int marked;
+} Found;
+
+static int starts_with_a_prefix(const Schema *schema, const uint8_t *p, size_t length) {
+    for (int i = 0; i < schema->prefixes; i++)
+        if (length >= schema->prefix_length[i] && memcmp(p, schema->prefix[i], schema->prefix_length[i]) == 0)
+            return 1;
+    return 0;
+}
 
 typedef struct {
     const uint8_t *p;
@@ -112,10 +133,11 @@ static int valid_utf8(const uint8_t *p, const uint8_t *end) {
     return 1;
 }
 
-/* 1 when the message of type `type` in `c` is certainly well-formed (adding its counted fields to *count). */
-static int check_message(const Schema *schema, Py_ssize_t type, Cursor c, int depth, Py_ssize_t *count) {
+/* 1 when the message of type `type` in `c` is certainly well-formed (adding what it holds to *found). */
+static int check_message(const Schema *schema, Py_ssize_t type, Cursor c, int depth, Found *found) {
     const Type *t = &schema->types[type];
     int counting = type == schema->count_type;
+    int marking = type == schema->mark_type;
     while (c.p < c.end) {
         uint64_t tag;
         if (!read_varint(&c, &tag) || tag > UINT32_MAX || (tag >> 3) == 0) return 0;
@@ -141,10 +163,12 @@ static int check_message(const Schema *schema, Py_ssize_t type, Cursor c, int de
             Cursor body = {c.p, c.p + length};
             c.p += length;
             if (kind == KIND_MESSAGE) {
-                if (depth >= MAX_DEPTH || !check_message(schema, field->type, body, depth + 1, count)) return 0;
-                if (counting && number == schema->count_field) (*count)++;
+                if (depth >= MAX_DEPTH || !check_message(schema, field->type, body, depth + 1, found)) return 0;
+                if (counting && number == schema->count_field) found->count++;
             } else if (kind == KIND_STRING) {
                 if (!valid_utf8(body.p, body.end)) return 0;
+                if (marking && number == schema->mark_field && !found->marked)
+                    found->marked = starts_with_a_prefix(schema, body.p, (size_t)(body.end - body.p));
             } else if (kind != KIND_BYTES && kind != KIND_UNKNOWN) {
                 return 0; /* a packed repeated scalar, or a scalar in the wrong wire type */
             }
@@ -166,13 +190,20 @@ static void free_schema(PyObject *capsule) {
 }
 
 static PyObject *make_schema(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *types;
-    Py_ssize_t count_type;
-    unsigned int count_field;
-    if (!PyArg_ParseTuple(args, "O!nI", &PyTuple_Type, &types, &count_type, &count_field)) return NULL;
+    PyObject *types, *prefixes;
+    Py_ssize_t count_type, mark_type;
+    unsigned int count_field, mark_field;
+    if (!PyArg_ParseTuple(args, "O!nInIO!", &PyTuple_Type, &types, &count_type, &count_field, &mark_type,
+                          &mark_field, &PyTuple_Type, &prefixes))
+        return NULL;
     Py_ssize_t count = PyTuple_GET_SIZE(types);
-    if (count == 0 || count > INT16_MAX || count_type < 0 || count_type >= count) {
-        PyErr_SetString(PyExc_ValueError, "a schema needs 1 to 32767 types and a counted type among them");
+    if (count == 0 || count > INT16_MAX || count_type < 0 || count_type >= count || mark_type < 0 ||
+        mark_type >= count) {
+        PyErr_SetString(PyExc_ValueError, "a schema needs 1 to 32767 types, the counted and marked among them");
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(prefixes) > MAX_PREFIXES) {
+        PyErr_SetString(PyExc_ValueError, "at most 8 prefixes");
         return NULL;
     }
     Schema *schema = PyMem_Calloc(1, sizeof(Schema));
@@ -185,6 +216,20 @@ static PyObject *make_schema(PyObject *Py_UNUSED(self), PyObject *args) {
     schema->count = count;
     schema->count_type = count_type;
     schema->count_field = count_field;
+    schema->mark_type = mark_type;
+    schema->mark_field = mark_field;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(prefixes); i++) {
+        PyObject *prefix = PyTuple_GET_ITEM(prefixes, i);
+        if (!PyBytes_Check(prefix) || PyBytes_GET_SIZE(prefix) == 0 || PyBytes_GET_SIZE(prefix) > 32) {
+            PyMem_Free(schema->types);
+            PyMem_Free(schema);
+            PyErr_SetString(PyExc_ValueError, "a prefix is 1 to 32 bytes");
+            return NULL;
+        }
+        memcpy(schema->prefix[i], PyBytes_AS_STRING(prefix), (size_t)PyBytes_GET_SIZE(prefix));
+        schema->prefix_length[i] = (size_t)PyBytes_GET_SIZE(prefix);
+        schema->prefixes++;
+    }
     PyObject *capsule = PyCapsule_New(schema, "llmledger.wire.schema", free_schema);
     if (capsule == NULL) {
         PyMem_Free(schema->types);
@@ -233,20 +278,20 @@ static PyObject *check(PyObject *Py_UNUSED(self), PyObject *args) {
         PyBuffer_Release(&body);
         return NULL;
     }
-    Py_ssize_t count = 0;
+    Found found = {0, 0};
     Cursor c = {body.buf, (const uint8_t *)body.buf + body.len};
     int ok;
     Py_BEGIN_ALLOW_THREADS
-    ok = check_message(schema, 0, c, 0, &count);
+    ok = check_message(schema, 0, c, 0, &found);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&body);
     if (!ok) Py_RETURN_NONE;
-    return PyLong_FromSsize_t(count);
+    return Py_BuildValue("(nO)", found.count, found.marked ? Py_True : Py_False);
 }
 
 static PyMethodDef methods[] = {
     {"schema", make_schema, METH_VARARGS, "A message's types as check() walks them."},
-    {"check", check, METH_VARARGS, "The counted fields of a certainly well-formed message, else None."},
+    {"check", check, METH_VARARGS, "(count, marked) of a certainly well-formed message, else None."},
     {NULL, NULL, 0, NULL},
 };
 

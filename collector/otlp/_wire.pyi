@@ -3,8 +3,17 @@
 
 from typing import Any
 
-def schema(types: tuple[tuple[tuple[int, int, int], ...], ...], count_type: int, count_field: int, /) -> Any:
+def schema(
+    types: tuple[tuple[tuple[int, int, int], ...], ...],
+    count_type: int,
+    count_field: int,
+    mark_type: int,
+    mark_field: int,
+    prefixes: tuple[bytes, ...],
+    /,
+) -> Any:
     """A message's types as `check` walks them (an opaque capsule)."""
 
-def check(body: bytes, schema: Any, /) -> int | None:
-    """The occurrences of the counted field when `body` is certainly well-formed, else None."""
+def check(body: bytes, schema: Any, /) -> tuple[int, bool] | None:
+    """(occurrences of the counted field, whether a marked field starts with a prefix) when `body` is certainly
+    well-formed, else None."""

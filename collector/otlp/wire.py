@@ -10,8 +10,13 @@ message is still there for what needs one (raw span rows, a request that came as
 
     export = TraceExport.from_protobuf(body)     # DecodeError when upb would raise one
     export.body, export.spans                    # the bytes to queue and forward; how many spans they hold
+    export.may_hold_calls                        # False: no attribute key starts with a CALL_KEY_PREFIXES
     export.message                               # the ExportTraceServiceRequest, parsed on first use
     TraceExport.from_message(request)            # an export made from a parsed (e.g. OTLP/JSON) request
+
+Most of an app's requests hold no LLM call, and the check tells them apart on the way: whether any attribute key
+starts with a prefix of the keys that mark a call (`extract.CALL_MARKERS`: GenAI, OpenLLMetry and OpenInference
+names), so such a request is passed on without being read again.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, Final
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ScopeSpans
 
 # Declared, since it is None without the C check; _wire.pyi lets mypy resolve the import of the extension.
@@ -31,6 +37,8 @@ except ImportError:
     _wire = None
 
 NATIVE: Final = _wire is not None  # whether the C check was built
+# Every attribute key that marks an LLM call starts with one of these (tests/collector/otlp/test_wire.py).
+CALL_KEY_PREFIXES: Final = (b"gen_ai.", b"llm.", b"openinference.span.kind")
 
 # What `_wire.c` calls each kind of field.
 _UNKNOWN, _MESSAGE, _STRING, _BYTES, _VARINT, _FIXED64, _FIXED32 = range(7)
@@ -78,38 +86,50 @@ def _trace_schema() -> Any:
     if _wire is None:
         return None
     order, types = schema_types(ExportTraceServiceRequest.DESCRIPTOR)
-    scope_spans = order.index(ScopeSpans.DESCRIPTOR)
-    return _wire.schema(types, scope_spans, ScopeSpans.DESCRIPTOR.fields_by_name["spans"].number)
+    spans = (order.index(ScopeSpans.DESCRIPTOR), ScopeSpans.DESCRIPTOR.fields_by_name["spans"].number)
+    keys = (order.index(KeyValue.DESCRIPTOR), KeyValue.DESCRIPTOR.fields_by_name["key"].number)
+    return _wire.schema(types, *spans, *keys, CALL_KEY_PREFIXES)
 
 
 _TRACE_SCHEMA: Final = _trace_schema()
 
 
 class TraceExport:
-    """One trace export: its protobuf bytes (None if it came parsed and was never serialized), its span count, and
-    the parsed message, made on first use."""
+    """One trace export: its protobuf bytes (None if it came parsed and was never serialized), its span count,
+    whether it may hold an LLM call (True unless the check found no key that marks one), and the parsed message,
+    made on first use."""
 
-    __slots__ = ("_body", "_message", "spans")
+    __slots__ = ("_body", "_message", "may_hold_calls", "spans")
 
-    def __init__(self, body: bytes | None, spans: int, message: ExportTraceServiceRequest | None = None) -> None:
+    def __init__(
+        self,
+        body: bytes | None,
+        spans: int,
+        message: ExportTraceServiceRequest | None = None,
+        *,
+        may_hold_calls: bool = True,
+    ) -> None:
         assert body is not None or message is not None
         self._body = body
         self._message = message
         self.spans = spans
+        self.may_hold_calls = may_hold_calls
 
     @classmethod
     def from_protobuf(cls, body: bytes, *, native: bool = NATIVE) -> TraceExport:
         """`body` checked to be a serialized ExportTraceServiceRequest; raises DecodeError when upb would."""
-        spans = _wire.check(body, _TRACE_SCHEMA) if native and _wire is not None else None
-        if spans is not None:
-            return cls(body, spans)
+        checked = _wire.check(body, _TRACE_SCHEMA) if native and _wire is not None else None
+        if checked is not None:
+            return cls(body, checked[0], may_hold_calls=checked[1])
         return cls.from_message(ExportTraceServiceRequest.FromString(body), body)
 
     @classmethod
     def from_message(cls, message: ExportTraceServiceRequest, body: bytes | None = None) -> TraceExport:
-        """An export of a parsed request; `body`: its protobuf bytes, when the caller has them."""
+        """An export of a parsed request; `body`: its protobuf bytes, when the caller has them (bytes without any
+        of the prefixes anywhere hold no call)."""
         spans = sum(len(scope.spans) for resource in message.resource_spans for scope in resource.scope_spans)
-        return cls(body, spans, message)
+        may_hold_calls = body is None or any(prefix in body for prefix in CALL_KEY_PREFIXES)
+        return cls(body, spans, message, may_hold_calls=may_hold_calls)
 
     @property
     def body(self) -> bytes | None:

@@ -53,7 +53,6 @@ from .records import forward_record, rows, store_record
 from .seen_spans import SeenSpans
 
 _log = logging.getLogger(__name__)
-_MARKERS = (b"gen_ai.", b"llm.", b"openinference.span.kind")
 
 
 class Backpressure(Exception):
@@ -227,9 +226,9 @@ class Pipeline:
     def _extract_calls(self, export: TraceExport) -> Extracted:
         """The request's storable calls: by a worker when there is a pool (their record only), else here (their
         columns too). A body without any LLM attribute name holds no call, and is not read further."""
-        body = export.body
-        if body is not None and not any(marker in body for marker in _MARKERS):
+        if not export.may_hold_calls:
             return Extracted(export.spans, 0, [], None, {})
+        body = export.body
         if body is not None and self._pool is not None:
             extracted = self._pool.extract(body)
             if extracted is not None:

@@ -27,6 +27,7 @@ from opentelemetry.proto.common.v1.common_pb2 import (
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
+from llmledger.collector.extract.extractor import CALL_MARKERS
 from llmledger.collector.otlp import wire
 from llmledger.collector.otlp.wire import TraceExport
 
@@ -36,7 +37,16 @@ pytestmark = pytest.mark.skipif(not wire.NATIVE, reason="the C check is not buil
 def _checked(body: bytes) -> int | None:
     """What the C check itself says: the span count, or None where it leaves the verdict to upb."""
     assert wire._wire is not None
-    return wire._wire.check(body, wire._TRACE_SCHEMA)
+    checked = wire._wire.check(body, wire._TRACE_SCHEMA)
+    return None if checked is None else checked[0]
+
+
+def _marked(body: bytes) -> bool:
+    """Whether the C check found an attribute key that may mark an LLM call."""
+    assert wire._wire is not None
+    checked = wire._wire.check(body, wire._TRACE_SCHEMA)
+    assert checked is not None
+    return checked[1]
 
 
 def _upb(body: bytes) -> int | type[DecodeError]:
@@ -73,7 +83,21 @@ def test_what_apps_send_is_checked_without_being_parsed():
         export = TraceExport.from_protobuf(body)
         assert export._message is None  # nothing parsed…
         assert export.message == ExportTraceServiceRequest.FromString(body)  # …until something asks for it
-        assert export.body is body
+        assert export.body is body and export.may_hold_calls
+
+
+def test_a_request_whose_attribute_keys_mark_no_call_is_told_apart_on_the_way():
+    ordinary = Span(name="GET /", attributes=[KeyValue(key="http.route", value=AnyValue(string_value="gen_ai."))])
+    assert not TraceExport.from_protobuf(_request([ordinary])).may_hold_calls  # a value is not a key
+    for key in sorted(CALL_MARKERS):
+        marked = Span(attributes=[KeyValue(key="http.route"), KeyValue(key=key, value=AnyValue(int_value=1))])
+        assert TraceExport.from_protobuf(_request([ordinary, marked])).may_hold_calls, key
+    resource = ResourceSpans(resource=Resource(attributes=[KeyValue(key="gen_ai.system")]))
+    assert _marked(ExportTraceServiceRequest(resource_spans=[resource]).SerializeToString())  # any key: a superset
+
+
+def test_every_key_that_marks_a_call_starts_with_a_prefix_the_check_looks_for():
+    assert all(key.encode().startswith(wire.CALL_KEY_PREFIXES) for key in CALL_MARKERS)
 
 
 def test_a_string_not_in_utf8_is_refused_as_upb_refuses_it():
