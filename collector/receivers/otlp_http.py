@@ -367,7 +367,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(body)
+        if body:  # an empty one (a full success in protobuf) would be a write, and a GIL hand-off, for nothing
+            self.wfile.write(body)
 
 
 def _trace_json(body: bytes) -> TraceExport:

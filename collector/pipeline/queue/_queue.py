@@ -24,6 +24,7 @@ from typing import Literal
 
 from . import _cursors, _framing, _segments
 from ._cursors import Cursor
+from ._recent import RecentRecords
 from ._segments import CorruptRecord, Record
 
 _log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class DiskQueue:
         fsync_interval: float = 1.0,
         segment_bytes: int | None = None,
         sheddable: Iterable[str] = (),
+        recent_bytes: int | None = None,
     ) -> None:
         if fsync not in ("batch", "interval"):
             raise ValueError(f"fsync policy {fsync!r}: use batch or interval")
@@ -71,6 +73,8 @@ class DiskQueue:
         # 1/16 of the bound (64 MiB at most): room is freed, or shed, a sixteenth at a time
         self._segment_bytes = segment_bytes or min(max(max_bytes // 16, 4096), 64 << 20)
         self._sheddable = frozenset(sheddable)
+        # The latest records, served to consumers from memory (1/16 of the bound, 16 MiB at most; 0: none)
+        self._recent = RecentRecords(min(max_bytes // 16, 16 << 20) if recent_bytes is None else recent_bytes)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._cursor_locks = {name: threading.Lock() for name in consumers}
@@ -122,6 +126,11 @@ class DiskQueue:
             except OSError:  # disk full, say: take back the part written, or the next record lands after it
                 os.ftruncate(self._fd, self._end - self._bases[-1])
                 raise
+            start = self._end
+            for payload in payloads:
+                end = start + _framing.HEADER.size + len(payload)
+                self._recent.add(Record(start, end, payload))
+                start = end
             self._end += size
             end = self._end
             if self.fsync == "batch":
@@ -208,6 +217,13 @@ class DiskQueue:
             if self._synced <= position and timeout > 0 and not self._closed:
                 self._changed.wait_for(lambda: self._synced > position or self._closed, timeout)
             limit, bases = self._synced, list(self._bases)
+            # from memory as from the file: up to the end of the position's segment
+            following = bisect.bisect_right(bases, position)
+            recent = self._recent.read(
+                position, min(bases[following], limit) if following < len(bases) else limit, max_bytes
+            )
+        if recent:
+            return recent
         while True:
             position = max(position, bases[0])
             index = bisect.bisect_right(bases, position) - 1
@@ -284,6 +300,7 @@ class DiskQueue:
                 self._sync_locked()
             os.close(self._fd)
             os.close(self._lock_file)
+            self._recent.clear()
         if self._syncer is not None:
             self._syncer.join()
 

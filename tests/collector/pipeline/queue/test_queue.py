@@ -223,3 +223,24 @@ def test_a_record_larger_than_the_whole_queue_is_refused_before_anything_is_writ
     queue.append(b"fits")
     assert queue.size() > 0
     queue.close()
+
+
+def test_the_latest_records_are_served_from_memory_as_the_file_holds_them(tmp_path):
+    queue = DiskQueue(tmp_path, recent_bytes=1000)
+    payloads = [bytes([index]) * 300 for index in range(6)]
+    ends = [queue.append(payload) for payload in payloads]
+    from_file = queue.read(0)  # the first three are no longer kept: all six are read from the file
+    assert [record.payload for record in from_file] == payloads
+    assert not any(record.payload is payload for record, payload in zip(from_file, payloads, strict=True))
+    recent = queue.read(ends[2])  # the last three are: the very objects appended
+    assert all(record.payload is payload for record, payload in zip(recent, payloads[3:], strict=True))
+    assert recent == from_file[3:]  # at the same positions
+    queue.close()
+
+
+def test_records_not_yet_synced_are_not_served_from_memory_either(tmp_path):
+    queue = DiskQueue(tmp_path, fsync="interval", fsync_interval=3600)
+    queue.append(b"written, not yet synced")
+    assert queue.read(0) == []
+    queue.close()  # syncs
+    assert [record.payload for record in DiskQueue(tmp_path).read(0)] == [b"written, not yet synced"]
