@@ -16,7 +16,8 @@ every reservation, its own included, stays under the soft limit (`SOFT` of the l
 what is not reserved (the writer's batch, the forwarder's reads, the allocator's slack). A request refused is
 refused before its body is read, with a retry delay: OTLP/HTTP 503 with Retry-After, gRPC UNAVAILABLE with a
 RetryInfo, which every OTel SDK exporter retries. While the resident set is over the soft limit the collector
-gives freed memory back to the system (`gc.collect`, glibc's `malloc_trim`) at most once a second.
+gives freed memory back to the system (`gc.collect`, glibc's `malloc_trim`) at most once a second, having first
+dropped what it keeps only to go faster (the queue's latest records in memory: `release_on_pressure`).
 
 With nothing else in flight a request is admitted whatever its size while the resident set is under the soft
 limit, so that a request larger than the room left still goes through, alone, rather than being refused forever.
@@ -138,6 +139,8 @@ class MemoryLimit:
         self._measured = 0
         self._measured_at = -1.0
         self._trimmed_at = -1.0
+        # What the collector holds only to go faster, let go of before memory is given back (`release_on_pressure`)
+        self._releases: list[Callable[[], None]] = []
 
     @contextlib.contextmanager
     def reserve(self, size: int) -> Iterator[Reservation]:
@@ -187,12 +190,19 @@ class MemoryLimit:
             self._measured, self._measured_at = self._resident(), now
         return self._measured
 
+    def release_on_pressure(self, release: Callable[[], None]) -> None:
+        """Call `release` (dropping a cache) whenever the resident set is over the soft limit, before memory is
+        given back to the system."""
+        self._releases.append(release)
+
     def _give_back(self) -> None:
         now = time.monotonic()
         with self._lock:
             if now - self._trimmed_at < 1.0:
                 return
             self._trimmed_at = now
+        for release in self._releases:
+            release()
         _trim()
         self._measured_at = -1.0  # measure again at the next request
 

@@ -117,6 +117,7 @@ class Pipeline:
         self.store = store
         # What receivers reserve each request of, before reading it (`MemoryLimit.reserve`); none by default.
         self.memory = memory_limit or MemoryLimit(None)
+        self.memory.release_on_pressure(queue.forget_recent)
         self.queue = queue
         self.store_raw_spans = store_raw_spans
         self.forwarder = forwarder

@@ -180,6 +180,11 @@ class DiskQueue:
                     except OSError:
                         _log.exception("queue: fsync failed")
 
+    def forget_recent(self) -> None:
+        """Drop the latest records kept in memory (the collector is short of it): consumers read them from the file."""
+        with self._lock:
+            self._recent.clear()
+
     def has_room(self) -> bool:
         """Whether an append may fit: below `max_bytes`, or room can be made by shedding."""
         with self._lock:

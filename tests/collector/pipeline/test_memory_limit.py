@@ -76,6 +76,19 @@ def test_a_request_larger_than_the_room_goes_through_alone_and_none_past_the_sof
     assert over.over() and not limit.over()
 
 
+def test_over_the_soft_limit_the_queues_latest_records_are_let_go_of_before_memory_is_given_back(tmp_path):
+    queue = DiskQueue(tmp_path / "queue")
+    queue.append(b"kept in memory as well as on disk")
+    [kept] = queue.read(0)
+    limit = _limit(resident=80 * MIB)
+    limit.release_on_pressure(queue.forget_recent)
+    with pytest.raises(MemoryPressure), limit.reserve(1):
+        pass
+    [read_again] = queue.read(0)
+    assert read_again == kept and read_again.payload is not kept.payload  # from the file now
+    queue.close()
+
+
 def test_a_body_found_larger_than_announced_grows_its_reservation_or_is_refused():
     limit = _limit(resident=40 * MIB)
     with limit.reserve(1 * MIB) as held:
