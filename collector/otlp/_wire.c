@@ -31,7 +31,7 @@
 enum { KIND_UNKNOWN, KIND_MESSAGE, KIND_STRING, KIND_BYTES, KIND_VARINT, KIND_FIXED64, KIND_FIXED32 };
 enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LEN = 2, WIRE_FIXED32 = 5 };
 #define MAX_DEPTH 64 /* upb's limit is 100 message levels: deeper than this is left to it */
-#define MAX_FIELD 255 /* field numbers above it are read as unknown fields: OTLP's are all below it */
+#define MAX_FIELD 255 /* the highest field number a type's table holds: OTLP's are all below it */
 
 typedef struct {
     uint8_t kind;
@@ -39,7 +39,8 @@ typedef struct {
 } Field;
 
 typedef struct {
-    uint32_t max; /* the highest field number in `fields` */
+    uint32_t max;  /* the highest field number in `fields` */
+    int high;      /* the type declares a field numbered above MAX_FIELD: any number above `max` is left to upb */
     Field *fields; /* indexed by field number, 0..max; KIND_UNKNOWN where the type has no such field */
 } Type;
 
@@ -142,6 +143,7 @@ static int check_message(const Schema *schema, Py_ssize_t type, Cursor c, int de
         uint64_t tag;
         if (!read_varint(&c, &tag) || tag > UINT32_MAX || (tag >> 3) == 0) return 0;
         uint32_t number = (uint32_t)(tag >> 3);
+        if (number > t->max && t->high) return 0;
         const Field *field = number <= t->max ? &t->fields[number] : NULL;
         int kind = field ? field->kind : KIND_UNKNOWN;
         uint64_t scalar;
@@ -245,6 +247,7 @@ static PyObject *make_schema(PyObject *Py_UNUSED(self), PyObject *args) {
             int kind, type;
             if (!PyArg_ParseTuple(PyTuple_GET_ITEM(fields, j), "Iii", &number, &kind, &type)) goto bad;
             if (number <= MAX_FIELD && number > max) max = number;
+            if (number > MAX_FIELD) schema->types[i].high = 1;
         }
         schema->types[i].max = max;
         schema->types[i].fields = PyMem_Calloc(max + 1, sizeof(Field));
@@ -256,7 +259,7 @@ static PyObject *make_schema(PyObject *Py_UNUSED(self), PyObject *args) {
             unsigned int number;
             int kind, type;
             PyArg_ParseTuple(PyTuple_GET_ITEM(fields, j), "Iii", &number, &kind, &type);
-            if (number == 0 || number > MAX_FIELD) continue; /* read as an unknown field: upb's call */
+            if (number == 0 || number > MAX_FIELD) continue; /* see `high` */
             if (kind < KIND_UNKNOWN || kind > KIND_FIXED32 || (kind == KIND_MESSAGE && (type < 0 || type >= count)))
                 goto bad;
             schema->types[i].fields[number] = (Field){(uint8_t)kind, (int16_t)type};

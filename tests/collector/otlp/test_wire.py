@@ -260,3 +260,14 @@ def _damaged(body: bytes, rng: random.Random) -> bytes:
     if damage == "flip":
         return body[:at] + bytes([body[at] ^ (1 << rng.randrange(8))]) + body[at + 1 :]
     return body[:at] + bytes([rng.randrange(256)]) + body[at:]
+
+
+def test_a_type_with_fields_numbered_beyond_the_table_leaves_high_numbers_to_upb():
+    assert wire._wire is not None
+    string_300 = wire._wire.schema((((1, 2, -1), (300, 2, -1)),), 0, 1, 0, 1, ())
+    bad_utf8_in_300 = _varint(300 << 3 | 2) + b"\x01\xff"
+    assert wire._wire.check(bad_utf8_in_300, string_300) is None  # not read as an unknown field
+    assert wire._wire.check(_varint(301 << 3) + b"\x01", string_300) is None
+    assert wire._wire.check(b"\x0a\x01a", string_300) == (0, False)
+    low_only = wire._wire.schema((((1, 2, -1),),), 0, 1, 0, 1, ())
+    assert wire._wire.check(bad_utf8_in_300, low_only) == (0, False)  # an unknown field: skipped, as upb does
