@@ -10,7 +10,7 @@ message is still there for what needs one (raw span rows, a request that came as
 
     export = TraceExport.from_protobuf(body)     # DecodeError when upb would raise one
     export.body, export.spans                    # the bytes to queue and forward; how many spans they hold
-    export.may_hold_calls                        # False: no attribute key starts with a CALL_KEY_PREFIXES
+    export.may_hold_calls                        # False: no attribute key starts with one of CALL_KEY_PREFIXES
     export.message                               # the ExportTraceServiceRequest, parsed on first use
     TraceExport.from_message(request)            # an export made from a parsed (e.g. OTLP/JSON) request
 
