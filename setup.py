@@ -36,6 +36,7 @@ setup(
         Extension(
             "llmledger.collector.extract._read_spans",
             ["collector/extract/_read_spans.c"],
+            depends=["collector/otlp/protowire.h"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
         ),
@@ -48,6 +49,7 @@ setup(
         Extension(
             "llmledger.collector.otlp._wire",
             ["collector/otlp/_wire.c"],
+            depends=["collector/otlp/protowire.h"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
         ),

@@ -24,36 +24,7 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef struct {
-    const uint8_t *p;
-    const uint8_t *end;
-} Cursor;
-
-enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LEN = 2, WIRE_FIXED32 = 5 };
-
-/* 1 on success; 0 on a truncated or over-long varint. */
-static int read_long_varint(Cursor *c, uint64_t *out) {
-    uint64_t value = 0;
-    for (int shift = 0; shift < 64 && c->p < c->end; shift += 7) {
-        uint8_t byte = *c->p++;
-        value |= (uint64_t)(byte & 0x7F) << shift;
-        if (byte < 0x80) {
-            if (shift == 63 && byte > 1) return 0; /* more than 64 bits */
-            *out = value;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Nearly every varint of a span (tags, lengths of keys, values and attribute messages) is one byte: read inline. */
-static inline int read_varint(Cursor *c, uint64_t *out) {
-    if (c->p < c->end && *c->p < 0x80) {
-        *out = *c->p++;
-        return 1;
-    }
-    return read_long_varint(c, out);
-}
+#include "../otlp/protowire.h"
 
 /* Reads one field's tag and, for a length-delimited field, its body into `body`. 0 on malformed input or on a
  * wire type other than varint, fixed64, length-delimited and fixed32 (groups are never valid OTLP). */

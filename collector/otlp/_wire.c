@@ -28,8 +28,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "protowire.h"
+
 enum { KIND_UNKNOWN, KIND_MESSAGE, KIND_STRING, KIND_BYTES, KIND_VARINT, KIND_FIXED64, KIND_FIXED32 };
-enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LEN = 2, WIRE_FIXED32 = 5 };
 #define MAX_DEPTH 64 /* upb's limit is 100 message levels: deeper than this is left to it */
 #define MAX_FIELD 255 /* the highest field number a type's table holds: OTLP's are all below it */
 
@@ -68,34 +69,6 @@ static int starts_with_a_prefix(const Schema *schema, const uint8_t *p, size_t l
         if (length >= schema->prefix_length[i] && memcmp(p, schema->prefix[i], schema->prefix_length[i]) == 0)
             return 1;
     return 0;
-}
-
-typedef struct {
-    const uint8_t *p;
-    const uint8_t *end;
-} Cursor;
-
-static int read_long_varint(Cursor *c, uint64_t *out) {
-    uint64_t value = 0;
-    for (int shift = 0; shift < 64 && c->p < c->end; shift += 7) {
-        uint8_t byte = *c->p++;
-        value |= (uint64_t)(byte & 0x7F) << shift;
-        if (byte < 0x80) {
-            if (shift == 63 && byte > 1) return 0; /* more than 64 bits: upb's call */
-            *out = value;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Nearly every varint (tags, lengths) is one byte: read inline. */
-static inline int read_varint(Cursor *c, uint64_t *out) {
-    if (c->p < c->end && *c->p < 0x80) {
-        *out = *c->p++;
-        return 1;
-    }
-    return read_long_varint(c, out);
 }
 
 /* Valid UTF-8 as upb checks it: no overlong forms, no surrogates, nothing above U+10FFFF. */

@@ -25,6 +25,8 @@ from llmledger.collector.extract import conventions as names
 from llmledger.collector.extract import read_spans
 from llmledger.collector.extract.attributes import DEFAULT, AttributeSelection
 from llmledger.collector.extract.read_spans import SpanReader
+from tests.collector.wire_format import field as _field
+from tests.collector.wire_format import varint as _varint
 
 pytestmark = pytest.mark.skipif(not read_spans.NATIVE, reason="the C reader is not built (no C compiler at install)")
 
@@ -241,20 +243,6 @@ def _span(draw: st.DrawFn) -> bytes:
     for attribute in draw(st.lists(_attribute(common=draw(st.booleans())), max_size=8)):
         encoded += b"\x4a" + _varint(len(attribute)) + attribute  # field 9, as any sender may put it
     return encoded
-
-
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = number & 0x7F
-        number >>= 7
-        out.append(byte | (0x80 if number else 0))
-        if not number:
-            return bytes(out)
-
-
-def _field(number: int, body: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(body)) + body
 
 
 @st.composite

@@ -30,6 +30,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from llmledger.collector.extract.extractor import CALL_MARKERS
 from llmledger.collector.otlp import wire
 from llmledger.collector.otlp.wire import TraceExport
+from tests.collector.wire_format import field, varint
 
 pytestmark = pytest.mark.skipif(not wire.NATIVE, reason="the C check is not built (no C compiler at install)")
 
@@ -171,20 +172,10 @@ def test_a_schema_is_made_of_the_installed_descriptors():
 
 
 # -- making requests ------------------------------------------------------------------------------------------------
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def _nest(inner: bytes, path: list[int]) -> bytes:
     """`inner` as the innermost length-delimited field of `path` (field numbers, outermost first)."""
     for number in reversed(path):
-        inner = _varint(number << 3 | 2) + _varint(len(inner)) + inner
+        inner = field(number, inner)
     return inner
 
 
@@ -265,9 +256,9 @@ def _damaged(body: bytes, rng: random.Random) -> bytes:
 def test_a_type_with_fields_numbered_beyond_the_table_leaves_high_numbers_to_upb():
     assert wire._wire is not None
     string_300 = wire._wire.schema((((1, 2, -1), (300, 2, -1)),), 0, 1, 0, 1, ())
-    bad_utf8_in_300 = _varint(300 << 3 | 2) + b"\x01\xff"
+    bad_utf8_in_300 = varint(300 << 3 | 2) + b"\x01\xff"
     assert wire._wire.check(bad_utf8_in_300, string_300) is None  # not read as an unknown field
-    assert wire._wire.check(_varint(301 << 3) + b"\x01", string_300) is None
+    assert wire._wire.check(varint(301 << 3) + b"\x01", string_300) is None
     assert wire._wire.check(b"\x0a\x01a", string_300) == (0, False)
     low_only = wire._wire.schema((((1, 2, -1),),), 0, 1, 0, 1, ())
     assert wire._wire.check(bad_utf8_in_300, low_only) == (0, False)  # an unknown field: skipped, as upb does

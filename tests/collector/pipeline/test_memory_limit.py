@@ -34,6 +34,7 @@ from llmledger.collector.pipeline.queue import DiskQueue
 from llmledger.collector.receivers.otlp_grpc import GrpcReceiver
 from llmledger.collector.receivers.otlp_http import HttpReceiver
 from tests.collector.running import start_collector, wait_for
+from tests.collector.wire_format import varint as _varint
 
 MIB = 1 << 20
 
@@ -179,15 +180,6 @@ def _request(ordinary: bytes, sender: int, number: int, calls: int) -> bytes:
         )
     field = b"\x0a" + _varint(len(ordinary)) + ordinary  # ExportTraceServiceRequest.resource_spans
     return request.SerializeToString() + field
-
-
-def _varint(number: int) -> bytes:
-    out = bytearray()
-    while True:
-        out.append((number & 0x7F) | (0x80 if number > 0x7F else 0))
-        number >>= 7
-        if not number:
-            return bytes(out)
 
 
 def _peak_resident_bytes(pid: int) -> int:
