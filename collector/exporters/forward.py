@@ -181,8 +181,8 @@ class Forwarder:
     dropped and counted in `stats.failed`.
 
     Requests of one signal that are queued together go out joined into one, up to `merge_bytes` (`merged`), as
-    the OpenTelemetry Collector's batching sends them: one export call costs the collector about as much CPU as
-    half a megabyte of spans, and a service's spans come in many small requests. `merge_bytes=0`: one a request.
+    the OpenTelemetry Collector's batching sends them: most of what an export costs the collector is per call, not
+    per byte, and a service's spans come in many small requests. `merge_bytes=0`: one export a request.
     """
 
     def __init__(

@@ -49,7 +49,9 @@ def test_a_short_write_is_finished_and_every_record_reads_back_whole(tmp_path, m
     queue.append(b"third")
     monkeypatch.undo()
     queue.close()
-    assert _drain(DiskQueue(tmp_path), 0) == [b"first record", b"second", b"third"]
+    reopened = DiskQueue(tmp_path)
+    assert _drain(reopened, 0) == [b"first record", b"second", b"third"]
+    reopened.close()
 
 
 @pytest.mark.parametrize("consumers", [("store",), ("store", "forward")])
@@ -243,4 +245,6 @@ def test_records_not_yet_synced_are_not_served_from_memory_either(tmp_path):
     queue.append(b"written, not yet synced")
     assert queue.read(0) == []
     queue.close()  # syncs
-    assert [record.payload for record in DiskQueue(tmp_path).read(0)] == [b"written, not yet synced"]
+    reopened = DiskQueue(tmp_path)
+    assert [record.payload for record in reopened.read(0)] == [b"written, not yet synced"]
+    reopened.close()
