@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from ..backoff import Backoff
 from ..otlp.signals import Signal, method
 from ..pipeline.queue import DiskQueue, Record
-from ..pipeline.records import forwarded_view
+from ..pipeline.records import forwarded
 
 _log = logging.getLogger(__name__)
 CONSUMER = "forward"
@@ -307,7 +307,7 @@ def merged(records: Iterable[Record], max_bytes: int) -> Iterator[tuple[Outgoing
     parts: list[memoryview] = []
     size = end = 0
     for record in records:
-        found = forwarded_view(record.payload)
+        found = forwarded(record.payload)
         if found is not None:
             if parts and (found[0] != signal or size + len(found[1]) > max_bytes):
                 yield _outgoing(signal, parts), end

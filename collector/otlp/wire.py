@@ -99,7 +99,7 @@ class TraceExport:
     whether it may hold an LLM call (True unless the check found no key that marks one), and the parsed message,
     made on first use."""
 
-    __slots__ = ("_body", "_message", "may_hold_calls", "spans")
+    __slots__ = ("_message", "body", "may_hold_calls", "spans")
 
     def __init__(
         self,
@@ -110,7 +110,7 @@ class TraceExport:
         may_hold_calls: bool = True,
     ) -> None:
         assert body is not None or message is not None
-        self._body = body
+        self.body = body  # the bytes as they came, when they came as protobuf
         self._message = message
         self.spans = spans
         self.may_hold_calls = may_hold_calls
@@ -132,13 +132,8 @@ class TraceExport:
         return cls(body, spans, message, may_hold_calls=may_hold_calls)
 
     @property
-    def body(self) -> bytes | None:
-        """The bytes as they came, when they came as protobuf."""
-        return self._body
-
-    @property
     def message(self) -> ExportTraceServiceRequest:
         if self._message is None:
-            assert self._body is not None
-            self._message = ExportTraceServiceRequest.FromString(self._body)
+            assert self.body is not None
+            self._message = ExportTraceServiceRequest.FromString(self.body)
         return self._message

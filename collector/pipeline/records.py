@@ -129,13 +129,8 @@ def body(payload: bytes) -> bytes | None:
     return payload[1:] if payload[:1] == FORWARD else None
 
 
-def forwarded(payload: bytes) -> tuple[Signal, bytes] | None:
-    """The signal and request bytes of a forward record of any signal; None for a record of another consumer."""
-    found = forwarded_view(payload)
-    return None if found is None else (found[0], found[1].tobytes())
-
-
-def forwarded_view(payload: bytes) -> tuple[Signal, memoryview] | None:
-    """`forwarded` without copying the request's bytes out of the record."""
+def forwarded(payload: bytes) -> tuple[Signal, memoryview] | None:
+    """The signal and request bytes (a view into the record, not a copy) of a forward record of any signal; None
+    for a record of another consumer."""
     signal = _SIGNALS.get(payload[:1])
     return None if signal is None else (signal, memoryview(payload)[1:])

@@ -212,7 +212,7 @@ def forwarding(client, tmp_path):
     queue.close()
 
 
-def _queued(queue: DiskQueue) -> list[tuple[Signal, bytes] | None]:
+def _queued(queue: DiskQueue) -> list[tuple[Signal, memoryview] | None]:
     found, position = [], 0
     while records := queue.read(position):
         found += [forwarded(record.payload) for record in records]
