@@ -69,7 +69,9 @@ class DashboardServer:
 
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         server_class: type[ThreadingHTTPServer] = type(
-            "DashboardHttpServer", (ThreadingHTTPServer,), {"daemon_threads": True, "address_family": family}
+            "DashboardHttpServer",
+            (ThreadingHTTPServer,),
+            {"daemon_threads": True, "address_family": family, "request_queue_size": socket.SOMAXCONN},
         )
         self._server = server_class((host, port), Handler)
         self.host = host

@@ -404,9 +404,15 @@ def gunzip(raw: bytes, limit: int) -> bytes:
 
 
 class _Server(ThreadingHTTPServer):
-    """With TLS, each connection's handshake runs on its own thread: a slow client never stalls `accept`."""
+    """With TLS, each connection's handshake runs on its own thread: a slow client never stalls `accept`.
+
+    The listen backlog is the system's (`SOMAXCONN`), as Go's servers (the OTel Collector's among them) have it,
+    not socketserver's 5: when the accept loop lags behind a burst of new connections (it shares the GIL with
+    every request being handled), Linux resets the connections past the backlog, and an exporter sees
+    "connection reset" mid-request instead of waiting its turn."""
 
     allow_reuse_address = True
+    request_queue_size = socket.SOMAXCONN
     daemon_threads = True
     tls: ssl.SSLContext | None = None
 

@@ -5,6 +5,8 @@ partial success over gRPC, and HTTP method/length errors."""
 from __future__ import annotations
 
 import http.client
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -130,3 +132,21 @@ def test_a_request_larger_than_the_whole_queue_is_refused_for_good_not_retried(c
         http_receiver.stop()
         grpc_receiver.stop()
         pipeline.stop(timeout=5)
+
+
+def test_connections_made_faster_than_they_are_accepted_wait_their_turn_rather_than_being_reset(client, tmp_path):
+    """Exporters connecting in a burst while the accept loop lags (it shares the GIL with the requests being
+    handled; here it has not started) wait in the listen backlog and are all answered: none is reset mid-request."""
+    pipeline = Pipeline(ClickHouseStore(client), DiskQueue(tmp_path / "queue"), flush_interval=0.1).start()
+    receiver = HttpReceiver(pipeline, port=0)  # listening, not accepting yet
+    body = encode_spans(spans(100)).SerializeToString()
+    try:
+        with ThreadPoolExecutor(max_workers=32) as senders:
+            sent = [senders.submit(post, receiver.port, body, PROTOBUF) for _ in range(32)]
+            time.sleep(1.5)
+            receiver.start()
+            statuses = [answer.result()[0] for answer in sent]  # a reset raises ConnectionResetError here
+    finally:
+        receiver.stop()
+        pipeline.stop()
+    assert statuses == [200] * 32
