@@ -20,7 +20,11 @@ gives freed memory back to the system (`gc.collect`, glibc's `malloc_trim`) at m
 dropped what it keeps only to go faster (the queue's latest records in memory: `release_on_pressure`).
 
 With nothing else in flight a request is admitted whatever its size while the resident set is under the soft
-limit, so that a request larger than the room left still goes through, alone, rather than being refused forever.
+limit, so that a request larger than the room left still goes through, alone, rather than being refused forever;
+and over the soft limit, while it fits under the limit itself. A Python process does not always give back what a
+burst made it take (freed memory stays in fragmented arenas), so a collector can rest a little over its soft limit
+with nothing in flight: refusing everything then would stop ingestion until something else freed memory, where
+taking one request at a time keeps it going, slowly, and under the limit.
 """
 
 from __future__ import annotations
@@ -162,21 +166,23 @@ class MemoryLimit:
     def _take(self, amount: int, *, alone: bool, reservation: Reservation | None) -> None:
         """Reserve `amount` for a new request (`alone`: it counts as one more in flight) or for `reservation`
         growing; MemoryPressure when it does not fit."""
-        assert self.soft is not None
+        assert self.soft is not None and self.limit is not None
         resident = self.resident()
+        over = resident >= self.soft
         with self._lock:
             fits = resident + self._reserved + amount <= self.soft
-            if not fits and alone and self._in_flight == 0 and resident < self.soft:
-                fits = True  # one request at a time always goes through
+            if not fits and alone and self._in_flight == 0:  # one request at a time goes through:
+                fits = not over or resident + amount <= self.limit  # past the soft limit, if it fits under the limit
             if fits:
                 self._reserved += amount
                 if alone:
                     self._in_flight += 1
-                return
-            self.refused += 1
-            over = resident >= self.soft
+            else:
+                self.refused += 1
         if over:
             self._give_back()
+        if fits:
+            return
         raise MemoryPressure(
             self.retry_after,
             f"the collector is at its memory limit ({resident >> 20} MiB resident, {self._reserved >> 20} MiB held "
