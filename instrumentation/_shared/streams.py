@@ -10,6 +10,7 @@ only in `_self_*` attributes, which wrapt keeps on the proxy instead of writing 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import wrapt
@@ -32,26 +33,25 @@ class StreamReader(Protocol):
 class _StreamState:
     """What both proxies share: feeding chunks to the reader and finishing the invocation once.
 
-    `on_chunk` runs for every chunk of every stream, so it does the least it can: the first-chunk time is taken
-    once, and the reader's `feed` is a pre-bound method.
+    `on_chunk` runs for every chunk of every stream, so it does the least it can: it is `_first` for the first
+    chunk (which takes the first-chunk time), then the reader's own `feed`, called with no frame in between. The
+    proxies catch what it raises: a chunk that cannot be read is logged, never raised into the app. They read
+    this state once a chunk, and everything else from it: an attribute of a wrapt proxy costs several times a
+    plain object's.
     """
 
-    __slots__ = ("_feed", "_waiting_for_first", "invocation", "reader")
+    __slots__ = ("invocation", "next", "on_chunk", "reader")
 
-    def __init__(self, invocation: Invocation, reader: StreamReader) -> None:
+    def __init__(self, invocation: Invocation, reader: StreamReader, next_item: Callable[[], Any]) -> None:
         self.invocation = invocation
         self.reader = reader
-        self._feed = reader.feed
-        self._waiting_for_first = True
+        self.next = next_item  # the stream's `__next__` or `__anext__`, as `_next_of` found it
+        self.on_chunk: Callable[[Any], None] = self._first
 
-    def on_chunk(self, chunk: Any) -> None:
-        if self._waiting_for_first:
-            self._waiting_for_first = False
-            self.invocation.first_chunk()
-        try:
-            self._feed(chunk)
-        except Exception:
-            _log.debug("llmledger: could not read a stream chunk", exc_info=True)
+    def _first(self, chunk: Any) -> None:
+        self.on_chunk = self.reader.feed
+        self.invocation.first_chunk()
+        self.reader.feed(chunk)
 
     def finish(self, error: BaseException | None = None) -> None:
         invocation = self.invocation
@@ -86,22 +86,25 @@ def _next_of(stream: Any, method: str = "__next__") -> Any:
 class SyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
     def __init__(self, stream: Any, invocation: Invocation, reader: StreamReader) -> None:
         super().__init__(stream)
-        self._self_state = _StreamState(invocation, reader)
-        self._self_next = _next_of(stream)
+        self._self_state = _StreamState(invocation, reader, _next_of(stream))
 
     def __iter__(self) -> SyncStream:
         return self
 
     def __next__(self) -> Any:
+        state = self._self_state
         try:
-            chunk = self._self_next()
+            chunk = state.next()
         except StopIteration:
-            self._self_state.finish()
+            state.finish()
             raise
         except BaseException as error:
-            self._self_state.finish(error)
+            state.finish(error)
             raise
-        self._self_state.on_chunk(chunk)
+        try:
+            state.on_chunk(chunk)
+        except Exception:
+            _log.debug("llmledger: could not read a stream chunk", exc_info=True)
         return chunk
 
     def __enter__(self) -> SyncStream:
@@ -130,22 +133,25 @@ class SyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
 class AsyncStream(wrapt.ObjectProxy):  # type: ignore[misc]
     def __init__(self, stream: Any, invocation: Invocation, reader: StreamReader) -> None:
         super().__init__(stream)
-        self._self_state = _StreamState(invocation, reader)
-        self._self_anext = _next_of(stream, "__anext__")
+        self._self_state = _StreamState(invocation, reader, _next_of(stream, "__anext__"))
 
     def __aiter__(self) -> AsyncStream:
         return self
 
     async def __anext__(self) -> Any:
+        state = self._self_state
         try:
-            chunk = await self._self_anext()
+            chunk = await state.next()
         except StopAsyncIteration:
-            self._self_state.finish()
+            state.finish()
             raise
         except BaseException as error:
-            self._self_state.finish(error)
+            state.finish(error)
             raise
-        self._self_state.on_chunk(chunk)
+        try:
+            state.on_chunk(chunk)
+        except Exception:
+            _log.debug("llmledger: could not read a stream chunk", exc_info=True)
         return chunk
 
     async def __aenter__(self) -> AsyncStream:
