@@ -65,11 +65,15 @@ def field(obj: Any, name: str) -> Any:
     fields = getattr(obj, "__dict__", None)
     if fields is not None and name in fields:
         return fields[name]
-    value = attr(obj, name)
-    if value is None:
-        extra = getattr(obj, "model_extra", None)  # pydantic keeps unknown fields (OpenRouter's cost) here
-        if isinstance(extra, dict):
-            value = extra.get(name)
+    # pydantic keeps unknown fields here: OpenRouter's cost, and LiteLLM's usage and finish_reason on every chunk
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if extra.__class__ is not dict:
+        extra = None
+    elif not _class_has(cls, name):
+        return extra.get(name)
+    value = getattr(obj, name, None)
+    if value is None and extra is not None:
+        value = extra.get(name)
     return value
 
 

@@ -184,7 +184,10 @@ class StreamReader:
         if usage is not None and _get(usage, "prompt_tokens") is not None:
             self._usage = usage
             self.usage_seen = True
-        self._finish += _finish_reasons(_get(chunk, "choices"))
+        for choice in _get(chunk, "choices") or ():  # `_finish_reasons`, written out: it runs for every chunk
+            reason = _get(choice, "finish_reason")
+            if isinstance(reason, str):
+                self._finish.append(reason)
 
     def response(self) -> Response:
         return Response(

@@ -96,7 +96,8 @@ def _finish_reasons(choices: Any) -> list[str]:
     reasons = []
     for choice in choices or ():
         reason = _get(choice, "finish_reason")
-        reason = getattr(reason, "value", reason)
+        if reason is not None and not isinstance(reason, str):  # an enum; None on every chunk but the last
+            reason = getattr(reason, "value", reason)
         if isinstance(reason, str):
             reasons.append(reason)
     return reasons
