@@ -135,8 +135,21 @@ def usage_of(usage: Any) -> Usage:
     )
 
 
+def _own(obj: Any, name: str) -> Any:
+    """`field(obj, name)` for a chunk's `usage` and a choice's `finish_reason`, read on every chunk: LiteLLM declares
+    neither on its chunk models, which keep them among pydantic's extras when present, so those are looked in
+    first, and only what is in neither (a dict, another object) goes the general way."""
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if extra.__class__ is dict:
+        own = obj.__dict__
+        if name in own:
+            return own[name]
+        return extra.get(name)
+    return _get(obj, name)
+
+
 def _finish_reasons(choices: Any) -> list[str]:
-    return [reason for choice in choices or () if isinstance(reason := _get(choice, "finish_reason"), str)]
+    return [reason for choice in choices or () if isinstance(reason := _own(choice, "finish_reason"), str)]
 
 
 def completion_response(result: Any) -> Response:
@@ -163,19 +176,6 @@ def embedding_response(result: Any) -> Response:
     )
 
 
-def _own(obj: Any, name: str) -> Any:
-    """`field(obj, name)` for a chunk's `usage` and a choice's `finish_reason`, read on every chunk: LiteLLM declares
-    neither on its chunk models, which keep them among pydantic's extras when present, so those are looked in
-    first, and only what is in neither (a dict, another object) goes the general way."""
-    extra = getattr(obj, "__pydantic_extra__", None)
-    if extra.__class__ is dict:
-        own = obj.__dict__
-        if name in own:
-            return own[name]
-        return extra.get(name)
-    return _get(obj, name)
-
-
 class StreamReader:
     """Chat and text-completion chunks alike: id and model from the first chunk, finish reasons as they come,
     usage from the chunk that carries it (the last, when asked for with `include_usage`)."""
@@ -197,10 +197,7 @@ class StreamReader:
         if usage is not None and _get(usage, "prompt_tokens") is not None:
             self._usage = usage
             self.usage_seen = True
-        for choice in _get(chunk, "choices") or ():  # `_finish_reasons`, written out: it runs for every chunk
-            reason = _own(choice, "finish_reason")
-            if isinstance(reason, str):
-                self._finish.append(reason)
+        self._finish += _finish_reasons(_get(chunk, "choices"))
 
     def response(self) -> Response:
         return Response(
