@@ -18,20 +18,23 @@
 -- call did not fail and its usage was complete. Unsigned sums take a negative change as 0009 explains (two's
 -- complement, the sums wrap back to the exact value).
 --
--- Calls stored before this migration are copied once, while collectors may be inserting:
---   1. llmledger_backfills records a cut-off instant for this rollup (now), just before its views are created (on
---      a re-run, again only while they do not exist yet);
---   2. the views count every insert that starts once they exist;
---   3. the copy sums what llm_calls holds now (`FINAL`: re-pricings included) for the calls ingested before the
---      cut-off (IngestedAt, set by the server as an insert starts), and records that it is done; a re-run after
---      that copies nothing, and a copy repeated before the record was written is dropped by its
---      insert_deduplication_token (within the deduplication window).
--- What this does not cover: an insert that starts in the milliseconds between the cut-off and the view's creation,
--- or that runs across the cut-off and commits after the copy read llm_calls (its calls are missed: the view was
--- not there, and the copy did not see them), and a `llmledger reprice` run at the same moment as the copy (its
--- change may count twice). A view cannot read its own cut-off without a query at every insert (on a cluster a
--- distributed one), so the cut-off is not exact to the row. Migrations run when a collector starts, before it
--- accepts spans: only other collectors can be writing then.
+-- Calls stored before this migration are copied once, exactly, while collectors may be inserting
+-- (collector/exporters/clickhouse/backfills.py):
+--   1. each view counts only rows stamped at or after its cut-off ({cutoff}: a moment the runner sets a little
+--      ahead of the server's clock, so the view exists before it): the calls inserted from then on, and the
+--      journal rows written from then on;
+--   2. the copy counts the rest: the calls stamped before the cut-off (IngestedAt, set by the server as an insert
+--      starts) as they were first stored (PREWHERE RepricedBy = '', before FINAL merges a call's versions: a
+--      re-sent call collapses to one row), and the journal rows written before it (RepricedAt), which move the
+--      rollup by new − old exactly as the twin view would have. The runner runs it once the server's clock has
+--      passed the cut-off and every insert that started before it has ended, so nothing it must see is still on
+--      its way;
+--   3. llmledger_backfills records that the copy is done; a re-run after that copies nothing, and a copy repeated
+--      before the record was written is dropped by its insert_deduplication_token (within the deduplication
+--      window).
+-- Each copy reads its own view's cut-off ({cutoff:<view>}, from the view's definition), so a view created by an
+-- interrupted run, or by another collector applying this migration at the same moment, is matched by its copy.
+-- Migrations run when a collector starts, before it accepts spans: only other collectors can be writing then.
 
 ALTER TABLE {database}.llm_call_repricings ADD COLUMN IF NOT EXISTS OldInputTokens UInt64 DEFAULT 0;
 ALTER TABLE {database}.llm_call_repricings ADD COLUMN IF NOT EXISTS NewInputTokens UInt64 DEFAULT 0;
@@ -47,7 +50,7 @@ ALTER TABLE {database}.llm_call_repricings ADD COLUMN IF NOT EXISTS Failed Bool 
 ALTER TABLE {database}.llm_call_repricings ADD COLUMN IF NOT EXISTS OldUsageComplete Bool DEFAULT true;
 ALTER TABLE {database}.llm_call_repricings ADD COLUMN IF NOT EXISTS NewUsageComplete Bool DEFAULT true;
 
--- One row per rollup filled from the calls stored before it: its cut-off, then (Done) that the copy is made.
+-- One row per rollup filled from the calls stored before it, once its copy is made: its cut-off, and Done.
 CREATE TABLE IF NOT EXISTS {database}.llmledger_backfills
 (
     Name String,
@@ -98,13 +101,6 @@ ORDER BY (Tenant, Day, ServiceName, Environment, Feature, Provider, Model, Opera
 TTL Day + toIntervalDay(800)
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
-INSERT INTO {database}.llmledger_backfills (Name, Cutoff)
-SELECT '0018_llm_usage_daily', now64(3)
-WHERE NOT EXISTS (
-    SELECT 1 FROM system.tables
-    WHERE database = trim(BOTH '`' FROM '{database}') AND name = 'llm_usage_daily_mv'
-);
-
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.llm_usage_daily_mv TO {database}.llm_usage_daily AS
 SELECT
     Tenant,
@@ -144,7 +140,7 @@ FROM
         if(StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '', toDecimal128(TotalCost, 12), toDecimal128(0, 12)) AS FailedCallCost,
         if(CostSource = 'unpriced' AND UsageComplete, toUInt64(InputTokens) + OutputTokens, toUInt64(0)) AS UnpricedCallTokens
     FROM {database}.llm_calls
-    WHERE RepricedBy = ''
+    WHERE RepricedBy = '' AND IngestedAt >= {cutoff}
 )
 GROUP BY Tenant, Day, ServiceName, Environment, Feature, Provider, Model, Operation;
 
@@ -185,9 +181,10 @@ SELECT
     uniqStateIf(UserId, false) AS Users,
     uniqStateIf(TraceId, false) AS Traces
 FROM {database}.llm_call_repricings
+WHERE RepricedAt >= {cutoff}
 GROUP BY Tenant, Day, ServiceName, Environment, Feature, Provider, Model, Operation;
 
--- The calls stored before the views existed, as llm_calls holds them now (re-pricings included).
+-- The calls stored before the cut-off, as first stored.
 INSERT INTO {database}.llm_usage_daily
 SELECT
     Tenant,
@@ -227,19 +224,59 @@ FROM
         if(StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '', toDecimal128(TotalCost, 12), toDecimal128(0, 12)) AS FailedCallCost,
         if(CostSource = 'unpriced' AND UsageComplete, toUInt64(InputTokens) + OutputTokens, toUInt64(0)) AS UnpricedCallTokens
     FROM {database}.llm_calls FINAL
-    WHERE IngestedAt < (
-        SELECT argMax(Cutoff, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0018_llm_usage_daily'
-    )
-    AND NOT (
+    PREWHERE RepricedBy = '' AND IngestedAt < {cutoff:llm_usage_daily_mv}
+    WHERE NOT (
         SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0018_llm_usage_daily'
     )
 )
 GROUP BY Tenant, Day, ServiceName, Environment, Feature, Provider, Model, Operation
 SETTINGS insert_deduplication_token = '0018_llm_usage_daily', max_insert_threads = 1;
 
+-- The changes the journal made to those calls before its view's cut-off.
+INSERT INTO {database}.llm_usage_daily
+SELECT
+    Tenant,
+    toDate(Timestamp) AS Day,
+    ServiceName,
+    Environment,
+    Feature,
+    Provider,
+    Model,
+    Operation,
+    toUInt64(0) AS Calls,
+    toUInt64(0) AS ErrorCalls,
+    toUInt64(sum(toInt64(NewCostSource = 'unpriced') - toInt64(OldCostSource = 'unpriced'))) AS UnpricedCalls,
+    toUInt64(sum(toInt64(NOT NewUsageComplete) - toInt64(NOT OldUsageComplete))) AS IncompleteUsageCalls,
+    toUInt64(sum(toInt64(NewInputTokens) - toInt64(OldInputTokens))) AS InputTokens,
+    toUInt64(sum(toInt64(NewOutputTokens) - toInt64(OldOutputTokens))) AS OutputTokens,
+    toUInt64(sum(toInt64(NewCacheReadInputTokens) - toInt64(OldCacheReadInputTokens))) AS CacheReadInputTokens,
+    toUInt64(sum(toInt64(NewCacheCreationInputTokens) - toInt64(OldCacheCreationInputTokens))) AS CacheCreationInputTokens,
+    toUInt64(sum(toInt64(NewReasoningOutputTokens) - toInt64(OldReasoningOutputTokens))) AS ReasoningOutputTokens,
+    sum(toDecimal128(NewInputCost, 12) - OldInputCost) AS InputCost,
+    sum(toDecimal128(NewCacheReadCost, 12) - OldCacheReadCost) AS CacheReadCost,
+    sum(toDecimal128(NewCacheWriteCost, 12) - OldCacheWriteCost) AS CacheWriteCost,
+    sum(toDecimal128(NewOutputCost, 12) - OldOutputCost) AS OutputCost,
+    sum(toDecimal128(NewOtherCost, 12) - OldOtherCost) AS OtherCost,
+    sum(toDecimal128(NewTotalCost, 12) - OldTotalCost) AS TotalCost,
+    sum(toDecimal128(NewCacheSavings, 12) - OldCacheSavings) AS CacheSavings,
+    sumIf(toDecimal128(NewTotalCost, 12) - OldTotalCost, Failed) AS FailedCost,
+    toUInt64(sum(
+        toInt64(NewCostSource = 'unpriced' AND NewUsageComplete) - toInt64(OldCostSource = 'unpriced' AND OldUsageComplete)
+    )) AS UnpricedUsageCalls,
+    toUInt64(sum(
+        toInt64(if(NewCostSource = 'unpriced' AND NewUsageComplete, NewInputTokens + NewOutputTokens, 0))
+        - toInt64(if(OldCostSource = 'unpriced' AND OldUsageComplete, OldInputTokens + OldOutputTokens, 0))
+    )) AS UnpricedTokens,
+    uniqStateIf(UserId, false) AS Users,
+    uniqStateIf(TraceId, false) AS Traces
+FROM {database}.llm_call_repricings
+WHERE RepricedAt < {cutoff:llm_usage_daily_repricing_mv}
+  AND NOT (
+    SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0018_llm_usage_daily'
+  )
+GROUP BY Tenant, Day, ServiceName, Environment, Feature, Provider, Model, Operation
+SETTINGS insert_deduplication_token = '0018_llm_usage_daily_repricings', max_insert_threads = 1;
+
 INSERT INTO {database}.llmledger_backfills (Name, Cutoff, Done)
-SELECT Name, argMax(Cutoff, UpdatedAt), true
-FROM {database}.llmledger_backfills
-WHERE Name = '0018_llm_usage_daily'
-GROUP BY Name
-HAVING NOT argMax(Done, UpdatedAt);
+SELECT '0018_llm_usage_daily', {cutoff:llm_usage_daily_mv}, true
+WHERE NOT (SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0018_llm_usage_daily');

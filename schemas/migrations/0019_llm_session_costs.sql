@@ -14,8 +14,8 @@
 -- FirstCall and LastCall are the call's own timestamp, which the session's range already holds, so min and max
 -- stay as they were.
 --
--- Calls stored before this migration are copied once as migration 0018 explains (a cut-off in
--- llmledger_backfills just before the views, the copy from llm_calls FINAL before it, recorded as done).
+-- Calls stored before this migration are copied once as migration 0018 explains (views that count from a cut-off
+-- on, a copy of the calls and journal rows before it, recorded as done in llmledger_backfills).
 
 ALTER TABLE {database}.llm_call_repricings ADD COLUMN IF NOT EXISTS SessionId String DEFAULT '';
 
@@ -37,13 +37,6 @@ ORDER BY (Tenant, Day, SessionId)
 TTL Day + toIntervalDay(400)
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
-INSERT INTO {database}.llmledger_backfills (Name, Cutoff)
-SELECT '0019_llm_session_costs', now64(3)
-WHERE NOT EXISTS (
-    SELECT 1 FROM system.tables
-    WHERE database = trim(BOTH '`' FROM '{database}') AND name = 'llm_session_costs_mv'
-);
-
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.llm_session_costs_mv TO {database}.llm_session_costs AS
 SELECT
     Tenant,
@@ -55,7 +48,7 @@ SELECT
     min(Timestamp) AS FirstCall,
     max(Timestamp) AS LastCall
 FROM {database}.llm_calls
-WHERE RepricedBy = '' AND SessionId != ''
+WHERE RepricedBy = '' AND SessionId != '' AND IngestedAt >= {cutoff}
 GROUP BY Tenant, Day, SessionId;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.llm_session_costs_repricing_mv TO {database}.llm_session_costs AS
@@ -69,10 +62,10 @@ SELECT
     min(Timestamp) AS FirstCall,
     max(Timestamp) AS LastCall
 FROM {database}.llm_call_repricings
-WHERE SessionId != ''
+WHERE SessionId != '' AND RepricedAt >= {cutoff}
 GROUP BY Tenant, Day, SessionId;
 
--- The calls stored before the views existed, as llm_calls holds them now (re-pricings included).
+-- The calls stored before the cut-off, as first stored (migration 0018 explains the copy).
 INSERT INTO {database}.llm_session_costs
 SELECT
     Tenant,
@@ -84,19 +77,33 @@ SELECT
     min(Timestamp) AS FirstCall,
     max(Timestamp) AS LastCall
 FROM {database}.llm_calls FINAL
+PREWHERE RepricedBy = '' AND IngestedAt < {cutoff:llm_session_costs_mv}
 WHERE SessionId != ''
-  AND IngestedAt < (
-    SELECT argMax(Cutoff, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0019_llm_session_costs'
-  )
   AND NOT (
     SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0019_llm_session_costs'
   )
 GROUP BY Tenant, Day, SessionId
 SETTINGS insert_deduplication_token = '0019_llm_session_costs', max_insert_threads = 1;
 
+-- The changes the journal made to those calls before its view's cut-off.
+INSERT INTO {database}.llm_session_costs
+SELECT
+    Tenant,
+    toDate(Timestamp) AS Day,
+    SessionId,
+    sum(toDecimal128(NewTotalCost, 12) - OldTotalCost) AS TotalCost,
+    toUInt64(0) AS Calls,
+    uniqExactStateIf(TraceId, false) AS Traces,
+    min(Timestamp) AS FirstCall,
+    max(Timestamp) AS LastCall
+FROM {database}.llm_call_repricings
+WHERE SessionId != '' AND RepricedAt < {cutoff:llm_session_costs_repricing_mv}
+  AND NOT (
+    SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0019_llm_session_costs'
+  )
+GROUP BY Tenant, Day, SessionId
+SETTINGS insert_deduplication_token = '0019_llm_session_costs_repricings', max_insert_threads = 1;
+
 INSERT INTO {database}.llmledger_backfills (Name, Cutoff, Done)
-SELECT Name, argMax(Cutoff, UpdatedAt), true
-FROM {database}.llmledger_backfills
-WHERE Name = '0019_llm_session_costs'
-GROUP BY Name
-HAVING NOT argMax(Done, UpdatedAt);
+SELECT '0019_llm_session_costs', {cutoff:llm_session_costs_mv}, true
+WHERE NOT (SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0019_llm_session_costs');

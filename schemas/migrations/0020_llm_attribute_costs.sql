@@ -32,13 +32,6 @@ ORDER BY (Tenant, Key, Day, Value)
 TTL Day + toIntervalDay(400)
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
-INSERT INTO {database}.llmledger_backfills (Name, Cutoff)
-SELECT '0020_llm_attribute_costs', now64(3)
-WHERE NOT EXISTS (
-    SELECT 1 FROM system.tables
-    WHERE database = trim(BOTH '`' FROM '{database}') AND name = 'llm_attribute_costs_mv'
-);
-
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.llm_attribute_costs_mv TO {database}.llm_attribute_costs AS
 SELECT
     Tenant,
@@ -49,7 +42,7 @@ SELECT
     count() AS Calls
 FROM {database}.llm_calls
 ARRAY JOIN arrayZip(mapKeys(Attributes), mapValues(Attributes)) AS attribute
-WHERE RepricedBy = '' AND attribute.2 != ''
+WHERE RepricedBy = '' AND attribute.2 != '' AND IngestedAt >= {cutoff}
 GROUP BY Tenant, Day, Key, Value;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.llm_attribute_costs_repricing_mv TO {database}.llm_attribute_costs AS
@@ -62,10 +55,10 @@ SELECT
     toUInt64(0) AS Calls
 FROM {database}.llm_call_repricings
 ARRAY JOIN arrayZip(mapKeys(Attributes), mapValues(Attributes)) AS attribute
-WHERE attribute.2 != ''
+WHERE attribute.2 != '' AND RepricedAt >= {cutoff}
 GROUP BY Tenant, Day, Key, Value;
 
--- The calls stored before the views existed, as llm_calls holds them now (re-pricings included).
+-- The calls stored before the cut-off, as first stored (migration 0018 explains the copy).
 INSERT INTO {database}.llm_attribute_costs
 SELECT
     Tenant,
@@ -76,19 +69,32 @@ SELECT
     count() AS Calls
 FROM {database}.llm_calls FINAL
 ARRAY JOIN arrayZip(mapKeys(Attributes), mapValues(Attributes)) AS attribute
+PREWHERE RepricedBy = '' AND IngestedAt < {cutoff:llm_attribute_costs_mv}
 WHERE attribute.2 != ''
-  AND IngestedAt < (
-    SELECT argMax(Cutoff, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0020_llm_attribute_costs'
-  )
   AND NOT (
     SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0020_llm_attribute_costs'
   )
 GROUP BY Tenant, Day, Key, Value
 SETTINGS insert_deduplication_token = '0020_llm_attribute_costs', max_insert_threads = 1;
 
+-- The changes the journal made to those calls before its view's cut-off.
+INSERT INTO {database}.llm_attribute_costs
+SELECT
+    Tenant,
+    toDate(Timestamp) AS Day,
+    attribute.1 AS Key,
+    attribute.2 AS Value,
+    sum(toDecimal128(NewTotalCost, 12) - OldTotalCost) AS TotalCost,
+    toUInt64(0) AS Calls
+FROM {database}.llm_call_repricings
+ARRAY JOIN arrayZip(mapKeys(Attributes), mapValues(Attributes)) AS attribute
+WHERE attribute.2 != '' AND RepricedAt < {cutoff:llm_attribute_costs_repricing_mv}
+  AND NOT (
+    SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0020_llm_attribute_costs'
+  )
+GROUP BY Tenant, Day, Key, Value
+SETTINGS insert_deduplication_token = '0020_llm_attribute_costs_repricings', max_insert_threads = 1;
+
 INSERT INTO {database}.llmledger_backfills (Name, Cutoff, Done)
-SELECT Name, argMax(Cutoff, UpdatedAt), true
-FROM {database}.llmledger_backfills
-WHERE Name = '0020_llm_attribute_costs'
-GROUP BY Name
-HAVING NOT argMax(Done, UpdatedAt);
+SELECT '0020_llm_attribute_costs', {cutoff:llm_attribute_costs_mv}, true
+WHERE NOT (SELECT argMax(Done, UpdatedAt) FROM {database}.llmledger_backfills WHERE Name = '0020_llm_attribute_costs');

@@ -26,12 +26,23 @@ import re
 
 from clickhouse_connect.driver.client import Client
 
+from .backfills import Backfill, printed
 from .client import translate_errors
 from .cluster_schema import Cluster, ClusterRenderer
 from .errors import BadQuery
 from .migration_files import RAW_SPANS, SQL_ONLY, Migration, migrations, quote_identifier
 
-__all__ = ["MIGRATIONS_TABLE", "RAW_SPANS", "SQL_ONLY", "Migration", "applied", "apply", "migrations", "render"]
+__all__ = [
+    "MIGRATIONS_TABLE",
+    "RAW_SPANS",
+    "SQL_ONLY",
+    "Migration",
+    "applied",
+    "apply",
+    "migrations",
+    "render",
+    "run",
+]
 
 MIGRATIONS_TABLE = "llmledger_migrations"
 
@@ -39,13 +50,15 @@ MIGRATIONS_TABLE = "llmledger_migrations"
 def render(
     database: str = "default", *, raw_spans: bool = False, sql_only: bool = False, cluster: Cluster | None = None
 ) -> str:
-    """The whole schema as one SQL script (what `llmledger schema apply --print` shows), for `cluster` if given."""
+    """The whole schema as one SQL script (what `llmledger schema apply --print` shows), for `cluster` if given.
+
+    A backfill's cut-offs are the moment of printing (`backfills.printed`): only `apply()` waits for them."""
     renderer = ClusterRenderer(cluster, database) if cluster else None
     quoted = quote_identifier(database)
     parts = [f"{renderer.create_database(quoted) if renderer else f'CREATE DATABASE IF NOT EXISTS {quoted}'};"]
     for migration in migrations(raw_spans=raw_spans, sql_only=sql_only):
         parts.append(f"\n-- migration {migration.name}")
-        parts += [f"{statement};\n" for statement in _statements(migration, database, renderer)]
+        parts += [f"{printed(statement)};\n" for statement in _statements(migration, database, renderer)]
     return "\n".join(parts)
 
 
@@ -94,8 +107,9 @@ def apply(
                 if renderer is not None:  # its tables are there: later ALTERs and views must know them
                     renderer.learn(migration.statements(database))
                 continue
+            backfill = Backfill(client, database, cluster)
             for statement in _statements(migration, database, renderer):
-                client.command(statement, settings=_DDL_SETTINGS if renderer else None)
+                backfill.run(statement, settings=_DDL_SETTINGS if renderer else None)
             client.insert(
                 f"{quoted}.{MIGRATIONS_TABLE}",
                 [[migration.name, migration.checksum]],
@@ -103,6 +117,15 @@ def apply(
             )
             newly.append(migration.name)
     return newly
+
+
+def run(client: Client, migration: Migration, database: str = "default") -> None:
+    """Execute every statement of `migration` on one node, as `apply()` does, whether recorded or not: what a run
+    interrupted before recording it does again (the statements are idempotent, a backfill copies once)."""
+    with translate_errors():
+        backfill = Backfill(client, database)
+        for statement in migration.statements(database):
+            backfill.run(statement)
 
 
 # An INSERT … SELECT of a migration reaches every shard before the migration counts as applied.

@@ -275,8 +275,7 @@ def test_calls_stored_before_the_rollups_existed_are_copied_once(clickhouse):
         for _ in range(2):
             for migration in everything:
                 if migration.name >= "0018":
-                    for statement in migration.statements(name):
-                        admin.command(statement)
+                    migrations.run(admin, migration, name)
         daily = db.query("SELECT sum(Calls), sum(TotalCost), sum(UnpricedUsageCalls) FROM llm_usage_daily").result_rows
         facts = db.query(
             "SELECT count(), sum(TotalCost), countIf(CostSource = 'unpriced' AND UsageComplete) FROM llm_calls FINAL"

@@ -128,8 +128,7 @@ def test_every_statement_is_idempotent_even_when_not_recorded(clickhouse, fresh_
     # A run interrupted after its statements but before recording them must be able to run again.
     migrations.apply(clickhouse.client, fresh_database, raw_spans=True)
     for migration in migrations.migrations(raw_spans=True):
-        for statement in migration.statements(fresh_database):
-            clickhouse.client.command(statement)
+        migrations.run(clickhouse.client, migration, fresh_database)
 
 
 def test_raw_spans_can_be_enabled_later(clickhouse, fresh_database):
