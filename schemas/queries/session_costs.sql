@@ -3,9 +3,10 @@
 -- param: days UInt32 = 30
 -- param: tenant String = ''
 -- param: limit UInt32 = 100
--- Whole days of the window are read from llm_session_costs (a row per session and day), the calls of its first,
--- partial day (the window starts at an instant) from llm_calls FINAL; traces is an exact count.
-WITH now() - toIntervalDay({days:UInt32}) AS since
+-- Whole days of the window are read from llm_session_costs (a row per session and day), its first, partial day
+-- from llm_session_costs_hourly (the window starts at the hour, as the hourly rollup's does); traces is an exact
+-- count.
+WITH toStartOfHour(now() - toIntervalDay({days:UInt32})) AS period_start
 SELECT
     SessionId AS session_id,
     sum(TotalCost) AS spend_usd,
@@ -18,20 +19,12 @@ FROM
     SELECT SessionId, TotalCost, Calls, Traces, FirstCall, LastCall
     FROM llm_session_costs
     WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-      AND Day > toDate(since)
+      AND Day > toDate(period_start)
     UNION ALL
-    SELECT
-        SessionId,
-        sum(TotalCost) AS TotalCost,
-        count() AS Calls,
-        uniqExactState(TraceId) AS Traces,
-        min(Timestamp) AS FirstCall,
-        max(Timestamp) AS LastCall
-    FROM llm_calls FINAL
+    SELECT SessionId, TotalCost, Calls, Traces, FirstCall, LastCall
+    FROM llm_session_costs_hourly
     WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-      AND Timestamp >= since AND toDate(Timestamp) = toDate(since)
-      AND SessionId != ''
-    GROUP BY SessionId
+      AND Hour >= period_start AND toDate(Hour) = toDate(period_start)
 )
 GROUP BY session_id
 ORDER BY spend_usd DESC, session_id

@@ -4,9 +4,9 @@
 -- often a stream that ended early) never reported its usage, so no price can cost it.
 -- param: days UInt32 = 30
 -- param: tenant String = ''
--- Whole days of the window are read from llm_usage_daily, and the calls of its first (partial) day, which starts
--- at an instant, from llm_calls FINAL.
-WITH now() - toIntervalDay({days:UInt32}) AS since
+-- Whole days of the window are read from llm_usage_daily, its first (partial) day from llm_waste_hourly: the
+-- window starts at the hour, as the hourly rollup's does.
+WITH toStartOfHour(now() - toIntervalDay({days:UInt32})) AS period_start
 SELECT
     Provider AS provider,
     Model AS model,
@@ -21,21 +21,12 @@ FROM
     SELECT Provider, Model, Calls, ErrorCalls, FailedCost, UnpricedUsageCalls, UnpricedTokens, IncompleteUsageCalls
     FROM llm_usage_daily
     WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-      AND Day > toDate(since)
+      AND Day > toDate(period_start)
     UNION ALL
-    SELECT
-        Provider,
-        Model,
-        count() AS Calls,
-        countIf(StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '') AS ErrorCalls,
-        sumIf(toDecimal128(TotalCost, 12), StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '') AS FailedCost,
-        countIf(CostSource = 'unpriced' AND UsageComplete) AS UnpricedUsageCalls,
-        sumIf(toUInt64(InputTokens) + OutputTokens, CostSource = 'unpriced' AND UsageComplete) AS UnpricedTokens,
-        countIf(NOT UsageComplete) AS IncompleteUsageCalls
-    FROM llm_calls FINAL
+    SELECT Provider, Model, Calls, ErrorCalls, FailedCost, UnpricedUsageCalls, UnpricedTokens, IncompleteUsageCalls
+    FROM llm_waste_hourly
     WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-      AND Timestamp >= since AND toDate(Timestamp) = toDate(since)
-    GROUP BY Provider, Model
+      AND Hour >= period_start AND toDate(Hour) = toDate(period_start)
 )
 GROUP BY provider, model
 HAVING failed_calls > 0 OR unpriced_calls > 0 OR usage_missing_calls > 0

@@ -63,6 +63,9 @@ ROLLUPS = (
     "llm_attribute_costs",
     "llm_trace_costs",
     "llm_budget_usage",
+    "llm_waste_hourly",
+    "llm_session_costs_hourly",
+    "llm_attribute_costs_hourly",
 )
 _ROLLUP_TOTALS = {
     "llm_calls FINAL": "SELECT sum(TotalCost) FROM llm_calls FINAL",
@@ -76,6 +79,9 @@ _ROLLUP_TOTALS = {
     "llm_session_costs": "SELECT sum(TotalCost) FROM llm_session_costs",
     "session calls (llm_calls)": "SELECT sum(TotalCost) FROM llm_calls FINAL WHERE SessionId != ''",
     "llm_attribute_costs": "SELECT sum(TotalCost) FROM llm_attribute_costs",
+    "llm_session_costs_hourly": "SELECT sum(TotalCost) FROM llm_session_costs_hourly",
+    "llm_attribute_costs_hourly": "SELECT sum(TotalCost) FROM llm_attribute_costs_hourly",
+    "unpriced calls (llm_waste_hourly)": "SELECT toDecimal64(sum(UnpricedUsageCalls), 0) FROM llm_waste_hourly",
     "unpriced calls (hourly)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_usage_hourly",
     "unpriced calls (traces)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_trace_costs",
     "unpriced calls (daily)": "SELECT toDecimal64(sum(UnpricedCalls), 0) FROM llm_usage_daily",

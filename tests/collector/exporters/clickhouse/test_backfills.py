@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """A rollup added to a database that already holds calls counts each of them exactly once, whatever the inserts,
-re-pricings and interrupted runs around its migration (migrations 0018–0020, `backfills.py`)."""
+re-pricings and interrupted runs around its migration (migrations 0018–0020 and 0022, `backfills.py`)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from ...repricing.conftest import price_file, priced_calls  # noqa: F401  (the f
 from .test_daily_rollups import PRICES_A, PRICES_B, _calls
 
 _HOUR = 3600 * 10**9
+_FAILED = "(StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '')"
 _BACKFILLED = [m for m in migrations.migrations() if m.name >= "0018"]
 
 
@@ -65,6 +66,21 @@ class Database:
             ),
             (
                 "SELECT sum(Calls), sum(TotalCost) FROM llm_attribute_costs WHERE Key = 'team'",
+                f"SELECT count(), sum(TotalCost) {facts} WHERE Attributes['team'] != ''",
+            ),
+            (
+                "SELECT sum(Calls), sum(FailedCost), sum(UnpricedTokens), sum(IncompleteUsageCalls) "
+                "FROM llm_waste_hourly",
+                f"SELECT count(), sumIf(TotalCost, {_FAILED}), "
+                "sumIf(toUInt64(InputTokens) + OutputTokens, CostSource = 'unpriced' AND UsageComplete), "
+                f"countIf(NOT UsageComplete) {facts}",
+            ),
+            (
+                "SELECT sum(Calls), sum(TotalCost), uniqExactMerge(Traces) FROM llm_session_costs_hourly",
+                f"SELECT count(), sum(TotalCost), uniqExact(TraceId) {facts} WHERE SessionId != ''",
+            ),
+            (
+                "SELECT sum(Calls), sum(TotalCost) FROM llm_attribute_costs_hourly WHERE Key = 'team'",
                 f"SELECT count(), sum(TotalCost) {facts} WHERE Attributes['team'] != ''",
             ),
         ]
@@ -174,7 +190,13 @@ def test_the_printed_schema_holds_cut_offs_not_placeholders():
     script = migrations.render("analytics")
     code = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
     assert not [line for line in code if "{cutoff" in line]
-    assert sum("IngestedAt >= toDateTime64('" in line for line in code) == 3
+    views = sum(
+        line.count("{cutoff}")
+        for migration in migrations.migrations()
+        for line in migration.template.splitlines()
+        if not line.lstrip().startswith("--")
+    )
+    assert views > 3 and sum(line.count("At >= toDateTime64('") for line in code) == views
 
 
 def _call(now: int, batch: int, index: int) -> LlmCall:

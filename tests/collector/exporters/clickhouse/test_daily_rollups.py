@@ -46,7 +46,7 @@ prices:
 """
 
 # The question each rewritten query answers, asked of the fact table. `$W` is its window and filters as the query
-# had them when it read llm_usage_hourly (a call counts from the hour `days` ago), or llm_calls (from the instant).
+# had them when it read llm_usage_hourly: a call counts from the hour `days` ago, as in every named query.
 _HOURLY_WINDOW = """({tenant:String} = '' OR Tenant = {tenant:String})
     AND ({service:String} = '' OR ServiceName = {service:String})
     AND ({feature:String} = '' OR Feature = {feature:String})
@@ -113,7 +113,7 @@ REFERENCE = {
             countIf(NOT UsageComplete) AS missing
         FROM llm_calls FINAL
         WHERE ({{tenant:String}} = '' OR Tenant = {{tenant:String}})
-          AND Timestamp >= now() - toIntervalDay({{days:UInt32}})
+          AND Timestamp >= toStartOfHour(now() - toIntervalDay({{days:UInt32}}))
         GROUP BY Provider, Model
         HAVING failed > 0 OR unpriced > 0 OR missing > 0
         ORDER BY failed_usd DESC, unpriced DESC, missing DESC, Provider, Model""",
@@ -121,13 +121,13 @@ REFERENCE = {
         SELECT Attributes[{key:String}] AS value, sum(TotalCost) AS s, count()
         FROM llm_calls FINAL
         WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-          AND Timestamp >= now() - toIntervalDay({days:UInt32})
+          AND Timestamp >= toStartOfHour(now() - toIntervalDay({days:UInt32}))
         GROUP BY value ORDER BY s DESC, value""",
     "session_costs": """
         SELECT SessionId, sum(TotalCost) AS s, count(), uniqExact(TraceId), min(Timestamp), max(Timestamp)
         FROM llm_calls FINAL
         WHERE ({tenant:String} = '' OR Tenant = {tenant:String})
-          AND Timestamp >= now() - toIntervalDay({days:UInt32}) AND SessionId != ''
+          AND Timestamp >= toStartOfHour(now() - toIntervalDay({days:UInt32})) AND SessionId != ''
         GROUP BY SessionId ORDER BY s DESC, SessionId LIMIT {limit:UInt32}""",
 }
 

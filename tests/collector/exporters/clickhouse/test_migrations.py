@@ -121,6 +121,11 @@ def test_applying_twice_creates_everything_once_and_then_does_nothing(clickhouse
         "llm_call_retractions",
         "llm_delivery_sweeps",
         *(f"{rollup}_retraction_mv" for rollup in ROLLUPS),
+        *(
+            f"{rollup}{suffix}"
+            for rollup in ("llm_waste_hourly", "llm_session_costs_hourly", "llm_attribute_costs_hourly")
+            for suffix in ("", "_mv", "_repricing_mv")
+        ),
     }
 
 
