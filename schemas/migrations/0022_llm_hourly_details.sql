@@ -14,9 +14,9 @@
 -- each table is kept as they are: a view of the calls as first stored (RepricedBy = ''), a twin view moving it by
 -- new − old from the journal llm_call_repricings (re-pricings and merged records, 0009, 0015), and a view
 -- subtracting what a delivery taken back added (llm_call_retractions, 0021). The calls stored before this
--- migration are copied once, exactly, as migration 0018 explains: the views count from their cut-off on
--- ({cutoff}), the copy what came before it; the retraction view only takes back deliveries stamped from the
--- cut-off on, since the copy reads llm_calls FINAL, where a call delivered twice is one row already.
+-- migration are copied once, exactly, as migration 0018 explains: the views count from their cut-off on, the
+-- copy what came before it. The retraction view takes back only deliveries stamped from the calls' view's
+-- cut-off on ({cutoff:<view>}): the copy reads llm_calls FINAL, where a call delivered twice is one row already.
 
 CREATE TABLE IF NOT EXISTS {database}.llm_waste_hourly
 (
@@ -169,7 +169,7 @@ ARRAY JOIN arrayZip(mapKeys(Attributes), mapValues(Attributes)) AS attribute
 WHERE attribute.2 != '' AND RepricedAt >= {cutoff}
 GROUP BY Tenant, Hour, Key, Value;
 
--- Deliveries taken back (0021), of those stamped from the cut-off on: what their view added, subtracted.
+-- Deliveries taken back (0021), of those the calls' view counted: what it added, subtracted.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.llm_waste_hourly_retraction_mv TO {database}.llm_waste_hourly AS
 SELECT
     Tenant,
@@ -186,7 +186,7 @@ FROM
 (
     SELECT *, StatusCode IN ('Error', 'STATUS_CODE_ERROR') OR ErrorType != '' AS FailedCall
     FROM {database}.llm_call_retractions
-    WHERE IngestedAt >= {cutoff}
+    WHERE IngestedAt >= {cutoff:llm_waste_hourly_mv}
 )
 GROUP BY Tenant, Hour, Provider, Model;
 
@@ -201,7 +201,7 @@ SELECT
     min(Timestamp) AS FirstCall,
     max(Timestamp) AS LastCall
 FROM {database}.llm_call_retractions
-WHERE SessionId != '' AND IngestedAt >= {cutoff}
+WHERE SessionId != '' AND IngestedAt >= {cutoff:llm_session_costs_hourly_mv}
 GROUP BY Tenant, Hour, SessionId;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.llm_attribute_costs_hourly_retraction_mv TO {database}.llm_attribute_costs_hourly AS
@@ -214,7 +214,7 @@ SELECT
     toUInt64(-count()) AS Calls
 FROM {database}.llm_call_retractions
 ARRAY JOIN arrayZip(mapKeys(Attributes), mapValues(Attributes)) AS attribute
-WHERE attribute.2 != '' AND IngestedAt >= {cutoff}
+WHERE attribute.2 != '' AND IngestedAt >= {cutoff:llm_attribute_costs_hourly_mv}
 GROUP BY Tenant, Hour, Key, Value;
 
 -- The calls stored before the cut-off, as first stored, and the journal's changes before it.

@@ -5,19 +5,20 @@ A migration that adds a rollup creates materialized views, which count every ins
 exist, and copies what was stored before. Where the two meet decides whether a call is counted once, twice or
 never, so the migration marks it with a cut-off instant, rendered by the runner as a literal:
 
-- `{cutoff}`, in a `CREATE MATERIALIZED VIEW`, is a moment a little ahead of the server's clock, far enough
-  ahead that the view exists before it: the view counts the rows stamped (`IngestedAt`, `RepricedAt`: `now64()`
-  defaults, fixed as an insert starts) at or after it. Every insert stamped so late started after the view
-  existed, so it runs the view.
-- `{cutoff:VIEW}`, in the `INSERT … SELECT` that copies, is VIEW's own cut-off, read back from the view's
-  definition, so a view made by an earlier, interrupted run or by another collector applying the same migration
-  is matched by its own copy. Before that statement runs, the runner waits until the server's clock has passed
-  every cut-off it names and no insert that started before one is still running: every row the copy must count
-  is then committed, and every other row is the view's.
+- `{cutoff}`, in a `CREATE MATERIALIZED VIEW`, is a moment a little ahead of the server's clock, chosen as the
+  view is about to be created, far enough ahead that it exists before it: the view counts the rows stamped
+  (`IngestedAt`, `RepricedAt`: `now64()` defaults, fixed as an insert starts) at or after it. Every insert stamped
+  so late started after the view existed, so it runs the view.
+- `{cutoff:VIEW}` is VIEW's own cut-off, read back from the view's definition, so a view made by an earlier,
+  interrupted run or by another collector applying the same migration is matched by its own copy. In the
+  `INSERT … SELECT` that copies, the runner first waits until the server's clock has passed every cut-off it
+  names and no insert that started before one is still running: every row the copy must count is then
+  committed, and every other row is the view's. In another view (one that takes back what VIEW counted) it is
+  rendered as it is, without waiting.
 
-So each row is counted by exactly one of the view and the copy. The views' margin is three times the slowest
+So each row is counted by exactly one of the view and the copy. A view's margin is three times the slowest
 statement of the migration so far, and at least `MIN_MARGIN`; a view created after its own cut-off (DDL slower
-than that) is logged as a warning naming the rollup, as inserts in that moment may be missing from it.
+than that) is logged as a warning naming the view, as inserts in that moment may be missing from its rollup.
 """
 
 from __future__ import annotations
@@ -71,41 +72,41 @@ class Backfill:
             if cluster and cluster.on_cluster
             else "system.processes"
         )
-        self._cutoff: str | None = None
         self._slowest = 0.0
 
     def run(self, statement: str, settings: dict[str, Any] | None = None) -> None:
         """Execute `statement` with its cut-offs rendered, after waiting for those a copy reads."""
-        view = _VIEW.search(statement) if _CUTOFF in statement else None
-        if view:
-            statement = statement.replace(_CUTOFF, _literal(self._new_cutoff()))
-        if copied := sorted(set(_CUTOFF_OF.findall(statement))):
-            cutoffs = {name: self._cutoff_of(name) for name in copied}
-            self._wait_past(max(cutoffs.values()), copied)
+        view = _VIEW.search(statement)
+        cutoff = self._new_cutoff() if view and _CUTOFF in statement else None
+        if cutoff:
+            statement = statement.replace(_CUTOFF, _literal(cutoff))
+        if named := sorted(set(_CUTOFF_OF.findall(statement))):
+            cutoffs = {name: self._cutoff_of(name) for name in named}
+            if not view:  # a copy: what it must count is all committed once its cut-offs are past
+                self._wait_past(max(cutoffs.values()), named)
             statement = _CUTOFF_OF.sub(lambda match: _literal(cutoffs[match.group(1)]), statement)
         started = time.monotonic()
         self._client.command(statement, settings=settings)
         self._slowest = max(self._slowest, time.monotonic() - started)
-        if view and self._cutoff_of(view.group(1)) == self._cutoff and self._server_passed(self._cutoff):
+        if view and cutoff and self._cutoff_of(view.group(1)) == cutoff and self._server_passed(cutoff):
             _LOG.warning(
                 "materialized view %s.%s was created after its cut-off %s: calls inserted in that moment may be "
                 "missing from its rollup (the DDL took longer than the margin)",
                 self._database,
                 view.group(1),
-                self._cutoff,
+                cutoff,
             )
 
     def _new_cutoff(self) -> str:
-        """This migration's cut-off for the views it creates: chosen once, ahead of the server's clock."""
-        if self._cutoff is None:
-            margin = max(MIN_MARGIN, 3 * self._slowest)
-            self._cutoff = str(
-                self._client.command(
-                    "SELECT toString(now64(3, 'UTC') + toIntervalMillisecond({ms:UInt32}))",
-                    parameters={"ms": round(margin * 1000)},
-                )
+        """A cut-off for the view about to be created: ahead of the server's clock by three times the slowest
+        statement of the migration so far, at least MIN_MARGIN."""
+        margin = max(MIN_MARGIN, 3 * self._slowest)
+        return str(
+            self._client.command(
+                "SELECT toString(now64(3, 'UTC') + toIntervalMillisecond({ms:UInt32}))",
+                parameters={"ms": round(margin * 1000)},
             )
-        return self._cutoff
+        )
 
     def _cutoff_of(self, view: str) -> str:
         """The cut-off written into `view`'s definition; BadQuery when it has none."""
