@@ -255,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "report": command_ms(layout, ["report", "--format", "json"]),
                     "sql": command_ms(layout, ["sql", "SELECT 1"]),
                 }
+                print(f"  {name} done: {results[name]}", flush=True)  # kept if a later layout fails
             finally:
                 layout.stop()
     millions = args.calls / 1e6
