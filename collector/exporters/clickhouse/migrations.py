@@ -7,7 +7,9 @@ one `… IF NOT EXISTS`, with `{database}` where the database name goes. A file 
 the SQL-only deployment (llm_calls derived inside ClickHouse from the otel_traces another collector writes, with
 raw spans). Applied files are recorded in `<database>.llmledger_migrations`, so `apply()` runs each file once;
 because the statements are idempotent as well, a run interrupted half-way, or two collectors applying at the
-same moment, converge on the same schema without errors.
+same moment, converge on the same schema without errors. A migration that fills a new rollup from the calls stored
+before it marks where its views and its copy meet (`{cutoff}`, `{cutoff:VIEW}`); `backfills.Backfill` renders
+those cut-offs and waits for them, so each call is counted once while other collectors insert.
 
 On a cluster (`cluster=Cluster(name)`) the same migrations are rendered by `cluster_schema`: local tables on
 every shard with Distributed tables of the same names in front, so queries and inserts do not change. Without a
