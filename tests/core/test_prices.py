@@ -143,15 +143,25 @@ def test_the_warm_up_thread_imports_nothing_an_sdk_might_find_half_made():
     """SDKs probe `sys.modules` for optional HTTP stacks (openai: httpx2); a module the warm-up thread is still
     importing would be found there half-made and fail the app's own client. So the package and its imports come
     in the caller's thread, and the thread builds only genai-prices' data."""
+    # Each import is noted with the thread that made it, so the answer does not depend on how far the thread
+    # got before the caller looked.
     script = textwrap.dedent(
         """
         import sys, threading
         from llmledger._core import prices
 
+        by_thread = []
+
+        class Noted:
+            def find_spec(self, name, path=None, target=None):
+                if threading.current_thread().name == prices.WARM_UP_THREAD:
+                    by_thread.append(name)
+                return None
+
+        sys.meta_path.insert(0, Noted())
         prices.warm()
-        before = set(sys.modules)
         next(t for t in threading.enumerate() if t.name == prices.WARM_UP_THREAD).join()
-        print(" ".join(sorted(set(sys.modules) - before)))
+        print(" ".join(sorted(set(by_thread))))
         """
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith("LLMLEDGER_")}
