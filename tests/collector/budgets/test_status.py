@@ -42,20 +42,26 @@ def _calls() -> list[LlmCall]:
     rng = random.Random(6)
     moments = [NOW - timedelta(seconds=rng.uniform(-3600, 40 * 86400)) for _ in range(600)]
     edges = len(moments)
+    edge_tenants = []
     for budget in BUDGETS.budgets:
         start, end = budget.window.bounds(NOW)
         for bound in (start, end, NOW):
-            moments += [bound + timedelta(milliseconds=offset) for offset in (-1, 0, 1, 7 * 60_000, -7 * 60_000)]
+            offsets = (-1, 0, 1, 7 * 60_000, -7 * 60_000)
+            moments += [bound + timedelta(milliseconds=offset) for offset in offsets]
+            # A window's edge calls are in its own budget's scope, so every budget has spend at any time of day,
+            # even just after midnight, when the random calls may have left its window empty.
+            edge_tenants += [budget.scope.tenant if budget.scope.tenant != "*" else "globex"] * len(offsets)
     calls = []
     for index, moment in enumerate(moments):
-        # A call at a window edge is in every budget's scope but `nobody`'s, so each edge counts somewhere.
-        edge = {"tenant": "globex", "service_name": "support-bot", "feature": "answer", "user_id": "u1"}
+        # A call at a window edge is in every budget's scope but `nobody`'s (and `users-24h`'s, for acme's edges),
+        # so each edge counts somewhere.
+        edge = {"service_name": "support-bot", "feature": "answer", "user_id": "u1"}
         calls.append(
             LlmCall(
                 timestamp_ns=(moment - _EPOCH) // timedelta(microseconds=1) * 1000,  # exact, unlike a float
                 trace_id=f"{index:032x}",
                 span_id=f"{index:016x}",
-                tenant=edge["tenant"] if index >= edges else rng.choice(["acme", "globex", ""]),
+                tenant=edge_tenants[index - edges] if index >= edges else rng.choice(["acme", "globex", ""]),
                 service_name=edge["service_name"]
                 if index >= edges
                 else rng.choice(["support-bot", "support-api", "search"]),
