@@ -191,7 +191,9 @@ def collect(ask: Ask, args: argparse.Namespace, seconds: int) -> Report:
         # On the trace's first call, not on each row: rows of one trace are folded only as parts merge.
         "HAVING min(Start) >= now() - toIntervalSecond({since:UInt64}) "
         "ORDER BY sum(TotalCost) DESC, TraceId LIMIT {limit:UInt32}) "
-        "GROUP BY TraceId ORDER BY spend DESC, TraceId"
+        "GROUP BY TraceId ORDER BY spend DESC, TraceId "
+        # On a cluster each shard sums its own traces (sharded by trace) and sends its costliest, as trace_costs.
+        "SETTINGS optimize_skip_unused_shards = 1"
     )
     unpriced_sql = (
         f"SELECT Provider, Model, count(), sum(InputTokens), sum(OutputTokens) {_CALLS} "
